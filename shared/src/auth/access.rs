@@ -1,0 +1,169 @@
+//! Authorisation: which credential may do what, per the contract's table.
+//!
+//! `X-API-Key` wins when both headers are sent. A key of tenant A on tenant
+//! B's path is refused with 403 whether B exists or not, and the answer says
+//! nothing about B. A tenant outside a user's orgs is reported as not found.
+
+use lambda_http::Request;
+
+use crate::app::App;
+use crate::auth::{api_key, UserClaims};
+use crate::error::{Error, Result};
+use crate::http::header;
+use crate::ids::has_id_shape;
+use crate::model::{Scope, Tenant};
+use crate::store::ApiKeyGrant;
+
+pub const API_KEY_HEADER: &str = "x-api-key";
+
+/// Who made an authorised request.
+#[derive(Debug, Clone)]
+pub enum Caller {
+    User(UserClaims),
+    ApiKey(ApiKeyGrant),
+}
+
+impl Caller {
+    /// Who to record as the actor: the user's `sub` or the key's id.
+    pub fn actor(&self) -> &str {
+        match self {
+            Caller::User(claims) => &claims.sub,
+            Caller::ApiKey(grant) => &grant.key_id,
+        }
+    }
+}
+
+/// An authorised request on one tenant, which has been read already.
+#[derive(Debug, Clone)]
+pub struct TenantAccess {
+    pub tenant: Tenant,
+    pub caller: Caller,
+}
+
+/// What an endpoint under `/tenants/{tenant_id}` requires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Requirement {
+    /// Tenant and key management: user tokens only.
+    Management,
+    /// Device or send endpoints: a user token, or an API key with this scope.
+    Scope(Scope),
+}
+
+enum Presented<'r> {
+    ApiKey(&'r str),
+    Bearer(&'r str),
+}
+
+fn presented(req: &Request) -> Result<Presented<'_>> {
+    if let Some(key) = header(req, API_KEY_HEADER) {
+        return Ok(Presented::ApiKey(key));
+    }
+    match header(req, "authorization") {
+        Some(value) => {
+            let token = value
+                .strip_prefix("Bearer ")
+                .or_else(|| value.strip_prefix("bearer "))
+                .map(str::trim)
+                .filter(|token| !token.is_empty())
+                .ok_or_else(|| {
+                    Error::Unauthorized(
+                        "the Authorization header must be `Bearer <token>`".to_owned(),
+                    )
+                })?;
+            Ok(Presented::Bearer(token))
+        }
+        None => Err(Error::Unauthorized(
+            "missing credentials: send an `X-API-Key` header or `Authorization: Bearer <token>`"
+                .to_owned(),
+        )),
+    }
+}
+
+fn invalid_key() -> Error {
+    Error::Unauthorized("the API key in `X-API-Key` is not valid".to_owned())
+}
+
+fn user_only() -> Error {
+    Error::Forbidden(
+        "this endpoint needs a user token (`Authorization: Bearer`); API keys are not accepted"
+            .to_owned(),
+    )
+}
+
+/// For endpoints that only users may call (`/tenants` and their keys).
+/// A valid API key gets 403; an invalid one 401.
+pub async fn require_user(app: &App, req: &Request) -> Result<UserClaims> {
+    match presented(req)? {
+        Presented::Bearer(token) => app.user_tokens.verify(token).await,
+        Presented::ApiKey(key) => {
+            let parsed = api_key::parse(key).ok_or_else(invalid_key)?;
+            match app.store.find_api_key(&parsed.hash).await? {
+                Some(_) => Err(user_only()),
+                None => Err(invalid_key()),
+            }
+        }
+    }
+}
+
+/// Authorises a request on `/tenants/{tenant_id}/...` and reads the tenant.
+pub async fn authorize_tenant(
+    app: &App,
+    req: &Request,
+    tenant_id: &str,
+    requirement: Requirement,
+) -> Result<TenantAccess> {
+    match presented(req)? {
+        Presented::Bearer(token) => {
+            let claims = app.user_tokens.verify(token).await?;
+            let not_found = || Error::NotFound("tenant not found".to_owned());
+            if !has_id_shape(tenant_id, "tnt_") {
+                return Err(not_found());
+            }
+            let tenant = app
+                .store
+                .get_tenant(tenant_id)
+                .await?
+                .ok_or_else(not_found)?;
+            if !claims.belongs_to(&tenant.org_id) {
+                return Err(not_found());
+            }
+            Ok(TenantAccess {
+                tenant,
+                caller: Caller::User(claims),
+            })
+        }
+        Presented::ApiKey(key) => {
+            // Shape and checksum first: a malformed key costs no database read.
+            let parsed = api_key::parse(key).ok_or_else(invalid_key)?;
+            let (grant, tenant) = app
+                .store
+                .authenticate_api_key(&parsed.hash, tenant_id)
+                .await?;
+            let grant = grant.ok_or_else(invalid_key)?;
+            if grant.tenant_id != tenant_id {
+                return Err(Error::Forbidden(
+                    "this API key is not allowed on this tenant".to_owned(),
+                ));
+            }
+            // The key's own tenant is gone: the key died with it.
+            let tenant = tenant.ok_or_else(invalid_key)?;
+            match requirement {
+                Requirement::Management => return Err(user_only()),
+                Requirement::Scope(scope) if !grant.allows(scope) => {
+                    return Err(Error::Forbidden(format!(
+                        "this API key lacks the `{}` scope",
+                        scope.as_str()
+                    )))
+                }
+                Requirement::Scope(_) => {}
+            }
+            app.store
+                .record_api_key_use(&grant, chrono::Utc::now())
+                .await;
+            Ok(TenantAccess {
+                tenant,
+                caller: Caller::ApiKey(grant),
+            })
+        }
+    }
+}

@@ -1,0 +1,78 @@
+//! Typed configuration, read once per cold start from the environment.
+//!
+//! AWS endpoints are not configured here: the SDK reads `AWS_ENDPOINT_URL` and
+//! `AWS_ENDPOINT_URL_<SERVICE>` itself, which is how the local stack points
+//! the functions at the emulator.
+
+use std::env;
+
+/// Apple's production and sandbox hosts and Google's FCM and OAuth endpoints,
+/// each overridable so the local push simulator can stand in for them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProviderEndpoints {
+    pub apns_production: String,
+    pub apns_sandbox: String,
+    pub fcm: String,
+    /// Replaces the `token_uri` of every service account when set.
+    pub oauth_token_url: Option<String>,
+    /// Extra PEM certificate(s) to trust for provider TLS (the simulator's).
+    pub extra_ca_file: Option<String>,
+}
+
+impl Default for ProviderEndpoints {
+    fn default() -> Self {
+        Self {
+            apns_production: "https://api.push.apple.com".to_owned(),
+            apns_sandbox: "https://api.sandbox.push.apple.com".to_owned(),
+            fcm: "https://fcm.googleapis.com".to_owned(),
+            oauth_token_url: None,
+            extra_ca_file: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// The single DynamoDB table.
+    pub table_name: String,
+    /// Secrets Manager id of the HS256 secret that signs user tokens.
+    pub signing_secret_id: String,
+    /// Name prefix of the per-tenant provider-credential secrets.
+    pub tenant_secret_prefix: String,
+    /// SQS queue the bulk endpoint fills and the worker drains.
+    pub delivery_queue_url: Option<String>,
+    pub providers: ProviderEndpoints,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("environment variable {0} must be set")]
+pub struct MissingVariable(pub &'static str);
+
+impl Config {
+    pub fn from_env() -> Result<Self, MissingVariable> {
+        let defaults = ProviderEndpoints::default();
+        Ok(Self {
+            table_name: required("NOTIFY_TABLE_NAME")?,
+            signing_secret_id: required("NOTIFY_SIGNING_SECRET_ID")?,
+            tenant_secret_prefix: optional("NOTIFY_TENANT_SECRET_PREFIX")
+                .unwrap_or_else(|| "notify/tenants/".to_owned()),
+            delivery_queue_url: optional("NOTIFY_DELIVERY_QUEUE_URL"),
+            providers: ProviderEndpoints {
+                apns_production: optional("NOTIFY_APNS_PRODUCTION_URL")
+                    .unwrap_or(defaults.apns_production),
+                apns_sandbox: optional("NOTIFY_APNS_SANDBOX_URL").unwrap_or(defaults.apns_sandbox),
+                fcm: optional("NOTIFY_FCM_URL").unwrap_or(defaults.fcm),
+                oauth_token_url: optional("NOTIFY_OAUTH_TOKEN_URL"),
+                extra_ca_file: optional("NOTIFY_PROVIDER_CA_FILE"),
+            },
+        })
+    }
+}
+
+fn required(name: &'static str) -> Result<String, MissingVariable> {
+    optional(name).ok_or(MissingVariable(name))
+}
+
+fn optional(name: &str) -> Option<String> {
+    env::var(name).ok().filter(|value| !value.trim().is_empty())
+}

@@ -1,0 +1,195 @@
+//! The one error type of the service and its mapping to a status code and the
+//! contract's `{"detail", "code"}` body.
+//!
+//! Handlers never turn these into Lambda invocation errors: every variant
+//! becomes an `Ok(Response)` (see [`crate::http::response`]). 5xx bodies say
+//! nothing about internals; the cause is logged with the request id instead.
+
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_smithy_runtime_api::http::Response as HttpResponse;
+use http::StatusCode;
+
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// 400: malformed JSON, a missing or invalid field, an unknown platform...
+    #[error("{detail}")]
+    BadRequest { code: &'static str, detail: String },
+    /// 401: missing, malformed, unknown, deleted or expired credential.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// 403: a valid credential that is not allowed here.
+    #[error("{0}")]
+    Forbidden(String),
+    /// 404: unknown resource, or one the caller may not know exists.
+    #[error("{0}")]
+    NotFound(String),
+    /// 409: the request conflicts with the stored state.
+    #[error("{detail}")]
+    Conflict { code: &'static str, detail: String },
+    /// 413: request body over 1 MiB or a payload over the provider's limit.
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    /// 429: throttled; the caller should retry after the given seconds.
+    #[error("{detail}")]
+    Throttled {
+        detail: String,
+        retry_after_secs: u64,
+    },
+    /// 503: a dependency (DynamoDB, SQS, Secrets Manager) is unavailable.
+    #[error("{context}: dependency unavailable")]
+    Unavailable {
+        context: &'static str,
+        #[source]
+        source: BoxError,
+    },
+    /// 500: anything that is our fault.
+    #[error("{context}: internal error")]
+    Internal {
+        context: &'static str,
+        #[source]
+        source: BoxError,
+    },
+}
+
+impl Error {
+    pub fn invalid_request(detail: impl Into<String>) -> Self {
+        Self::BadRequest {
+            code: "invalid_request",
+            detail: detail.into(),
+        }
+    }
+
+    pub fn invalid_token_format(detail: impl Into<String>) -> Self {
+        Self::BadRequest {
+            code: "invalid_token_format",
+            detail: detail.into(),
+        }
+    }
+
+    pub fn invalid_credentials(detail: impl Into<String>) -> Self {
+        Self::BadRequest {
+            code: "invalid_credentials",
+            detail: detail.into(),
+        }
+    }
+
+    pub fn internal(context: &'static str, source: impl Into<BoxError>) -> Self {
+        Self::Internal {
+            context,
+            source: source.into(),
+        }
+    }
+
+    /// Classifies an AWS SDK failure: throttling, timeouts, connection errors
+    /// and 5xx answers are the dependency's trouble (503, worth a retry);
+    /// everything else is a bug on our side (500).
+    pub fn from_sdk<E>(context: &'static str, err: SdkError<E, HttpResponse>) -> Self
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        let transient = match &err {
+            SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => true,
+            SdkError::ServiceError(service) => {
+                service.raw().status().is_server_error()
+                    || matches!(
+                        service.err().code(),
+                        Some(
+                            "ThrottlingException"
+                                | "ProvisionedThroughputExceededException"
+                                | "RequestLimitExceeded"
+                                | "TransactionInProgressException"
+                                | "LimitExceededException"
+                        )
+                    )
+            }
+            _ => false,
+        };
+        let source: BoxError = Box::new(err);
+        if transient {
+            Self::Unavailable { context, source }
+        } else {
+            Self::Internal { context, source }
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Conflict { .. } => StatusCode::CONFLICT,
+            Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::BadRequest { code, .. } | Self::Conflict { code, .. } => code,
+            Self::Unauthorized(_) => "unauthorized",
+            Self::Forbidden(_) => "forbidden",
+            Self::NotFound(_) => "not_found",
+            Self::PayloadTooLarge(_) => "payload_too_large",
+            Self::Throttled { .. } => "throttled",
+            Self::Unavailable { .. } => "service_unavailable",
+            Self::Internal { .. } => "internal_error",
+        }
+    }
+
+    /// The human sentence for the body. 5xx never carry their cause.
+    pub fn detail(&self, request_id: &str) -> String {
+        match self {
+            Self::Unavailable { .. } => format!(
+                "a dependency of the service is unavailable; retry later (request id {request_id})"
+            ),
+            Self::Internal { .. } => format!("internal error (request id {request_id})"),
+            other => other.to_string(),
+        }
+    }
+
+    /// Seconds for the `Retry-After` header, where one applies.
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        match self {
+            Self::Throttled {
+                retry_after_secs, ..
+            } => Some(*retry_after_secs),
+            Self::Unavailable { .. } => Some(1),
+            _ => None,
+        }
+    }
+}
+
+/// The contract's error body.
+#[derive(Debug, serde::Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct ErrorBody {
+    pub detail: String,
+    pub code: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_errors_hide_their_cause_and_name_the_request() {
+        let err = Error::internal("saving tenant", "secret table exploded");
+        assert_eq!(err.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let detail = err.detail("req-1");
+        assert!(detail.contains("req-1"));
+        assert!(!detail.contains("exploded"));
+    }
+
+    #[test]
+    fn client_errors_carry_their_sentence_and_code() {
+        let err = Error::invalid_token_format("`token` must be hex");
+        assert_eq!(err.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(err.code(), "invalid_token_format");
+        assert_eq!(err.detail("x"), "`token` must be hex");
+    }
+}

@@ -1,0 +1,9 @@
+//! The HTTP edge shared by every endpoint: reading requests and writing the
+//! contract's responses.
+
+pub mod request;
+pub mod response;
+
+pub use lambda_http::{Body, Request, Response};
+pub use request::{header, json_body, path_param, query_param, request_id};
+pub use response::{error_response, json_response, respond};

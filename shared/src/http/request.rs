@@ -1,0 +1,143 @@
+//! Reading API Gateway requests: bounded JSON bodies whose errors name the
+//! offending field, path and query parameters, headers.
+
+use lambda_http::{Request, RequestExt};
+use serde::de::DeserializeOwned;
+
+use crate::error::{Error, Result};
+
+/// API Gateway accepts more; the contract caps bodies at 1 MiB.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// Parses the body as JSON into `T`. Errors name the field that is wrong
+/// (`alert.title`), never echo the body, and never panic.
+pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T> {
+    parse_json(req.body().as_ref())
+}
+
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
+    if bytes.len() > MAX_BODY_BYTES {
+        return Err(Error::PayloadTooLarge(format!(
+            "request body is {} bytes; the limit is {MAX_BODY_BYTES} bytes (1 MiB)",
+            bytes.len()
+        )));
+    }
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(Error::invalid_request(
+            "request body is required: send a JSON object",
+        ));
+    }
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(describe)?;
+    deserializer.end().map_err(|err| {
+        Error::invalid_request(format!(
+            "malformed JSON body: {}",
+            without_position(&err.to_string())
+        ))
+    })?;
+    Ok(value)
+}
+
+fn describe(err: serde_path_to_error::Error<serde_json::Error>) -> Error {
+    let path = err.path().to_string();
+    let inner = err.inner();
+    let message = without_position(&inner.to_string());
+    if inner.is_syntax() || inner.is_eof() {
+        return Error::invalid_request(format!("malformed JSON body: {message}"));
+    }
+    if path == "." {
+        Error::invalid_request(format!("invalid request body: {message}"))
+    } else {
+        Error::invalid_request(format!("invalid field `{path}`: {message}"))
+    }
+}
+
+/// serde_json appends "at line 1 column 17": noise for an API caller.
+fn without_position(message: &str) -> String {
+    match message.find(" at line ") {
+        Some(index) => message[..index].to_owned(),
+        None => message.to_owned(),
+    }
+}
+
+/// A path parameter the router must have filled; absent means the route does
+/// not exist.
+pub fn path_param(req: &Request, name: &str) -> Result<String> {
+    req.path_parameters()
+        .first(name)
+        .map(str::to_owned)
+        .ok_or_else(|| Error::NotFound(format!("path parameter `{name}` is missing")))
+}
+
+pub fn query_param(req: &Request, name: &str) -> Option<String> {
+    req.query_string_parameters().first(name).map(str::to_owned)
+}
+
+/// A header as text; a header that is not valid text counts as absent.
+pub fn header<'r>(req: &'r Request, name: &str) -> Option<&'r str> {
+    req.headers()
+        .get(name)
+        .and_then(|value| value.to_str().ok())
+        .map(str::trim)
+}
+
+/// The Lambda request id, which 5xx bodies quote so operators can find the log.
+pub fn request_id(req: &Request) -> String {
+    req.lambda_context_ref()
+        .map(|context| context.request_id.clone())
+        .filter(|id| !id.is_empty())
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Sample {
+        name: String,
+        inner: Inner,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Inner {
+        count: u32,
+    }
+
+    fn detail(bytes: &[u8]) -> String {
+        match parse_json::<Sample>(bytes) {
+            Ok(value) => panic!("expected an error, got {value:?}"),
+            Err(err) => err.to_string(),
+        }
+    }
+
+    #[test]
+    fn wrong_type_names_the_nested_field() {
+        let detail = detail(br#"{"name":"a","inner":{"count":"x"}}"#);
+        assert!(detail.contains("`inner.count`"), "{detail}");
+        assert!(!detail.contains("line"), "{detail}");
+    }
+
+    #[test]
+    fn missing_and_unknown_fields_are_named() {
+        assert!(detail(br#"{"inner":{"count":1}}"#).contains("missing field `name`"));
+        assert!(detail(br#"{"name":"a","inner":{"count":1},"x":1}"#).contains("unknown field `x`"));
+    }
+
+    #[test]
+    fn malformed_empty_and_trailing_bodies_are_rejected() {
+        assert!(detail(b"{").starts_with("malformed JSON body"));
+        assert!(detail(b"  ").contains("request body is required"));
+        assert!(detail(br#"{"name":"a","inner":{"count":1}} []"#).starts_with("malformed JSON"));
+    }
+
+    #[test]
+    fn oversize_bodies_are_413() {
+        let big = vec![b' '; MAX_BODY_BYTES + 1];
+        let err = parse_json::<Sample>(&big).err();
+        assert!(matches!(err, Some(Error::PayloadTooLarge(_))));
+    }
+}

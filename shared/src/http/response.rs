@@ -1,0 +1,82 @@
+//! Writing responses: 200 with a JSON body, or the contract's error body.
+
+use http::header::{HeaderValue, CONTENT_TYPE, RETRY_AFTER};
+use http::StatusCode;
+use lambda_http::{Body, Request, Response};
+use serde::Serialize;
+
+use crate::error::{Error, ErrorBody, Result};
+use crate::http::request::request_id;
+
+pub fn json_response<T: Serialize>(status: StatusCode, value: &T) -> Response<Body> {
+    match serde_json::to_string(value) {
+        Ok(text) => with_json(status, text),
+        Err(err) => error_response(&Error::internal("serializing response", err), "-"),
+    }
+}
+
+pub fn error_response(err: &Error, request_id: &str) -> Response<Body> {
+    let body = ErrorBody {
+        detail: err.detail(request_id),
+        code: err.code().to_owned(),
+    };
+    let text = serde_json::to_string(&body)
+        .unwrap_or_else(|_| r#"{"detail":"internal error","code":"internal_error"}"#.to_owned());
+    let mut response = with_json(err.status(), text);
+    if let Some(seconds) = err.retry_after_secs() {
+        response
+            .headers_mut()
+            .insert(RETRY_AFTER, HeaderValue::from(seconds));
+    }
+    response
+}
+
+/// The end of every handler: 200 and the value, or the error's response.
+/// Errors are logged here, once, with their cause (never a secret: causes are
+/// SDK and parse errors, not request bodies).
+pub fn respond<T: Serialize>(req: &Request, result: Result<T>) -> Response<Body> {
+    match result {
+        Ok(value) => json_response(StatusCode::OK, &value),
+        Err(err) => {
+            let request_id = request_id(req);
+            if err.status().is_server_error() {
+                tracing::error!(
+                    request_id,
+                    status = err.status().as_u16(),
+                    error = %err,
+                    cause = %cause_chain(&err),
+                    "request failed"
+                );
+            } else {
+                tracing::info!(
+                    request_id,
+                    status = err.status().as_u16(),
+                    code = err.code(),
+                    "request rejected"
+                );
+            }
+            error_response(&err, &request_id)
+        }
+    }
+}
+
+/// The Display of every cause, outermost first; Debug of SDK errors would
+/// dump whole HTTP responses into the log.
+fn cause_chain(err: &Error) -> String {
+    let mut chain = Vec::new();
+    let mut source = std::error::Error::source(err);
+    while let Some(cause) = source {
+        chain.push(cause.to_string());
+        source = cause.source();
+    }
+    chain.join(": ")
+}
+
+fn with_json(status: StatusCode, text: String) -> Response<Body> {
+    let mut response = Response::new(Body::Text(text));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}

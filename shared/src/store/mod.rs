@@ -1,0 +1,62 @@
+//! The DynamoDB store: one table, items keyed by `PK`/`SK`, one global index
+//! `GSI1` for listings that cross partitions.
+//!
+//! | item            | PK                   | SK             | GSI1PK / GSI1SK                  |
+//! |-----------------|----------------------|----------------|----------------------------------|
+//! | tenant          | `TENANT#{tenant}`    | `TENANT`       | `ORG#{org}` / `TENANT#{created}#{tenant}` |
+//! | API key         | `TENANT#{tenant}`    | `KEY#{key}`    |                                  |
+//! | API key lookup  | `APIKEY#{sha256}`    | `APIKEY`       |                                  |
+//!
+//! The table's definition lives in `template.yaml`; the local bootstrap and
+//! the tests create tables from it.
+
+mod api_keys;
+mod tenants;
+
+pub use api_keys::ApiKeyGrant;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::Client;
+
+pub const PK: &str = "PK";
+pub const SK: &str = "SK";
+pub const GSI1: &str = "GSI1";
+
+#[derive(Clone, Debug)]
+pub struct Store {
+    client: Client,
+    table: String,
+}
+
+impl Store {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+}
+
+pub(crate) fn tenant_pk(tenant_id: &str) -> String {
+    format!("TENANT#{tenant_id}")
+}
+
+pub(crate) fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+/// The primary key of an item as DynamoDB wants it.
+pub(crate) fn key(
+    pk: String,
+    sk: impl Into<String>,
+) -> std::collections::HashMap<String, AttributeValue> {
+    std::collections::HashMap::from([(PK.to_owned(), s(pk)), (SK.to_owned(), s(sk))])
+}
