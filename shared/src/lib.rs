@@ -12,8 +12,11 @@ pub mod http;
 pub mod ids;
 pub mod model;
 pub mod secrets;
+pub mod service;
 pub mod store;
 pub mod telemetry;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use app::App;
 pub use config::Config;

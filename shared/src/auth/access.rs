@@ -58,25 +58,36 @@ fn presented(req: &Request) -> Result<Presented<'_>> {
     if let Some(key) = header(req, API_KEY_HEADER) {
         return Ok(Presented::ApiKey(key));
     }
-    match header(req, "authorization") {
-        Some(value) => {
-            let token = value
-                .strip_prefix("Bearer ")
-                .or_else(|| value.strip_prefix("bearer "))
-                .map(str::trim)
-                .filter(|token| !token.is_empty())
-                .ok_or_else(|| {
-                    Error::Unauthorized(
-                        "the Authorization header must be `Bearer <token>`".to_owned(),
-                    )
-                })?;
-            Ok(Presented::Bearer(token))
-        }
-        None => Err(Error::Unauthorized(
+    bearer_token(req).map(Presented::Bearer)
+}
+
+/// The token of `Authorization: Bearer <token>`.
+fn bearer_token(req: &Request) -> Result<&str> {
+    let value = header(req, "authorization").ok_or_else(|| {
+        Error::Unauthorized(
             "missing credentials: send an `X-API-Key` header or `Authorization: Bearer <token>`"
                 .to_owned(),
-        )),
+        )
+    })?;
+    value
+        .strip_prefix("Bearer ")
+        .or_else(|| value.strip_prefix("bearer "))
+        .map(str::trim)
+        .filter(|token| !token.is_empty())
+        .ok_or_else(|| {
+            Error::Unauthorized("the Authorization header must be `Bearer <token>`".to_owned())
+        })
+}
+
+/// For `GET /auth/validate`: only a user token will do; an API key is not a
+/// user credential (401, not 403).
+pub async fn authenticate_user_token(app: &App, req: &Request) -> Result<UserClaims> {
+    if header(req, API_KEY_HEADER).is_some() {
+        return Err(Error::Unauthorized(
+            "API keys are not user credentials: send `Authorization: Bearer <token>`".to_owned(),
+        ));
     }
+    app.user_tokens.verify(bearer_token(req)?).await
 }
 
 fn invalid_key() -> Error {

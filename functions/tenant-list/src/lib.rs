@@ -1,0 +1,51 @@
+//! `GET /tenants[?org_id=...]`: the tenants of one org, or of all the caller's orgs.
+#![forbid(unsafe_code)]
+
+use lambda_http::{Body, Request, Response};
+use notify_shared::auth::require_user;
+use notify_shared::http::{query_param, respond};
+use notify_shared::model::TenantList;
+use notify_shared::service::tenants;
+use notify_shared::{App, Result};
+
+pub async fn handle(app: &App, req: Request) -> Response<Body> {
+    respond(&req, list(app, &req).await)
+}
+
+async fn list(app: &App, req: &Request) -> Result<TenantList> {
+    let user = require_user(app, req).await?;
+    let org_id = query_param(req, "org_id");
+    tenants::list_tenants(app, &user, org_id.as_deref()).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use notify_shared::testing::{offline_app, request_from_event, status_and_json, with_header};
+
+    const EVENT: &str = include_str!("../../../events/tenant-list.json");
+
+    #[tokio::test]
+    async fn the_sample_event_without_credentials_is_unauthorized() {
+        let (status, body) =
+            status_and_json(&handle(&offline_app(), request_from_event(EVENT)).await);
+        assert_eq!(status, 401);
+        assert_eq!(body["code"], "unauthorized");
+    }
+
+    #[tokio::test]
+    async fn a_malformed_api_key_is_rejected_before_any_aws_call() {
+        // The offline app answers 503 to any AWS call: 401 proves there was none.
+        let req = with_header(
+            request_from_event(EVENT),
+            "x-api-key",
+            "msk_live_0000000000",
+        );
+        let (status, body) = status_and_json(&handle(&offline_app(), req).await);
+        assert_eq!(status, 401);
+        assert!(body["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("X-API-Key"));
+    }
+}

@@ -1,0 +1,88 @@
+//! API keys: minted for one tenant, shown once, stored as a hash.
+
+use crate::app::App;
+use crate::auth::api_key;
+use crate::clock::now_rfc3339;
+use crate::error::{Error, Result};
+use crate::ids::{has_id_shape, new_key_id};
+use crate::model::{ApiKey, ApiKeyList, CreateApiKeyRequest, CreatedApiKey, Scope};
+
+const MAX_NAME_CHARS: usize = 100;
+
+pub async fn create_api_key(
+    app: &App,
+    tenant_id: &str,
+    request: CreateApiKeyRequest,
+) -> Result<CreatedApiKey> {
+    let name = request.name.trim().to_owned();
+    let length = name.chars().count();
+    if length == 0 || length > MAX_NAME_CHARS {
+        return Err(Error::invalid_request(format!(
+            "`name` must be 1 to {MAX_NAME_CHARS} characters"
+        )));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(Error::invalid_request(
+            "`name` must not contain control characters",
+        ));
+    }
+    let scopes = match request.scopes {
+        None => Scope::ALL.to_vec(),
+        Some(requested) => {
+            // Keep the canonical order, drop repeats.
+            let scopes: Vec<Scope> = Scope::ALL
+                .into_iter()
+                .filter(|scope| requested.contains(scope))
+                .collect();
+            if scopes.is_empty() {
+                return Err(Error::invalid_request(
+                    "`scopes` must name at least one of \"devices\", \"send\"",
+                ));
+            }
+            scopes
+        }
+    };
+    let material = api_key::generate();
+    let key = ApiKey {
+        key_id: new_key_id(),
+        name,
+        prefix: material.display_prefix.clone(),
+        scopes,
+        created_at: now_rfc3339(),
+        last_used_at: None,
+    };
+    app.store
+        .insert_api_key(tenant_id, &key, &material.hash)
+        .await?;
+    tracing::info!(tenant_id, key_id = %key.key_id, "API key created");
+    Ok(CreatedApiKey {
+        key_id: key.key_id,
+        key: material.plain,
+        name: key.name,
+        prefix: key.prefix,
+        scopes: key.scopes,
+        created_at: key.created_at,
+    })
+}
+
+pub async fn list_api_keys(app: &App, tenant_id: &str) -> Result<ApiKeyList> {
+    let mut keys = app.store.list_api_keys(tenant_id).await?;
+    keys.sort_by(|a, b| {
+        a.created_at
+            .cmp(&b.created_at)
+            .then(a.key_id.cmp(&b.key_id))
+    });
+    Ok(ApiKeyList { keys })
+}
+
+pub async fn delete_api_key(app: &App, tenant_id: &str, key_id: &str) -> Result<()> {
+    let not_found = || Error::NotFound(format!("API key `{key_id}` not found"));
+    if !has_id_shape(key_id, "key_") {
+        return Err(not_found());
+    }
+    if !app.store.delete_api_key(tenant_id, key_id).await? {
+        return Err(not_found());
+    }
+    tracing::info!(tenant_id, key_id, "API key deleted");
+    Ok(())
+}

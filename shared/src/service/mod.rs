@@ -1,0 +1,5 @@
+//! Business rules behind the endpoints. Handlers parse, authorise and call
+//! these; these call the store, Secrets Manager and the providers.
+
+pub mod api_keys;
+pub mod tenants;

@@ -1,0 +1,61 @@
+//! Helpers for unit tests of the function crates (feature `testing`).
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+
+use crate::app::App;
+use crate::config::{Config, ProviderEndpoints};
+
+/// An `App` whose clients point nowhere reachable: for tests of paths that
+/// must answer before any AWS call (credential and input checks). A test
+/// that reaches AWS by mistake gets a 503, not a pass.
+pub fn offline_app() -> App {
+    let sdk = SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url("http://127.0.0.1:9")
+        .credentials_provider(aws_sdk_dynamodb::config::SharedCredentialsProvider::new(
+            aws_sdk_dynamodb::config::Credentials::new("offline", "offline", None, None, "offline"),
+        ))
+        .build();
+    App::new(
+        Config {
+            table_name: "offline".to_owned(),
+            signing_secret_id: "offline".to_owned(),
+            tenant_secret_prefix: "offline/".to_owned(),
+            delivery_queue_url: None,
+            providers: ProviderEndpoints::default(),
+        },
+        &sdk,
+    )
+}
+
+/// Loads an API Gateway HTTP API event fixture as a `lambda_http::Request`.
+pub fn request_from_event(json: &str) -> lambda_http::Request {
+    match lambda_http::request::from_str(json) {
+        Ok(request) => request,
+        Err(err) => panic!("event fixture does not parse: {err}"),
+    }
+}
+
+/// The request with one more header (test values are always valid header text).
+pub fn with_header(
+    mut request: lambda_http::Request,
+    name: &'static str,
+    value: &str,
+) -> lambda_http::Request {
+    match http::HeaderValue::from_str(value) {
+        Ok(value) => {
+            request.headers_mut().insert(name, value);
+        }
+        Err(err) => panic!("invalid test header value: {err}"),
+    }
+    request
+}
+
+/// The status and JSON body of a response.
+pub fn status_and_json(
+    response: &lambda_http::Response<lambda_http::Body>,
+) -> (u16, serde_json::Value) {
+    let body = serde_json::from_slice(response.body().as_ref()).unwrap_or(serde_json::Value::Null);
+    (response.status().as_u16(), body)
+}
