@@ -133,8 +133,7 @@ pub fn parse_service_account(value: &serde_json::Value) -> Result<ServiceAccount
         fields
             .get(name)
             .and_then(serde_json::Value::as_str)
-            .map(str::trim)
-            .filter(|value| !value.is_empty())
+            .filter(|value| !value.trim().is_empty())
             .map(str::to_owned)
             .ok_or_else(|| {
                 Error::invalid_credentials(format!(

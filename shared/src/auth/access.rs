@@ -158,6 +158,10 @@ pub async fn authorize_tenant(
             }
             // The key's own tenant is gone: the key died with it.
             let tenant = tenant.ok_or_else(invalid_key)?;
+            // The key authenticated: that is a use, whatever it was refused for next.
+            app.store
+                .record_api_key_use(&grant, chrono::Utc::now())
+                .await;
             match requirement {
                 Requirement::Management => return Err(user_only()),
                 Requirement::Scope(scope) if !grant.allows(scope) => {

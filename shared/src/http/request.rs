@@ -27,6 +27,10 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
             "request body is required: send a JSON object",
         ));
     }
+    // serde would also accept an array for a struct, field by position.
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(Error::invalid_request("request body must be a JSON object"));
+    }
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(describe)?;
     deserializer.end().map_err(|err| {
@@ -132,6 +136,8 @@ mod tests {
         assert!(detail(b"{").starts_with("malformed JSON body"));
         assert!(detail(b"  ").contains("request body is required"));
         assert!(detail(br#"{"name":"a","inner":{"count":1}} []"#).starts_with("malformed JSON"));
+        assert!(detail(br#"["a",{"count":1}]"#).contains("must be a JSON object"));
+        assert!(detail(b"null").contains("must be a JSON object"));
     }
 
     #[test]

@@ -1,0 +1,11 @@
+//! Harness for the integration tests: each test gets its own DynamoDB table,
+//! signing secret and secret prefix in the AWS emulator, so tests run in
+//! parallel without seeing each other.
+#![forbid(unsafe_code)]
+
+pub mod calls;
+pub mod env;
+pub mod keys;
+
+pub use calls::{call, parts, Call};
+pub use env::TestEnv;

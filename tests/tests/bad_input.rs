@@ -1,0 +1,253 @@
+//! Bad input on every endpoint: a clear 4xx naming the problem, never a 500,
+//! and nothing stored.
+
+use lambda_http::{Body, Request, Response};
+use notify_shared::App;
+use notify_tests::keys::{apns_p8, p384_key, rsa_pem, service_account, tenant_with_apns};
+use notify_tests::{call, parts, TestEnv};
+use serde_json::{json, Value};
+
+async fn create(app: &App, token: &str, body: Vec<u8>) -> (u16, Value) {
+    let request: Request = call("POST", "/tenants")
+        .bearer(token)
+        .header("content-type", "application/json")
+        .raw_body(body)
+        .build();
+    let response: Response<Body> = tenant_create::handle(app, request).await;
+    parts(&response)
+}
+
+fn assert_names(status: u16, body: &Value, expected_status: u16, code: &str, needle: &str) {
+    assert_eq!(status, expected_status, "{body}");
+    assert_eq!(body["code"], code, "{body}");
+    let detail = body["detail"].as_str().unwrap_or_default();
+    assert!(
+        detail.contains(needle),
+        "detail {detail:?} should mention {needle:?}"
+    );
+}
+
+#[tokio::test]
+async fn tenant_creation_rejects_bad_bodies_naming_the_problem() {
+    let env = TestEnv::new().await;
+    let token = env.user_token("alice", &["acme"]);
+    let with = |patch: Value| {
+        let mut body = tenant_with_apns("acme");
+        if let (Some(target), Some(fields)) = (body.as_object_mut(), patch.as_object()) {
+            for (name, value) in fields {
+                if value.is_null() {
+                    target.remove(name);
+                } else {
+                    target.insert(name.clone(), value.clone());
+                }
+            }
+        }
+        body.to_string().into_bytes()
+    };
+    let cases: Vec<(Vec<u8>, u16, &str, &str)> = vec![
+        (b"{".to_vec(), 400, "invalid_request", "malformed JSON"),
+        (
+            b"[1,2]".to_vec(),
+            400,
+            "invalid_request",
+            "must be a JSON object",
+        ),
+        (
+            b"".to_vec(),
+            400,
+            "invalid_request",
+            "request body is required",
+        ),
+        (
+            with(json!({"use_sandbox": "yes"})),
+            400,
+            "invalid_request",
+            "`use_sandbox`",
+        ),
+        (
+            with(json!({"bundle_id": 42})),
+            400,
+            "invalid_request",
+            "`bundle_id`",
+        ),
+        (
+            with(json!({"privateKey": "x"})),
+            400,
+            "invalid_request",
+            "unknown field `privateKey`",
+        ),
+        (
+            with(json!({"team_id": null})),
+            400,
+            "invalid_request",
+            "`team_id`",
+        ),
+        (
+            with(json!({"bundle_id": "not a bundle"})),
+            400,
+            "invalid_request",
+            "`bundle_id`",
+        ),
+        (
+            with(json!({"team_id": "short"})),
+            400,
+            "invalid_credentials",
+            "`team_id`",
+        ),
+        (
+            with(json!({"key_id": "lowercase1"})),
+            400,
+            "invalid_credentials",
+            "`key_id`",
+        ),
+        (
+            with(
+                json!({"private_key": "-----BEGIN PRIVATE KEY-----\nnope\n-----END PRIVATE KEY-----\n"}),
+            ),
+            400,
+            "invalid_credentials",
+            "`private_key`",
+        ),
+        (
+            with(json!({"private_key": p384_key()})),
+            400,
+            "invalid_credentials",
+            "P-256",
+        ),
+        (
+            with(json!({"private_key": rsa_pem()})),
+            400,
+            "invalid_credentials",
+            "`private_key`",
+        ),
+        (
+            with(json!({"org_id": "has space"})),
+            400,
+            "invalid_request",
+            "`org_id`",
+        ),
+        (
+            with(json!({"fcm_service_account": "not json"})),
+            400,
+            "invalid_credentials",
+            "fcm_service_account",
+        ),
+        (
+            with(json!({"fcm_service_account": {"project_id": "p"}})),
+            400,
+            "invalid_credentials",
+            "fcm_service_account.client_email",
+        ),
+        (
+            with(
+                json!({"fcm_service_account": {"project_id": "p", "client_email": "a@b", "token_uri": "https://t", "private_key": apns_p8()}}),
+            ),
+            400,
+            "invalid_credentials",
+            "RSA",
+        ),
+        (
+            vec![b' '; 1024 * 1024 + 1],
+            413,
+            "payload_too_large",
+            "1 MiB",
+        ),
+    ];
+    for (body, status_expected, code, needle) in cases {
+        let preview = String::from_utf8_lossy(&body[..body.len().min(80)]).into_owned();
+        let (status, answer) = create(&env.app, &token, body).await;
+        assert_eq!(status, status_expected, "{preview} -> {answer}");
+        assert_names(status, &answer, status_expected, code, needle);
+    }
+    assert!(
+        !env.table_dump().await.contains("TENANT#"),
+        "a bad request stored a tenant"
+    );
+    assert_eq!(
+        env.tenant_secret_count().await,
+        0,
+        "a bad request stored a tenant secret"
+    );
+}
+
+#[tokio::test]
+async fn a_service_account_given_as_a_json_string_is_accepted() {
+    let env = TestEnv::new().await;
+    let token = env.user_token("alice", &["acme"]);
+    let body = json!({"org_id": "acme", "fcm_service_account": service_account("acme-android").to_string()});
+    let (status, answer) = create(&env.app, &token, body.to_string().into_bytes()).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["fcm_project_id"], "acme-android");
+}
+
+#[tokio::test]
+async fn updates_and_keys_reject_bad_bodies_and_leave_data_intact() {
+    let env = TestEnv::new().await;
+    let token = env.user_token("alice", &["acme"]);
+    let tenant_id = env.create_tenant(&token, tenant_with_apns("acme")).await;
+    let patch = |body: &[u8]| {
+        call("PATCH", "/tenants/{tenant_id}")
+            .param("tenant_id", &tenant_id)
+            .bearer(&token)
+            .raw_body(body.to_vec())
+            .build()
+    };
+    for (body, needle) in [
+        (&b"{}"[..], "nothing to update"),
+        (br#"{"org_id":"other"}"#, "unknown field `org_id`"),
+        (br#"{"use_sandbox":1}"#, "`use_sandbox`"),
+        (br#"{"fcm_service_account":[]}"#, "fcm_service_account"),
+        (b"null", "must be a JSON object"),
+    ] {
+        let (status, answer) = parts(&tenant_update::handle(&env.app, patch(body)).await);
+        assert!(
+            status == 400,
+            "{} -> {answer}",
+            String::from_utf8_lossy(body)
+        );
+        assert!(
+            answer["detail"]
+                .as_str()
+                .unwrap_or_default()
+                .contains(needle),
+            "{answer}"
+        );
+    }
+    let (_, tenant) = parts(
+        &tenant_get::handle(
+            &env.app,
+            call("GET", "/tenants/{tenant_id}")
+                .param("tenant_id", &tenant_id)
+                .bearer(&token)
+                .build(),
+        )
+        .await,
+    );
+    assert_eq!(tenant["use_sandbox"], true);
+    assert_eq!(tenant["apns_configured"], true);
+
+    let (status, answer) = parts(
+        &api_key_create::handle(
+            &env.app,
+            call("POST", "/tenants/{tenant_id}/api-keys")
+                .param("tenant_id", &tenant_id)
+                .bearer(&token)
+                .raw_body(br#"{"name": 7}"#.to_vec())
+                .build(),
+        )
+        .await,
+    );
+    assert_names(status, &answer, 400, "invalid_request", "`name`");
+    let (status, answer) = parts(
+        &api_key_delete::handle(
+            &env.app,
+            call("DELETE", "/tenants/{tenant_id}/api-keys/{key_id}")
+                .param("tenant_id", &tenant_id)
+                .param("key_id", "../../etc")
+                .bearer(&token)
+                .build(),
+        )
+        .await,
+    );
+    assert_eq!(status, 404, "{answer}");
+}
