@@ -29,9 +29,27 @@ pub enum Error {
     /// 409: the request conflicts with the stored state.
     #[error("{detail}")]
     Conflict { code: &'static str, detail: String },
+    /// 409 with `Retry-After`: the same work is under way; retry shortly.
+    #[error("{detail}")]
+    Busy {
+        code: &'static str,
+        detail: String,
+        retry_after_secs: u64,
+    },
     /// 413: request body over 1 MiB or a payload over the provider's limit.
     #[error("{0}")]
     PayloadTooLarge(String),
+    /// 422: well-formed, but cannot be processed as sent.
+    #[error("{detail}")]
+    Unprocessable { code: &'static str, detail: String },
+    /// A client error answered earlier and stored (idempotent replays):
+    /// the same status, code and detail again.
+    #[error("{detail}")]
+    Replayed {
+        status: StatusCode,
+        code: String,
+        detail: String,
+    },
     /// 429: throttled; the caller should retry after the given seconds.
     #[error("{detail}")]
     Throttled {
@@ -73,6 +91,26 @@ impl Error {
         Self::BadRequest {
             code: "invalid_credentials",
             detail: detail.into(),
+        }
+    }
+
+    /// 422: an `Idempotency-Key` reused with a different request body.
+    pub fn idempotency_key_reused() -> Self {
+        Self::Unprocessable {
+            code: "idempotency_key_reused",
+            detail: "this `Idempotency-Key` was already used with a different request body; \
+                     use a new key for a new request"
+                .to_owned(),
+        }
+    }
+
+    /// 409: the first request with this `Idempotency-Key` is still running.
+    pub fn idempotency_in_progress(retry_after_secs: u64) -> Self {
+        Self::Busy {
+            code: "idempotency_in_progress",
+            detail: "a request with this `Idempotency-Key` is still in progress; retry shortly"
+                .to_owned(),
+            retry_after_secs,
         }
     }
 
@@ -121,17 +159,23 @@ impl Error {
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
-            Self::Conflict { .. } => StatusCode::CONFLICT,
+            Self::Conflict { .. } | Self::Busy { .. } => StatusCode::CONFLICT,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Replayed { status, .. } => *status,
             Self::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> &str {
         match self {
-            Self::BadRequest { code, .. } | Self::Conflict { code, .. } => code,
+            Self::BadRequest { code, .. }
+            | Self::Conflict { code, .. }
+            | Self::Busy { code, .. }
+            | Self::Unprocessable { code, .. } => code,
+            Self::Replayed { code, .. } => code,
             Self::Unauthorized(_) => "unauthorized",
             Self::Forbidden(_) => "forbidden",
             Self::NotFound(_) => "not_found",
@@ -157,6 +201,9 @@ impl Error {
     pub fn retry_after_secs(&self) -> Option<u64> {
         match self {
             Self::Throttled {
+                retry_after_secs, ..
+            } => Some(*retry_after_secs),
+            Self::Busy {
                 retry_after_secs, ..
             } => Some(*retry_after_secs),
             Self::Unavailable { .. } => Some(1),

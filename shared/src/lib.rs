@@ -11,6 +11,7 @@ pub mod error;
 pub mod http;
 pub mod ids;
 pub mod model;
+pub mod push;
 pub mod secrets;
 pub mod service;
 pub mod store;

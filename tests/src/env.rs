@@ -60,6 +60,11 @@ pub struct TestEnv {
 
 impl TestEnv {
     pub async fn new() -> Self {
+        Self::with_providers(ProviderEndpoints::default()).await
+    }
+
+    /// An environment whose app pushes to `providers` (see `with_simulator`).
+    pub async fn with_providers(providers: ProviderEndpoints) -> Self {
         let endpoint = std::env::var(ENDPOINT_VARIABLE).unwrap_or_else(|_| {
             panic!("{ENDPOINT_VARIABLE} is not set: run the tests with scripts/test, which starts the AWS emulator")
         });
@@ -108,7 +113,7 @@ impl TestEnv {
             signing_secret_id,
             tenant_secret_prefix: tenant_secret_prefix.clone(),
             delivery_queue_url: None,
-            providers: ProviderEndpoints::default(),
+            providers,
         };
         let app = App::with_clients(
             config,

@@ -4,8 +4,12 @@
 #![forbid(unsafe_code)]
 
 pub mod calls;
+pub mod delivery;
 pub mod env;
 pub mod keys;
+pub mod simulator;
 
 pub use calls::{call, parts, Call};
+pub use delivery::BulkRig;
 pub use env::TestEnv;
+pub use simulator::PushSimulator;

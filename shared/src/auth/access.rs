@@ -172,9 +172,6 @@ pub async fn authorize_tenant(
                 }
                 Requirement::Scope(_) => {}
             }
-            app.store
-                .record_api_key_use(&grant, chrono::Utc::now())
-                .await;
             Ok(TenantAccess {
                 tenant,
                 caller: Caller::ApiKey(grant),

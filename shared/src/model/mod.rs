@@ -1,7 +1,20 @@
 //! The contract's resources as Rust types: what requests carry and responses show.
 
 pub mod api_key;
+pub mod batch;
+pub mod device;
+pub mod notification;
+pub mod platform;
+pub mod queue;
 pub mod tenant;
 
 pub use api_key::{ApiKey, ApiKeyList, CreateApiKeyRequest, CreatedApiKey, Scope};
+pub use batch::{
+    Batch, BatchState, BatchStatus, BulkNotificationRequest, BulkNotificationResponse, BulkStatus,
+    BulkTarget,
+};
+pub use device::{Device, DeviceDeleted, DeviceList, DeviceRegistration, RegisterDeviceRequest};
+pub use notification::{Alert, Notification, Priority, WithNotification};
+pub use platform::{Platform, PushProvider};
+pub use queue::{DeliverChunk, QueueMessage};
 pub use tenant::{CreateTenantRequest, Tenant, TenantList, UpdateTenantRequest};

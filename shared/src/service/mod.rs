@@ -2,4 +2,9 @@
 //! these; these call the store, Secrets Manager and the providers.
 
 pub mod api_keys;
+pub mod bulk;
+pub mod devices;
+pub mod idempotency;
+pub mod sending;
 pub mod tenants;
+pub mod worker;

@@ -8,7 +8,7 @@ use crate::credentials::{
 };
 use crate::error::{Error, Result};
 use crate::ids::new_tenant_id;
-use crate::model::{CreateTenantRequest, Tenant, TenantList, UpdateTenantRequest};
+use crate::model::{CreateTenantRequest, QueueMessage, Tenant, TenantList, UpdateTenantRequest};
 
 /// Org ids name a space in keys and indexes: keep them plain.
 fn validate_org_id(org_id: &str) -> Result<()> {
@@ -236,14 +236,83 @@ pub async fn update_tenant(
     Ok(tenant)
 }
 
+/// Items of a deleted tenant the deletion request removes itself; a larger
+/// tenant's remainder is left to the delivery worker.
+pub const INLINE_PURGE_LIMIT: usize = 2_000;
+
 /// Deletes the tenant item first: from then on its keys fail and nothing of
-/// it is served. Then its keys and its secret go.
+/// it is served. Then its keys, its secret and its other items (devices,
+/// idempotency records...) go.
 pub async fn delete_tenant(app: &App, tenant_id: &str) -> Result<()> {
     if !app.store.delete_tenant(tenant_id).await? {
         return Err(Error::NotFound("tenant not found".to_owned()));
     }
     let keys = app.store.delete_all_api_keys(tenant_id).await?;
     app.secrets.delete_tenant_credentials(tenant_id).await?;
-    tracing::info!(tenant_id, keys_deleted = keys, "tenant deleted");
+    let purged = purge_deleted_tenant(app, tenant_id).await?;
+    tracing::info!(
+        tenant_id,
+        keys_deleted = keys,
+        items_purged = purged,
+        "tenant deleted"
+    );
+    Ok(())
+}
+
+/// Purges what is left of a deleted tenant: all of it when there is no
+/// delivery queue, else up to [`INLINE_PURGE_LIMIT`] items here and the rest
+/// through a `purge_tenant` message for the worker (also the fallback when
+/// purging fails here, since a retried deletion would find no tenant).
+async fn purge_deleted_tenant(app: &App, tenant_id: &str) -> Result<usize> {
+    if app.config.delivery_queue_url.is_none() {
+        return Ok(app
+            .store
+            .purge_tenant_partition(tenant_id, usize::MAX)
+            .await?
+            .deleted);
+    }
+    match app
+        .store
+        .purge_tenant_partition(tenant_id, INLINE_PURGE_LIMIT)
+        .await
+    {
+        Ok(progress) if progress.complete => Ok(progress.deleted),
+        Ok(progress) => {
+            enqueue_purge(app, tenant_id).await?;
+            tracing::info!(
+                tenant_id,
+                deleted = progress.deleted,
+                "tenant purge continues in the worker"
+            );
+            Ok(progress.deleted)
+        }
+        Err(err) => {
+            tracing::warn!(tenant_id, error = %err, "tenant purge failed; handing it to the worker");
+            enqueue_purge(app, tenant_id).await.map_err(|_| err)?;
+            Ok(0)
+        }
+    }
+}
+
+/// Asks the delivery worker to go on purging a deleted tenant.
+pub async fn enqueue_purge(app: &App, tenant_id: &str) -> Result<()> {
+    let Some(queue_url) = &app.config.delivery_queue_url else {
+        return Err(Error::internal(
+            "enqueueing tenant purge",
+            "no delivery queue is configured",
+        ));
+    };
+    let body = QueueMessage::PurgeTenant {
+        tenant_id: tenant_id.to_owned(),
+    }
+    .to_body()
+    .map_err(|err| Error::internal("encoding tenant purge message", err))?;
+    app.sqs
+        .send_message()
+        .queue_url(queue_url)
+        .message_body(body)
+        .send()
+        .await
+        .map_err(|err| Error::from_sdk("enqueueing tenant purge", err))?;
     Ok(())
 }

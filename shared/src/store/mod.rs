@@ -6,14 +6,24 @@
 //! | tenant          | `TENANT#{tenant}`    | `TENANT`       | `ORG#{org}` / `TENANT#{created}#{tenant}` |
 //! | API key         | `TENANT#{tenant}`    | `KEY#{key}`    |                                  |
 //! | API key lookup  | `APIKEY#{sha256}`    | `APIKEY`       |                                  |
+//! | device          | `TENANT#{tenant}`    | `DEVICE#{token}` |                                |
+//! | user's device   | `TENANT#{tenant}#USER#{user}` | `DEVICE#{token}` |                       |
+//! | idempotency     | `TENANT#{tenant}`    | `IDEMPOTENCY#{endpoint}#{sha256}` |               |
+//! | bulk batch      | `TENANT#{tenant}`    | `BATCH#{batch}` (+ `#CHUNK#…`, see `batches.rs`) |    |
 //!
 //! The table's definition lives in `template.yaml`; the local bootstrap and
 //! the tests create tables from it.
 
 mod api_keys;
+mod batches;
+mod devices;
+mod idempotency;
 mod tenants;
 
 pub use api_keys::ApiKeyGrant;
+pub use batches::{ChunkCounts, ChunkProgress, CountResult, ProgressUpdate, UserOutcome};
+pub use devices::PurgeProgress;
+pub use idempotency::{Claim, IdempotencyRecord, IdempotencySlot, IdempotencyState};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;

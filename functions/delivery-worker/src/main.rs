@@ -1,0 +1,18 @@
+use lambda_runtime::{run, service_fn, Error};
+use notify_shared::service::sending::Dispatcher;
+use notify_shared::service::worker::{Worker, WorkerSettings};
+use notify_shared::{telemetry, App};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    telemetry::init();
+    // Config, SDK clients and provider connections once per cold start;
+    // tenant credentials are cached across invocations.
+    let app = App::from_env().await?;
+    let dispatcher = Dispatcher::from_config(&app.config)?;
+    let worker = &Worker::new(app, dispatcher, WorkerSettings::from_env());
+    run(service_fn(move |event| {
+        delivery_worker::handle(worker, event)
+    }))
+    .await
+}

@@ -1,0 +1,16 @@
+use lambda_http::{run, service_fn, Error};
+use notify_shared::service::sending::Dispatcher;
+use notify_shared::{telemetry, App};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    telemetry::init();
+    // Config, SDK clients and provider connections once per cold start,
+    // shared by every invocation.
+    let app = &App::from_env().await?;
+    let dispatcher = &Dispatcher::from_config(&app.config)?;
+    run(service_fn(move |req| async move {
+        Ok::<_, Error>(notify_send::handle(app, dispatcher, req).await)
+    }))
+    .await
+}

@@ -1,0 +1,185 @@
+//! Bulk sends: the request, the immediate answer and the progress report.
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::WithNotification;
+
+/// The request's own fields; the notification fields sit next to them in
+/// the same JSON object (see [`WithNotification`]).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BulkTarget {
+    pub user_ids: Vec<String>,
+}
+
+/// `POST /tenants/{tenant_id}/notify/bulk` (schema `BulkNotificationRequest`).
+pub type BulkNotificationRequest = WithNotification<BulkTarget>;
+
+/// The answer to a bulk send (schema `BulkNotificationResponse`): the users
+/// are queued, nothing is delivered yet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BulkNotificationResponse {
+    pub batch_id: String,
+    /// Distinct user ids in the request.
+    pub total: u32,
+    /// Users accepted for delivery.
+    pub success: u32,
+    /// Users rejected (invalid user ids); never enqueued.
+    pub failed: u32,
+    /// Always `queued`.
+    pub status: BatchStatus,
+}
+
+/// Where a batch is. Derived from its counters, never stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BatchStatus {
+    /// Accepted; no worker has started on it.
+    Queued,
+    /// Some users are settled, or a worker has started.
+    Delivering,
+    /// Every accepted user is settled: delivered, failed or without devices.
+    Done,
+}
+
+/// `GET /tenants/{tenant_id}/notify/bulk/{batch_id}` (schema `BulkStatus`).
+///
+/// Users are counted once settled: `delivered` (at least one device accepted
+/// the push), `failed` (rejected at the request, or no device accepted it),
+/// `no_devices`. When `status` is `done`,
+/// `delivered + failed + no_devices == total`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BulkStatus {
+    pub batch_id: String,
+    pub status: BatchStatus,
+    pub total: u32,
+    pub delivered: u32,
+    pub failed: u32,
+    pub no_devices: u32,
+}
+
+/// A batch's lifecycle as stored. Only `open` batches are delivered and
+/// reported; see [`crate::service::bulk`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BatchState {
+    /// Written, its chunks being enqueued: workers wait.
+    Pending,
+    /// Every chunk is on the queue: workers deliver.
+    Open,
+    /// Enqueueing failed (the caller got a 503): workers drop its chunks,
+    /// the status endpoint does not know it.
+    Aborted,
+}
+
+/// The batch record: what was asked, and counters the workers add to once
+/// per chunk.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Batch {
+    pub batch_id: String,
+    pub tenant_id: String,
+    pub state: BatchState,
+    /// Distinct user ids in the request.
+    pub total: u32,
+    /// Users enqueued for delivery.
+    pub accepted: u32,
+    /// Users rejected at the request (invalid ids).
+    pub rejected: u32,
+    /// Queue messages the accepted users were split into.
+    pub chunks: u32,
+    pub delivered: u32,
+    pub failed: u32,
+    pub no_devices: u32,
+    pub created_at: String,
+    /// The user's `sub` or the API key's id.
+    pub created_by: String,
+    /// Set by the first worker that starts on one of its chunks (absent,
+    /// not null, until then: the worker sets it with `if_not_exists`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<String>,
+    /// Epoch seconds; DynamoDB's TTL removes the record (and its chunks'
+    /// progress items) after this.
+    pub expires_at: i64,
+}
+
+impl Batch {
+    /// Users the workers have settled.
+    pub fn settled(&self) -> u32 {
+        self.delivered
+            .saturating_add(self.failed)
+            .saturating_add(self.no_devices)
+    }
+
+    pub fn status(&self) -> BatchStatus {
+        let settled = self.settled();
+        if settled >= self.accepted {
+            BatchStatus::Done
+        } else if settled > 0 || self.started_at.is_some() {
+            BatchStatus::Delivering
+        } else {
+            BatchStatus::Queued
+        }
+    }
+
+    /// The contract's progress report. Users rejected at the request count
+    /// as failed, so a done batch adds up to `total`.
+    pub fn report(&self) -> BulkStatus {
+        BulkStatus {
+            batch_id: self.batch_id.clone(),
+            status: self.status(),
+            total: self.total,
+            delivered: self.delivered,
+            failed: self.failed.saturating_add(self.rejected),
+            no_devices: self.no_devices,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn batch(accepted: u32, delivered: u32, failed: u32, no_devices: u32) -> Batch {
+        Batch {
+            batch_id: "b".to_owned(),
+            tenant_id: "t".to_owned(),
+            state: BatchState::Open,
+            total: accepted + 2,
+            accepted,
+            rejected: 2,
+            chunks: 1,
+            delivered,
+            failed,
+            no_devices,
+            created_at: "2026-01-01T00:00:00Z".to_owned(),
+            created_by: "alice".to_owned(),
+            started_at: None,
+            expires_at: 0,
+        }
+    }
+
+    #[test]
+    fn status_follows_the_counters() {
+        assert_eq!(batch(10, 0, 0, 0).status(), BatchStatus::Queued);
+        assert_eq!(batch(10, 3, 1, 0).status(), BatchStatus::Delivering);
+        let started = Batch {
+            started_at: Some("2026-01-01T00:00:01Z".to_owned()),
+            ..batch(10, 0, 0, 0)
+        };
+        assert_eq!(started.status(), BatchStatus::Delivering);
+        assert_eq!(batch(10, 5, 3, 2).status(), BatchStatus::Done);
+    }
+
+    #[test]
+    fn a_done_report_adds_up_to_the_total_with_rejected_users_as_failed() {
+        let report = batch(10, 5, 3, 2).report();
+        assert_eq!(report.status, BatchStatus::Done);
+        assert_eq!(report.failed, 5);
+        assert_eq!(
+            report.delivered + report.failed + report.no_devices,
+            report.total
+        );
+        let json = serde_json::to_value(&report).unwrap_or_default();
+        assert_eq!(json["status"], "done");
+    }
+}

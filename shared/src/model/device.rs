@@ -1,0 +1,151 @@
+//! Devices: one push token of one user of a tenant.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::model::Platform;
+
+/// `user_id` is the tenant's own identifier for its user: any text of 1 to
+/// 256 characters without control characters.
+pub const MAX_USER_ID_CHARS: usize = 256;
+pub const MAX_APP_VERSION_CHARS: usize = 64;
+
+/// The device object of the contract.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Device {
+    pub token: String,
+    pub user_id: String,
+    pub platform: Platform,
+    pub app_version: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// `POST /tenants/{tenant_id}/devices` as sent. `platform` is read as text
+/// so an unknown one gets the contract's sentence naming `platform`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterDeviceRequest {
+    pub user_id: String,
+    pub token: String,
+    pub platform: String,
+    /// The mushu CLI sends `null` when it has none.
+    #[serde(default)]
+    pub app_version: Option<String>,
+}
+
+/// A validated registration: the token normalised for its platform.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceRegistration {
+    pub user_id: String,
+    pub token: String,
+    pub platform: Platform,
+    pub app_version: Option<String>,
+}
+
+impl RegisterDeviceRequest {
+    /// The contract's rules: a known platform, a token in its format, a
+    /// plain user id and a short app version.
+    pub fn validate(self) -> Result<DeviceRegistration> {
+        validate_user_id(&self.user_id)?;
+        let platform: Platform = self.platform.parse()?;
+        let token = platform.normalize_token(&self.token)?;
+        if let Some(version) = &self.app_version {
+            if version.chars().count() > MAX_APP_VERSION_CHARS
+                || version.chars().any(char::is_control)
+            {
+                return Err(Error::invalid_request(format!(
+                    "`app_version` must be at most {MAX_APP_VERSION_CHARS} characters without control characters"
+                )));
+            }
+        }
+        Ok(DeviceRegistration {
+            user_id: self.user_id,
+            token,
+            platform,
+            app_version: self.app_version,
+        })
+    }
+}
+
+/// 1 to 256 characters, none of them control characters.
+pub fn validate_user_id(user_id: &str) -> Result<()> {
+    let length = user_id.chars().count();
+    if length == 0 || length > MAX_USER_ID_CHARS || user_id.chars().any(char::is_control) {
+        return Err(Error::invalid_request(format!(
+            "`user_id` must be 1 to {MAX_USER_ID_CHARS} characters without control characters"
+        )));
+    }
+    Ok(())
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DeviceList {
+    pub devices: Vec<Device>,
+}
+
+/// `DELETE /tenants/{tenant_id}/devices/{token}` answer.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DeviceDeleted {
+    pub deleted: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(user_id: &str, token: &str, platform: &str) -> RegisterDeviceRequest {
+        RegisterDeviceRequest {
+            user_id: user_id.to_owned(),
+            token: token.to_owned(),
+            platform: platform.to_owned(),
+            app_version: None,
+        }
+    }
+
+    fn detail(request: RegisterDeviceRequest) -> (String, String) {
+        match request.validate() {
+            Ok(registration) => panic!("accepted: {registration:?}"),
+            Err(err) => (err.code().to_owned(), err.to_string()),
+        }
+    }
+
+    #[test]
+    fn apns_tokens_are_normalised_to_lowercase() {
+        let registration = request("u1", &"AB".repeat(32), "ios").validate().ok();
+        assert_eq!(
+            registration.map(|r| (r.token, r.platform)),
+            Some(("ab".repeat(32), Platform::Ios))
+        );
+    }
+
+    #[test]
+    fn unknown_platforms_and_bad_tokens_name_their_field() {
+        let (code, text) = detail(request("u1", &"a".repeat(64), "blackberry"));
+        assert_eq!(code, "invalid_request");
+        assert!(text.contains("`platform`"), "{text}");
+        let (code, text) = detail(request("u1", "short", "android"));
+        assert_eq!(code, "invalid_token_format");
+        assert!(text.contains("`token`"), "{text}");
+    }
+
+    #[test]
+    fn user_ids_are_1_to_256_characters_without_control_characters() {
+        let token = "a".repeat(64);
+        assert!(request(&"é".repeat(256), &token, "ios").validate().is_ok());
+        for bad in [String::new(), "x".repeat(257), "a\nb".to_owned()] {
+            let (_, text) = detail(request(&bad, &token, "ios"));
+            assert!(text.contains("`user_id`"), "{text}");
+        }
+    }
+
+    #[test]
+    fn app_versions_are_optional_and_short() {
+        let mut ok = request("u", &"a".repeat(64), "ios");
+        ok.app_version = Some("1.2.0".to_owned());
+        assert!(ok.validate().is_ok());
+        let mut long = request("u", &"a".repeat(64), "ios");
+        long.app_version = Some("1".repeat(65));
+        assert!(detail(long).1.contains("`app_version`"));
+    }
+}

@@ -1,0 +1,213 @@
+//! Apple Push Notification service: `POST /3/device/{token}` with token
+//! (JWT) authentication.
+
+mod auth;
+pub(crate) mod payload;
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use a2::{ErrorBody, ErrorReason};
+use bytes::{BufMut, Bytes, BytesMut};
+use http::header::{HeaderName, AUTHORIZATION};
+use http::{HeaderMap, HeaderValue, Method, Request, StatusCode, Version};
+
+use crate::config::ProviderEndpoints;
+use crate::credentials::ApnsKey;
+use crate::error::Result;
+use crate::model::platform::is_apns_token;
+use crate::push::engine::TenantPush;
+use crate::push::outcome::{dead, failed, transient, Attempt, DeliveryOutcome};
+use crate::push::transport::{Endpoint, Reply, Transport};
+pub(crate) use auth::ProviderTokens;
+pub(crate) use payload::ApnsMessage;
+
+const APNS_ID: HeaderName = HeaderName::from_static("apns-id");
+const APNS_TOPIC: HeaderName = HeaderName::from_static("apns-topic");
+const APNS_PUSH_TYPE: HeaderName = HeaderName::from_static("apns-push-type");
+const APNS_PRIORITY: HeaderName = HeaderName::from_static("apns-priority");
+const APNS_EXPIRATION: HeaderName = HeaderName::from_static("apns-expiration");
+const APNS_COLLAPSE_ID: HeaderName = HeaderName::from_static("apns-collapse-id");
+const DEVICE_PATH: &str = "/3/device/";
+
+pub(crate) struct Apns {
+    production: Endpoint,
+    sandbox: Endpoint,
+    pub tokens: ProviderTokens,
+}
+
+/// One notification on its way to one tenant's Apple devices: everything
+/// but the device token and `apns-id` is built once.
+pub(crate) struct ApnsBatch<'a> {
+    apns: &'a Apns,
+    endpoint: &'a Endpoint,
+    key: &'a ApnsKey,
+    headers: HeaderMap,
+    payload: Bytes,
+}
+
+impl Apns {
+    pub fn new(transport: &Transport, endpoints: &ProviderEndpoints) -> Result<Self> {
+        let endpoint = |url: &str| {
+            transport
+                .endpoint(url)
+                .map_err(|err| crate::Error::internal("configuring the APNs endpoint", err))
+        };
+        Ok(Self {
+            production: endpoint(&endpoints.apns_production)?,
+            sandbox: endpoint(&endpoints.apns_sandbox)?,
+            tokens: ProviderTokens::default(),
+        })
+    }
+
+    /// The batch for `tenant`, or the outcome every Apple device of the
+    /// tenant gets without a request being made.
+    pub fn prepare<'a>(
+        &'a self,
+        tenant: &'a TenantPush,
+        message: &ApnsMessage,
+    ) -> Result<ApnsBatch<'a>, DeliveryOutcome> {
+        let (Some(key), Some(topic)) = (&tenant.apns, &tenant.bundle_id) else {
+            return Err(failed("apns not configured for tenant"));
+        };
+        let topic = HeaderValue::from_str(topic)
+            .map_err(|_| failed("tenant bundle_id is not a valid apns-topic"))?;
+        let bearer = self.tokens.bearer(key).map_err(failed)?;
+        let mut headers = HeaderMap::with_capacity(8);
+        headers.insert(AUTHORIZATION, bearer);
+        headers.insert(APNS_TOPIC, topic);
+        headers.insert(
+            APNS_PUSH_TYPE,
+            HeaderValue::from_static(match message.push_type {
+                a2::PushType::Background => "background",
+                _ => "alert",
+            }),
+        );
+        headers.insert(
+            APNS_PRIORITY,
+            HeaderValue::from_static(match message.priority {
+                a2::Priority::High => "10",
+                a2::Priority::Normal => "5",
+            }),
+        );
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or_default();
+        if let Some(expiration) = message.expiration(now) {
+            headers.insert(APNS_EXPIRATION, HeaderValue::from(expiration));
+        }
+        if let Some(collapse_id) = &message.collapse_id {
+            headers.insert(APNS_COLLAPSE_ID, collapse_id.clone());
+        }
+        Ok(ApnsBatch {
+            apns: self,
+            endpoint: if tenant.use_sandbox {
+                &self.sandbox
+            } else {
+                &self.production
+            },
+            key,
+            headers,
+            payload: message.payload.clone(),
+        })
+    }
+}
+
+impl ApnsBatch<'_> {
+    /// One request for `token`; `attempt` counts from 1.
+    pub async fn attempt(&self, token: &str, attempt: u32) -> Attempt {
+        if !is_apns_token(token) {
+            return failed("invalid apns device token format").into();
+        }
+        let mut path = BytesMut::with_capacity(DEVICE_PATH.len() + token.len());
+        path.put_slice(DEVICE_PATH.as_bytes());
+        path.put_slice(token.as_bytes());
+        let uri = match std::str::from_utf8(&path).map(|path| self.endpoint.uri(path)) {
+            Ok(Ok(uri)) => uri,
+            _ => return failed("invalid apns device token format").into(),
+        };
+        let mut headers = self.headers.clone();
+        let mut renewed = None;
+        if attempt > 1 {
+            // The token may have been renewed after an expiry.
+            match self.apns.tokens.bearer(self.key) {
+                Ok(bearer) => {
+                    headers.insert(AUTHORIZATION, bearer.clone());
+                    renewed = Some(bearer);
+                }
+                Err(reason) => return failed(reason).into(),
+            }
+        }
+        headers.insert(APNS_ID, apns_id());
+        let mut request = Request::new(());
+        *request.method_mut() = Method::POST;
+        *request.uri_mut() = uri;
+        *request.version_mut() = Version::HTTP_2;
+        *request.headers_mut() = headers;
+        match self.endpoint.send(request, self.payload.clone()).await {
+            Ok(reply) => {
+                let bearer = renewed.as_ref().or(self.headers.get(AUTHORIZATION));
+                self.classify(reply, bearer)
+            }
+            Err(err) if err.is_retryable() => transient(err.to_string()).into(),
+            Err(err) => failed(err.to_string()).into(),
+        }
+    }
+
+    fn classify(&self, reply: Reply, bearer: Option<&HeaderValue>) -> Attempt {
+        if reply.status == StatusCode::OK {
+            return DeliveryOutcome::Delivered.into();
+        }
+        let retry_after = reply.retry_after;
+        let reason = serde_json::from_slice::<ErrorBody>(&reply.body).map(|body| body.reason);
+        let outcome = match (reply.status.as_u16(), reason) {
+            (_, Ok(ErrorReason::Unregistered)) | (410, Err(_)) => dead("Unregistered"),
+            (_, Ok(ErrorReason::BadDeviceToken)) => dead("BadDeviceToken"),
+            (_, Ok(ErrorReason::DeviceTokenNotForTopic)) => dead("DeviceTokenNotForTopic"),
+            (_, Ok(ErrorReason::ExpiredProviderToken)) => {
+                if bearer.is_some_and(|stale| self.apns.tokens.expire(self.key, stale)) {
+                    transient("ExpiredProviderToken")
+                } else {
+                    failed("ExpiredProviderToken")
+                }
+            }
+            (429 | 500..=599, Ok(reason)) => transient(format!("{reason:?}")),
+            (429 | 500..=599, Err(_)) => {
+                transient(format!("apns status {}", reply.status.as_u16()))
+            }
+            (_, Ok(reason)) => failed(format!("{reason:?}")),
+            (_, Err(_)) => failed(raw_reason(&reply)),
+        };
+        Attempt {
+            outcome,
+            retry_after,
+        }
+    }
+}
+
+/// A reason `a2` does not know yet, or the status when there is none.
+fn raw_reason(reply: &Reply) -> String {
+    #[derive(serde::Deserialize)]
+    struct Raw {
+        reason: String,
+    }
+    serde_json::from_slice::<Raw>(&reply.body)
+        .ok()
+        .map(|raw| raw.reason)
+        .filter(|reason| reason.len() <= 64 && reason.bytes().all(|b| b.is_ascii_alphanumeric()))
+        .unwrap_or_else(|| format!("apns status {}", reply.status.as_u16()))
+}
+
+/// A fresh canonical UUID, so a push can be traced in Apple's reports.
+fn apns_id() -> HeaderValue {
+    // The thread-local RNG, not `Uuid::new_v4` (a getrandom syscall each).
+    let id = uuid::Builder::from_random_bytes(rand::random()).into_uuid();
+    let mut buffer = uuid::Uuid::encode_buffer();
+    let id = id.hyphenated().encode_lower(&mut buffer);
+    let mut value = HeaderValue::from_str(id).unwrap_or(HeaderValue::from_static(
+        "00000000-0000-0000-0000-000000000000",
+    ));
+    // Unique per request: HPACK-indexing it would only evict useful entries.
+    value.set_sensitive(true);
+    value
+}

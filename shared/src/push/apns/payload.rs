@@ -1,0 +1,251 @@
+//! A notification as Apple wants it: the JSON payload (built with `a2`'s
+//! types) and the request options, computed once per notification.
+
+use a2::request::payload::APS;
+use a2::{CollapseId, DefaultNotificationBuilder, NotificationBuilder, NotificationOptions};
+use a2::{Priority as ApnsPriority, PushType};
+use bytes::Bytes;
+use http::HeaderValue;
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::error::{Error, Result};
+use crate::model::{Notification, Priority};
+
+/// Apple refuses larger payloads (`PayloadTooLarge`).
+pub(crate) const MAX_PAYLOAD_BYTES: usize = 4096;
+
+/// Everything about a notification that does not depend on the device.
+#[derive(Debug, Clone)]
+pub(crate) struct ApnsMessage {
+    pub payload: Bytes,
+    pub push_type: PushType,
+    pub priority: ApnsPriority,
+    pub ttl_seconds: Option<u32>,
+    pub collapse_id: Option<HeaderValue>,
+}
+
+/// `{"aps": {..., "thread-id"}, <custom keys>}`. `a2`'s `APS` has no
+/// `thread-id`, so it is added beside the flattened `APS` fields.
+#[derive(Serialize)]
+struct Body<'a> {
+    aps: Aps<'a>,
+    #[serde(flatten)]
+    data: Option<&'a Map<String, Value>>,
+}
+
+#[derive(Serialize)]
+struct Aps<'a> {
+    #[serde(flatten)]
+    aps: &'a APS<'a>,
+    #[serde(rename = "thread-id", skip_serializing_if = "Option::is_none")]
+    thread_id: Option<&'a str>,
+}
+
+pub(crate) fn encode(notification: &Notification) -> Result<ApnsMessage> {
+    let mut builder = DefaultNotificationBuilder::new();
+    if let Some(alert) = &notification.alert {
+        if let Some(title) = &alert.title {
+            builder = builder.set_title(title);
+        }
+        if let Some(subtitle) = &alert.subtitle {
+            builder = builder.set_subtitle(subtitle);
+        }
+        if let Some(body) = &alert.body {
+            builder = builder.set_body(body);
+        }
+    }
+    if let Some(badge) = notification.badge {
+        builder = builder.set_badge(badge);
+    }
+    if let Some(sound) = &notification.sound {
+        builder = builder.set_sound(sound);
+    }
+    if let Some(category) = &notification.category {
+        builder = builder.set_category(category);
+    }
+    if notification.content_available {
+        builder = builder.set_content_available();
+    }
+    if notification.mutable_content {
+        builder = builder.set_mutable_content();
+    }
+    let mut payload = builder.build("", NotificationOptions::default());
+    // The builder always writes `"mutable-content": 0`; Apple's default is
+    // the same, so leave it out unless it is on.
+    if !notification.mutable_content {
+        payload.aps.mutable_content = None;
+    }
+    let body = Body {
+        aps: Aps {
+            aps: &payload.aps,
+            thread_id: notification.thread_id.as_deref(),
+        },
+        data: notification.data.as_ref(),
+    };
+    let json = serde_json::to_vec(&body)
+        .map_err(|err| Error::internal("encoding the APNs payload", err))?;
+    if json.len() > MAX_PAYLOAD_BYTES {
+        return Err(Error::PayloadTooLarge(format!(
+            "the APNs payload would be {} bytes; Apple accepts at most {MAX_PAYLOAD_BYTES}",
+            json.len()
+        )));
+    }
+
+    // Apple: an alert, badge or sound is an `alert` push and may be urgent;
+    // anything else is `background` and must use priority 5.
+    let push_type = if notification.is_visible() {
+        PushType::Alert
+    } else {
+        PushType::Background
+    };
+    let priority = match (push_type, notification.priority) {
+        (PushType::Alert, None | Some(Priority::High)) => ApnsPriority::High,
+        _ => ApnsPriority::Normal,
+    };
+    let collapse_id = match notification.collapse_id.as_deref() {
+        None => None,
+        Some(id) => {
+            let id = CollapseId::new(id)
+                .map_err(|_| Error::invalid_request("`collapse_id` must be 1 to 64 bytes"))?;
+            let value = HeaderValue::from_str(id.value).map_err(|_| {
+                Error::invalid_request("`collapse_id` must be printable text without line breaks")
+            })?;
+            Some(value)
+        }
+    };
+    Ok(ApnsMessage {
+        payload: Bytes::from(json),
+        push_type,
+        priority,
+        ttl_seconds: notification.ttl_seconds,
+        collapse_id,
+    })
+}
+
+impl ApnsMessage {
+    /// `apns-expiration`: a TTL of 0 keeps Apple's meaning of 0 ("try
+    /// once, do not store"), any other TTL counts from `now`.
+    pub fn expiration(&self, now_unix: u64) -> Option<u64> {
+        self.ttl_seconds.map(|ttl| {
+            if ttl == 0 {
+                0
+            } else {
+                now_unix + u64::from(ttl)
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Alert;
+    use serde_json::json;
+
+    fn payload(notification: &Notification) -> Value {
+        let message = encode(notification).unwrap();
+        serde_json::from_slice(&message.payload).unwrap()
+    }
+
+    #[test]
+    fn every_field_lands_where_apple_expects_it() {
+        let notification = Notification {
+            alert: Some(Alert {
+                title: Some("Title".into()),
+                subtitle: Some("Sub".into()),
+                body: Some("Body".into()),
+            }),
+            badge: Some(7),
+            sound: Some("chime.caf".into()),
+            content_available: true,
+            data: Some(
+                json!({"order": 42, "nested": {"a": [1]}})
+                    .as_object()
+                    .unwrap()
+                    .clone(),
+            ),
+            category: Some("REPLY".into()),
+            thread_id: Some("chat-9".into()),
+            collapse_id: Some("c1".into()),
+            priority: Some(Priority::Normal),
+            ttl_seconds: Some(60),
+            mutable_content: true,
+        };
+        assert_eq!(
+            payload(&notification),
+            json!({
+                "aps": {
+                    "alert": {"title": "Title", "subtitle": "Sub", "body": "Body"},
+                    "badge": 7,
+                    "sound": "chime.caf",
+                    "content-available": 1,
+                    "category": "REPLY",
+                    "mutable-content": 1,
+                    "thread-id": "chat-9"
+                },
+                "order": 42,
+                "nested": {"a": [1]}
+            })
+        );
+        let message = encode(&notification).unwrap();
+        assert_eq!(message.push_type, PushType::Alert);
+        assert_eq!(message.priority.to_string(), "5");
+        assert_eq!(message.expiration(1_000), Some(1_060));
+        assert_eq!(message.collapse_id, Some(HeaderValue::from_static("c1")));
+    }
+
+    #[test]
+    fn a_content_available_push_is_background_at_priority_5_even_if_asked_high() {
+        let notification = Notification {
+            content_available: true,
+            priority: Some(Priority::High),
+            ttl_seconds: Some(0),
+            ..Notification::default()
+        };
+        assert_eq!(
+            payload(&notification),
+            json!({"aps": {"content-available": 1}})
+        );
+        let message = encode(&notification).unwrap();
+        assert_eq!(message.push_type, PushType::Background);
+        assert_eq!(message.priority.to_string(), "5");
+        assert_eq!(message.expiration(1_000), Some(0));
+    }
+
+    #[test]
+    fn alerts_default_to_priority_10() {
+        let notification = Notification {
+            alert: Some(Alert {
+                body: Some("b".into()),
+                ..Alert::default()
+            }),
+            ..Notification::default()
+        };
+        let message = encode(&notification).unwrap();
+        assert_eq!(
+            (message.push_type, message.priority.to_string()),
+            (PushType::Alert, "10".to_owned())
+        );
+        assert_eq!(message.expiration(5), None);
+    }
+
+    #[test]
+    fn payloads_over_4096_bytes_are_refused_as_too_large() {
+        let envelope = br#"{"aps":{"badge":1},"k":""}"#.len();
+        let fill = |n: usize| Notification {
+            badge: Some(1),
+            data: Some(json!({"k": "x".repeat(n)}).as_object().unwrap().clone()),
+            ..Notification::default()
+        };
+        assert_eq!(
+            encode(&fill(MAX_PAYLOAD_BYTES - envelope))
+                .unwrap()
+                .payload
+                .len(),
+            4096
+        );
+        let err = encode(&fill(MAX_PAYLOAD_BYTES - envelope + 1)).err();
+        assert!(matches!(err, Some(Error::PayloadTooLarge(_))));
+    }
+}

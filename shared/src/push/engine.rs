@@ -1,0 +1,276 @@
+//! The delivery engine: one notification to many devices of one tenant,
+//! concurrently, with bounded retries. Needs no AWS: devices come resolved.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use tracing::Instrument;
+
+use crate::config::ProviderEndpoints;
+use crate::credentials::{ApnsKey, ServiceAccount};
+use crate::error::Result;
+use crate::model::{Notification, Platform, PushProvider};
+use crate::push::apns::{Apns, ApnsBatch, ApnsMessage};
+use crate::push::fcm::{Fcm, FcmBatch, FcmMessage};
+use crate::push::outcome::{Attempt, DeliveryOutcome, TargetResult};
+use crate::push::retry::RetryPolicy;
+use crate::push::transport::{Transport, TransportSettings};
+
+/// Knobs of the engine; the defaults suit a 2-vCPU Lambda talking to APNs
+/// and FCM.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PushConfig {
+    /// HTTP/2 connections kept per provider host. Each carries up to the
+    /// server's stream limit (APNs and FCM allow hundreds).
+    pub connections_per_host: usize,
+    /// Pushes in flight at once within one `deliver` call.
+    pub max_in_flight: usize,
+    /// TCP + TLS + HTTP/2 handshake.
+    pub connect_timeout: Duration,
+    /// One request and its answer, waiting for a connection included.
+    pub request_timeout: Duration,
+    pub retry: RetryPolicy,
+}
+
+impl Default for PushConfig {
+    fn default() -> Self {
+        Self {
+            connections_per_host: 2,
+            max_in_flight: 1000,
+            connect_timeout: Duration::from_secs(5),
+            request_timeout: Duration::from_secs(10),
+            retry: RetryPolicy::default(),
+        }
+    }
+}
+
+/// A tenant as the engine needs it: provider credentials and APNs settings.
+#[derive(Debug, Clone)]
+pub struct TenantPush {
+    pub tenant_id: String,
+    /// The `apns-topic`.
+    pub bundle_id: Option<String>,
+    pub use_sandbox: bool,
+    pub apns: Option<ApnsKey>,
+    pub fcm: Option<ServiceAccount>,
+}
+
+/// One device to push to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub token: String,
+    pub platform: Platform,
+}
+
+/// A validated notification, serialized once for each provider.
+#[derive(Debug, Clone)]
+pub struct EncodedNotification {
+    pub(crate) apns: ApnsMessage,
+    pub(crate) fcm: FcmMessage,
+}
+
+impl EncodedNotification {
+    /// Validates and encodes. `Err` is the API's answer: 400 for an invalid
+    /// notification, 413 (`Error::PayloadTooLarge`) when the APNs payload
+    /// exceeds 4096 bytes or FCM's data exceeds 4096 bytes, whichever
+    /// platforms the user has (so the answer does not depend on them).
+    pub fn new(notification: &Notification) -> Result<Self> {
+        notification.validate()?;
+        Ok(Self {
+            apns: crate::push::apns::payload::encode(notification)?,
+            fcm: crate::push::fcm::message::encode(notification)?,
+        })
+    }
+
+    /// The exact APNs JSON payload.
+    pub fn apns_payload(&self) -> &[u8] {
+        &self.apns.payload
+    }
+
+    /// The exact FCM request body for `token`.
+    pub fn fcm_body(&self, token: &str) -> bytes::Bytes {
+        self.fcm.body(token)
+    }
+}
+
+/// The provider clients, built once per container and shared by every
+/// invocation: connections, provider tokens and access tokens persist.
+pub struct Providers {
+    pub(crate) transport: Arc<Transport>,
+    pub(crate) apns: Apns,
+    pub(crate) fcm: Fcm,
+    config: PushConfig,
+}
+
+enum Sender<'a> {
+    Apns(ApnsBatch<'a>),
+    Fcm(FcmBatch<'a>),
+    /// Every target gets this outcome without a request.
+    Refused(DeliveryOutcome),
+}
+
+impl Sender<'_> {
+    async fn attempt(&self, token: &str, attempt: u32) -> Attempt {
+        match self {
+            Sender::Apns(batch) => batch.attempt(token, attempt).await,
+            Sender::Fcm(batch) => batch.attempt(token, attempt).await,
+            Sender::Refused(outcome) => outcome.clone().into(),
+        }
+    }
+}
+
+impl Providers {
+    pub fn new(endpoints: &ProviderEndpoints) -> Result<Self> {
+        Self::with_config(endpoints, PushConfig::default())
+    }
+
+    pub fn with_config(endpoints: &ProviderEndpoints, config: PushConfig) -> Result<Self> {
+        let transport = Transport::new(
+            endpoints.extra_ca_file.as_deref(),
+            TransportSettings {
+                connections_per_host: config.connections_per_host,
+                connect_timeout: config.connect_timeout,
+                request_timeout: config.request_timeout,
+            },
+        )?;
+        Ok(Self {
+            apns: Apns::new(&transport, endpoints)?,
+            fcm: Fcm::new(&transport, endpoints)?,
+            transport: Arc::new(transport),
+            config,
+        })
+    }
+
+    pub fn config(&self) -> &PushConfig {
+        &self.config
+    }
+
+    /// Validates and encodes `notification` (400/413 as `Err`, before any
+    /// request), then delivers it to every target. `results[i]` is the
+    /// result for `targets[i]`.
+    pub async fn deliver(
+        &self,
+        tenant: &TenantPush,
+        notification: &Notification,
+        targets: &[Target],
+    ) -> Result<Vec<TargetResult>> {
+        let encoded = EncodedNotification::new(notification)?;
+        Ok(self.deliver_encoded(tenant, &encoded, targets).await)
+    }
+
+    /// Delivers an already encoded notification (a bulk worker encodes once
+    /// per batch). `results[i]` is the result for `targets[i]`.
+    pub async fn deliver_encoded(
+        &self,
+        tenant: &TenantPush,
+        encoded: &EncodedNotification,
+        targets: &[Target],
+    ) -> Vec<TargetResult> {
+        let span =
+            tracing::info_span!("deliver", tenant_id = %tenant.tenant_id, targets = targets.len());
+        async {
+            let started = Instant::now();
+            let wants = |provider| targets.iter().any(|t| t.platform.provider() == provider);
+            let apns = match wants(PushProvider::Apns) {
+                false => None,
+                true => Some(match self.apns.prepare(tenant, &encoded.apns) {
+                    Ok(batch) => Sender::Apns(batch),
+                    Err(outcome) => Sender::Refused(outcome),
+                }),
+            };
+            let fcm = match wants(PushProvider::Fcm) {
+                false => None,
+                true => Some(
+                    match self
+                        .fcm
+                        .prepare(&self.transport, tenant, &encoded.fcm)
+                        .await
+                    {
+                        Ok(batch) => Sender::Fcm(batch),
+                        Err(outcome) => Sender::Refused(outcome),
+                    },
+                ),
+            };
+            let mut results = vec![
+                TargetResult {
+                    outcome: DeliveryOutcome::Failed("not attempted".into()),
+                    attempts: 0,
+                };
+                targets.len()
+            ];
+            // Collected, not lazy: a closure held across the awaits below
+            // makes the future fail `Send` in callers (rustc #64552).
+            let pushes: Vec<_> = targets
+                .iter()
+                .enumerate()
+                .filter_map(|(index, target)| {
+                    let sender = match target.platform.provider() {
+                        PushProvider::Apns => apns.as_ref()?,
+                        PushProvider::Fcm => fcm.as_ref()?,
+                    };
+                    Some(async move { (index, self.push_one(sender, &target.token).await) })
+                })
+                .collect();
+            let mut finished =
+                futures::stream::iter(pushes).buffer_unordered(self.config.max_in_flight.max(1));
+            while let Some((index, result)) = finished.next().await {
+                results[index] = result;
+            }
+            log_summary(&results, started.elapsed());
+            results
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn push_one(&self, sender: &Sender<'_>, token: &str) -> TargetResult {
+        if let Sender::Refused(outcome) = sender {
+            return TargetResult {
+                outcome: outcome.clone(),
+                attempts: 0,
+            };
+        }
+        let started = Instant::now();
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let Attempt {
+                outcome,
+                retry_after,
+            } = sender.attempt(token, attempts).await;
+            if let DeliveryOutcome::Transient(reason) = &outcome {
+                let delay = self
+                    .config
+                    .retry
+                    .next_delay(attempts, started.elapsed(), retry_after);
+                tracing::debug!(attempt = attempts, reason = %reason, retry_in = ?delay, "transient push failure");
+                if let Some(delay) = delay {
+                    tokio::time::sleep(delay).await;
+                    continue;
+                }
+            }
+            return TargetResult { outcome, attempts };
+        }
+    }
+}
+
+fn log_summary(results: &[TargetResult], elapsed: Duration) {
+    let (mut delivered, mut dead, mut transient, mut failed) = (0, 0, 0, 0);
+    for result in results {
+        match &result.outcome {
+            DeliveryOutcome::Delivered => delivered += 1,
+            DeliveryOutcome::DeadToken(_) => dead += 1,
+            DeliveryOutcome::Transient(_) => transient += 1,
+            DeliveryOutcome::Failed(_) => failed += 1,
+        }
+    }
+    tracing::info!(
+        delivered,
+        dead_tokens = dead,
+        transient,
+        failed,
+        elapsed_ms = elapsed.as_millis() as u64,
+        "delivery finished"
+    );
+}

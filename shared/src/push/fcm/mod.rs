@@ -1,0 +1,183 @@
+//! Firebase Cloud Messaging, HTTP v1:
+//! `POST /v1/projects/{project_id}/messages:send` with an OAuth2 token.
+
+pub(crate) mod message;
+mod oauth;
+
+use http::header::{AUTHORIZATION, CONTENT_TYPE};
+use http::{HeaderMap, HeaderValue, Method, Request, StatusCode, Uri, Version};
+use serde::Deserialize;
+
+use crate::config::ProviderEndpoints;
+use crate::credentials::ServiceAccount;
+use crate::error::Result;
+use crate::model::platform::is_fcm_token;
+use crate::push::engine::TenantPush;
+use crate::push::outcome::{dead, failed, transient, Attempt, DeliveryOutcome};
+use crate::push::transport::{Endpoint, Reply, Transport};
+pub(crate) use message::FcmMessage;
+pub(crate) use oauth::AccessTokens;
+
+pub(crate) struct Fcm {
+    endpoint: Endpoint,
+    pub tokens: AccessTokens,
+}
+
+/// One notification on its way to one tenant's FCM devices.
+pub(crate) struct FcmBatch<'a> {
+    fcm: &'a Fcm,
+    transport: &'a Transport,
+    account: &'a ServiceAccount,
+    uri: Uri,
+    headers: HeaderMap,
+    message: &'a FcmMessage,
+}
+
+/// Google's error envelope (`google.rpc.Status` with FCM details).
+#[derive(Deserialize)]
+struct Envelope {
+    error: Status,
+}
+
+#[derive(Deserialize)]
+struct Status {
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    details: Vec<Detail>,
+}
+
+#[derive(Deserialize)]
+struct Detail {
+    #[serde(rename = "errorCode")]
+    error_code: Option<String>,
+    #[serde(rename = "fieldViolations", default)]
+    field_violations: Vec<FieldViolation>,
+}
+
+#[derive(Deserialize)]
+struct FieldViolation {
+    #[serde(default)]
+    field: String,
+}
+
+impl Fcm {
+    pub fn new(transport: &Transport, endpoints: &ProviderEndpoints) -> Result<Self> {
+        Ok(Self {
+            endpoint: transport
+                .endpoint(&endpoints.fcm)
+                .map_err(|err| crate::Error::internal("configuring the FCM endpoint", err))?,
+            tokens: AccessTokens::new(endpoints.oauth_token_url.clone()),
+        })
+    }
+
+    /// The batch for `tenant` (fetching an access token if none is cached),
+    /// or the outcome every FCM device of the tenant gets without a send.
+    pub async fn prepare<'a>(
+        &'a self,
+        transport: &'a Transport,
+        tenant: &'a TenantPush,
+        message: &'a FcmMessage,
+    ) -> Result<FcmBatch<'a>, DeliveryOutcome> {
+        let Some(account) = &tenant.fcm else {
+            return Err(failed("fcm not configured for tenant"));
+        };
+        let path = format!("/v1/projects/{}/messages:send", account.project_id);
+        let uri = self
+            .endpoint
+            .uri(&path)
+            .map_err(|_| failed("fcm project_id is not usable in a URL"))?;
+        let bearer = self.tokens.bearer(transport, account).await?;
+        let mut headers = HeaderMap::with_capacity(2);
+        headers.insert(AUTHORIZATION, bearer);
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        Ok(FcmBatch {
+            fcm: self,
+            transport,
+            account,
+            uri,
+            headers,
+            message,
+        })
+    }
+}
+
+impl FcmBatch<'_> {
+    /// One request for `token`; `attempt` counts from 1.
+    pub async fn attempt(&self, token: &str, attempt: u32) -> Attempt {
+        if !is_fcm_token(token) {
+            return failed("invalid fcm registration token format").into();
+        }
+        let mut headers = self.headers.clone();
+        if attempt > 1 {
+            // The access token may have been refused and renewed.
+            // Boxed: a token fetch is rare and its future large.
+            let bearer = Box::pin(self.fcm.tokens.bearer(self.transport, self.account));
+            match bearer.await {
+                Ok(bearer) => headers.insert(AUTHORIZATION, bearer),
+                Err(outcome) => return outcome.into(),
+            };
+        }
+        let bearer = headers.get(AUTHORIZATION).cloned();
+        let mut request = Request::new(());
+        *request.method_mut() = Method::POST;
+        *request.uri_mut() = self.uri.clone();
+        *request.version_mut() = Version::HTTP_2;
+        *request.headers_mut() = headers;
+        match self
+            .fcm
+            .endpoint
+            .send(request, self.message.body(token))
+            .await
+        {
+            Ok(reply) => Box::pin(self.classify(reply, bearer)).await,
+            Err(err) if err.is_retryable() => transient(err.to_string()).into(),
+            Err(err) => failed(err.to_string()).into(),
+        }
+    }
+
+    async fn classify(&self, reply: Reply, bearer: Option<HeaderValue>) -> Attempt {
+        if reply.status == StatusCode::OK {
+            return DeliveryOutcome::Delivered.into();
+        }
+        let status = reply.status;
+        let error = serde_json::from_slice::<Envelope>(&reply.body)
+            .ok()
+            .map(|e| e.error);
+        let code = error
+            .as_ref()
+            .and_then(|e| e.details.iter().find_map(|d| d.error_code.clone()))
+            .or_else(|| {
+                error
+                    .as_ref()
+                    .map(|e| e.status.clone())
+                    .filter(|s| !s.is_empty())
+            })
+            .unwrap_or_else(|| format!("fcm status {}", status.as_u16()));
+        let names_token = error.as_ref().is_some_and(|e| {
+            e.details
+                .iter()
+                .flat_map(|d| &d.field_violations)
+                .any(|v| v.field == "message.token")
+        });
+        let outcome = if code == "UNREGISTERED" {
+            dead(code)
+        } else if code == "INVALID_ARGUMENT" && names_token {
+            dead("INVALID_ARGUMENT: message.token")
+        } else if status == StatusCode::UNAUTHORIZED {
+            // The access token was revoked or expired early: fetch another.
+            if let Some(stale) = &bearer {
+                self.fcm.tokens.expire(self.account, stale).await;
+            }
+            transient(code)
+        } else if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
+            transient(code)
+        } else {
+            failed(code)
+        };
+        Attempt {
+            outcome,
+            retry_after: reply.retry_after,
+        }
+    }
+}

@@ -1,0 +1,21 @@
+//! Push delivery to APNs and FCM HTTP v1.
+//!
+//! Build [`Providers`] once per container and reuse it: it owns the HTTP/2
+//! connections (a few per provider host, each multiplexing hundreds of
+//! streams), the APNs provider tokens and the FCM access tokens.
+//! [`Providers::deliver`] sends one notification to many devices
+//! concurrently; payloads are serialized once per notification.
+
+mod apns;
+mod engine;
+mod fcm;
+mod outcome;
+mod retry;
+mod transport;
+
+#[cfg(test)]
+mod tests;
+
+pub use engine::{EncodedNotification, Providers, PushConfig, Target, TenantPush};
+pub use outcome::{DeliveryOutcome, TargetResult};
+pub use retry::RetryPolicy;

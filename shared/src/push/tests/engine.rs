@@ -1,0 +1,114 @@
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use super::harness::{android, ios, quick_config, start, start_with};
+use crate::model::{Alert, Notification};
+use crate::push::{DeliveryOutcome, TenantPush};
+
+fn hello() -> Notification {
+    Notification {
+        alert: Some(Alert {
+            body: Some("hi".into()),
+            ..Alert::default()
+        }),
+        ..Notification::default()
+    }
+}
+
+#[tokio::test]
+async fn mixed_platforms_are_delivered_and_results_keep_target_order() {
+    let h = start().await;
+    let targets = vec![ios(1), android(1), ios(2), android(2)];
+    let results = h
+        .providers
+        .deliver(&h.tenant, &hello(), &targets)
+        .await
+        .unwrap();
+    assert_eq!(results.len(), 4);
+    assert!(results
+        .iter()
+        .all(|r| r.outcome.is_delivered() && r.attempts == 1));
+    let stats = h.stats().await;
+    assert_eq!(stats["accepted_by_provider"], json!({"apns": 2, "fcm": 2}));
+}
+
+#[tokio::test]
+async fn a_tenant_without_credentials_fails_its_targets_without_a_request() {
+    let h = start().await;
+    let bare = TenantPush {
+        apns: None,
+        fcm: None,
+        ..h.tenant.clone()
+    };
+    let results = h
+        .providers
+        .deliver(&bare, &hello(), &[ios(1), android(1)])
+        .await
+        .unwrap();
+    assert_eq!(
+        results[0].outcome,
+        DeliveryOutcome::Failed("apns not configured for tenant".into())
+    );
+    assert_eq!(
+        results[1].outcome,
+        DeliveryOutcome::Failed("fcm not configured for tenant".into())
+    );
+    assert!(results.iter().all(|r| r.attempts == 0));
+    let stats = h.stats().await;
+    assert_eq!(
+        (
+            &stats["accepted"],
+            &stats["rejected"],
+            &stats["token_requests"]
+        ),
+        (&json!(0), &json!(0), &json!(0))
+    );
+}
+
+#[tokio::test]
+async fn an_unreachable_provider_is_transient_and_bounded_in_time() {
+    let h = start_with(quick_config(), |endpoints| {
+        endpoints.apns_sandbox = "https://127.0.0.1:1".to_owned();
+    })
+    .await;
+    let started = Instant::now();
+    let results = h
+        .providers
+        .deliver(&h.tenant, &hello(), &[ios(1), ios(2)])
+        .await
+        .unwrap();
+    for result in &results {
+        assert!(
+            matches!(result.outcome, DeliveryOutcome::Transient(_)),
+            "{result:?}"
+        );
+    }
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
+
+#[tokio::test]
+async fn an_invalid_notification_is_refused_before_anything_is_sent() {
+    let h = start().await;
+    let empty = Notification::default();
+    let err = h
+        .providers
+        .deliver(&h.tenant, &empty, &[ios(1)])
+        .await
+        .err();
+    assert!(
+        matches!(&err, Some(e) if e.code() == "invalid_request"),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn delivery_futures_can_be_spawned() {
+    fn assert_send<T: Send>(_: &T) {}
+    let h = start().await;
+    let targets = [ios(1)];
+    let notification = hello();
+    let delivery = h.providers.deliver(&h.tenant, &notification, &targets);
+    assert_send(&delivery);
+    assert!(delivery.await.unwrap()[0].outcome.is_delivered());
+}

@@ -1,0 +1,148 @@
+//! A simulator per test, credentials registered with it, and a tenant and
+//! `Providers` pointed at it.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use push_simulator::{RunningSimulator, Simulator, SimulatorConfig};
+use serde_json::{json, Value};
+
+use crate::config::ProviderEndpoints;
+use crate::credentials::{parse_service_account, validate_apns_key};
+use crate::model::Platform;
+use crate::push::{Providers, PushConfig, RetryPolicy, Target, TenantPush};
+
+pub(super) struct Harness {
+    pub sim: RunningSimulator,
+    pub admin: reqwest::Client,
+    pub providers: Providers,
+    pub tenant: TenantPush,
+    state_dir: PathBuf,
+}
+
+impl Drop for Harness {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.state_dir);
+    }
+}
+
+pub(super) const BUNDLE_ID: &str = "com.example.notify";
+
+/// Retries fast enough for tests, still honouring `Retry-After`.
+pub(super) fn quick_config() -> PushConfig {
+    PushConfig {
+        retry: RetryPolicy {
+            max_attempts: 4,
+            initial_backoff: Duration::from_millis(10),
+            max_backoff: Duration::from_millis(50),
+            max_elapsed: Duration::from_secs(5),
+        },
+        ..PushConfig::default()
+    }
+}
+
+pub(super) async fn start() -> Harness {
+    start_with(quick_config(), |_| {}).await
+}
+
+/// `adjust` may repoint the endpoints (e.g. at the cleartext listener).
+pub(super) async fn start_with(
+    config: PushConfig,
+    adjust: impl FnOnce(&mut ProviderEndpoints),
+) -> Harness {
+    // reqwest (the admin client) needs a process-wide provider; ours does not.
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let state_dir = std::env::temp_dir().join(format!("notify-push-test-{}", uuid::Uuid::new_v4()));
+    let sim = Simulator::start(SimulatorConfig::ephemeral(&state_dir))
+        .await
+        .expect("simulator starts");
+    let admin = reqwest::Client::builder().build().expect("admin client");
+    let credentials: Value = admin
+        .post(format!("{}/admin/credentials", sim.http_url()))
+        .json(&json!({"bundle_id": BUNDLE_ID}))
+        .send()
+        .await
+        .expect("credentials request")
+        .json()
+        .await
+        .expect("credentials answer");
+    let text = |field: &str| credentials[field].as_str().expect(field).to_owned();
+    let tenant = TenantPush {
+        tenant_id: "tnt_test".to_owned(),
+        bundle_id: Some(text("bundle_id")),
+        use_sandbox: true,
+        apns: Some(
+            validate_apns_key(&text("team_id"), &text("key_id"), &text("private_key"))
+                .expect("usable .p8"),
+        ),
+        fcm: Some(
+            parse_service_account(&credentials["fcm_service_account"]).expect("usable account"),
+        ),
+    };
+    let mut endpoints = ProviderEndpoints {
+        // Production must not be used for a sandbox tenant.
+        apns_production: "https://127.0.0.1:1".to_owned(),
+        apns_sandbox: sim.tls_url(),
+        fcm: sim.tls_url(),
+        oauth_token_url: None,
+        extra_ca_file: Some(sim.ca_pem_path().display().to_string()),
+    };
+    adjust(&mut endpoints);
+    let providers = Providers::with_config(&endpoints, config).expect("providers");
+    Harness {
+        sim,
+        admin,
+        providers,
+        tenant,
+        state_dir,
+    }
+}
+
+impl Harness {
+    pub async fn get(&self, path: &str) -> Value {
+        self.admin
+            .get(format!("{}{path}", self.sim.http_url()))
+            .send()
+            .await
+            .expect("admin GET")
+            .json()
+            .await
+            .expect("admin JSON")
+    }
+
+    pub async fn fault(&self, fault: Value) {
+        let status = self
+            .admin
+            .post(format!("{}/admin/faults", self.sim.http_url()))
+            .json(&fault)
+            .send()
+            .await
+            .expect("fault request")
+            .status();
+        assert!(status.is_success(), "fault refused: {fault}");
+    }
+
+    /// The recorded deliveries of one provider, oldest first.
+    pub async fn deliveries(&self, provider: &str) -> Vec<Value> {
+        let answer = self.get(&format!("/deliveries?provider={provider}")).await;
+        answer["deliveries"].as_array().cloned().unwrap_or_default()
+    }
+
+    pub async fn stats(&self) -> Value {
+        self.get("/stats").await
+    }
+}
+
+pub(super) fn ios(n: usize) -> Target {
+    Target {
+        token: format!("{n:064x}"),
+        platform: Platform::Ios,
+    }
+}
+
+pub(super) fn android(n: usize) -> Target {
+    Target {
+        token: format!("fcm{n}:APA91b{}", "x_-Z".repeat(30)),
+        platform: Platform::Android,
+    }
+}

@@ -1,0 +1,225 @@
+//! Our HTTP/2 client for the providers, on the `h2` crate directly: TLS with
+//! ALPN `h2` for `https://`, cleartext HTTP/2 with prior knowledge for
+//! `http://` (the simulator), one code path for both.
+//!
+//! Why not hyper's client or reqwest: each request there crosses a channel
+//! to a dispatch task (and hyper spawns a task per request body), which
+//! costs more CPU per push than the push itself on a small Lambda.
+
+mod pool;
+mod tls;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use h2::RecvStream;
+use http::header::RETRY_AFTER;
+use http::uri::{Authority, PathAndQuery, Scheme};
+use http::{HeaderMap, Request, StatusCode, Uri};
+use tokio_rustls::TlsConnector;
+
+use crate::error::Result;
+use pool::Pool;
+
+/// Provider error bodies are small; more is not read into memory.
+const MAX_BODY: usize = 64 * 1024;
+
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct TransportSettings {
+    pub connections_per_host: usize,
+    pub connect_timeout: Duration,
+    pub request_timeout: Duration,
+}
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub(crate) enum TransportError {
+    #[error("connection failed: {0}")]
+    Connect(String),
+    #[error("connection timed out")]
+    ConnectTimeout,
+    #[error("request timed out")]
+    Timeout,
+    #[error("HTTP/2 error: {0}")]
+    Http2(String),
+    /// Not worth retrying: the request itself cannot be made.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl TransportError {
+    pub fn is_retryable(&self) -> bool {
+        !matches!(self, TransportError::Invalid(_))
+    }
+}
+
+/// A provider's answer.
+#[derive(Debug)]
+pub(crate) struct Reply {
+    pub status: StatusCode,
+    pub retry_after: Option<Duration>,
+    pub body: Bytes,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct Origin {
+    pub https: bool,
+    pub host: String,
+    pub port: u16,
+}
+
+/// Connection pools by origin, shared by every provider client.
+pub(crate) struct Transport {
+    tls: TlsConnector,
+    settings: TransportSettings,
+    pools: Mutex<HashMap<Origin, Arc<Pool>>>,
+}
+
+impl Transport {
+    pub fn new(extra_ca_file: Option<&str>, settings: TransportSettings) -> Result<Self> {
+        Ok(Self {
+            tls: TlsConnector::from(tls::client_config(extra_ca_file)?),
+            settings,
+            pools: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The endpoint for a base URL (`https://api.push.apple.com`, or one
+    /// with a path such as `http://127.0.0.1:9100/token`).
+    pub fn endpoint(&self, url: &str) -> Result<Endpoint, TransportError> {
+        let invalid = || TransportError::Invalid(format!("invalid provider URL {url:?}"));
+        let uri: Uri = url.parse().map_err(|_| invalid())?;
+        let https = match uri.scheme_str() {
+            Some("https") => true,
+            Some("http") => false,
+            _ => return Err(invalid()),
+        };
+        let authority = uri.authority().cloned().ok_or_else(invalid)?;
+        let host = authority
+            .host()
+            .trim_start_matches('[')
+            .trim_end_matches(']');
+        let origin = Origin {
+            https,
+            host: host.to_owned(),
+            port: authority.port_u16().unwrap_or(if https { 443 } else { 80 }),
+        };
+        let pool = {
+            let mut pools = self.pools.lock().unwrap_or_else(|p| p.into_inner());
+            match pools.get(&origin) {
+                Some(pool) => pool.clone(),
+                None => {
+                    let pool =
+                        Arc::new(Pool::new(origin.clone(), self.tls.clone(), self.settings)?);
+                    pools.insert(origin, pool.clone());
+                    pool
+                }
+            }
+        };
+        Ok(Endpoint {
+            scheme: if https { Scheme::HTTPS } else { Scheme::HTTP },
+            authority,
+            base_path: uri.path().trim_end_matches('/').to_owned(),
+            request_timeout: self.settings.request_timeout,
+            pool,
+        })
+    }
+}
+
+/// One provider base URL: builds request URIs and sends requests.
+#[derive(Clone)]
+pub(crate) struct Endpoint {
+    scheme: Scheme,
+    authority: Authority,
+    base_path: String,
+    request_timeout: Duration,
+    pool: Arc<Pool>,
+}
+
+impl Endpoint {
+    /// The absolute URI of `path` (which starts with `/`) under this
+    /// endpoint's base path.
+    pub fn uri(&self, path: &str) -> Result<Uri, TransportError> {
+        let mut full = BytesMut::with_capacity(self.base_path.len() + path.len());
+        full.extend_from_slice(self.base_path.as_bytes());
+        full.extend_from_slice(path.as_bytes());
+        let path = PathAndQuery::from_maybe_shared(full.freeze())
+            .map_err(|_| TransportError::Invalid("invalid request path".to_owned()))?;
+        let mut parts = http::uri::Parts::default();
+        parts.scheme = Some(self.scheme.clone());
+        parts.authority = Some(self.authority.clone());
+        parts.path_and_query = Some(path);
+        Uri::from_parts(parts)
+            .map_err(|_| TransportError::Invalid("invalid request URI".to_owned()))
+    }
+
+    /// Sends `request` with `body` and reads the whole answer, within the
+    /// request timeout (waiting for a connection included).
+    pub async fn send(&self, request: Request<()>, body: Bytes) -> Result<Reply, TransportError> {
+        tokio::time::timeout(self.request_timeout, self.round_trip(request, body))
+            .await
+            .unwrap_or(Err(TransportError::Timeout))
+    }
+
+    async fn round_trip(&self, request: Request<()>, body: Bytes) -> Result<Reply, TransportError> {
+        let mut lease = self.pool.lease().await?;
+        let failed = |err: h2::Error, lease: &pool::Lease| {
+            if !err.is_reset() {
+                lease.retire();
+            }
+            TransportError::Http2(err.to_string())
+        };
+        let (response, mut stream) = lease
+            .sender
+            .send_request(request, body.is_empty())
+            .map_err(|err| failed(err, &lease))?;
+        if !body.is_empty() {
+            stream
+                .send_data(body, true)
+                .map_err(|err| failed(err, &lease))?;
+        }
+        let response = response.await.map_err(|err| failed(err, &lease))?;
+        let (parts, mut recv) = response.into_parts();
+        let body = read_body(&mut recv)
+            .await
+            .map_err(|err| failed(err, &lease))?;
+        Ok(Reply {
+            status: parts.status,
+            retry_after: retry_after(&parts.headers),
+            body,
+        })
+    }
+}
+
+/// Reads the answer, giving flow-control credit back as it goes. A body in
+/// one DATA frame (every provider answer) is kept without copying.
+async fn read_body(recv: &mut RecvStream) -> Result<Bytes, h2::Error> {
+    let mut first = Bytes::new();
+    let mut rest: Option<BytesMut> = None;
+    while let Some(chunk) = recv.data().await {
+        let chunk = chunk?;
+        let _ = recv.flow_control().release_capacity(chunk.len());
+        if first.is_empty() && rest.is_none() {
+            first = chunk;
+            continue;
+        }
+        let buffer = rest.get_or_insert_with(|| BytesMut::from(&first[..]));
+        if buffer.len() + chunk.len() <= MAX_BODY {
+            buffer.extend_from_slice(&chunk);
+        }
+    }
+    Ok(rest.map_or(first, BytesMut::freeze))
+}
+
+/// `Retry-After` in seconds (the form APNs and Google use).
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let seconds: u64 = headers
+        .get(RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    Some(Duration::from_secs(seconds))
+}

@@ -1,0 +1,252 @@
+//! The `Idempotency-Key` header of the send endpoints: the same key on the
+//! same tenant and endpoint within 24 hours gets the first answer again and
+//! does nothing again.
+//!
+//! A handler authorises the request, then wraps its work in [`idempotent`]:
+//!
+//! ```ignore
+//! idempotent(app, req, &tenant_id, "notify", async {
+//!     sending::send_notification(app, dispatcher, &access.tenant, json_body(req)?).await
+//! })
+//! .await
+//! ```
+//!
+//! Stored: 200 answers, and the 4xx answers that depend only on the request
+//! (400, 413, 422), so a replay is byte for byte the first answer. Not
+//! stored: anything else (5xx, a tenant deleted meanwhile...): the record is
+//! deleted so that a retry runs.
+
+use std::future::Future;
+
+use http::StatusCode;
+use lambda_http::Request;
+use serde::Serialize;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::app::App;
+use crate::clock::now_epoch_seconds;
+use crate::error::{Error, ErrorBody, Result};
+use crate::store::{Claim, IdempotencySlot, IdempotencyState};
+
+pub const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
+pub const MAX_KEY_LEN: usize = 255;
+/// How long an answer is replayed.
+pub const ANSWER_TTL_SECS: i64 = 24 * 3600;
+/// How long a claimed key waits for its first request before another may
+/// take it over: longer than any send function may run.
+pub const LEASE_SECS: i64 = 120;
+/// What a request that finds its key in progress is told to wait.
+const IN_PROGRESS_RETRY_AFTER_SECS: u64 = 2;
+
+/// The request's `Idempotency-Key`: `None` when absent; 400 unless it is 1
+/// to 255 printable ASCII characters (and sent once).
+pub fn idempotency_key(req: &Request) -> Result<Option<String>> {
+    let mut values = req.headers().get_all(IDEMPOTENCY_KEY_HEADER).iter();
+    let Some(value) = values.next() else {
+        return Ok(None);
+    };
+    let invalid = || {
+        Error::invalid_request(format!(
+            "the `Idempotency-Key` header must be sent once, with 1 to {MAX_KEY_LEN} printable ASCII characters"
+        ))
+    };
+    if values.next().is_some() {
+        return Err(invalid());
+    }
+    let key = std::str::from_utf8(value.as_bytes())
+        .map_err(|_| invalid())?
+        .trim();
+    let printable = key.bytes().all(|b| (b' '..=b'~').contains(&b));
+    if key.is_empty() || key.len() > MAX_KEY_LEN || !printable {
+        return Err(invalid());
+    }
+    Ok(Some(key.to_owned()))
+}
+
+/// Runs the work `run` (a future, which does nothing until awaited) at most
+/// once per `Idempotency-Key` (see the module docs); a replay drops it
+/// unpolled. The answer is returned as JSON so that the first answer and its
+/// replays serialize identically.
+pub async fn idempotent<T, Fut>(
+    app: &App,
+    req: &Request,
+    tenant_id: &str,
+    endpoint: &str,
+    run: Fut,
+) -> Result<Value>
+where
+    T: Serialize,
+    Fut: Future<Output = Result<T>>,
+{
+    let Some(key) = idempotency_key(req)? else {
+        return run.await.and_then(to_json);
+    };
+    let slot = IdempotencySlot::new(tenant_id, endpoint, &key);
+    let fingerprint = hex::encode(Sha256::digest(req.body().as_ref()));
+    let now = now_epoch_seconds();
+    let claim = app
+        .store
+        .claim_idempotency_key(&slot, &fingerprint, now, LEASE_SECS, ANSWER_TTL_SECS)
+        .await?;
+    let claim_id = match claim {
+        Claim::Claimed { claim_id } => claim_id,
+        Claim::Existing(record) => {
+            if record.fingerprint != fingerprint {
+                return Err(Error::idempotency_key_reused());
+            }
+            return match record.state {
+                IdempotencyState::InProgress { .. } => {
+                    Err(Error::idempotency_in_progress(IN_PROGRESS_RETRY_AFTER_SECS))
+                }
+                IdempotencyState::Complete { status, body } => {
+                    tracing::info!(tenant_id, endpoint, status, "idempotent replay");
+                    replay(status, &body)
+                }
+            };
+        }
+    };
+
+    let result = run.await.and_then(to_json);
+    let answer = match &result {
+        Ok(value) => Some((StatusCode::OK, value.to_string())),
+        Err(err) if depends_only_on_request(err) => {
+            let body = ErrorBody {
+                detail: err.detail("-"),
+                code: err.code().to_owned(),
+            };
+            serde_json::to_string(&body)
+                .ok()
+                .map(|text| (err.status(), text))
+        }
+        Err(_) => None,
+    };
+    match answer {
+        Some((status, body)) => {
+            let expires_at = now_epoch_seconds() + ANSWER_TTL_SECS;
+            match app
+                .store
+                .complete_idempotency_key(&slot, &claim_id, status.as_u16(), &body, expires_at)
+                .await
+            {
+                Ok(true) => {}
+                Ok(false) => {
+                    tracing::warn!(
+                        tenant_id,
+                        endpoint,
+                        "idempotency claim lost before completion"
+                    )
+                }
+                // The work is done: answer it; a retry gets 409 until the lease ends.
+                Err(err) => tracing::error!(
+                    tenant_id,
+                    endpoint,
+                    error = %err,
+                    "could not store the idempotent answer"
+                ),
+            }
+        }
+        None => {
+            if let Err(err) = app.store.release_idempotency_key(&slot, &claim_id).await {
+                tracing::warn!(tenant_id, endpoint, error = %err, "could not release idempotency key");
+            }
+        }
+    }
+    result
+}
+
+fn to_json<T: Serialize>(value: T) -> Result<Value> {
+    serde_json::to_value(value).map_err(|err| Error::internal("serializing answer", err))
+}
+
+/// Client errors a retry of the same body would get again.
+fn depends_only_on_request(err: &Error) -> bool {
+    matches!(
+        err.status(),
+        StatusCode::BAD_REQUEST | StatusCode::PAYLOAD_TOO_LARGE | StatusCode::UNPROCESSABLE_ENTITY
+    )
+}
+
+/// The stored answer, as it was given.
+fn replay(status: u16, body: &str) -> Result<Value> {
+    let corrupt = |err: serde_json::Error| Error::internal("decoding idempotent answer", err);
+    if status == StatusCode::OK.as_u16() {
+        return serde_json::from_str(body).map_err(corrupt);
+    }
+    let status = StatusCode::from_u16(status)
+        .map_err(|err| Error::internal("decoding idempotent answer", err))?;
+    let stored: ErrorBody = serde_json::from_str(body).map_err(corrupt)?;
+    Err(Error::Replayed {
+        status,
+        code: stored.code,
+        detail: stored.detail,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request_with(values: &[&[u8]]) -> Request {
+        let mut req = Request::default();
+        for value in values {
+            match http::HeaderValue::from_bytes(value) {
+                Ok(value) => {
+                    req.headers_mut().append(IDEMPOTENCY_KEY_HEADER, value);
+                }
+                Err(err) => panic!("test header: {err}"),
+            }
+        }
+        req
+    }
+
+    fn rejected(values: &[&[u8]]) -> bool {
+        matches!(
+            idempotency_key(&request_with(values)),
+            Err(err) if err.code() == "invalid_request" && err.to_string().contains("`Idempotency-Key`")
+        )
+    }
+
+    #[test]
+    fn keys_are_optional_and_printable_ascii_up_to_255() {
+        assert_eq!(idempotency_key(&request_with(&[])).ok(), Some(None));
+        let key = "order 1042: retry-safe ~".to_owned();
+        assert_eq!(
+            idempotency_key(&request_with(&[key.as_bytes()])).ok(),
+            Some(Some(key))
+        );
+        let longest = "k".repeat(255);
+        assert!(idempotency_key(&request_with(&[longest.as_bytes()])).is_ok());
+        assert!(rejected(&["k".repeat(256).as_bytes()]));
+        assert!(rejected(&[b""]));
+        assert!(rejected(&["clé".as_bytes()]));
+        assert!(rejected(&[b"a\tb"]));
+        assert!(rejected(&[b"a", b"b"]));
+    }
+
+    #[test]
+    fn stored_client_errors_replay_with_their_status_code_and_detail() {
+        let body = r#"{"detail":"`badge` is wrong","code":"invalid_request"}"#;
+        match replay(400, body) {
+            Err(err) => {
+                assert_eq!(err.status(), StatusCode::BAD_REQUEST);
+                assert_eq!(err.code(), "invalid_request");
+                assert_eq!(err.detail("req-2"), "`badge` is wrong");
+            }
+            Ok(value) => panic!("replayed as success: {value}"),
+        }
+        assert_eq!(
+            replay(200, r#"{"success":true}"#).ok(),
+            Some(serde_json::json!({"success": true}))
+        );
+    }
+
+    #[test]
+    fn only_request_bound_client_errors_are_stored() {
+        assert!(depends_only_on_request(&Error::invalid_request("x")));
+        assert!(depends_only_on_request(&Error::PayloadTooLarge("x".into())));
+        assert!(depends_only_on_request(&Error::idempotency_key_reused()));
+        assert!(!depends_only_on_request(&Error::NotFound("x".into())));
+        assert!(!depends_only_on_request(&Error::internal("x", "y")));
+    }
+}

@@ -1,0 +1,309 @@
+//! Idempotency records: PK `TENANT#{tenant}`, SK
+//! `IDEMPOTENCY#{endpoint}#{sha256(key)}`. A record is claimed (`in_progress`,
+//! under a lease) before the work runs and completed with the answer after;
+//! `expires_at` (epoch seconds) is the table's TTL attribute, and a record
+//! past it counts as absent even before DynamoDB removes it.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::{key, s, tenant_pk, Store};
+use crate::clock::now_rfc3339;
+use crate::error::{Error, Result};
+
+const IN_PROGRESS: &str = "in_progress";
+const COMPLETE: &str = "complete";
+
+/// Where one idempotency key of one endpoint of one tenant is recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencySlot {
+    tenant_id: String,
+    sk: String,
+}
+
+impl IdempotencySlot {
+    /// The key itself is never stored, only its SHA-256.
+    pub fn new(tenant_id: &str, endpoint: &str, idempotency_key: &str) -> Self {
+        Self {
+            tenant_id: tenant_id.to_owned(),
+            sk: format!(
+                "IDEMPOTENCY#{endpoint}#{}",
+                hex::encode(Sha256::digest(idempotency_key))
+            ),
+        }
+    }
+
+    fn key(&self) -> HashMap<String, AttributeValue> {
+        key(tenant_pk(&self.tenant_id), self.sk.clone())
+    }
+}
+
+/// A record found instead of claimed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyRecord {
+    /// SHA-256 of the request body that claimed the key.
+    pub fingerprint: String,
+    pub state: IdempotencyState,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IdempotencyState {
+    /// The first request is running; its lease ends at `lease_until` (epoch
+    /// seconds), after which another request may take the key over.
+    InProgress { lease_until: i64 },
+    /// The stored answer: status and JSON body.
+    Complete { status: u16, body: String },
+}
+
+/// The outcome of [`Store::claim_idempotency_key`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    /// This request owns the key; `claim_id` proves it when completing.
+    Claimed { claim_id: String },
+    /// Another request claimed it first.
+    Existing(IdempotencyRecord),
+}
+
+#[derive(Serialize, Deserialize)]
+struct IdempotencyItem {
+    #[serde(rename = "PK")]
+    pk: String,
+    #[serde(rename = "SK")]
+    sk: String,
+    entity: String,
+    status: String,
+    fingerprint: String,
+    claim_id: String,
+    lease_until: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    response_status: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    response_body: Option<String>,
+    created_at: String,
+    expires_at: i64,
+}
+
+impl IdempotencyItem {
+    fn into_record(self) -> Result<IdempotencyRecord> {
+        let state = match (
+            self.status.as_str(),
+            self.response_status,
+            self.response_body,
+        ) {
+            (COMPLETE, Some(status), Some(body)) => IdempotencyState::Complete { status, body },
+            (IN_PROGRESS, _, _) => IdempotencyState::InProgress {
+                lease_until: self.lease_until,
+            },
+            _ => {
+                return Err(Error::internal(
+                    "decoding idempotency record",
+                    "record has an unknown status or no answer",
+                ))
+            }
+        };
+        Ok(IdempotencyRecord {
+            fingerprint: self.fingerprint,
+            state,
+        })
+    }
+}
+
+fn decode(item: HashMap<String, AttributeValue>) -> Result<IdempotencyItem> {
+    serde_dynamo::from_item(item).map_err(|err| Error::internal("decoding idempotency record", err))
+}
+
+fn n(value: i64) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+impl Store {
+    /// Claims the key for this request unless a live record holds it: a
+    /// record that expired, or whose first request's lease ran out (it
+    /// crashed or timed out), is taken over.
+    #[tracing::instrument(skip_all, fields(tenant_id = %slot.tenant_id))]
+    pub async fn claim_idempotency_key(
+        &self,
+        slot: &IdempotencySlot,
+        fingerprint: &str,
+        now: i64,
+        lease_secs: i64,
+        ttl_secs: i64,
+    ) -> Result<Claim> {
+        let claim_id = uuid::Uuid::new_v4().to_string();
+        let item: HashMap<String, AttributeValue> = serde_dynamo::to_item(IdempotencyItem {
+            pk: tenant_pk(&slot.tenant_id),
+            sk: slot.sk.clone(),
+            entity: "idempotency".to_owned(),
+            status: IN_PROGRESS.to_owned(),
+            fingerprint: fingerprint.to_owned(),
+            claim_id: claim_id.clone(),
+            lease_until: now + lease_secs,
+            response_status: None,
+            response_body: None,
+            created_at: now_rfc3339(),
+            expires_at: now + ttl_secs,
+        })
+        .map_err(|err| Error::internal("encoding idempotency record", err))?;
+        // The record may vanish between a failed claim and the read: try again.
+        for _ in 0..3 {
+            let result = self
+                .client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(item.clone()))
+                .condition_expression(
+                    "attribute_not_exists(PK) OR expires_at < :now \
+                     OR (#status = :in_progress AND lease_until < :now)",
+                )
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":now", n(now))
+                .expression_attribute_values(":in_progress", s(IN_PROGRESS))
+                .return_values_on_condition_check_failure(
+                    ReturnValuesOnConditionCheckFailure::AllOld,
+                )
+                .send()
+                .await;
+            let existing = match result {
+                Ok(_) => {
+                    return Ok(Claim::Claimed {
+                        claim_id: claim_id.clone(),
+                    })
+                }
+                Err(err) => match err.as_service_error() {
+                    Some(PutItemError::ConditionalCheckFailedException(failed)) => {
+                        failed.item().cloned()
+                    }
+                    _ => return Err(Error::from_sdk("claiming idempotency key", err)),
+                },
+            };
+            let existing = match existing.filter(|item| !item.is_empty()) {
+                Some(item) => Some(item),
+                None => self.read_idempotency_item(slot).await?,
+            };
+            if let Some(item) = existing {
+                let item = decode(item)?;
+                if item.expires_at >= now {
+                    return item.into_record().map(Claim::Existing);
+                }
+            }
+        }
+        Err(Error::idempotency_in_progress(1))
+    }
+
+    async fn read_idempotency_item(
+        &self,
+        slot: &IdempotencySlot,
+    ) -> Result<Option<HashMap<String, AttributeValue>>> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(slot.key()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|err| Error::from_sdk("reading idempotency record", err))?;
+        Ok(output.item)
+    }
+
+    /// Stores the answer of the claimed request; `false` when the claim was
+    /// lost (its lease ran out and another request took the key over).
+    #[tracing::instrument(skip_all, fields(tenant_id = %slot.tenant_id, status))]
+    pub async fn complete_idempotency_key(
+        &self,
+        slot: &IdempotencySlot,
+        claim_id: &str,
+        status: u16,
+        body: &str,
+        expires_at: i64,
+    ) -> Result<bool> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(slot.key()))
+            .update_expression(
+                "SET #status = :complete, response_status = :code, response_body = :body, \
+                 expires_at = :expires",
+            )
+            .condition_expression("claim_id = :claim AND #status = :in_progress")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":complete", s(COMPLETE))
+            .expression_attribute_values(":in_progress", s(IN_PROGRESS))
+            .expression_attribute_values(":code", n(i64::from(status)))
+            .expression_attribute_values(":body", s(body))
+            .expression_attribute_values(":expires", n(expires_at))
+            .expression_attribute_values(":claim", s(claim_id))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(err)
+                if matches!(
+                    err.as_service_error(),
+                    Some(UpdateItemError::ConditionalCheckFailedException(_))
+                ) =>
+            {
+                Ok(false)
+            }
+            Err(err) => Err(Error::from_sdk("storing idempotent answer", err)),
+        }
+    }
+
+    /// Deletes the claimed record so that a retry can run (after a failure
+    /// worth retrying). A record claimed by someone else is left alone.
+    #[tracing::instrument(skip_all, fields(tenant_id = %slot.tenant_id))]
+    pub async fn release_idempotency_key(
+        &self,
+        slot: &IdempotencySlot,
+        claim_id: &str,
+    ) -> Result<()> {
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(slot.key()))
+            .condition_expression("claim_id = :claim AND #status = :in_progress")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":claim", s(claim_id))
+            .expression_attribute_values(":in_progress", s(IN_PROGRESS))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(err)
+                if matches!(
+                    err.as_service_error(),
+                    Some(DeleteItemError::ConditionalCheckFailedException(_))
+                ) =>
+            {
+                Ok(())
+            }
+            Err(err) => Err(Error::from_sdk("releasing idempotency key", err)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slots_hash_the_key_and_separate_endpoints() {
+        let slot = IdempotencySlot::new("tnt_a", "notify", "order-1042");
+        assert!(slot.sk.starts_with("IDEMPOTENCY#notify#"));
+        assert!(!slot.sk.contains("order-1042"));
+        assert_eq!(slot.sk.len(), "IDEMPOTENCY#notify#".len() + 64);
+        assert_ne!(
+            slot,
+            IdempotencySlot::new("tnt_a", "notify_bulk", "order-1042")
+        );
+        assert_ne!(slot, IdempotencySlot::new("tnt_b", "notify", "order-1042"));
+    }
+}

@@ -1,0 +1,465 @@
+//! `POST /3/device/{token}`: Apple's provider API, checked the way Apple
+//! checks it, with Apple's status codes and `reason` names.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use chrono::Utc;
+use http::header::{HeaderName, HeaderValue, RETRY_AFTER};
+use http::request::Parts;
+use http::{HeaderMap, Method, Request, StatusCode};
+use hyper::body::Incoming;
+use rand::Rng;
+use serde::Deserialize;
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::credentials::{ApnsKey, VerifiedProviderToken};
+use crate::faults::{Provider, TokenFault};
+use crate::http_util::{self, BodyError, Resp};
+use crate::json_probe::PayloadProbe;
+use crate::jwt;
+use crate::recorder::{ApnsDelivery, Delivery};
+use crate::state::{version_name, ConnInfo, State};
+use crate::stats::APNS;
+
+pub(crate) const PATH_PREFIX: &str = "/3/device/";
+
+const APNS_ID: HeaderName = HeaderName::from_static("apns-id");
+
+const MAX_PAYLOAD: usize = 4096;
+const MAX_COLLAPSE_ID: usize = 64;
+/// Apple refuses provider tokens older than an hour.
+const TOKEN_LIFETIME_SECS: i64 = 3600;
+/// Tolerated clock skew for an `iat` in the future.
+const CLOCK_SKEW_SECS: i64 = 300;
+
+const PUSH_TYPES: [&str; 9] = [
+    "alert",
+    "background",
+    "voip",
+    "complication",
+    "fileprovider",
+    "mdm",
+    "liveactivity",
+    "location",
+    "pushtotalk",
+];
+
+/// Topics Apple derives from a bundle id for the special push types.
+const TOPIC_SUFFIXES: [&str; 6] = [
+    ".voip",
+    ".complication",
+    ".pushkit.fileprovider",
+    ".push-type.liveactivity",
+    ".location-query",
+    ".voip-ptt",
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Rejection {
+    status: StatusCode,
+    reason: &'static str,
+    retry_after_secs: Option<u64>,
+}
+
+impl Rejection {
+    const fn new(status: StatusCode, reason: &'static str) -> Self {
+        Self {
+            status,
+            reason,
+            retry_after_secs: None,
+        }
+    }
+    const fn bad_request(reason: &'static str) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, reason)
+    }
+    const fn forbidden(reason: &'static str) -> Self {
+        Self::new(StatusCode::FORBIDDEN, reason)
+    }
+}
+
+const INVALID_PROVIDER_TOKEN: Rejection = Rejection::forbidden("InvalidProviderToken");
+
+pub(crate) async fn handle(state: &State, conn: ConnInfo, req: Request<Incoming>) -> Resp {
+    let (parts, body) = req.into_parts();
+    // Echo a well-formed apns-id, as Apple does; otherwise make one.
+    let apns_id = parts
+        .headers
+        .get(APNS_ID)
+        .and_then(parse_apns_id)
+        .unwrap_or_else(random_uuid);
+    match accept(state, conn, &parts, body, apns_id).await {
+        Ok(delivery) => {
+            state.recorder.record(Delivery::Apns(delivery));
+            state.stats.accepted(APNS);
+            let mut response = http_util::empty(StatusCode::OK);
+            response
+                .headers_mut()
+                .insert(APNS_ID, id_header(&parts.headers, apns_id));
+            response
+        }
+        Err(rejection) => {
+            state.stats.rejected(APNS, rejection.reason);
+            tracing::debug!(
+                status = rejection.status.as_u16(),
+                reason = rejection.reason,
+                "apns push rejected"
+            );
+            rejection_response(rejection, id_header(&parts.headers, apns_id))
+        }
+    }
+}
+
+async fn accept(
+    state: &State,
+    conn: ConnInfo,
+    parts: &Parts,
+    body: Incoming,
+    apns_id: Uuid,
+) -> Result<ApnsDelivery, Rejection> {
+    if parts.method != Method::POST {
+        return Err(Rejection::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "MethodNotAllowed",
+        ));
+    }
+    if let Some(delay) = state.faults.delay(Provider::Apns) {
+        tokio::time::sleep(delay).await;
+    }
+    // Read the body up front (bounded) so the stream is always consumed;
+    // its errors are reported after the header checks, as Apple orders them.
+    let body = http_util::read_body(&parts.headers, body, MAX_PAYLOAD).await;
+
+    let token = parts
+        .uri
+        .path()
+        .strip_prefix(PATH_PREFIX)
+        .unwrap_or_default();
+    if token.is_empty() {
+        return Err(Rejection::bad_request("MissingDeviceToken"));
+    }
+    if !is_device_token(token) {
+        return Err(Rejection::bad_request("BadDeviceToken"));
+    }
+    let headers = ApnsHeaders::scan(&parts.headers)?;
+    if headers.id.is_some_and(|v| parse_apns_id(v).is_none()) {
+        return Err(Rejection::bad_request("BadMessageId"));
+    }
+    let key = authorize(state, headers.authorization, jwt::now_secs())?;
+
+    let topic = match headers.topic {
+        None => return Err(Rejection::bad_request("MissingTopic")),
+        Some(value) => header_str(value, "BadTopic")?,
+    };
+    if topic.is_empty() {
+        return Err(Rejection::bad_request("MissingTopic"));
+    }
+    if !topic_allowed(&key, topic) {
+        return Err(Rejection::bad_request("TopicDisallowed"));
+    }
+    let push_type = match headers.push_type {
+        None => None,
+        Some(value) => {
+            let value = header_str(value, "InvalidPushType")?;
+            let known = PUSH_TYPES.iter().find(|t| **t == value);
+            Some(*known.ok_or(Rejection::bad_request("InvalidPushType"))?)
+        }
+    };
+    let priority = match headers.priority {
+        None => None,
+        // Apple documents 10 (immediately), 5 (power-aware) and 1 (lowest).
+        Some(value) => match header_str(value, "BadPriority")? {
+            "10" => Some(10),
+            "5" => Some(5),
+            "1" => Some(1),
+            _ => return Err(Rejection::bad_request("BadPriority")),
+        },
+    };
+    let collapse_id = match headers.collapse_id {
+        None => None,
+        Some(v) if v.len() > MAX_COLLAPSE_ID => {
+            return Err(Rejection::bad_request("BadCollapseId"))
+        }
+        Some(value) => Some(header_str(value, "BadCollapseId")?.to_owned()),
+    };
+    let expiration = match headers.expiration {
+        None => None,
+        Some(value) => Some(
+            header_str(value, "BadExpirationDate")?
+                .parse::<i64>()
+                .map_err(|_| Rejection::bad_request("BadExpirationDate"))?,
+        ),
+    };
+
+    let payload = match body {
+        Ok(bytes) => validate_payload(bytes)?,
+        Err(BodyError::TooLarge) => {
+            return Err(Rejection::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "PayloadTooLarge",
+            ))
+        }
+        Err(BodyError::Read) => return Err(Rejection::bad_request("BadPayload")),
+    };
+
+    match state.faults.token_fault(Provider::Apns, token) {
+        Some(TokenFault::Unregistered) => {
+            return Err(Rejection::new(StatusCode::GONE, "Unregistered"))
+        }
+        Some(TokenFault::BadDeviceToken) => return Err(Rejection::bad_request("BadDeviceToken")),
+        None => {}
+    }
+    if let Some(hit) = state.faults.take_status(Provider::Apns) {
+        let reason = match hit.status {
+            429 => "TooManyRequests",
+            500 => "InternalServerError",
+            _ => "ServiceUnavailable",
+        };
+        let status = StatusCode::from_u16(hit.status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+        return Err(Rejection {
+            status,
+            reason,
+            retry_after_secs: hit.retry_after_secs,
+        });
+    }
+
+    Ok(ApnsDelivery {
+        token: token.to_owned(),
+        topic: topic.to_owned(),
+        push_type,
+        priority,
+        expiration,
+        collapse_id,
+        apns_id,
+        key,
+        payload,
+        listener: conn.listener,
+        http_version: version_name(parts.version),
+        received_at: Utc::now(),
+    })
+}
+
+/// Hex, even length, 64 to 200 characters: today's 32-byte tokens and room
+/// for the longer ones Apple has announced (the same rule as Notify's).
+fn is_device_token(token: &str) -> bool {
+    (64..=200).contains(&token.len())
+        && token.len().is_multiple_of(2)
+        && token.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// A v4 UUID from the thread-local RNG (`Uuid::new_v4` asks the kernel for
+/// every id, which shows at 100k pushes a second).
+fn random_uuid() -> Uuid {
+    uuid::Builder::from_random_bytes(rand::rng().random()).into_uuid()
+}
+
+/// Apple wants the canonical 8-4-4-4-12 form.
+fn parse_apns_id(value: &HeaderValue) -> Option<Uuid> {
+    let value = value.to_str().ok()?;
+    (value.len() == 36).then(|| Uuid::try_parse(value).ok())?
+}
+
+fn header_str<'a>(value: &'a HeaderValue, reason: &'static str) -> Result<&'a str, Rejection> {
+    value
+        .to_str()
+        .map(str::trim)
+        .map_err(|_| Rejection::bad_request(reason))
+}
+
+/// The headers APNs looks at, found in one pass over the request headers
+/// (cheaper than a look-up per name, and it spots duplicates on the way).
+#[derive(Default)]
+struct ApnsHeaders<'a> {
+    authorization: Option<&'a HeaderValue>,
+    id: Option<&'a HeaderValue>,
+    topic: Option<&'a HeaderValue>,
+    push_type: Option<&'a HeaderValue>,
+    priority: Option<&'a HeaderValue>,
+    collapse_id: Option<&'a HeaderValue>,
+    expiration: Option<&'a HeaderValue>,
+}
+
+impl<'a> ApnsHeaders<'a> {
+    fn scan(headers: &'a HeaderMap) -> Result<Self, Rejection> {
+        let mut found = Self::default();
+        for (name, value) in headers {
+            let slot = match name.as_str() {
+                "authorization" => &mut found.authorization,
+                "apns-id" => &mut found.id,
+                "apns-topic" => &mut found.topic,
+                "apns-push-type" => &mut found.push_type,
+                "apns-priority" => &mut found.priority,
+                "apns-collapse-id" => &mut found.collapse_id,
+                "apns-expiration" => &mut found.expiration,
+                _ => continue,
+            };
+            if slot.replace(value).is_some() {
+                return Err(Rejection::bad_request("DuplicateHeaders"));
+            }
+        }
+        Ok(found)
+    }
+}
+
+fn topic_allowed(key: &ApnsKey, topic: &str) -> bool {
+    key.bundle_ids.is_empty()
+        || key.bundle_ids.iter().any(|bundle| {
+            topic
+                .strip_prefix(bundle.as_str())
+                .is_some_and(|rest| rest.is_empty() || TOPIC_SUFFIXES.contains(&rest))
+        })
+}
+
+/// Checks `authorization: bearer <ES256 JWT>`. A token's signature is
+/// verified once; later requests with the same token are a map look-up,
+/// but its age is checked every time.
+fn authorize(
+    state: &State,
+    authorization: Option<&HeaderValue>,
+    now: i64,
+) -> Result<Arc<ApnsKey>, Rejection> {
+    let value = authorization.ok_or(Rejection::forbidden("MissingProviderToken"))?;
+    let value = value.to_str().map_err(|_| INVALID_PROVIDER_TOKEN)?;
+    let token = value
+        .split_once(' ')
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim())
+        .ok_or(INVALID_PROVIDER_TOKEN)?;
+    if token.is_empty() {
+        return Err(Rejection::forbidden("MissingProviderToken"));
+    }
+    let verified = match state.registry.verified_provider_token(token) {
+        Some(verified) => verified,
+        None => {
+            let verified = verify_provider_token(state, token, now)?;
+            state
+                .registry
+                .remember_provider_token(token, verified.clone());
+            verified
+        }
+    };
+    if now - verified.issued_at > TOKEN_LIFETIME_SECS {
+        return Err(Rejection::forbidden("ExpiredProviderToken"));
+    }
+    Ok(verified.key)
+}
+
+fn verify_provider_token(
+    state: &State,
+    token: &str,
+    now: i64,
+) -> Result<VerifiedProviderToken, Rejection> {
+    #[derive(Deserialize)]
+    struct Header {
+        alg: String,
+        kid: Option<String>,
+    }
+    #[derive(Deserialize)]
+    struct Claims {
+        iss: Option<String>,
+        iat: Option<i64>,
+    }
+    let jws = jwt::parse(token).ok_or(INVALID_PROVIDER_TOKEN)?;
+    let header: Header = jws.header().ok_or(INVALID_PROVIDER_TOKEN)?;
+    let claims: Claims = jws.claims().ok_or(INVALID_PROVIDER_TOKEN)?;
+    if header.alg != "ES256" {
+        return Err(INVALID_PROVIDER_TOKEN);
+    }
+    let key = header
+        .kid
+        .and_then(|kid| state.registry.apns_key(&kid))
+        .ok_or(INVALID_PROVIDER_TOKEN)?;
+    if claims.iss.as_deref() != Some(key.team_id.as_str()) {
+        return Err(INVALID_PROVIDER_TOKEN);
+    }
+    let issued_at = claims.iat.ok_or(INVALID_PROVIDER_TOKEN)?;
+    if issued_at > now + CLOCK_SKEW_SECS || !jws.verify_es256(&key.public_key) {
+        return Err(INVALID_PROVIDER_TOKEN);
+    }
+    Ok(VerifiedProviderToken { key, issued_at })
+}
+
+/// Non-empty JSON object with an `aps` object; kept as its text.
+fn validate_payload(bytes: Bytes) -> Result<Box<str>, Rejection> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(Rejection::bad_request("PayloadEmpty"));
+    }
+    serde_json::from_slice::<PayloadProbe>(&bytes)
+        .map_err(|_| Rejection::bad_request("BadPayload"))?;
+    String::from_utf8(bytes.to_vec())
+        .map(String::into_boxed_str)
+        .map_err(|_| Rejection::bad_request("BadPayload"))
+}
+
+fn id_header(headers: &HeaderMap, apns_id: Uuid) -> HeaderValue {
+    if let Some(value) = headers.get(APNS_ID).filter(|v| parse_apns_id(v).is_some()) {
+        return value.clone();
+    }
+    let mut buffer = Uuid::encode_buffer();
+    HeaderValue::from_str(apns_id.hyphenated().encode_lower(&mut buffer)).unwrap_or(
+        HeaderValue::from_static("00000000-0000-0000-0000-000000000000"),
+    )
+}
+
+fn rejection_response(rejection: Rejection, apns_id: HeaderValue) -> Resp {
+    let body = if rejection.status == StatusCode::GONE {
+        json!({"reason": rejection.reason, "timestamp": Utc::now().timestamp_millis()})
+    } else {
+        json!({"reason": rejection.reason})
+    };
+    let mut response = http_util::json(rejection.status, &body);
+    let headers = response.headers_mut();
+    headers.insert(APNS_ID, apns_id);
+    if let Some(secs) = rejection.retry_after_secs {
+        headers.insert(RETRY_AFTER, HeaderValue::from(secs));
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn payload(json: &str) -> Result<Box<str>, &'static str> {
+        validate_payload(Bytes::copy_from_slice(json.as_bytes())).map_err(|r| r.reason)
+    }
+
+    #[test]
+    fn payloads_need_an_aps_object_inside_an_object() {
+        assert!(payload(r#"{"aps":{"alert":"hi"},"x":[1,{"aps":2}]}"#).is_ok());
+        assert!(payload(r#"{"a\u0070s":{}}"#).is_ok());
+        assert_eq!(payload("  "), Err("PayloadEmpty"));
+        assert_eq!(payload(r#"{"aps":"hi"}"#), Err("BadPayload"));
+        assert_eq!(payload(r#"{"other":{}}"#), Err("BadPayload"));
+        assert_eq!(payload(r#"[{"aps":{}}]"#), Err("BadPayload"));
+        assert_eq!(payload(r#"{"aps":{}} trailing"#), Err("BadPayload"));
+    }
+
+    #[test]
+    fn device_tokens_are_even_length_hex_of_64_to_200_chars() {
+        assert!(is_device_token(&"aB".repeat(32)));
+        assert!(!is_device_token(&"a".repeat(63)));
+        assert!(!is_device_token(&"a".repeat(65)));
+        assert!(!is_device_token(&"g".repeat(64)));
+        assert!(!is_device_token(&"a".repeat(202)));
+    }
+
+    #[test]
+    fn topics_may_carry_the_suffix_of_a_special_push_type() {
+        let key = ApnsKey {
+            key_id: "K".into(),
+            team_id: "T".into(),
+            bundle_ids: vec!["com.example.app".into()],
+            public_key: vec![],
+        };
+        assert!(topic_allowed(&key, "com.example.app"));
+        assert!(topic_allowed(&key, "com.example.app.voip"));
+        assert!(topic_allowed(
+            &key,
+            "com.example.app.push-type.liveactivity"
+        ));
+        assert!(!topic_allowed(&key, "com.example.app.other"));
+        assert!(!topic_allowed(&key, "com.example.other"));
+    }
+}

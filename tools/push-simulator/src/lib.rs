@@ -1,0 +1,30 @@
+//! A local stand-in for Apple APNs, Google FCM HTTP v1 and Google's OAuth2
+//! token endpoint.
+//!
+//! It speaks the providers' wire protocols (HTTP/2 over TLS, h2c and
+//! HTTP/1.1), validates requests the way the real services do, records every
+//! accepted push for inspection and can be told to fail. Start it with
+//! [`Simulator::start`]; bind port 0 in tests and read the bound addresses
+//! from the returned [`RunningSimulator`].
+#![forbid(unsafe_code)]
+
+mod admin;
+mod apns;
+mod config;
+mod credentials;
+mod faults;
+mod fcm;
+mod fcm_message;
+mod http_util;
+mod json_probe;
+mod jwt;
+mod oauth;
+mod recorder;
+mod routes;
+mod server;
+mod state;
+mod stats;
+mod tls;
+
+pub use config::SimulatorConfig;
+pub use server::{RunningSimulator, Simulator};

@@ -1,0 +1,63 @@
+//! Everything the request handlers share, and what a connection knows about
+//! itself.
+
+use std::net::SocketAddr;
+
+use http::Version;
+
+use crate::credentials::Registry;
+use crate::faults::Faults;
+use crate::recorder::Recorder;
+use crate::stats::Stats;
+
+pub(crate) struct State {
+    pub registry: Registry,
+    pub recorder: Recorder,
+    pub faults: Faults,
+    pub stats: Stats,
+}
+
+impl State {
+    pub fn new(max_deliveries: usize) -> Self {
+        Self {
+            registry: Registry::default(),
+            recorder: Recorder::new(max_deliveries),
+            faults: Faults::default(),
+            stats: Stats::default(),
+        }
+    }
+}
+
+/// Which listener a request came in on. Recorded with each delivery so a
+/// test can tell which endpoint the service under test was pointed at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Listener {
+    Http,
+    Tls,
+}
+
+impl Listener {
+    pub fn scheme(self) -> &'static str {
+        match self {
+            Listener::Http => "http",
+            Listener::Tls => "https",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ConnInfo {
+    pub listener: Listener,
+    pub local_addr: SocketAddr,
+}
+
+pub(crate) fn version_name(version: Version) -> &'static str {
+    match version {
+        Version::HTTP_2 => "HTTP/2.0",
+        Version::HTTP_11 => "HTTP/1.1",
+        Version::HTTP_10 => "HTTP/1.0",
+        Version::HTTP_3 => "HTTP/3.0",
+        _ => "HTTP/0.9",
+    }
+}
