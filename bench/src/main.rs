@@ -7,6 +7,7 @@ mod h2load;
 mod process;
 mod scenario;
 mod simulator;
+mod worker;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -69,6 +70,17 @@ enum Command {
         #[arg(long)]
         out_dir: PathBuf,
     },
+    /// One delivery-worker invocation (10 SQS messages of a bulk batch)
+    /// against the AWS emulator at NOTIFY_TEST_AWS_ENDPOINT and the
+    /// simulator over TLS.
+    Worker {
+        /// Users per message (a bulk chunk holds at most 500).
+        #[arg(long, default_value_t = 10)]
+        users_per_message: usize,
+        /// Devices per user, alternately iOS and Android.
+        #[arg(long, default_value_t = 50)]
+        devices_per_user: usize,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -114,6 +126,17 @@ fn main() -> anyhow::Result<()> {
         let admin = Admin::new(&simulator.http_url)?;
         match &args.command {
             Some(Command::H2loadArgs { out_dir }) => h2load::write(&admin, out_dir).await,
+            Some(Command::Worker {
+                users_per_message,
+                devices_per_user,
+            }) => {
+                let run = worker::WorkerRun {
+                    users_per_message: *users_per_message,
+                    devices_per_user: *devices_per_user,
+                    rounds: args.rounds,
+                };
+                worker::run(&simulator, &admin, run).await
+            }
             None => run(&args, &simulator, &admin, threads).await,
         }
     });

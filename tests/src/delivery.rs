@@ -6,10 +6,9 @@
 //! pushing to an in-process push simulator.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 use aws_sdk_sqs::types::QueueAttributeName;
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::context::{
@@ -19,8 +18,7 @@ use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::{ConfigBag, Storable, StoreReplace};
-use futures::StreamExt;
-use notify_shared::model::{DeviceRegistration, Platform};
+use notify_shared::model::Platform;
 use notify_shared::secrets::Secrets;
 use notify_shared::service::sending::Dispatcher;
 use notify_shared::service::worker::{Worker, WorkerSettings};
@@ -28,7 +26,7 @@ use notify_shared::App;
 use serde_json::Value;
 
 use crate::calls::{call, parts};
-use crate::env::TestEnv;
+use crate::env::{template, TestEnv};
 use crate::simulator::PushSimulator;
 
 pub const BUNDLE_ID: &str = "com.acme.app";
@@ -41,14 +39,6 @@ pub fn ios_token(n: usize) -> String {
 /// The `n`th FCM token of a test.
 pub fn fcm_token(n: usize) -> String {
     format!("fcm{n}:APA91b{}", "x_-Z".repeat(30))
-}
-
-fn template() -> &'static notifyctl::Template {
-    static TEMPLATE: OnceLock<notifyctl::Template> = OnceLock::new();
-    TEMPLATE.get_or_init(|| {
-        notifyctl::Template::parse(include_str!("../../template.yaml"))
-            .unwrap_or_else(|err| panic!("template.yaml does not parse: {err:#}"))
-    })
 }
 
 /// Records the SQS operations the app makes, and can make one
@@ -246,131 +236,16 @@ impl BulkRig {
         }
     }
 
-    /// Registers devices straight through the store, 4 at a time (moto
-    /// fails concurrent transactions on one table now and then).
+    /// Registers devices straight through the store (see
+    /// [`TestEnv::register_devices`]).
     pub async fn register(&self, devices: &[(String, String, Platform)]) {
-        let store = &self.env.app.store;
-        let tenant_id = &self.tenant_id;
-        let results: Vec<_> =
-            futures::stream::iter(devices.iter().map(|(user_id, token, platform)| async move {
-                store
-                    .register_device(
-                        tenant_id,
-                        &DeviceRegistration {
-                            user_id: user_id.clone(),
-                            token: token.clone(),
-                            platform: *platform,
-                            app_version: None,
-                        },
-                    )
-                    .await
-            }))
-            .buffer_unordered(4)
-            .collect()
-            .await;
-        for result in results {
-            if let Err(err) = result {
-                panic!("registering a device: {err}");
-            }
-        }
+        self.env.register_devices(&self.tenant_id, devices).await;
     }
 
-    /// Registers many devices fast. moto copies the whole table for every
-    /// transaction (so registering thousands of devices one by one takes
-    /// minutes): the first device goes through the store's API, and its
-    /// items are the template for the others, written with BatchWriteItem.
-    /// The store's item layout is thus whatever `register_device` writes.
+    /// Registers many devices fast (see [`TestEnv::register_devices_fast`]).
     pub async fn register_many(&self, devices: &[(String, String, Platform)]) {
-        let Some((first, rest)) = devices.split_first() else {
-            return;
-        };
-        self.register(std::slice::from_ref(first)).await;
-        let (user0, token0, platform0) = first;
-        // Tokens as the store keeps them (APNs lowercased).
-        let stored = |platform: &Platform, token: &str| {
-            platform
-                .normalize_token(token)
-                .unwrap_or_else(|err| panic!("test token: {err}"))
-        };
-        let token0 = stored(platform0, token0);
-        let template: Vec<HashMap<String, AttributeValue>> = self
-            .env
-            .dynamodb
-            .scan()
-            .table_name(&self.env.table)
-            .filter_expression("contains(SK, :token)")
-            .expression_attribute_values(":token", AttributeValue::S(token0.clone()))
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Vec<_>>()
-            .await
-            .into_iter()
-            .map(|item| item.unwrap_or_else(|err| panic!("scanning the template: {err}")))
-            .collect();
-        assert!(
-            !template.is_empty(),
-            "register_device wrote no item keyed by the token"
-        );
-        let user_key0 = format!("#USER#{user0}");
-        let items: Vec<HashMap<String, AttributeValue>> = rest
-            .iter()
-            .flat_map(|(user, token, platform)| {
-                let token = stored(platform, token);
-                let user_key = format!("#USER#{user}");
-                let (token0, user_key0) = (&token0, &user_key0);
-                template.iter().map(move |item| {
-                    item.iter()
-                        .map(|(name, value)| {
-                            let value = match value {
-                                AttributeValue::S(text) if text == token0 => {
-                                    AttributeValue::S(token.clone())
-                                }
-                                AttributeValue::S(text) if text == user0 => {
-                                    AttributeValue::S(user.clone())
-                                }
-                                AttributeValue::S(text) if text == platform0.as_str() => {
-                                    AttributeValue::S(platform.as_str().to_owned())
-                                }
-                                AttributeValue::S(text) => AttributeValue::S(
-                                    text.replace(token0, &token).replace(user_key0, &user_key),
-                                ),
-                                other => other.clone(),
-                            };
-                            (name.clone(), value)
-                        })
-                        .collect()
-                })
-            })
-            .collect();
-        let dynamodb = &self.env.dynamodb;
-        let table = &self.env.table;
-        let writes = items.chunks(25).map(|chunk| async move {
-            let mut requests: Vec<WriteRequest> = chunk
-                .iter()
-                .map(|item| {
-                    let put = PutRequest::builder()
-                        .set_item(Some(item.clone()))
-                        .build()
-                        .unwrap_or_else(|err| panic!("building a put: {err}"));
-                    WriteRequest::builder().put_request(put).build()
-                })
-                .collect();
-            while !requests.is_empty() {
-                requests = dynamodb
-                    .batch_write_item()
-                    .request_items(table, requests)
-                    .send()
-                    .await
-                    .unwrap_or_else(|err| panic!("writing devices: {err}"))
-                    .unprocessed_items
-                    .and_then(|mut tables| tables.remove(table))
-                    .unwrap_or_default();
-            }
-        });
-        futures::stream::iter(writes)
-            .buffer_unordered(4)
-            .collect::<Vec<()>>()
+        self.env
+            .register_devices_fast(&self.tenant_id, devices)
             .await;
     }
 

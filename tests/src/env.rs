@@ -20,7 +20,8 @@ use crate::calls::{call, parts};
 /// Where `scripts/test` started the emulator.
 pub const ENDPOINT_VARIABLE: &str = "NOTIFY_TEST_AWS_ENDPOINT";
 
-fn template() -> &'static notifyctl::Template {
+/// `template.yaml`, parsed once.
+pub(crate) fn template() -> &'static notifyctl::Template {
     static TEMPLATE: OnceLock<notifyctl::Template> = OnceLock::new();
     TEMPLATE.get_or_init(|| {
         notifyctl::Template::parse(include_str!("../../template.yaml"))

@@ -5,6 +5,7 @@
 
 pub mod calls;
 pub mod delivery;
+mod devices;
 pub mod env;
 pub mod keys;
 pub mod simulator;
