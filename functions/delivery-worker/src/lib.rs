@@ -8,6 +8,8 @@
 //! [`notify_shared::service::worker`].
 #![forbid(unsafe_code)]
 
+use std::time::{Instant, SystemTime};
+
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use lambda_runtime::{Error, LambdaEvent};
 use notify_shared::service::worker::{MessageMeta, Verdict, Worker};
@@ -17,17 +19,35 @@ pub async fn handle(
     worker: &Worker,
     event: LambdaEvent<SqsEvent>,
 ) -> Result<SqsBatchResponse, Error> {
-    Ok(process_event(worker, event.payload).await)
+    // 0 when there is no deadline (tests, some local emulators).
+    let deadline = (event.context.deadline > 0).then(|| {
+        let left = event
+            .context
+            .deadline()
+            .duration_since(SystemTime::now())
+            .unwrap_or_default();
+        Instant::now() + left
+    });
+    Ok(process_event_until(worker, event.payload, deadline).await)
 }
 
 /// Processes every record concurrently; the answer lists the failed ones.
 pub async fn process_event(worker: &Worker, event: SqsEvent) -> SqsBatchResponse {
+    process_event_until(worker, event, None).await
+}
+
+/// [`process_event`] within an invocation that ends at `deadline`.
+pub async fn process_event_until(
+    worker: &Worker,
+    event: SqsEvent,
+    deadline: Option<Instant>,
+) -> SqsBatchResponse {
     let records = event.records.len();
     let failed: Vec<String> = futures::future::join_all(
         event
             .records
             .into_iter()
-            .map(|record| process_record(worker, record)),
+            .map(|record| process_record(worker, record, deadline)),
     )
     .await
     .into_iter()
@@ -40,7 +60,11 @@ pub async fn process_event(worker: &Worker, event: SqsEvent) -> SqsBatchResponse
 }
 
 /// The record's message id when it must be retried (or is poison).
-async fn process_record(worker: &Worker, record: SqsMessage) -> Option<String> {
+async fn process_record(
+    worker: &Worker,
+    record: SqsMessage,
+    deadline: Option<Instant>,
+) -> Option<String> {
     let meta = MessageMeta {
         message_id: record.message_id.unwrap_or_default(),
         receive_count: record
@@ -49,6 +73,7 @@ async fn process_record(worker: &Worker, record: SqsMessage) -> Option<String> {
             .and_then(|count| count.parse().ok())
             .unwrap_or(1),
         receipt_handle: record.receipt_handle,
+        deadline,
     };
     let span = tracing::info_span!(
         "message",

@@ -22,7 +22,9 @@
 //! 4. When every user is settled, the chunk's counts go into the batch
 //!    counters in one transaction with the chunk's marker item, on
 //!    condition that the marker does not exist: counted exactly once.
-//! 5. Users with a device whose push failed transiently (after the
+//! 5. No new wave starts close to the invocation's deadline: the message is
+//!    retried with its progress kept rather than the invocation timing out.
+//! 6. Users with a device whose push failed transiently (after the
 //!    engine's retries) stay unsettled and the message is reported failed,
 //!    so SQS delivers it again; on its last receive (when the queue's
 //!    `maxReceiveCount` is configured) they are settled as failed instead,
@@ -65,6 +67,10 @@ pub struct WorkerSettings {
     pub purge_step: usize,
     /// Purge time per message before it re-enqueues itself.
     pub purge_budget: Duration,
+    /// No new wave starts with less than this left before the invocation's
+    /// deadline: the message is retried with its progress kept, instead of
+    /// the whole invocation timing out (which would retry every message).
+    pub deadline_margin: Duration,
 }
 
 impl Default for WorkerSettings {
@@ -76,6 +82,7 @@ impl Default for WorkerSettings {
             pending_retry: Duration::from_secs(5),
             purge_step: 500,
             purge_budget: Duration::from_secs(10),
+            deadline_margin: Duration::from_secs(5),
         }
     }
 }
@@ -102,6 +109,19 @@ pub struct MessageMeta {
     /// `ApproximateReceiveCount`: 1 on the first delivery.
     pub receive_count: u32,
     pub receipt_handle: Option<String>,
+    /// When the invocation ends (Lambda's deadline); `None`: no limit.
+    pub deadline: Option<Instant>,
+}
+
+impl MessageMeta {
+    /// Time left before the deadline, less `margin`; `None` without one.
+    fn time_left(&self, margin: Duration) -> Option<Duration> {
+        self.deadline.map(|deadline| {
+            deadline
+                .saturating_duration_since(Instant::now())
+                .saturating_sub(margin)
+        })
+    }
 }
 
 /// What to tell SQS about a message.
@@ -220,7 +240,7 @@ impl Worker {
             }
             QueueMessage::PurgeTenant { tenant_id } => {
                 let span = tracing::info_span!("purge_tenant", tenant_id = %tenant_id);
-                tracing::Instrument::instrument(self.purge(&tenant_id, body), span).await
+                tracing::Instrument::instrument(self.purge(&tenant_id, body, meta), span).await
             }
         };
         result.unwrap_or_else(|err| {
@@ -302,6 +322,13 @@ impl Worker {
         };
         let mut wave_index = 0;
         while let Some(devices) = resolved.take() {
+            if meta.time_left(self.settings.deadline_margin) == Some(Duration::ZERO) {
+                tracing::warn!(
+                    waves_left = waves.len() - wave_index,
+                    "the invocation's deadline is near; the rest waits for the next delivery"
+                );
+                break;
+            }
             let devices = devices?;
             let wave = waves.get(wave_index).copied().unwrap_or_default();
             wave_index += 1;
@@ -515,12 +542,16 @@ impl Worker {
         }
     }
 
-    async fn purge(&self, tenant_id: &str, body: &str) -> Result<Verdict> {
+    async fn purge(&self, tenant_id: &str, body: &str, meta: &MessageMeta) -> Result<Verdict> {
         if self.app.store.get_tenant(tenant_id).await?.is_some() {
             tracing::error!("purge requested for a tenant that exists; refused and dropped");
             return Ok(Verdict::Done);
         }
         let started = Instant::now();
+        let budget = match meta.time_left(self.settings.deadline_margin) {
+            Some(left) => left.min(self.settings.purge_budget),
+            None => self.settings.purge_budget,
+        };
         let mut deleted = 0;
         loop {
             let step = self
@@ -533,7 +564,7 @@ impl Worker {
                 tracing::info!(deleted, "tenant purged");
                 return Ok(Verdict::Done);
             }
-            if started.elapsed() >= self.settings.purge_budget {
+            if started.elapsed() >= budget {
                 break;
             }
         }
