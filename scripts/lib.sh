@@ -265,3 +265,26 @@ start_moto() {
   wait_http "http://127.0.0.1:$port/moto-api/" 60 moto "$(pidfile_pid "$pidfile")" "$logfile" ||
     die "moto did not start (log: $logfile)"
 }
+
+# jq, which the walk-through uses: installed with apt when missing and
+# possible (Debian/Ubuntu), otherwise a clear error.
+ensure_jq() {
+  command -v jq >/dev/null 2>&1 && return 0
+  if command -v apt-get >/dev/null 2>&1; then
+    local sudo=""
+    [[ "$(id -u)" -ne 0 ]] && sudo="sudo"
+    log "installing jq with apt-get"
+    $sudo apt-get install -y -qq jq >/dev/null 2>&1 ||
+      { $sudo apt-get update -qq >/dev/null 2>&1 && $sudo apt-get install -y -qq jq >/dev/null 2>&1; } ||
+      true
+  fi
+  command -v jq >/dev/null 2>&1 || die "jq is needed for the walk-through: install it (https://jqlang.org)"
+}
+
+# The README's walk-through commands (the sh block between its
+# walkthrough:start and walkthrough:end markers), without the fences.
+readme_walkthrough() {
+  awk '/^<!-- walkthrough:start -->$/ { inside = 1; next }
+       /^<!-- walkthrough:end -->$/ { inside = 0 }
+       inside && !/^```/ { print }' "$NOTIFY_ROOT/README.md"
+}
