@@ -67,20 +67,31 @@ impl Secrets {
             .map_err(|err| Error::internal("decoding tenant credentials", err))
     }
 
-    /// Writes the tenant's credentials, creating its secret on first use.
+    /// Stores a new tenant's credentials: its id is fresh, so the secret is
+    /// created, never overwritten.
+    #[tracing::instrument(skip(self, credentials))]
+    pub async fn create_tenant_credentials(
+        &self,
+        tenant_id: &str,
+        credentials: &TenantCredentials,
+    ) -> Result<()> {
+        let text = encode_credentials(credentials)?;
+        self.create_tenant_secret(tenant_id, text).await
+    }
+
+    /// Replaces the tenant's credentials, creating its secret when the
+    /// tenant had none.
     #[tracing::instrument(skip(self, credentials))]
     pub async fn save_tenant_credentials(
         &self,
         tenant_id: &str,
         credentials: &TenantCredentials,
     ) -> Result<()> {
-        let name = self.tenant_secret_name(tenant_id);
-        let text = serde_json::to_string(credentials)
-            .map_err(|err| Error::internal("encoding tenant credentials", err))?;
+        let text = encode_credentials(credentials)?;
         let put = self
             .client
             .put_secret_value()
-            .secret_id(&name)
+            .secret_id(self.tenant_secret_name(tenant_id))
             .secret_string(&text)
             .send()
             .await;
@@ -92,20 +103,22 @@ impl Secrets {
                     Some(PutSecretValueError::ResourceNotFoundException(_))
                 ) =>
             {
-                self.client
-                    .create_secret()
-                    .name(&name)
-                    .description(
-                        "Notify tenant provider credentials (APNs key, FCM service account)",
-                    )
-                    .secret_string(text)
-                    .send()
-                    .await
-                    .map_err(|err| Error::from_sdk("creating tenant secret", err))?;
-                Ok(())
+                self.create_tenant_secret(tenant_id, text).await
             }
             Err(err) => Err(Error::from_sdk("writing tenant credentials", err)),
         }
+    }
+
+    async fn create_tenant_secret(&self, tenant_id: &str, text: String) -> Result<()> {
+        self.client
+            .create_secret()
+            .name(self.tenant_secret_name(tenant_id))
+            .description("Notify tenant provider credentials (APNs key, FCM service account)")
+            .secret_string(text)
+            .send()
+            .await
+            .map_err(|err| Error::from_sdk("creating tenant secret", err))?;
+        Ok(())
     }
 
     /// Removes the tenant's secret at once (no recovery window: a deleted
@@ -132,4 +145,9 @@ impl Secrets {
             Err(err) => Err(Error::from_sdk("deleting tenant secret", err)),
         }
     }
+}
+
+fn encode_credentials(credentials: &TenantCredentials) -> Result<String> {
+    serde_json::to_string(credentials)
+        .map_err(|err| Error::internal("encoding tenant credentials", err))
 }

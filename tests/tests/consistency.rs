@@ -111,6 +111,20 @@ const LOCAL_ONLY_VARIABLES: &[&str] = &[
     "NOTIFY_PROVIDER_CA_FILE",
 ];
 
+/// What Lambda writes to a function's log group with the function's role.
+/// No `logs:CreateLogGroup`: the stack creates every log group.
+const LOG_ACTIONS: &[&str] = &["logs:CreateLogStream", "logs:PutLogEvents"];
+
+/// What Lambda sends to X-Ray for `Tracing: Active` with the function's role.
+const XRAY_ACTIONS: &[&str] = &["xray:PutTraceSegments", "xray:PutTelemetryRecords"];
+
+/// What the SQS event source mapping calls with the function's role.
+const SQS_POLLER_ACTIONS: &[&str] = &[
+    "sqs:ReceiveMessage",
+    "sqs:DeleteMessage",
+    "sqs:GetQueueAttributes",
+];
+
 /// A route: upper-case method and API Gateway path (`{param}` segments).
 type Route = (String, String);
 
@@ -339,21 +353,60 @@ impl Function {
             .collect()
     }
 
-    /// Every statement of the inline policies.
-    fn statements(&self) -> Vec<Yaml> {
+    /// The log group `LoggingConfig.LogGroup` names with `!Ref`.
+    fn log_group(&self) -> Option<String> {
+        ref_target(get(
+            &self.resource,
+            &["Properties", "LoggingConfig", "LogGroup"],
+        ))
+    }
+
+    /// The logical id of the role `Role: !GetAtt X.Arn` names; `None` without
+    /// `Role` (SAM generates the role, from `Policies`). Any other form of
+    /// `Role` (an ARN, a parameter) is a role from outside the template.
+    fn role(&self) -> Option<String> {
+        let role = self.property("Role")?;
+        let target =
+            get_att(Some(role)).and_then(|target| target.strip_suffix(".Arn").map(str::to_owned));
+        Some(target.unwrap_or_else(|| {
+            panic!(
+                "{}: Role must be `!GetAtt <role of this template>.Arn`, not {role:?}",
+                self.logical_id
+            )
+        }))
+    }
+
+    /// Every statement the function's role holds besides what SAM adds: the
+    /// inline documents of its `Policies` (SAM's generated role), or, with
+    /// `Role: !GetAtt X.Arn`, those of `Resources.X.Properties.Policies`.
+    fn statements(&self, template: &Yaml) -> Vec<Yaml> {
+        let role = self.role();
+        let (owner, entries) = match &role {
+            Some(role) => {
+                let resource = get(template, &["Resources", role]).unwrap_or_else(|| {
+                    panic!(
+                        "{}: Role names {role}, which template.yaml lacks",
+                        self.logical_id
+                    )
+                });
+                (role.clone(), get(resource, &["Properties", "Policies"]))
+            }
+            None => (self.logical_id.clone(), self.property("Policies")),
+        };
         let mut statements = Vec::new();
-        for policy in self
-            .property("Policies")
-            .and_then(Yaml::as_sequence)
-            .into_iter()
-            .flatten()
-        {
-            match policy.get("Statement") {
+        for policy in entries.and_then(Yaml::as_sequence).into_iter().flatten() {
+            // A role's entries are {PolicyName, PolicyDocument}; SAM's are
+            // the documents themselves.
+            let document = if role.is_some() {
+                policy.get("PolicyDocument")
+            } else {
+                Some(policy)
+            };
+            match document.and_then(|document| document.get("Statement")) {
                 Some(Yaml::Sequence(items)) => statements.extend(items.iter().cloned()),
                 Some(single @ Yaml::Mapping(_)) => statements.push(single.clone()),
                 _ => panic!(
-                    "{}: every entry of Policies must be an inline policy document (no SAM policy templates, no managed policies): {policy:?}",
-                    self.logical_id
+                    "{owner}: every entry of Policies must be an inline policy document (no SAM policy templates, no managed policies): {policy:?}"
                 ),
             }
         }
@@ -926,7 +979,11 @@ fn policies_name_exact_actions_on_the_stacks_own_resources() {
     let mut index_queriers = BTreeSet::new();
     for function in functions(&template) {
         let id = &function.logical_id;
-        for statement in function.statements() {
+        // Logs and traces are the Lambda service's: SAM grants them to the
+        // roles it generates; a role of the template must grant them itself.
+        let own_role = function.role().is_some();
+        let log_group = function.log_group();
+        for statement in function.statements(&template) {
             let actions = as_strings(statement.get("Action"));
             assert!(!actions.is_empty(), "{id}: a statement without actions");
             assert_eq!(text(statement.get("Effect")).as_deref(), Some("Allow"));
@@ -952,6 +1009,37 @@ fn policies_name_exact_actions_on_the_stacks_own_resources() {
                             || sub_text(resource).as_deref() == Some(tenant_secrets.as_str())
                     }
                     "sqs" => get_att(resource).as_deref() == Some("DeliveryQueue.Arn"),
+                    "logs" => {
+                        assert!(
+                            LOG_ACTIONS.contains(&action.as_str()),
+                            "{id}: {action}: the stack creates the log group; only {LOG_ACTIONS:?}"
+                        );
+                        let group = log_group.as_deref().unwrap_or_else(|| {
+                            panic!("{id}: writes logs but has no LoggingConfig.LogGroup")
+                        });
+                        // `!GetAtt G.Arn`, `!Sub ${G.Arn}` or the same ARN
+                        // built from the group's name (both end in ":*", the
+                        // group's log streams).
+                        let group_arn = format!("{group}.Arn");
+                        let sub_of_arn = format!("${{{group_arn}}}");
+                        let sub_of_name = format!(
+                            "arn:${{AWS::Partition}}:logs:${{AWS::Region}}:${{AWS::AccountId}}:log-group:${{{group}}}:*"
+                        );
+                        let sub = sub_text(resource);
+                        own_role
+                            && (get_att(resource) == Some(group_arn)
+                                || sub == Some(sub_of_arn)
+                                || sub == Some(sub_of_name))
+                    }
+                    // X-Ray has no resource-level permissions: "*" is the only
+                    // resource its actions take.
+                    "xray" => {
+                        assert!(
+                            XRAY_ACTIONS.contains(&action.as_str()),
+                            "{id}: {action}: Tracing needs only {XRAY_ACTIONS:?}"
+                        );
+                        own_role && text(resource).as_deref() == Some("*")
+                    }
                     other => panic!("{id}: unexpected service {other}"),
                 };
                 assert!(
@@ -966,6 +1054,108 @@ fn policies_name_exact_actions_on_the_stacks_own_resources() {
         BTreeSet::from(["tenant-list".to_owned()]),
         "only tenant-list queries GSI1"
     );
+    // No statement grants kms:*, which SSE-SQS does not need. A customer
+    // managed key would need kms:Decrypt and kms:GenerateDataKey on it for
+    // the worker and kms:GenerateDataKey for every sender.
+    for (id, resource) in get(&template, &["Resources"])
+        .and_then(Yaml::as_mapping)
+        .into_iter()
+        .flatten()
+    {
+        if text(resource.get("Type")).as_deref() == Some("AWS::SQS::Queue") {
+            let id = id.as_str().unwrap_or_default();
+            assert_eq!(
+                text(get(resource, &["Properties", "SqsManagedSseEnabled"])).as_deref(),
+                Some("true"),
+                "{id}: SSE-SQS (SqsManagedSseEnabled)"
+            );
+            assert!(
+                get(resource, &["Properties", "KmsMasterKeyId"]).is_none(),
+                "{id}: a KMS key needs kms:* grants that no role holds"
+            );
+        }
+    }
+}
+
+#[test]
+fn every_role_is_generated_from_inline_policies_or_a_role_of_this_template() {
+    let template = template();
+    let mut role_users: BTreeMap<String, String> = BTreeMap::new();
+    for function in functions(&template) {
+        let id = &function.logical_id;
+        let has_sqs_event = !function.events_of_type("SQS").is_empty();
+        let Some(role) = function.role() else {
+            // SAM generates the role from Policies (inline documents only,
+            // see statements(); none at all for a function without AWS calls).
+            assert!(
+                !has_sqs_event,
+                "{id}: for an SQS event SAM attaches AWSLambdaSQSQueueExecutionRole (sqs:ReceiveMessage, DeleteMessage, GetQueueAttributes on \"*\") to the role it generates; give it a Role of this template"
+            );
+            continue;
+        };
+        assert!(
+            function.property("Policies").is_none(),
+            "{id}: SAM ignores Policies next to Role; put the statements in {role}"
+        );
+        if let Some(previous) = role_users.insert(role.clone(), id.clone()) {
+            panic!("{id} and {previous} share {role}: one role per function");
+        }
+        let resource = get(&template, &["Resources", &role])
+            .unwrap_or_else(|| panic!("{id}: Role names {role}, which template.yaml lacks"));
+        assert_eq!(
+            text(resource.get("Type")).as_deref(),
+            Some("AWS::IAM::Role"),
+            "{id}: Role names {role}, which is not an AWS::IAM::Role"
+        );
+        assert!(
+            get(resource, &["Properties", "ManagedPolicyArns"]).is_none(),
+            "{role}: no managed policies (they grant on \"*\"); write the statements inline"
+        );
+        let trust = get(
+            resource,
+            &["Properties", "AssumeRolePolicyDocument", "Statement"],
+        )
+        .and_then(Yaml::as_sequence)
+        .cloned()
+        .unwrap_or_default();
+        assert_eq!(trust.len(), 1, "{role}: one trust statement");
+        assert_eq!(text(trust[0].get("Effect")).as_deref(), Some("Allow"));
+        assert_eq!(
+            as_strings(get(&trust[0], &["Principal", "Service"])),
+            vec!["lambda.amazonaws.com".to_owned()],
+            "{role}: only Lambda assumes it"
+        );
+        assert!(
+            get(&trust[0], &["Principal", "AWS"]).is_none()
+                && get(&trust[0], &["Principal", "Federated"]).is_none(),
+            "{role}: only Lambda assumes it"
+        );
+        assert_eq!(
+            as_strings(trust[0].get("Action")),
+            vec!["sts:AssumeRole".to_owned()],
+            "{role}: trust action"
+        );
+        // What SAM's generated role would have had, scoped: the function's
+        // own log group, traces, and for an SQS event its queue.
+        let actions: BTreeSet<String> = function
+            .statements(&template)
+            .iter()
+            .flat_map(|statement| as_strings(statement.get("Action")))
+            .collect();
+        let mut needed: Vec<&str> = LOG_ACTIONS.to_vec();
+        if text(effective(&template, &function, "Tracing").as_ref()).as_deref() == Some("Active") {
+            needed.extend(XRAY_ACTIONS);
+        }
+        if has_sqs_event {
+            needed.extend(SQS_POLLER_ACTIONS);
+        }
+        for action in needed {
+            assert!(
+                actions.contains(action),
+                "{role} lacks {action}, which SAM's generated role would have had"
+            );
+        }
+    }
 }
 
 #[test]

@@ -126,7 +126,7 @@ pub async fn create_tenant(
     // Secret first: a tenant item never points at credentials that are not there.
     if credentials.apns.is_some() || credentials.fcm.is_some() {
         app.secrets
-            .save_tenant_credentials(&tenant.tenant_id, &credentials)
+            .create_tenant_credentials(&tenant.tenant_id, &credentials)
             .await?;
     }
     if let Err(err) = app.store.insert_tenant(&tenant).await {
