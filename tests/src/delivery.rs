@@ -280,7 +280,13 @@ impl BulkRig {
     /// One receive → invoke → acknowledge round; `None` when the queue
     /// stayed empty for `wait`.
     pub async fn round(&self, wait: Duration) -> Option<Round> {
-        let received = sqs_trigger::receive_event(&self.sqs, &self.queues.url, 10, wait)
+        self.round_of(10, wait).await
+    }
+
+    /// [`Self::round`] with an event of at most `batch_size` records (the
+    /// template's `WorkerBatchSize`).
+    pub async fn round_of(&self, batch_size: i32, wait: Duration) -> Option<Round> {
+        let received = sqs_trigger::receive_event(&self.sqs, &self.queues.url, batch_size, wait)
             .await
             .unwrap_or_else(|err| panic!("receiving: {err:#}"));
         let (event, _) = received?;
