@@ -283,6 +283,16 @@ impl BulkRig {
         self.round_of(10, wait).await
     }
 
+    /// The next event of up to ten records (1 s long poll), without
+    /// invoking the worker; panics when the queue is empty.
+    pub async fn next_event(&self) -> aws_lambda_events::event::sqs::SqsEvent {
+        sqs_trigger::receive_event(&self.sqs, &self.queues.url, 10, Duration::from_secs(1))
+            .await
+            .unwrap_or_else(|err| panic!("receiving: {err:#}"))
+            .map(|(event, _)| event)
+            .unwrap_or_else(|| panic!("nothing is queued"))
+    }
+
     /// [`Self::round`] with an event of at most `batch_size` records (the
     /// template's `WorkerBatchSize`).
     pub async fn round_of(&self, batch_size: i32, wait: Duration) -> Option<Round> {

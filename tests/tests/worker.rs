@@ -186,12 +186,7 @@ async fn the_same_message_delivered_twice_pushes_nothing_again_and_counts_nothin
     rig.register_many(&devices).await;
     let batch_id = queue(&rig, &ids).await;
 
-    let (event, _) =
-        sqs_trigger::receive_event(&rig.sqs, &rig.queues.url, 10, Duration::from_secs(1))
-            .await
-            .ok()
-            .flatten()
-            .unwrap_or_else(|| panic!("the chunk was not queued"));
+    let event = rig.next_event().await;
     let first = rig.invoke(&event).await;
     assert!(first.failed.is_empty(), "{first:?}");
     let (_, after_first) = rig.status(&batch_id).await;
@@ -253,12 +248,7 @@ async fn a_message_out_of_time_is_retried_with_nothing_lost() {
     let ids = users(0..3);
     rig.register_many(&three_devices_each(&ids, 0)).await;
     let batch_id = queue(&rig, &ids).await;
-    let (event, _) =
-        sqs_trigger::receive_event(&rig.sqs, &rig.queues.url, 10, Duration::from_secs(1))
-            .await
-            .ok()
-            .flatten()
-            .unwrap_or_else(|| panic!("the chunk was not queued"));
+    let event = rig.next_event().await;
     // The invocation is about to time out: no wave starts.
     let response = delivery_worker::process_event_until(
         &rig.worker,
@@ -284,12 +274,7 @@ async fn a_response_naming_an_unknown_message_deletes_nothing_like_lambda() {
         rig.tenant_id
     ))
     .await;
-    let (event, _) =
-        sqs_trigger::receive_event(&rig.sqs, &rig.queues.url, 10, Duration::from_secs(1))
-            .await
-            .ok()
-            .flatten()
-            .unwrap_or_else(|| panic!("nothing queued"));
+    let event = rig.next_event().await;
     let mut response = aws_lambda_events::event::sqs::SqsBatchResponse::default();
     response.add_failure("not-in-this-batch");
     let acknowledged = sqs_trigger::acknowledge(&rig.sqs, &rig.queues.url, &event, &response)
