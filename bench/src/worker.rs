@@ -55,14 +55,18 @@ pub async fn run(simulator: &Simulator, admin: &Admin, run: WorkerRun) -> anyhow
     let tenant_id = env.create_tenant(&owner, tenant).await;
 
     let users_per_round = MESSAGES * run.users_per_message;
-    let devices: Vec<(String, String, Platform)> = (0..users_per_round)
-        .flat_map(|u| {
+    let user_ids: Vec<String> = (0..users_per_round)
+        .map(|u| format!("user-{u:06}"))
+        .collect();
+    let devices: Vec<(String, String, Platform)> = user_ids
+        .iter()
+        .enumerate()
+        .flat_map(|(u, user)| {
             (0..run.devices_per_user).map(move |d| {
                 let n = u * run.devices_per_user + d;
-                let user = format!("user-{u:06}");
                 match d % 2 {
-                    0 => (user, scenario::apns_token(n), Platform::Ios),
-                    _ => (user, scenario::fcm_token(n), Platform::Android),
+                    0 => (user.clone(), scenario::apns_token(n), Platform::Ios),
+                    _ => (user.clone(), scenario::fcm_token(n), Platform::Android),
                 }
             })
         })
@@ -85,9 +89,6 @@ pub async fn run(simulator: &Simulator, admin: &Admin, run: WorkerRun) -> anyhow
     );
     let dispatcher = Dispatcher::from_config(&app.config)?;
     let worker = Worker::new(app, dispatcher, WorkerSettings::default());
-    let user_ids: Vec<String> = (0..users_per_round)
-        .map(|u| format!("user-{u:06}"))
-        .collect();
 
     // Round 0 warms the container up (connections, provider tokens, the
     // tenant's credentials); the timed rounds follow.
