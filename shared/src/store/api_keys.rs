@@ -15,7 +15,7 @@ use aws_sdk_dynamodb::types::{
 use serde::{Deserialize, Serialize};
 
 use super::tenants::{tenant_from_item, tenant_key};
-use super::{key, s, tenant_pk, Store, PK};
+use super::{build, condition_failed, key, s, tenant_pk, Store, PK};
 use crate::error::{Error, Result};
 use crate::model::{ApiKey, Scope, Tenant};
 
@@ -95,12 +95,6 @@ fn encode<T: Serialize>(value: T) -> Result<HashMap<String, AttributeValue>> {
     serde_dynamo::to_item(value).map_err(|err| Error::internal("encoding API key item", err))
 }
 
-fn build<T, E: std::error::Error + Send + Sync + 'static>(
-    built: std::result::Result<T, E>,
-) -> Result<T> {
-    built.map_err(|err| Error::internal("building DynamoDB request", err))
-}
-
 impl Store {
     /// Stores a new key for an existing tenant, atomically with its lookup item.
     #[tracing::instrument(skip(self, api_key, hash), fields(key_id = %api_key.key_id))]
@@ -161,7 +155,7 @@ impl Store {
             .await
             .map_err(|err| match err.as_service_error() {
                 Some(TransactWriteItemsError::TransactionCanceledException(cancel))
-                    if first_condition_failed(cancel.cancellation_reasons()) =>
+                    if condition_failed(cancel.cancellation_reasons(), 0) =>
                 {
                     Error::NotFound("tenant not found".to_owned())
                 }
@@ -239,7 +233,7 @@ impl Store {
             Err(err) => match err.as_service_error() {
                 // Deleted by a concurrent request: the key is gone either way.
                 Some(TransactWriteItemsError::TransactionCanceledException(cancel))
-                    if first_condition_failed(cancel.cancellation_reasons()) =>
+                    if condition_failed(cancel.cancellation_reasons(), 0) =>
                 {
                     Ok(false)
                 }
@@ -451,12 +445,4 @@ impl Store {
         }
         Ok(())
     }
-}
-
-/// True when the transaction was cancelled because its first item's condition failed.
-fn first_condition_failed(reasons: &[aws_sdk_dynamodb::types::CancellationReason]) -> bool {
-    reasons
-        .first()
-        .and_then(|reason| reason.code())
-        .is_some_and(|code| code == "ConditionalCheckFailed")
 }

@@ -17,10 +17,10 @@ use std::collections::{HashMap, HashSet};
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::{AttributeValue, CancellationReason, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use serde::{Deserialize, Serialize};
 
-use super::{key, s, tenant_pk, Store, SK};
+use super::{build, condition_failed, key, s, tenant_pk, Store, SK};
 use crate::error::{Error, Result};
 use crate::model::{Batch, BatchState};
 
@@ -154,19 +154,6 @@ pub enum CountResult {
     AlreadyCounted,
     /// The batch record is gone (expired, purged) or not open.
     BatchGone,
-}
-
-fn build<T, E: std::error::Error + Send + Sync + 'static>(
-    built: std::result::Result<T, E>,
-) -> Result<T> {
-    built.map_err(|err| Error::internal("building DynamoDB request", err))
-}
-
-fn condition_failed(reasons: &[CancellationReason], index: usize) -> bool {
-    reasons
-        .get(index)
-        .and_then(|reason| reason.code())
-        .is_some_and(|code| code == "ConditionalCheckFailed")
 }
 
 impl Store {

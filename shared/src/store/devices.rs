@@ -16,13 +16,13 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, CancellationReason, ConditionCheck, Delete, Put, ReturnValue, TransactWriteItem,
+    AttributeValue, ConditionCheck, Delete, Put, ReturnValue, TransactWriteItem,
 };
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::tenants::tenant_key;
-use super::{key, s, tenant_pk, Store, PK, SK};
+use super::{build, condition_failed, key, reason_code, s, tenant_pk, Store, PK, SK};
 use crate::clock::now_rfc3339;
 use crate::error::{Error, Result};
 use crate::model::{Device, DeviceRegistration};
@@ -79,17 +79,6 @@ fn decode(item: HashMap<String, AttributeValue>) -> Result<Device> {
     serde_dynamo::from_item::<_, DeviceItem>(item)
         .map(|item| item.device)
         .map_err(|err| Error::internal("decoding device item", err))
-}
-
-fn build<T, E: std::error::Error + Send + Sync + 'static>(
-    built: std::result::Result<T, E>,
-) -> Result<T> {
-    built.map_err(|err| Error::internal("building DynamoDB request", err))
-}
-
-/// The cancellation code of the transaction's `index`th item, if any.
-fn reason_code(reasons: &[CancellationReason], index: usize) -> Option<&str> {
-    reasons.get(index).and_then(CancellationReason::code)
 }
 
 fn text_attribute<'i>(item: &'i HashMap<String, AttributeValue>, name: &str) -> Option<&'i str> {
@@ -238,7 +227,7 @@ impl Store {
             Err(err) => match err.as_service_error() {
                 Some(TransactWriteItemsError::TransactionCanceledException(cancel)) => {
                     let reasons = cancel.cancellation_reasons();
-                    if reason_code(reasons, 0) == Some("ConditionalCheckFailed") {
+                    if condition_failed(reasons, 0) {
                         Err(Error::NotFound("tenant not found".to_owned()))
                     } else if matches!(
                         reason_code(reasons, 1),
@@ -318,8 +307,7 @@ impl Store {
             }
             Err(err) => match err.as_service_error() {
                 Some(TransactWriteItemsError::TransactionCanceledException(cancel))
-                    if reason_code(cancel.cancellation_reasons(), 0)
-                        == Some("ConditionalCheckFailed") =>
+                    if condition_failed(cancel.cancellation_reasons(), 0) =>
                 {
                     // Not this user's device. An index item without its
                     // device (never written so, but cheap to heal) goes too.
@@ -374,8 +362,7 @@ impl Store {
             }
             Err(err) => match err.as_service_error() {
                 Some(TransactWriteItemsError::TransactionCanceledException(cancel))
-                    if reason_code(cancel.cancellation_reasons(), 0)
-                        == Some("ConditionalCheckFailed") =>
+                    if condition_failed(cancel.cancellation_reasons(), 0) =>
                 {
                     tracing::info!("dead device token re-registered or gone; kept");
                     Ok(())

@@ -28,6 +28,8 @@ pub use idempotency::{Claim, IdempotencyRecord, IdempotencySlot, IdempotencyStat
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
 
+use crate::error::{Error, Result};
+
 pub const PK: &str = "PK";
 pub const SK: &str = "SK";
 pub const GSI1: &str = "GSI1";
@@ -69,4 +71,27 @@ pub(crate) fn key(
     sk: impl Into<String>,
 ) -> std::collections::HashMap<String, AttributeValue> {
     std::collections::HashMap::from([(PK.to_owned(), s(pk)), (SK.to_owned(), s(sk))])
+}
+
+/// An SDK request builder's result, its error as an internal one.
+pub(crate) fn build<T, E: std::error::Error + Send + Sync + 'static>(
+    built: std::result::Result<T, E>,
+) -> Result<T> {
+    built.map_err(|err| Error::internal("building DynamoDB request", err))
+}
+
+/// The cancellation code of a transaction's `index`th item, if any.
+pub(crate) fn reason_code(
+    reasons: &[aws_sdk_dynamodb::types::CancellationReason],
+    index: usize,
+) -> Option<&str> {
+    reasons.get(index).and_then(|reason| reason.code())
+}
+
+/// Whether the condition of a transaction's `index`th item failed.
+pub(crate) fn condition_failed(
+    reasons: &[aws_sdk_dynamodb::types::CancellationReason],
+    index: usize,
+) -> bool {
+    reason_code(reasons, index) == Some("ConditionalCheckFailed")
 }
