@@ -153,17 +153,6 @@ async fn run(
 ) -> anyhow::Result<()> {
     let credentials = admin.credentials(scenario::BUNDLE_ID).await?;
     let text = |field: &str| credentials[field].as_str().unwrap_or_default().to_owned();
-    let tenant = TenantPush {
-        tenant_id: "tnt_bench".to_owned(),
-        bundle_id: Some(text("bundle_id")),
-        use_sandbox: false,
-        apns: Some(validate_apns_key(
-            &text("team_id"),
-            &text("key_id"),
-            &text("private_key"),
-        )?),
-        fcm: Some(parse_service_account(&credentials["fcm_service_account"])?),
-    };
     let base = if args.cleartext {
         &simulator.http_url
     } else {
@@ -173,8 +162,25 @@ async fn run(
         apns_production: base.clone(),
         apns_sandbox: base.clone(),
         fcm: base.clone(),
-        oauth_token_url: None,
+        // The simulator's token endpoint, as a local deployment configures it.
+        oauth_token_url: credentials["fcm_service_account"]["token_uri"]
+            .as_str()
+            .map(str::to_owned),
         extra_ca_file: Some(simulator.ca_pem.display().to_string()),
+    };
+    let tenant = TenantPush {
+        tenant_id: "tnt_bench".to_owned(),
+        bundle_id: Some(text("bundle_id")),
+        use_sandbox: false,
+        apns: Some(validate_apns_key(
+            &text("team_id"),
+            &text("key_id"),
+            &text("private_key"),
+        )?),
+        fcm: Some(parse_service_account(
+            &credentials["fcm_service_account"],
+            &endpoints,
+        )?),
     };
     let mut config = PushConfig::default();
     if let Some(connections) = args.connections {

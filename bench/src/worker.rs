@@ -44,7 +44,7 @@ pub async fn run(simulator: &Simulator, admin: &Admin, run: WorkerRun) -> anyhow
         apns_production: simulator.tls_url.clone(),
         apns_sandbox: simulator.tls_url.clone(),
         fcm: simulator.tls_url.clone(),
-        oauth_token_url: None,
+        oauth_token_url: Some(format!("{}/token", simulator.http_url)),
         extra_ca_file: Some(simulator.ca_pem.display().to_string()),
     };
     let env = TestEnv::with_providers(endpoints).await;

@@ -50,7 +50,9 @@ impl PushSimulator {
             apns_production: "https://127.0.0.1:1".to_owned(),
             apns_sandbox: self.running.tls_url(),
             fcm: self.running.tls_url(),
-            oauth_token_url: None,
+            // A local deployment's override: the simulator's token endpoint
+            // (service accounts it issues name it as their `token_uri`).
+            oauth_token_url: Some(format!("{}/token", self.running.http_url())),
             extra_ca_file: Some(self.running.ca_pem_path().display().to_string()),
         }
     }
@@ -103,6 +105,12 @@ impl PushSimulator {
     /// Injects a fault, e.g. `{"fault": "unregistered", "token": "..."}`.
     pub async fn fault(&self, fault: Value) {
         self.admin(reqwest::Method::POST, "/admin/faults", Some(fault))
+            .await;
+    }
+
+    /// Clears every injected fault.
+    pub async fn clear_faults(&self) {
+        self.admin(reqwest::Method::DELETE, "/admin/faults", None)
             .await;
     }
 }

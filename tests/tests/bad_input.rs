@@ -133,14 +133,14 @@ async fn tenant_creation_rejects_bad_bodies_naming_the_problem() {
             "fcm_service_account",
         ),
         (
-            with(json!({"fcm_service_account": {"project_id": "p"}})),
+            with(json!({"fcm_service_account": {"project_id": "my-app-123"}})),
             400,
             "invalid_credentials",
             "fcm_service_account.client_email",
         ),
         (
             with(
-                json!({"fcm_service_account": {"project_id": "p", "client_email": "a@b", "token_uri": "https://t", "private_key": apns_p8()}}),
+                json!({"fcm_service_account": {"project_id": "my-app-123", "client_email": "a@my-app-123.iam.gserviceaccount.com", "token_uri": "https://oauth2.googleapis.com/token", "private_key": apns_p8()}}),
             ),
             400,
             "invalid_credentials",

@@ -2,6 +2,7 @@
 
 use notify_tests::keys::{service_account, tenant_with_apns};
 use notify_tests::{call, parts, TestEnv};
+use secrecy::ExposeSecret;
 use serde_json::json;
 
 #[tokio::test]
@@ -79,6 +80,16 @@ async fn provider_private_keys_appear_in_no_table_item_and_no_response() {
         .await
         .ok()
         .unwrap_or_default();
-    assert_eq!(stored.apns.map(|key| key.private_key), Some(apns_key));
-    assert_eq!(stored.fcm.map(|account| account.private_key), Some(rsa_key));
+    assert_eq!(
+        stored
+            .apns
+            .map(|key| key.private_key.expose_secret().to_owned()),
+        Some(apns_key)
+    );
+    assert_eq!(
+        stored
+            .fcm
+            .map(|account| account.private_key.expose_secret().to_owned()),
+        Some(rsa_key)
+    );
 }

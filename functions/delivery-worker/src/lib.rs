@@ -12,6 +12,7 @@ use std::time::{Instant, SystemTime};
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use lambda_runtime::{Error, LambdaEvent};
+use notify_shared::clock::invocation_deadline;
 use notify_shared::service::worker::{MessageMeta, Verdict, Worker};
 use tracing::Instrument;
 
@@ -21,18 +22,6 @@ pub async fn handle(
 ) -> Result<SqsBatchResponse, Error> {
     let deadline = invocation_deadline(event.context.deadline(), SystemTime::now());
     Ok(process_event_until(worker, event.payload, deadline).await)
-}
-
-/// The invocation's end as an `Instant`, from Lambda's deadline (wall-clock
-/// milliseconds). A deadline not in the future is not a real one: local
-/// emulators send 0 or a duration (`cargo lambda watch` sends 600000, which
-/// reads as 1970); then there is no limit.
-fn invocation_deadline(deadline: SystemTime, now: SystemTime) -> Option<Instant> {
-    deadline
-        .duration_since(now)
-        .ok()
-        .filter(|left| !left.is_zero())
-        .map(|left| Instant::now() + left)
 }
 
 /// Processes every record concurrently; the answer lists the failed ones.
@@ -143,19 +132,6 @@ mod tests {
             .iter()
             .map(|failure| failure.item_identifier.as_str())
             .collect()
-    }
-
-    #[test]
-    fn a_deadline_in_the_past_is_no_deadline() {
-        use std::time::{Duration, UNIX_EPOCH};
-        let now = SystemTime::now();
-        // What `cargo lambda watch` sends, and what an unset header gives.
-        for bogus in [UNIX_EPOCH + Duration::from_millis(600_000), UNIX_EPOCH, now] {
-            assert_eq!(invocation_deadline(bogus, now), None);
-        }
-        let in_30_s = invocation_deadline(now + Duration::from_secs(30), now)
-            .map(|deadline| deadline.saturating_duration_since(Instant::now()));
-        assert!(in_30_s.is_some_and(|left| left > Duration::from_secs(29)));
     }
 
     #[test]

@@ -3,12 +3,15 @@
 //! `Idempotency-Key`.
 #![forbid(unsafe_code)]
 
-use lambda_http::{Body, Request, Response};
+use std::time::SystemTime;
+
+use lambda_http::{Body, Request, RequestExt, Response};
 use notify_shared::auth::{authorize_tenant, Requirement};
+use notify_shared::clock::invocation_deadline;
 use notify_shared::http::{json_body, path_param, respond};
 use notify_shared::model::Scope;
 use notify_shared::service::idempotency::idempotent;
-use notify_shared::service::sending::{self, Dispatcher};
+use notify_shared::service::sending::{self, Dispatcher, SendOptions};
 use notify_shared::{App, Result};
 
 /// The endpoint's name in idempotency records.
@@ -21,8 +24,14 @@ pub async fn handle(app: &App, dispatcher: &Dispatcher, req: Request) -> Respons
 async fn send(app: &App, dispatcher: &Dispatcher, req: &Request) -> Result<serde_json::Value> {
     let tenant_id = path_param(req, "tenant_id")?;
     let access = authorize_tenant(app, req, &tenant_id, Requirement::Scope(Scope::Send)).await?;
+    let options = SendOptions {
+        deadline: req
+            .lambda_context_ref()
+            .and_then(|context| invocation_deadline(context.deadline(), SystemTime::now())),
+        full_tokens: sending::reveals_device_tokens(&access.caller),
+    };
     idempotent(app, req, &tenant_id, ENDPOINT, async {
-        sending::send_notification(app, dispatcher, &access.tenant, json_body(req)?).await
+        sending::send_notification(app, dispatcher, &access.tenant, json_body(req)?, options).await
     })
     .await
 }

@@ -12,9 +12,9 @@ use crate::config::ProviderEndpoints;
 use crate::credentials::{ApnsKey, ServiceAccount};
 use crate::error::Result;
 use crate::model::{Notification, Platform, PushProvider};
-use crate::push::apns::{Apns, ApnsBatch, ApnsMessage};
+use crate::push::apns::{settle_bad_device_tokens, Apns, ApnsBatch, ApnsMessage};
 use crate::push::fcm::{Fcm, FcmBatch, FcmMessage};
-use crate::push::outcome::{Attempt, DeliveryOutcome, TargetResult};
+use crate::push::outcome::{transient, Attempt, DeliveryOutcome, TargetResult};
 use crate::push::retry::RetryPolicy;
 use crate::push::transport::{Transport, TransportSettings};
 
@@ -168,6 +168,22 @@ impl Providers {
         encoded: &EncodedNotification,
         targets: &[Target],
     ) -> Vec<TargetResult> {
+        self.deliver_encoded_until(tenant, encoded, targets, None)
+            .await
+    }
+
+    /// [`Self::deliver_encoded`] that is over by `deadline`: no attempt,
+    /// retry or token fetch starts after it and none runs past it (a push
+    /// cut short is reported [`DEADLINE_REACHED`], transient). An
+    /// invocation passes its own end, less the time it needs to record
+    /// the results, so that it never times out with pushes unrecorded.
+    pub async fn deliver_encoded_until(
+        &self,
+        tenant: &TenantPush,
+        encoded: &EncodedNotification,
+        targets: &[Target],
+        deadline: Option<Instant>,
+    ) -> Vec<TargetResult> {
         let span =
             tracing::info_span!("deliver", tenant_id = %tenant.tenant_id, targets = targets.len());
         async {
@@ -183,13 +199,15 @@ impl Providers {
             let fcm = match wants(PushProvider::Fcm) {
                 false => None,
                 true => Some(
-                    match self
-                        .fcm
-                        .prepare(&self.transport, tenant, &encoded.fcm)
-                        .await
+                    match within(
+                        deadline,
+                        self.fcm.prepare(&self.transport, tenant, &encoded.fcm),
+                    )
+                    .await
                     {
-                        Ok(batch) => Sender::Fcm(batch),
-                        Err(outcome) => Sender::Refused(outcome),
+                        Some(Ok(batch)) => Sender::Fcm(batch),
+                        Some(Err(outcome)) => Sender::Refused(outcome),
+                        None => Sender::Refused(transient(DEADLINE_REACHED)),
                     },
                 ),
             };
@@ -219,13 +237,20 @@ impl Providers {
                     let Some((index, sender, token)) = pending.next() else {
                         break;
                     };
-                    running.push(self.push_indexed(index, sender, token));
+                    running.push(self.push_indexed(index, sender, token, deadline));
                 }
                 let Some((index, result)) = running.next().await else {
                     break;
                 };
                 results[index] = result;
             }
+            let mut apple: Vec<&mut DeliveryOutcome> = targets
+                .iter()
+                .zip(results.iter_mut())
+                .filter(|(target, _)| target.platform.provider() == PushProvider::Apns)
+                .map(|(_, result)| &mut result.outcome)
+                .collect();
+            settle_bad_device_tokens(&mut apple);
             log_summary(&results, started.elapsed());
             results
         }
@@ -238,11 +263,17 @@ impl Providers {
         index: usize,
         sender: &Sender<'_>,
         token: &str,
+        deadline: Option<Instant>,
     ) -> (usize, TargetResult) {
-        (index, self.push_one(sender, token).await)
+        (index, self.push_one(sender, token, deadline).await)
     }
 
-    async fn push_one(&self, sender: &Sender<'_>, token: &str) -> TargetResult {
+    async fn push_one(
+        &self,
+        sender: &Sender<'_>,
+        token: &str,
+        deadline: Option<Instant>,
+    ) -> TargetResult {
         if let Sender::Refused(outcome) = sender {
             return TargetResult {
                 outcome: outcome.clone(),
@@ -252,16 +283,36 @@ impl Providers {
         let started = Instant::now();
         let mut attempts = 0;
         loop {
+            if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
+                return TargetResult {
+                    outcome: transient(DEADLINE_REACHED),
+                    attempts,
+                };
+            }
             attempts += 1;
-            let Attempt {
+            let Some(Attempt {
                 outcome,
                 retry_after,
-            } = sender.attempt(token, attempts).await;
+            }) = within(deadline, sender.attempt(token, attempts)).await
+            else {
+                // Cut short: the provider may or may not have it.
+                return TargetResult {
+                    outcome: transient(DEADLINE_REACHED),
+                    attempts,
+                };
+            };
             if let DeliveryOutcome::Transient(reason) = &outcome {
                 let delay = self
                     .config
                     .retry
-                    .next_delay(attempts, started.elapsed(), retry_after);
+                    .next_delay(attempts, started.elapsed(), retry_after)
+                    .filter(|delay| {
+                        deadline.is_none_or(|deadline| {
+                            Instant::now()
+                                .checked_add(*delay)
+                                .is_some_and(|resume| resume < deadline)
+                        })
+                    });
                 tracing::debug!(attempt = attempts, reason = %reason, retry_in = ?delay, "transient push failure");
                 if let Some(delay) = delay {
                     tokio::time::sleep(delay).await;
@@ -270,6 +321,17 @@ impl Providers {
             }
             return TargetResult { outcome, attempts };
         }
+    }
+}
+
+/// The reason of a push the deadline cut short or kept from starting.
+pub const DEADLINE_REACHED: &str = "deadline reached before the provider answered";
+
+/// `work`'s output, or `None` when `deadline` comes first.
+async fn within<F: std::future::Future>(deadline: Option<Instant>, work: F) -> Option<F::Output> {
+    match deadline {
+        None => Some(work.await),
+        Some(deadline) => tokio::time::timeout_at(deadline.into(), work).await.ok(),
     }
 }
 

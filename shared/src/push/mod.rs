@@ -16,6 +16,8 @@ mod transport;
 #[cfg(test)]
 mod tests;
 
-pub use engine::{EncodedNotification, Providers, PushConfig, Target, TenantPush};
+pub use engine::{
+    EncodedNotification, Providers, PushConfig, Target, TenantPush, DEADLINE_REACHED,
+};
 pub use outcome::{DeliveryOutcome, TargetResult};
 pub use retry::RetryPolicy;

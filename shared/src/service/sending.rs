@@ -10,11 +10,13 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use crate::app::App;
+use crate::auth::Caller;
+use crate::clock::less;
 use crate::config::Config;
 use crate::credentials::TenantCredentials;
 use crate::error::Result;
 use crate::model::device::validate_user_id;
-use crate::model::{Device, Platform, Tenant, WithNotification};
+use crate::model::{Device, Platform, Scope, Tenant, WithNotification};
 use crate::push::{EncodedNotification, Providers, Target, TargetResult, TenantPush};
 
 /// How long a container reuses a tenant's credentials before reading its
@@ -133,7 +135,8 @@ impl Dispatcher {
         })
     }
 
-    /// Pushes to every device concurrently, then removes the devices whose
+    /// Pushes to every device concurrently, over by `deadline` (see
+    /// [`Providers::deliver_encoded_until`]), then removes the devices whose
     /// tokens the provider reported dead (unless re-registered meanwhile).
     /// `results[i]` is the result for `devices[i]`.
     pub async fn deliver_to_devices(
@@ -142,6 +145,7 @@ impl Dispatcher {
         tenant: &TenantPush,
         encoded: &EncodedNotification,
         devices: &[Device],
+        deadline: Option<Instant>,
     ) -> Vec<TargetResult> {
         let targets: Vec<Target> = devices
             .iter()
@@ -152,7 +156,7 @@ impl Dispatcher {
             .collect();
         let results = self
             .providers
-            .deliver_encoded(tenant, encoded, &targets)
+            .deliver_encoded_until(tenant, encoded, &targets, deadline)
             .await;
         let removals = devices
             .iter()
@@ -168,6 +172,37 @@ impl Dispatcher {
     }
 }
 
+/// Time a single send keeps back from its invocation's end, after the
+/// pushes, to remove dead tokens, record an idempotent answer and reply.
+pub const SEND_RESERVE: Duration = Duration::from_secs(2);
+
+/// How a single send runs, besides what it sends.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SendOptions {
+    /// The invocation's end: no push runs past it less [`SEND_RESERVE`].
+    pub deadline: Option<Instant>,
+    /// Whether `results[].token` shows whole tokens. A key that may only
+    /// send gets them shortened: it has no business reading device tokens
+    /// (see [`reveals_device_tokens`]).
+    pub full_tokens: bool,
+}
+
+/// User tokens and keys that may list devices see whole tokens in send
+/// results; `send`-only keys see `abcd1234…`.
+pub fn reveals_device_tokens(caller: &Caller) -> bool {
+    match caller {
+        Caller::User(_) => true,
+        Caller::ApiKey(grant) => grant.allows(Scope::Devices),
+    }
+}
+
+/// The first 8 characters of a token and an ellipsis, as the contract shows.
+pub fn shortened_token(token: &str) -> String {
+    let mut short: String = token.chars().take(8).collect();
+    short.push('…');
+    short
+}
+
 /// `POST /tenants/{tenant_id}/notify`: validates (400, 413 before anything
 /// is sent), resolves the user's devices and delivers to all of them.
 pub async fn send_notification(
@@ -175,6 +210,7 @@ pub async fn send_notification(
     dispatcher: &Dispatcher,
     tenant: &Tenant,
     request: SendNotificationRequest,
+    options: SendOptions,
 ) -> Result<SendNotificationResponse> {
     let user_id = &request.target.user_id;
     validate_user_id(user_id)?;
@@ -193,14 +229,18 @@ pub async fn send_notification(
         });
     }
     let push = dispatcher.tenant_push(app, tenant).await?;
+    let deadline = less(options.deadline, SEND_RESERVE);
     let outcomes = dispatcher
-        .deliver_to_devices(app, &push, &encoded, &devices)
+        .deliver_to_devices(app, &push, &encoded, &devices, deadline)
         .await;
     let results: Vec<DeliveryResult> = devices
         .into_iter()
         .zip(outcomes)
         .map(|(device, result)| DeliveryResult {
-            token: device.token,
+            token: match options.full_tokens {
+                true => device.token,
+                false => shortened_token(&device.token),
+            },
             platform: device.platform,
             success: result.outcome.is_delivered(),
             error: result.outcome.error().map(str::to_owned),
@@ -245,6 +285,12 @@ mod tests {
             cache.put(&format!("tnt_{n}"), Arc::new(TenantCredentials::default()));
         }
         assert!(cache.lock().len() <= MAX_CACHED_TENANTS);
+    }
+
+    #[test]
+    fn shortened_tokens_keep_eight_characters() {
+        assert_eq!(shortened_token(&"ab".repeat(32)), "abababab…");
+        assert_eq!(shortened_token("fcm1:APA91bxyz"), "fcm1:APA…");
     }
 
     #[test]

@@ -102,7 +102,7 @@ pub async fn create_tenant(
         credentials.apns = Some(key);
     }
     if let Some(account) = &request.fcm_service_account {
-        credentials.fcm = Some(parse_service_account(account)?);
+        credentials.fcm = Some(parse_service_account(account, &app.config.providers)?);
     }
 
     let now = now_rfc3339();
@@ -210,7 +210,7 @@ pub async fn update_tenant(
     let new_fcm = request
         .fcm_service_account
         .as_ref()
-        .map(parse_service_account)
+        .map(|account| parse_service_account(account, &app.config.providers))
         .transpose()?;
     if let Some(account) = &new_fcm {
         tenant.fcm_configured = true;

@@ -22,8 +22,12 @@
 //! 4. When every user is settled, the chunk's counts go into the batch
 //!    counters in one transaction with the chunk's marker item, on
 //!    condition that the marker does not exist: counted exactly once.
-//! 5. No new wave starts close to the invocation's deadline: the message is
-//!    retried with its progress kept rather than the invocation timing out.
+//! 5. No new wave starts close to the invocation's deadline, and a wave's
+//!    pushes are over (cut short if need be: see
+//!    `Providers::deliver_encoded_until`) a few seconds before it, leaving
+//!    the time to record the wave: the message is retried with its
+//!    progress kept rather than the invocation timing out with pushes
+//!    sent and not recorded (which would push them again).
 //! 6. Users with a device whose push failed transiently (after the
 //!    engine's retries) stay unsettled and the message is reported failed,
 //!    so SQS delivers it again; on its last receive (when the queue's
@@ -42,7 +46,7 @@ use futures::StreamExt;
 use sha2::{Digest, Sha256};
 
 use crate::app::App;
-use crate::clock::now_rfc3339;
+use crate::clock::{less, now_rfc3339};
 use crate::error::{Error, Result};
 use crate::ids::has_id_shape;
 use crate::model::{BatchState, DeliverChunk, Device, QueueMessage};
@@ -71,6 +75,9 @@ pub struct WorkerSettings {
     /// deadline: the message is retried with its progress kept, instead of
     /// the whole invocation timing out (which would retry every message).
     pub deadline_margin: Duration,
+    /// A wave's pushes end this long before the invocation's deadline, to
+    /// leave time for removing dead tokens and recording the wave.
+    pub settle_reserve: Duration,
 }
 
 impl Default for WorkerSettings {
@@ -83,6 +90,7 @@ impl Default for WorkerSettings {
             purge_step: 500,
             purge_budget: Duration::from_secs(10),
             deadline_margin: Duration::from_secs(5),
+            settle_reserve: Duration::from_secs(3),
         }
     }
 }
@@ -173,6 +181,19 @@ pub struct Worker {
     pub app: App,
     pub dispatcher: Dispatcher,
     pub settings: WorkerSettings,
+}
+
+/// What every wave of one message shares.
+#[derive(Clone, Copy)]
+struct WaveContext<'a> {
+    push: &'a TenantPush,
+    encoded: &'a EncodedNotification,
+    /// What earlier attempts recorded (devices that accepted are skipped).
+    progress: &'a ChunkProgress,
+    /// On the queue's last receive, transient failures are final.
+    last_receive: bool,
+    /// When the wave's pushes must be over.
+    deadline: Option<Instant>,
 }
 
 /// One user of a wave while it is processed.
@@ -333,23 +354,20 @@ impl Worker {
             let wave = waves.get(wave_index).copied().unwrap_or_default();
             wave_index += 1;
             let next = waves.get(wave_index).copied();
-            let (update, upcoming) = tokio::join!(
-                self.deliver_wave(
-                    &push,
-                    &encoded,
-                    wave,
-                    devices,
-                    &progress,
-                    last_receive,
-                    stats
-                ),
-                async {
+            let context = WaveContext {
+                push: &push,
+                encoded: &encoded,
+                progress: &progress,
+                last_receive,
+                deadline: less(meta.deadline, self.settings.settle_reserve),
+            };
+            let (update, upcoming) =
+                tokio::join!(self.deliver_wave(&context, wave, devices, stats), async {
                     match next {
                         Some(wave) => Some(self.resolve(tenant_id, &chunk.user_ids, wave).await),
                         None => None,
                     }
-                }
-            );
+                });
             self.app
                 .store
                 .record_chunk_progress(tenant_id, &batch_id, chunk.chunk, &update, batch.expires_at)
@@ -429,17 +447,20 @@ impl Worker {
 
     /// Pushes to one wave's devices, removes dead ones, and returns what to
     /// record. `devices[i]` belongs to user `wave[i]`.
-    #[allow(clippy::too_many_arguments)]
     async fn deliver_wave(
         &self,
-        push: &TenantPush,
-        encoded: &EncodedNotification,
+        context: &WaveContext<'_>,
         wave: &[u32],
         devices: Vec<Vec<Device>>,
-        progress: &ChunkProgress,
-        last_receive: bool,
         stats: &mut DeliveryStats,
     ) -> ProgressUpdate {
+        let WaveContext {
+            push,
+            encoded,
+            progress,
+            last_receive,
+            deadline,
+        } = *context;
         let mut users: Vec<WaveUser> = wave
             .iter()
             .zip(&devices)
@@ -473,7 +494,7 @@ impl Worker {
             Vec::new()
         } else {
             self.dispatcher
-                .deliver_to_devices(&self.app, push, encoded, &pending)
+                .deliver_to_devices(&self.app, push, encoded, &pending, deadline)
                 .await
         };
         stats.pushes += pending.len();

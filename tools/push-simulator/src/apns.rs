@@ -208,6 +208,7 @@ async fn accept(
             return Err(Rejection::new(StatusCode::GONE, "Unregistered"))
         }
         Some(TokenFault::BadDeviceToken) => return Err(Rejection::bad_request("BadDeviceToken")),
+        Some(TokenFault::WrongApp) => return Err(Rejection::bad_request("DeviceTokenNotForTopic")),
         None => {}
     }
     if let Some(hit) = state.faults.take_status(Provider::Apns) {

@@ -39,6 +39,9 @@ impl Scope {
 pub(crate) enum TokenFault {
     Unregistered,
     BadDeviceToken,
+    /// The token belongs to another app: APNs `DeviceTokenNotForTopic`,
+    /// FCM `SENDER_ID_MISMATCH`.
+    WrongApp,
 }
 
 /// `POST /admin/faults` body. `count` absent: until `DELETE /admin/faults`.
@@ -49,6 +52,9 @@ pub(crate) enum FaultSpec {
         token: String,
     },
     BadDeviceToken {
+        token: String,
+    },
+    WrongApp {
         token: String,
     },
     Status {
@@ -64,6 +70,11 @@ pub(crate) enum FaultSpec {
         #[serde(default)]
         provider: Scope,
     },
+    /// `/token` answers this `expires_in` (any JSON number) from now on: a
+    /// hostile or broken token endpoint.
+    TokenLifetime {
+        expires_in: serde_json::Number,
+    },
 }
 
 impl FaultSpec {
@@ -72,8 +83,10 @@ impl FaultSpec {
         match self {
             FaultSpec::Unregistered { .. } => "unregistered",
             FaultSpec::BadDeviceToken { .. } => "bad_device_token",
+            FaultSpec::WrongApp { .. } => "wrong_app",
             FaultSpec::Status { .. } => "status",
             FaultSpec::Delay { .. } => "delay",
+            FaultSpec::TokenLifetime { .. } => "token_lifetime",
         }
     }
 }
@@ -104,11 +117,15 @@ struct FaultSet {
     tokens: BTreeMap<String, TokenFault>,
     statuses: Vec<StatusFault>,
     delays: Vec<DelayFault>,
+    token_lifetime: Option<serde_json::Number>,
 }
 
 impl FaultSet {
     fn is_empty(&self) -> bool {
-        self.tokens.is_empty() && self.statuses.is_empty() && self.delays.is_empty()
+        self.tokens.is_empty()
+            && self.statuses.is_empty()
+            && self.delays.is_empty()
+            && self.token_lifetime.is_none()
     }
 }
 
@@ -151,6 +168,9 @@ impl Faults {
             FaultSpec::BadDeviceToken { token } => {
                 set.tokens.insert(token, TokenFault::BadDeviceToken);
             }
+            FaultSpec::WrongApp { token } => {
+                set.tokens.insert(token, TokenFault::WrongApp);
+            }
             FaultSpec::Status {
                 status,
                 count,
@@ -184,6 +204,9 @@ impl Faults {
                     provider,
                 });
             }
+            FaultSpec::TokenLifetime { expires_in } => {
+                set.token_lifetime = Some(expires_in);
+            }
         }
         self.update_flag(&set);
         Ok(())
@@ -216,6 +239,14 @@ impl Faults {
             self.update_flag(&set);
         }
         Some(Duration::from_millis(millis))
+    }
+
+    /// The `expires_in` `/token` must answer instead of the real one.
+    pub fn token_lifetime(&self) -> Option<serde_json::Number> {
+        if !self.is_active() {
+            return None;
+        }
+        self.lock().token_lifetime.clone()
     }
 
     /// Token faults stay until cleared: a dead device stays dead. APNs tokens

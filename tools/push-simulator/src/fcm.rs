@@ -228,6 +228,16 @@ async fn accept(
                         .to_owned(),
                 }))
             }
+            Some(TokenFault::WrongApp) => {
+                return Err(FcmError {
+                    error_code: Some("SENDER_ID_MISMATCH"),
+                    ..FcmError::new(
+                        StatusCode::FORBIDDEN,
+                        "PERMISSION_DENIED",
+                        "SenderId mismatch",
+                    )
+                })
+            }
             None => {}
         }
     }

@@ -65,7 +65,10 @@ pub(crate) async fn handle(state: &State, conn: ConnInfo, req: Request<Incoming>
                 StatusCode::OK,
                 &json!({
                     "access_token": access_token,
-                    "expires_in": LIFETIME_SECS,
+                    "expires_in": state
+                        .faults
+                        .token_lifetime()
+                        .unwrap_or_else(|| LIFETIME_SECS.into()),
                     "token_type": "Bearer",
                 }),
             )

@@ -1,5 +1,8 @@
-//! APNs provider tokens: ES256 JWTs signed with the tenant's `.p8`, one per
-//! (team, key), reused across pushes and invocations.
+//! APNs provider tokens: ES256 JWTs signed with the tenant's `.p8`, reused
+//! across pushes and invocations. A token is cached under the fingerprint of
+//! the tenant and its whole key ([`ApnsKey::fingerprint`]), never under the
+//! public (team, key) ids: a tenant that claims another tenant's ids with a
+//! key of its own must neither use nor replace the other's token.
 //!
 //! Apple refuses tokens older than an hour and answers
 //! `TooManyProviderTokenUpdates` to tokens renewed more often than every 20
@@ -12,16 +15,22 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use http::HeaderValue;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use secrecy::ExposeSecret;
 use serde::Serialize;
 
 use crate::credentials::ApnsKey;
 
 const RENEW_AFTER: Duration = Duration::from_secs(50 * 60);
 const KEEP_AT_LEAST: Duration = Duration::from_secs(20 * 60);
+/// Entries one container keeps before dropping the expired ones.
+const MAX_ENTRIES: usize = 4096;
+
+/// What a token is cached under: [`ApnsKey::fingerprint`].
+pub(crate) type CacheId = [u8; 32];
 
 #[derive(Default)]
 pub(crate) struct ProviderTokens {
-    cache: Mutex<HashMap<(String, String), Signed>>,
+    cache: Mutex<HashMap<CacheId, Signed>>,
     /// Signatures made; tests check reuse with it.
     pub signed: AtomicU64,
 }
@@ -38,20 +47,23 @@ struct Claims<'a> {
 }
 
 impl ProviderTokens {
-    /// `authorization` value for `key`, signing a new token when there is
-    /// none or it is 50 minutes old. `Err` holds why the key cannot sign.
-    pub fn bearer(&self, key: &ApnsKey) -> Result<HeaderValue, &'static str> {
+    /// `authorization` value for `key` (cached under `id`, its
+    /// fingerprint), signing a new token when there is none or it is 50
+    /// minutes old. `Err` holds why the key cannot sign.
+    pub fn bearer(&self, id: &CacheId, key: &ApnsKey) -> Result<HeaderValue, &'static str> {
         let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-        let id = (key.team_id.clone(), key.key_id.clone());
-        if let Some(signed) = cache.get(&id) {
+        if let Some(signed) = cache.get(id) {
             if signed.issued.elapsed() < RENEW_AFTER {
                 return Ok(signed.bearer.clone());
             }
         }
         let bearer = sign(key)?;
         self.signed.fetch_add(1, Ordering::Relaxed);
+        if cache.len() >= MAX_ENTRIES {
+            cache.retain(|_, signed| signed.issued.elapsed() < RENEW_AFTER);
+        }
         cache.insert(
-            id,
+            *id,
             Signed {
                 bearer: bearer.clone(),
                 issued: Instant::now(),
@@ -60,18 +72,18 @@ impl ProviderTokens {
         Ok(bearer)
     }
 
-    /// Apple called `stale` expired. Forgets it so the next request signs
-    /// anew, unless it is younger than 20 minutes (then our clock, not the
-    /// token, is wrong, and renewing would only add throttling): `false`.
-    pub fn expire(&self, key: &ApnsKey, stale: &HeaderValue) -> bool {
+    /// Apple called `stale` expired or invalid. Forgets it so the next
+    /// request signs anew, unless it is younger than 20 minutes (then our
+    /// clock, not the token, is wrong, and renewing would only add
+    /// throttling): `false`.
+    pub fn expire(&self, id: &CacheId, stale: &HeaderValue) -> bool {
         let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-        let id = (key.team_id.clone(), key.key_id.clone());
-        match cache.get(&id) {
+        match cache.get(id) {
             Some(signed) if signed.bearer == *stale => {
                 if signed.issued.elapsed() < KEEP_AT_LEAST {
                     return false;
                 }
-                cache.remove(&id);
+                cache.remove(id);
                 true
             }
             // Already renewed by another request.
@@ -82,8 +94,8 @@ impl ProviderTokens {
 
 fn sign(key: &ApnsKey) -> Result<HeaderValue, &'static str> {
     const UNUSABLE: &str = "apns key of tenant cannot sign provider tokens";
-    let encoding_key =
-        EncodingKey::from_ec_pem(key.private_key.as_bytes()).map_err(|_| UNUSABLE)?;
+    let encoding_key = EncodingKey::from_ec_pem(key.private_key.expose_secret().as_bytes())
+        .map_err(|_| UNUSABLE)?;
     let mut header = Header::new(Algorithm::ES256);
     header.kid = Some(key.key_id.clone());
     // Apple's documented header is exactly {"alg", "kid"}.

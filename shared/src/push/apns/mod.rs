@@ -18,6 +18,7 @@ use crate::model::platform::is_apns_token;
 use crate::push::engine::TenantPush;
 use crate::push::outcome::{dead, failed, transient, Attempt, DeliveryOutcome};
 use crate::push::transport::{Endpoint, Reply, Transport};
+use auth::CacheId;
 pub(crate) use auth::ProviderTokens;
 pub(crate) use payload::ApnsMessage;
 
@@ -28,6 +29,36 @@ const APNS_PRIORITY: HeaderName = HeaderName::from_static("apns-priority");
 const APNS_EXPIRATION: HeaderName = HeaderName::from_static("apns-expiration");
 const APNS_COLLAPSE_ID: HeaderName = HeaderName::from_static("apns-collapse-id");
 const DEVICE_PATH: &str = "/3/device/";
+
+/// The reason of a `BadDeviceToken` answer while it still counts as dead.
+pub(crate) const BAD_DEVICE_TOKEN: &str = "BadDeviceToken";
+/// The reason when most of a delivery's Apple devices got `BadDeviceToken`:
+/// the tenant's APNs environment or topic is wrong, not its devices.
+pub(crate) const BAD_DEVICE_TOKEN_MISCONFIGURED: &str = "BadDeviceToken: most of this tenant's Apple devices were refused; check the tenant's bundle_id and use_sandbox (devices kept)";
+
+/// When most Apple devices of one delivery answered `BadDeviceToken`, the
+/// tokens are not dead: the tenant's sandbox/production choice or bundle
+/// id is wrong, and removing them would wipe its registry in one send.
+/// Then they are reported failed and kept; otherwise they stay dead.
+pub(crate) fn settle_bad_device_tokens(outcomes: &mut [&mut DeliveryOutcome]) {
+    let is_bad = |outcome: &DeliveryOutcome| matches!(outcome, DeliveryOutcome::DeadToken(reason) if reason == BAD_DEVICE_TOKEN);
+    let answered = outcomes
+        .iter()
+        .filter(|outcome| {
+            matches!(
+                outcome,
+                DeliveryOutcome::Delivered | DeliveryOutcome::DeadToken(_)
+            )
+        })
+        .count();
+    let bad = outcomes.iter().filter(|outcome| is_bad(outcome)).count();
+    if bad == 0 || bad.saturating_mul(2) <= answered {
+        return;
+    }
+    for outcome in outcomes.iter_mut().filter(|outcome| is_bad(outcome)) {
+        **outcome = failed(BAD_DEVICE_TOKEN_MISCONFIGURED);
+    }
+}
 
 pub(crate) struct Apns {
     production: Endpoint,
@@ -41,6 +72,8 @@ pub(crate) struct ApnsBatch<'a> {
     apns: &'a Apns,
     endpoint: &'a Endpoint,
     key: &'a ApnsKey,
+    /// The key's provider-token cache entry.
+    cache_id: CacheId,
     headers: HeaderMap,
     payload: Bytes,
 }
@@ -71,7 +104,8 @@ impl Apns {
         };
         let topic = HeaderValue::from_str(topic)
             .map_err(|_| failed("tenant bundle_id is not a valid apns-topic"))?;
-        let bearer = self.tokens.bearer(key).map_err(failed)?;
+        let cache_id = key.fingerprint(&tenant.tenant_id);
+        let bearer = self.tokens.bearer(&cache_id, key).map_err(failed)?;
         let mut headers = HeaderMap::with_capacity(8);
         headers.insert(AUTHORIZATION, bearer);
         headers.insert(APNS_TOPIC, topic);
@@ -107,6 +141,7 @@ impl Apns {
                 &self.production
             },
             key,
+            cache_id,
             headers,
             payload: message.payload.clone(),
         })
@@ -130,7 +165,7 @@ impl ApnsBatch<'_> {
         let mut renewed = None;
         if attempt > 1 {
             // The token may have been renewed after an expiry.
-            match self.apns.tokens.bearer(self.key) {
+            match self.apns.tokens.bearer(&self.cache_id, self.key) {
                 Ok(bearer) => {
                     headers.insert(AUTHORIZATION, bearer.clone());
                     renewed = Some(bearer);
@@ -149,8 +184,8 @@ impl ApnsBatch<'_> {
                 let bearer = renewed.as_ref().or(self.headers.get(AUTHORIZATION));
                 self.classify(reply, bearer)
             }
-            Err(err) if err.is_retryable() => transient(err.to_string()).into(),
-            Err(err) => failed(err.to_string()).into(),
+            Err(err) if err.is_retryable() => transient(err.reason()).into(),
+            Err(err) => failed(err.reason()).into(),
         }
     }
 
@@ -162,40 +197,39 @@ impl ApnsBatch<'_> {
         let reason = serde_json::from_slice::<ErrorBody>(&reply.body).map(|body| body.reason);
         let outcome = match (reply.status.as_u16(), reason) {
             (_, Ok(ErrorReason::Unregistered)) | (410, Err(_)) => dead("Unregistered"),
-            (_, Ok(ErrorReason::BadDeviceToken)) => dead("BadDeviceToken"),
-            (_, Ok(ErrorReason::DeviceTokenNotForTopic)) => dead("DeviceTokenNotForTopic"),
+            // Dead, unless most of the delivery says so: see
+            // `settle_bad_device_tokens`.
+            (_, Ok(ErrorReason::BadDeviceToken)) => dead(BAD_DEVICE_TOKEN),
+            // The tenant's bundle_id does not match the app: a
+            // configuration error, not a dead token.
+            (_, Ok(ErrorReason::DeviceTokenNotForTopic)) => failed(
+                "DeviceTokenNotForTopic: the tenant's bundle_id is not this device's app (device kept)",
+            ),
             (_, Ok(ErrorReason::ExpiredProviderToken)) => {
-                if bearer.is_some_and(|stale| self.apns.tokens.expire(self.key, stale)) {
+                if bearer.is_some_and(|stale| self.apns.tokens.expire(&self.cache_id, stale)) {
                     transient("ExpiredProviderToken")
                 } else {
                     failed("ExpiredProviderToken")
                 }
             }
-            (429 | 500..=599, Ok(reason)) => transient(format!("{reason:?}")),
-            (429 | 500..=599, Err(_)) => {
-                transient(format!("apns status {}", reply.status.as_u16()))
+            (_, Ok(ErrorReason::InvalidProviderToken)) => {
+                // The next delivery signs anew (a replaced key, a clock
+                // fixed); this one is not retried.
+                if let Some(stale) = bearer {
+                    self.apns.tokens.expire(&self.cache_id, stale);
+                }
+                failed("InvalidProviderToken")
             }
+            (429 | 500..=599, Ok(reason)) => transient(format!("{reason:?}")),
+            (status @ (429 | 500..=599), Err(_)) => transient(format!("apns status {status}")),
             (_, Ok(reason)) => failed(format!("{reason:?}")),
-            (_, Err(_)) => failed(raw_reason(&reply)),
+            (status, Err(_)) => failed(format!("apns status {status}")),
         };
         Attempt {
             outcome,
             retry_after,
         }
     }
-}
-
-/// A reason `a2` does not know yet, or the status when there is none.
-fn raw_reason(reply: &Reply) -> String {
-    #[derive(serde::Deserialize)]
-    struct Raw {
-        reason: String,
-    }
-    serde_json::from_slice::<Raw>(&reply.body)
-        .ok()
-        .map(|raw| raw.reason)
-        .filter(|reason| reason.len() <= 64 && reason.bytes().all(|b| b.is_ascii_alphanumeric()))
-        .unwrap_or_else(|| format!("apns status {}", reply.status.as_u16()))
 }
 
 /// A fresh canonical UUID, so a push can be traced in Apple's reports.

@@ -131,7 +131,7 @@ impl ApnsMessage {
             if ttl == 0 {
                 0
             } else {
-                now_unix + u64::from(ttl)
+                now_unix.saturating_add(u64::from(ttl))
             }
         })
     }

@@ -9,7 +9,7 @@ use http::{HeaderMap, HeaderValue, Method, Request, StatusCode, Uri, Version};
 use serde::Deserialize;
 
 use crate::config::ProviderEndpoints;
-use crate::credentials::ServiceAccount;
+use crate::credentials::{is_project_id, ServiceAccount};
 use crate::error::Result;
 use crate::model::platform::is_fcm_token;
 use crate::push::engine::TenantPush;
@@ -17,6 +17,7 @@ use crate::push::outcome::{dead, failed, transient, Attempt, DeliveryOutcome};
 use crate::push::transport::{Endpoint, Reply, Transport};
 pub(crate) use message::FcmMessage;
 pub(crate) use oauth::AccessTokens;
+use oauth::CacheId;
 
 pub(crate) struct Fcm {
     endpoint: Endpoint,
@@ -28,6 +29,8 @@ pub(crate) struct FcmBatch<'a> {
     fcm: &'a Fcm,
     transport: &'a Transport,
     account: &'a ServiceAccount,
+    /// The account's access-token cache entry.
+    cache_id: CacheId,
     uri: Uri,
     headers: HeaderMap,
     message: &'a FcmMessage,
@@ -82,12 +85,18 @@ impl Fcm {
         let Some(account) = &tenant.fcm else {
             return Err(failed("fcm not configured for tenant"));
         };
+        // Checked on the way in; checked again because the path is built
+        // from it and older secrets predate the check.
+        if !is_project_id(&account.project_id) {
+            return Err(failed("fcm project_id is not a Google Cloud project id"));
+        }
         let path = format!("/v1/projects/{}/messages:send", account.project_id);
         let uri = self
             .endpoint
             .uri(&path)
             .map_err(|_| failed("fcm project_id is not usable in a URL"))?;
-        let bearer = self.tokens.bearer(transport, account).await?;
+        let cache_id = account.fingerprint(&tenant.tenant_id);
+        let bearer = self.tokens.bearer(transport, &cache_id, account).await?;
         let mut headers = HeaderMap::with_capacity(2);
         headers.insert(AUTHORIZATION, bearer);
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
@@ -95,6 +104,7 @@ impl Fcm {
             fcm: self,
             transport,
             account,
+            cache_id,
             uri,
             headers,
             message,
@@ -112,7 +122,11 @@ impl FcmBatch<'_> {
         if attempt > 1 {
             // The access token may have been refused and renewed.
             // Boxed: a token fetch is rare and its future large.
-            let bearer = Box::pin(self.fcm.tokens.bearer(self.transport, self.account));
+            let bearer = Box::pin(self.fcm.tokens.bearer(
+                self.transport,
+                &self.cache_id,
+                self.account,
+            ));
             match bearer.await {
                 Ok(bearer) => headers.insert(AUTHORIZATION, bearer),
                 Err(outcome) => return outcome.into(),
@@ -131,8 +145,8 @@ impl FcmBatch<'_> {
             .await
         {
             Ok(reply) => Box::pin(self.classify(reply, bearer)).await,
-            Err(err) if err.is_retryable() => transient(err.to_string()).into(),
-            Err(err) => failed(err.to_string()).into(),
+            Err(err) if err.is_retryable() => transient(err.reason()).into(),
+            Err(err) => failed(err.reason()).into(),
         }
     }
 
@@ -144,16 +158,18 @@ impl FcmBatch<'_> {
         let error = serde_json::from_slice::<Envelope>(&reply.body)
             .ok()
             .map(|e| e.error);
-        let code = error
+        // Only names Google documents reach an answer: the body is remote text.
+        let code: std::borrow::Cow<'static, str> = error
             .as_ref()
-            .and_then(|e| e.details.iter().find_map(|d| d.error_code.clone()))
-            .or_else(|| {
-                error
-                    .as_ref()
-                    .map(|e| e.status.clone())
-                    .filter(|s| !s.is_empty())
+            .and_then(|e| {
+                e.details
+                    .iter()
+                    .filter_map(|d| d.error_code.as_deref())
+                    .chain(std::iter::once(e.status.as_str()))
+                    .find_map(known_code)
             })
-            .unwrap_or_else(|| format!("fcm status {}", status.as_u16()));
+            .map(std::borrow::Cow::Borrowed)
+            .unwrap_or_else(|| format!("fcm status {}", status.as_u16()).into());
         let names_token = error.as_ref().is_some_and(|e| {
             e.details
                 .iter()
@@ -167,7 +183,7 @@ impl FcmBatch<'_> {
         } else if status == StatusCode::UNAUTHORIZED {
             // The access token was revoked or expired early: fetch another.
             if let Some(stale) = &bearer {
-                self.fcm.tokens.expire(self.account, stale).await;
+                self.fcm.tokens.expire(&self.cache_id, stale).await;
             }
             transient(code)
         } else if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
@@ -180,4 +196,29 @@ impl FcmBatch<'_> {
             retry_after: reply.retry_after,
         }
     }
+}
+
+/// FCM's `errorCode`s and the `google.rpc.Code` names it answers with.
+const KNOWN_CODES: [&str; 17] = [
+    "UNSPECIFIED_ERROR",
+    "INVALID_ARGUMENT",
+    "UNREGISTERED",
+    "SENDER_ID_MISMATCH",
+    "QUOTA_EXCEEDED",
+    "UNAVAILABLE",
+    "INTERNAL",
+    "THIRD_PARTY_AUTH_ERROR",
+    "NOT_FOUND",
+    "PERMISSION_DENIED",
+    "UNAUTHENTICATED",
+    "RESOURCE_EXHAUSTED",
+    "FAILED_PRECONDITION",
+    "DEADLINE_EXCEEDED",
+    "ABORTED",
+    "UNKNOWN",
+    "CANCELLED",
+];
+
+fn known_code(code: &str) -> Option<&'static str> {
+    KNOWN_CODES.iter().copied().find(|known| *known == code)
 }

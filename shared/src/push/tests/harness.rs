@@ -67,6 +67,18 @@ pub(super) async fn start_with(
         .await
         .expect("credentials answer");
     let text = |field: &str| credentials[field].as_str().expect(field).to_owned();
+    let mut endpoints = ProviderEndpoints {
+        // Production must not be used for a sandbox tenant.
+        apns_production: "https://127.0.0.1:1".to_owned(),
+        apns_sandbox: sim.tls_url(),
+        fcm: sim.tls_url(),
+        // The simulator's token endpoint, as a local deployment configures it.
+        oauth_token_url: credentials["fcm_service_account"]["token_uri"]
+            .as_str()
+            .map(str::to_owned),
+        extra_ca_file: Some(sim.ca_pem_path().display().to_string()),
+    };
+    adjust(&mut endpoints);
     let tenant = TenantPush {
         tenant_id: "tnt_test".to_owned(),
         bundle_id: Some(text("bundle_id")),
@@ -76,18 +88,10 @@ pub(super) async fn start_with(
                 .expect("usable .p8"),
         ),
         fcm: Some(
-            parse_service_account(&credentials["fcm_service_account"]).expect("usable account"),
+            parse_service_account(&credentials["fcm_service_account"], &endpoints)
+                .expect("usable account"),
         ),
     };
-    let mut endpoints = ProviderEndpoints {
-        // Production must not be used for a sandbox tenant.
-        apns_production: "https://127.0.0.1:1".to_owned(),
-        apns_sandbox: sim.tls_url(),
-        fcm: sim.tls_url(),
-        oauth_token_url: None,
-        extra_ca_file: Some(sim.ca_pem_path().display().to_string()),
-    };
-    adjust(&mut endpoints);
     let providers = Providers::with_config(&endpoints, config).expect("providers");
     Harness {
         sim,

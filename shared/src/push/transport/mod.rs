@@ -25,6 +25,12 @@ use pool::Pool;
 
 /// Provider error bodies are small; more is not read into memory.
 const MAX_BODY: usize = 64 * 1024;
+/// Origins (scheme, host, port) one container connects to at most. The
+/// providers' hosts and the token endpoint need a handful; the cap keeps a
+/// configuration mistake from growing the pool map without bound.
+const MAX_ORIGINS: usize = 16;
+/// A `Retry-After` longer than this is read as this.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
 
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct TransportSettings {
@@ -51,6 +57,18 @@ pub(crate) enum TransportError {
 impl TransportError {
     pub fn is_retryable(&self) -> bool {
         !matches!(self, TransportError::Invalid(_))
+    }
+
+    /// A fixed sentence for API answers: the Display carries OS, TLS and
+    /// remote text, which belongs in logs only.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            TransportError::Connect(_) => "provider connection failed",
+            TransportError::ConnectTimeout => "provider connection timed out",
+            TransportError::Timeout => "provider request timed out",
+            TransportError::Http2(_) => "provider connection error",
+            TransportError::Invalid(_) => "invalid provider request",
+        }
     }
 }
 
@@ -109,6 +127,11 @@ impl Transport {
             let mut pools = self.pools.lock().unwrap_or_else(|p| p.into_inner());
             match pools.get(&origin) {
                 Some(pool) => pool.clone(),
+                None if pools.len() >= MAX_ORIGINS => {
+                    return Err(TransportError::Invalid(format!(
+                        "more than {MAX_ORIGINS} provider origins"
+                    )))
+                }
                 None => {
                     let pool =
                         Arc::new(Pool::new(origin.clone(), self.tls.clone(), self.settings)?);
@@ -212,7 +235,8 @@ async fn read_body(recv: &mut RecvStream) -> Result<Bytes, h2::Error> {
     Ok(rest.map_or(first, BytesMut::freeze))
 }
 
-/// `Retry-After` in seconds (the form APNs and Google use).
+/// `Retry-After` in seconds (the form APNs and Google use), at most an
+/// hour: the number is the provider's, the arithmetic on it ours.
 fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let seconds: u64 = headers
         .get(RETRY_AFTER)?
@@ -221,5 +245,59 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
         .trim()
         .parse()
         .ok()?;
-    Some(Duration::from_secs(seconds))
+    Some(Duration::from_secs(seconds).min(MAX_RETRY_AFTER))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::HeaderValue;
+
+    fn after(value: &'static str) -> Option<Duration> {
+        let mut headers = HeaderMap::new();
+        headers.insert(RETRY_AFTER, HeaderValue::from_static(value));
+        retry_after(&headers)
+    }
+
+    #[test]
+    fn a_huge_retry_after_is_clamped_and_garbage_ignored() {
+        assert_eq!(after("3"), Some(Duration::from_secs(3)));
+        assert_eq!(after("18446744073709551615"), Some(MAX_RETRY_AFTER));
+        assert_eq!(after("99999999999999999999999"), None);
+        assert_eq!(after("-1"), None);
+        assert_eq!(after("Wed, 21 Oct 2015 07:28:00 GMT"), None);
+    }
+
+    #[test]
+    fn reasons_never_carry_os_or_remote_text() {
+        let err = TransportError::Connect("Connection refused (os error 111) to 10.0.0.7".into());
+        assert_eq!(err.reason(), "provider connection failed");
+        assert!(!err.reason().contains("os error"));
+    }
+
+    #[tokio::test]
+    async fn the_pool_map_is_bounded() {
+        let transport = Transport::new(
+            None,
+            TransportSettings {
+                connections_per_host: 1,
+                connect_timeout: Duration::from_secs(1),
+                request_timeout: Duration::from_secs(1),
+            },
+        )
+        .unwrap();
+        for port in 1..=MAX_ORIGINS {
+            assert!(transport
+                .endpoint(&format!("http://127.0.0.1:{port}"))
+                .is_ok());
+        }
+        assert!(
+            transport.endpoint("http://127.0.0.1:1").is_ok(),
+            "known origins stay usable"
+        );
+        assert!(matches!(
+            transport.endpoint("http://127.0.0.1:60000"),
+            Err(TransportError::Invalid(_))
+        ));
+    }
 }
