@@ -19,6 +19,9 @@ pub mod telemetry;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+#[cfg(test)]
+mod properties;
+
 pub use app::App;
 pub use config::Config;
 pub use error::{Error, Result};
