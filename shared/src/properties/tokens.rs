@@ -8,7 +8,9 @@ use crate::model::Platform;
 /// The contract's rule, written independently of the code under test.
 fn apns_rule(token: &str) -> bool {
     let len = token.len();
-    (64..=200).contains(&len) && len % 2 == 0 && token.chars().all(|c| c.is_ascii_hexdigit())
+    (64..=200).contains(&len)
+        && len.is_multiple_of(2)
+        && token.chars().all(|c| c.is_ascii_hexdigit())
 }
 
 fn fcm_rule(token: &str) -> bool {
