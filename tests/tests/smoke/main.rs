@@ -3,6 +3,8 @@
 //! `scripts/test` runs it between `scripts/dev up --detach` and
 //! `scripts/dev down`, with the exports of `scripts/dev env`.
 
+mod load;
+
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
