@@ -214,7 +214,7 @@ impl Store {
 
     /// Stores the answer of the claimed request; `false` when the claim was
     /// lost (its lease ran out and another request took the key over).
-    #[tracing::instrument(skip_all, fields(tenant_id = %slot.tenant_id, status))]
+    #[tracing::instrument(skip_all, fields(tenant_id = %slot.tenant_id, status = status))]
     pub async fn complete_idempotency_key(
         &self,
         slot: &IdempotencySlot,

@@ -100,9 +100,9 @@ mod tests {
             Err(err) => panic!("{err:#}"),
         };
         let secret = crate::secrets::random_signing_secret();
-        let verified = mint_token(&claims, &secret)
-            .ok()
-            .and_then(|token| verify_with_secret(&token, secret.as_bytes()).ok());
+        let verified = mint_token(&claims, &secret).ok().and_then(|token| {
+            verify_with_secret(&token, secret.as_bytes(), &Default::default()).ok()
+        });
         assert_eq!(verified, Some(claims));
     }
 
