@@ -163,8 +163,9 @@ pub fn verify_with_secret(token: &str, secret: &[u8], rules: &JwtRules) -> Resul
     Ok(claims)
 }
 
-/// Signs claims with the secret: the operator CLI and the tests mint tokens this way.
-pub fn mint(claims: &UserClaims, secret: &[u8]) -> Result<String> {
+/// Signs claims (a [`UserClaims`], or one with registered claims beside it)
+/// with the secret: the operator CLI and the tests mint tokens this way.
+pub fn mint<C: Serialize>(claims: &C, secret: &[u8]) -> Result<String> {
     jsonwebtoken::encode(
         &Header::new(Algorithm::HS256),
         claims,

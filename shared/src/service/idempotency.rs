@@ -180,8 +180,13 @@ async fn store_answer(
             .await
         {
             Ok(true) => return,
+            // An earlier attempt was applied though its answer was lost, or
+            // the record expired meanwhile: nothing left to store.
             Ok(false) => {
-                tracing::warn!("idempotency claim lost before completion");
+                tracing::warn!(
+                    attempt,
+                    "idempotency claim no longer in progress at completion"
+                );
                 return;
             }
             Err(err) if attempt < COMPLETION_ATTEMPTS => {
