@@ -47,7 +47,11 @@ impl App {
     ) -> Self {
         Self {
             store: Store::new(dynamodb, config.table_name.clone()),
-            user_tokens: UserTokenVerifier::new(secrets.clone(), config.signing_secret_id.clone()),
+            user_tokens: UserTokenVerifier::new(
+                secrets.clone(),
+                config.signing_secret_id.clone(),
+                config.jwt.clone(),
+            ),
             secrets,
             sqs,
             config,

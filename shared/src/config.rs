@@ -31,12 +31,27 @@ impl Default for ProviderEndpoints {
     }
 }
 
+/// What a user token must claim besides a valid HS256 signature, `sub` and
+/// `exp` (and `nbf`, when present, must have passed).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct JwtRules {
+    /// `NOTIFY_JWT_AUDIENCE`: when set, a token's `aud` must name it (a token
+    /// without `aud` is refused); when unset, a token carrying any `aud` is
+    /// refused: it was minted for another service.
+    pub audience: Option<String>,
+    /// `NOTIFY_JWT_ISSUER`: when set, a token's `iss` must equal it (a token
+    /// without `iss` is refused).
+    pub issuer: Option<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
     /// The single DynamoDB table.
     pub table_name: String,
     /// Secrets Manager id of the HS256 secret that signs user tokens.
     pub signing_secret_id: String,
+    /// Audience and issuer user tokens must carry.
+    pub jwt: JwtRules,
     /// Name prefix of the per-tenant provider-credential secrets.
     pub tenant_secret_prefix: String,
     /// SQS queue the bulk endpoint fills and the worker drains.
@@ -54,6 +69,10 @@ impl Config {
         Ok(Self {
             table_name: required("NOTIFY_TABLE_NAME")?,
             signing_secret_id: required("NOTIFY_SIGNING_SECRET_ID")?,
+            jwt: JwtRules {
+                audience: optional("NOTIFY_JWT_AUDIENCE"),
+                issuer: optional("NOTIFY_JWT_ISSUER"),
+            },
             tenant_secret_prefix: optional("NOTIFY_TENANT_SECRET_PREFIX")
                 .unwrap_or_else(|| "notify/tenants/".to_owned()),
             delivery_queue_url: optional("NOTIFY_DELIVERY_QUEUE_URL"),

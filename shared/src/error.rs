@@ -114,6 +114,18 @@ impl Error {
         }
     }
 
+    /// 409: the first request with this `Idempotency-Key` ended without
+    /// storing its answer; it may have delivered, so it is never run again.
+    pub fn idempotency_outcome_unknown() -> Self {
+        Self::Conflict {
+            code: "idempotency_outcome_unknown",
+            detail: "the first request with this `Idempotency-Key` ended without recording its \
+                     outcome and may have been delivered; it will not be run again: check \
+                     whether it arrived, and send again with a new `Idempotency-Key` if needed"
+                .to_owned(),
+        }
+    }
+
     pub fn internal(context: &'static str, source: impl Into<BoxError>) -> Self {
         Self::Internal {
             context,

@@ -3,7 +3,7 @@
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 
 use crate::app::App;
-use crate::config::{Config, ProviderEndpoints};
+use crate::config::{Config, JwtRules, ProviderEndpoints};
 
 /// An `App` whose clients point nowhere reachable: for tests of paths that
 /// must answer before any AWS call (credential and input checks). A test
@@ -21,6 +21,7 @@ pub fn offline_app() -> App {
         Config {
             table_name: "offline".to_owned(),
             signing_secret_id: "offline".to_owned(),
+            jwt: JwtRules::default(),
             tenant_secret_prefix: "offline/".to_owned(),
             delivery_queue_url: None,
             providers: ProviderEndpoints::default(),

@@ -10,7 +10,7 @@ use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationIn
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_types::config_bag::ConfigBag;
 use notify_shared::auth::user_token::{mint, UserClaims};
-use notify_shared::config::{Config, ProviderEndpoints};
+use notify_shared::config::{Config, JwtRules, ProviderEndpoints};
 use notify_shared::secrets::Secrets;
 use notify_shared::App;
 use serde_json::Value;
@@ -112,6 +112,7 @@ impl TestEnv {
         let config = Config {
             table_name: table.clone(),
             signing_secret_id,
+            jwt: JwtRules::default(),
             tenant_secret_prefix: tenant_secret_prefix.clone(),
             delivery_queue_url: None,
             providers,

@@ -7,6 +7,7 @@ pub mod calls;
 pub mod delivery;
 mod devices;
 pub mod env;
+pub mod faults;
 pub mod keys;
 pub mod simulator;
 

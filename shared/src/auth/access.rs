@@ -94,6 +94,11 @@ fn invalid_key() -> Error {
     Error::Unauthorized("the API key in `X-API-Key` is not valid".to_owned())
 }
 
+/// An API key used on a path that is not its tenant's.
+fn foreign_tenant() -> Error {
+    Error::Forbidden("this API key is not allowed on this tenant".to_owned())
+}
+
 fn user_only() -> Error {
     Error::Forbidden(
         "this endpoint needs a user token (`Authorization: Bearer`); API keys are not accepted"
@@ -146,6 +151,15 @@ pub async fn authorize_tenant(
         Presented::ApiKey(key) => {
             // Shape and checksum first: a malformed key costs no database read.
             let parsed = api_key::parse(key).ok_or_else(invalid_key)?;
+            // A path that is no tenant id (over-long, `#`...) is no key's
+            // tenant: 403 for a valid key, 401 for an unknown one, and the
+            // path never becomes part of a DynamoDB key.
+            if !has_id_shape(tenant_id, "tnt_") {
+                return match app.store.find_api_key(&parsed.hash).await? {
+                    Some(_) => Err(foreign_tenant()),
+                    None => Err(invalid_key()),
+                };
+            }
             let (grant, tenant) = app
                 .store
                 .authenticate_api_key(&parsed.hash, tenant_id)

@@ -2,6 +2,7 @@
 //! CRC32 of those 30 (as GitHub's tokens do), so a mistyped or made-up key is
 //! rejected before any database read. Only the SHA-256 of a key is stored.
 
+use secrecy::SecretString;
 use sha2::{Digest, Sha256};
 
 use crate::ids::{base62_fixed, is_base62, random_base62};
@@ -12,22 +13,21 @@ const CHECKSUM_LEN: usize = 6;
 /// Characters of the key shown back in listings: the prefix plus four.
 const DISPLAY_LEN: usize = KEY_PREFIX.len() + 4;
 
-/// A freshly minted key: the plain text is shown once, then only `hash` is kept.
+/// A freshly minted key: the plain text is shown once, then only `hash` is
+/// kept. `plain` is a `SecretString`: `Debug` and `tracing` print it as
+/// `[REDACTED]`; only `expose_secret()` reads it.
+#[derive(Debug)]
 pub struct ApiKeyMaterial {
-    pub plain: String,
+    pub plain: SecretString,
+    /// SHA-256 of `plain`, hex: the lookup key of the store, not a credential.
     pub hash: String,
     pub display_prefix: String,
 }
 
-impl std::fmt::Debug for ApiKeyMaterial {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ApiKeyMaterial")
-            .field("display_prefix", &self.display_prefix)
-            .finish_non_exhaustive()
-    }
-}
-
-/// A key whose shape and checksum are right; whether it exists is the store's call.
+/// A key whose shape and checksum are right; whether it exists is the
+/// store's call. Only the key's SHA-256 is kept: the presented key itself
+/// stays in the request.
+#[derive(Debug)]
 pub struct ParsedApiKey {
     pub hash: String,
 }
@@ -38,7 +38,7 @@ pub fn generate() -> ApiKeyMaterial {
     ApiKeyMaterial {
         hash: hash(&plain),
         display_prefix: plain[..DISPLAY_LEN].to_owned(),
-        plain,
+        plain: SecretString::from(plain),
     }
 }
 
@@ -64,18 +64,18 @@ pub fn hash(plain: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use secrecy::ExposeSecret;
+
     use super::*;
 
     #[test]
     fn generated_keys_parse_and_hash_to_the_stored_hash() {
         let key = generate();
-        assert!(key.plain.starts_with(KEY_PREFIX));
-        assert_eq!(
-            key.plain.len(),
-            KEY_PREFIX.len() + RANDOM_LEN + CHECKSUM_LEN
-        );
-        assert_eq!(key.display_prefix, key.plain[..13]);
-        let parsed = parse(&key.plain).map(|parsed| parsed.hash);
+        let plain = key.plain.expose_secret();
+        assert!(plain.starts_with(KEY_PREFIX));
+        assert_eq!(plain.len(), KEY_PREFIX.len() + RANDOM_LEN + CHECKSUM_LEN);
+        assert_eq!(key.display_prefix, plain[..13]);
+        let parsed = parse(plain).map(|parsed| parsed.hash);
         assert_eq!(parsed.as_deref(), Some(key.hash.as_str()));
         assert_eq!(key.hash.len(), 64);
     }
@@ -83,7 +83,7 @@ mod tests {
     #[test]
     fn a_single_changed_character_fails_the_checksum() {
         let key = generate();
-        let mut chars: Vec<char> = key.plain.chars().collect();
+        let mut chars: Vec<char> = key.plain.expose_secret().chars().collect();
         let index = KEY_PREFIX.len() + 3;
         chars[index] = if chars[index] == 'a' { 'b' } else { 'a' };
         let tampered: String = chars.into_iter().collect();
@@ -93,9 +93,10 @@ mod tests {
     #[test]
     fn wrong_prefix_length_or_alphabet_is_rejected() {
         let key = generate();
-        assert!(parse(&key.plain.replace("msk_live_", "msk_test_")).is_none());
-        assert!(parse(&key.plain[..key.plain.len() - 1]).is_none());
-        assert!(parse(&format!("{}-", &key.plain[..key.plain.len() - 1])).is_none());
+        let plain = key.plain.expose_secret();
+        assert!(parse(&plain.replace("msk_live_", "msk_test_")).is_none());
+        assert!(parse(&plain[..plain.len() - 1]).is_none());
+        assert!(parse(&format!("{}-", &plain[..plain.len() - 1])).is_none());
         assert!(parse("").is_none());
         assert!(parse("msk_live_ü").is_none());
     }
@@ -103,6 +104,10 @@ mod tests {
     #[test]
     fn debug_output_never_contains_the_key() {
         let key = generate();
-        assert!(!format!("{key:?}").contains(&key.plain));
+        let printed = format!("{key:?}");
+        assert!(!printed.contains(key.plain.expose_secret()), "{printed}");
+        // The part after the displayed prefix appears nowhere either.
+        let hidden = &key.plain.expose_secret()[DISPLAY_LEN..];
+        assert!(!printed.contains(hidden), "{printed}");
     }
 }

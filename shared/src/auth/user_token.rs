@@ -1,15 +1,19 @@
 //! User tokens: HS256 JWTs signed with a secret held in Secrets Manager.
 //!
 //! The secret is read once per container and then re-read at most every few
-//! minutes, so a rotated secret takes effect without a redeploy.
+//! minutes, so a rotated secret takes effect without a redeploy. Optional
+//! rules from the environment (`NOTIFY_JWT_AUDIENCE`, `NOTIFY_JWT_ISSUER`,
+//! see [`JwtRules`]) bind tokens to this service.
 
 use std::time::{Duration, Instant};
 
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use secrecy::{ExposeSecret, SecretSlice};
 use serde::{Deserialize, Serialize};
 use tokio::sync::Mutex;
 
+use crate::config::JwtRules;
 use crate::error::{Error, Result};
 use crate::secrets::Secrets;
 
@@ -45,73 +49,123 @@ impl UserClaims {
     }
 }
 
+/// Checks user tokens against the signing secret (cached per container, in
+/// a type that `Debug` and `tracing` cannot print) and the configured rules.
 pub struct UserTokenVerifier {
     secrets: Secrets,
     secret_id: String,
-    cached: Mutex<Option<(Instant, Vec<u8>)>>,
+    rules: JwtRules,
+    cached: Mutex<Option<(Instant, SecretSlice<u8>)>>,
 }
 
 impl UserTokenVerifier {
-    pub fn new(secrets: Secrets, secret_id: impl Into<String>) -> Self {
+    pub fn new(secrets: Secrets, secret_id: impl Into<String>, rules: JwtRules) -> Self {
         Self {
             secrets,
             secret_id: secret_id.into(),
+            rules,
             cached: Mutex::new(None),
         }
     }
 
     pub async fn verify(&self, token: &str) -> Result<UserClaims> {
         let secret = self.signing_secret().await?;
-        verify_with_secret(token, &secret)
+        verify_with_secret(token, secret.expose_secret(), &self.rules)
     }
 
-    async fn signing_secret(&self) -> Result<Vec<u8>> {
+    async fn signing_secret(&self) -> Result<SecretSlice<u8>> {
         let mut cached = self.cached.lock().await;
         if let Some((loaded_at, secret)) = cached.as_ref() {
             if loaded_at.elapsed() < SECRET_REFRESH {
                 return Ok(secret.clone());
             }
         }
-        let secret = self
-            .secrets
-            .secret_string(&self.secret_id)
-            .await?
-            .into_bytes();
+        let secret = SecretSlice::from(
+            self.secrets
+                .secret_string(&self.secret_id)
+                .await?
+                .into_bytes(),
+        );
         *cached = Some((Instant::now(), secret.clone()));
         Ok(secret)
     }
 }
 
-pub fn verify_with_secret(token: &str, secret: &[u8]) -> Result<UserClaims> {
+/// Seconds of clock skew tolerated on `exp` and `nbf`.
+pub const LEEWAY_SECS: u64 = 30;
+
+/// The registered claims checked here beyond what `jsonwebtoken` checks.
+#[derive(Deserialize)]
+struct TokenClaims {
+    #[serde(flatten)]
+    user: UserClaims,
+    #[serde(default)]
+    iss: Option<serde_json::Value>,
+}
+
+/// Verifies an HS256 token: signature, `exp` and `sub` required, `nbf`
+/// honoured when present (both with [`LEEWAY_SECS`]), `aud` and `iss` per
+/// `rules`.
+pub fn verify_with_secret(token: &str, secret: &[u8], rules: &JwtRules) -> Result<UserClaims> {
     let mut validation = Validation::new(Algorithm::HS256);
-    validation.set_required_spec_claims(&["exp", "sub"]);
-    validation.leeway = 30;
+    let mut required = vec!["exp", "sub"];
+    validation.leeway = LEEWAY_SECS;
+    validation.validate_nbf = true;
+    // Without an audience configured, `jsonwebtoken` refuses any token that
+    // carries `aud`; with one, the token's `aud` must name it.
+    validation.validate_aud = true;
+    if let Some(audience) = &rules.audience {
+        validation.set_audience(&[audience]);
+        required.push("aud");
+    }
+    if rules.issuer.is_some() {
+        required.push("iss");
+    }
+    validation.set_required_spec_claims(&required);
     let data =
-        jsonwebtoken::decode::<UserClaims>(token, &DecodingKey::from_secret(secret), &validation)
+        jsonwebtoken::decode::<TokenClaims>(token, &DecodingKey::from_secret(secret), &validation)
             .map_err(|err| {
-            Error::Unauthorized(
-                match err.kind() {
-                    ErrorKind::ExpiredSignature => "user token has expired",
-                    ErrorKind::InvalidSignature => "user token signature is invalid",
-                    ErrorKind::InvalidAlgorithm => "user token must be signed with HS256",
-                    ErrorKind::MissingRequiredClaim(_) => {
-                        "user token lacks a required claim (`sub` and `exp` are required)"
+                Error::Unauthorized(
+                    match err.kind() {
+                        ErrorKind::ExpiredSignature => "user token has expired",
+                        ErrorKind::ImmatureSignature => {
+                            "user token is not valid yet (its `nbf` is in the future)"
+                        }
+                        ErrorKind::InvalidSignature => "user token signature is invalid",
+                        ErrorKind::InvalidAlgorithm => "user token must be signed with HS256",
+                        ErrorKind::InvalidAudience => {
+                            "user token was issued for another audience (`aud`)"
+                        }
+                        ErrorKind::MissingRequiredClaim(claim) => match claim.as_str() {
+                            "aud" => "user token lacks the `aud` claim this service requires",
+                            "iss" => "user token lacks the `iss` claim this service requires",
+                            _ => "user token lacks a required claim (`sub` and `exp` are required)",
+                        },
+                        _ => "user token is malformed",
                     }
-                    _ => "user token is malformed",
-                }
-                .to_owned(),
-            )
-        })?;
-    if data.claims.sub.trim().is_empty() {
+                    .to_owned(),
+                )
+            })?;
+    if let Some(issuer) = &rules.issuer {
+        // A single string equal to the issuer: not an array that contains it.
+        if data.claims.iss.as_ref().and_then(|iss| iss.as_str()) != Some(issuer.as_str()) {
+            return Err(Error::Unauthorized(
+                "user token was issued by another issuer (`iss`)".to_owned(),
+            ));
+        }
+    }
+    let claims = data.claims.user;
+    if claims.sub.trim().is_empty() {
         return Err(Error::Unauthorized(
             "user token has an empty `sub`".to_owned(),
         ));
     }
-    Ok(data.claims)
+    Ok(claims)
 }
 
-/// Signs claims with the secret: the operator CLI and the tests mint tokens this way.
-pub fn mint(claims: &UserClaims, secret: &[u8]) -> Result<String> {
+/// Signs claims (a [`UserClaims`], or one with registered claims beside it)
+/// with the secret: the operator CLI and the tests mint tokens this way.
+pub fn mint<C: Serialize>(claims: &C, secret: &[u8]) -> Result<String> {
     jsonwebtoken::encode(
         &Header::new(Algorithm::HS256),
         claims,
@@ -137,7 +191,11 @@ mod tests {
     }
 
     fn rejected(token: &str) -> String {
-        match verify_with_secret(token, SECRET) {
+        rejected_under(token, &JwtRules::default())
+    }
+
+    fn rejected_under(token: &str, rules: &JwtRules) -> String {
+        match verify_with_secret(token, SECRET, rules) {
             Ok(claims) => panic!("token accepted: {claims:?}"),
             Err(err) => {
                 assert_eq!(err.status(), http::StatusCode::UNAUTHORIZED);
@@ -150,7 +208,8 @@ mod tests {
     fn a_minted_token_verifies_to_its_claims() {
         let original = claims(3600);
         let token = mint(&original, SECRET).ok();
-        let verified = token.and_then(|token| verify_with_secret(&token, SECRET).ok());
+        let verified =
+            token.and_then(|token| verify_with_secret(&token, SECRET, &JwtRules::default()).ok());
         assert_eq!(verified, Some(original));
     }
 
@@ -180,6 +239,114 @@ mod tests {
         rejected("");
         rejected("not.a.jwt");
         rejected("a.b");
+    }
+
+    /// A token signed with the right secret carrying `extra` claims besides
+    /// a valid `sub` and `exp`.
+    fn token_with(extra: serde_json::Value) -> String {
+        let mut claims = serde_json::json!({
+            "sub": "user-1",
+            "exp": chrono::Utc::now().timestamp() + 3600,
+        });
+        if let (Some(claims), Some(extra)) = (claims.as_object_mut(), extra.as_object()) {
+            claims.extend(extra.clone());
+        }
+        jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &EncodingKey::from_secret(SECRET),
+        )
+        .unwrap_or_default()
+    }
+
+    fn accepted_under(token: &str, rules: &JwtRules) -> bool {
+        verify_with_secret(token, SECRET, rules).is_ok()
+    }
+
+    fn audience(audience: &str) -> JwtRules {
+        JwtRules {
+            audience: Some(audience.to_owned()),
+            issuer: None,
+        }
+    }
+
+    fn issuer(issuer: &str) -> JwtRules {
+        JwtRules {
+            audience: None,
+            issuer: Some(issuer.to_owned()),
+        }
+    }
+
+    fn now() -> i64 {
+        chrono::Utc::now().timestamp()
+    }
+
+    #[test]
+    fn a_token_not_yet_valid_is_refused() {
+        let token = token_with(serde_json::json!({"nbf": now() + 120}));
+        assert!(rejected(&token).contains("not valid yet"));
+    }
+
+    #[test]
+    fn a_token_valid_from_within_the_leeway_is_accepted() {
+        let rules = JwtRules::default();
+        assert!(accepted_under(
+            &token_with(serde_json::json!({"nbf": now() + 10})),
+            &rules
+        ));
+        assert!(accepted_under(
+            &token_with(serde_json::json!({"nbf": now() - 60})),
+            &rules
+        ));
+    }
+
+    #[test]
+    fn a_token_minted_for_another_audience_is_refused() {
+        let token = token_with(serde_json::json!({"aud": "billing"}));
+        assert!(rejected_under(&token, &audience("notify")).contains("`aud`"));
+        let token = token_with(serde_json::json!({"aud": ["billing", "search"]}));
+        assert!(rejected_under(&token, &audience("notify")).contains("`aud`"));
+    }
+
+    #[test]
+    fn a_token_carrying_an_audience_is_refused_when_none_is_configured() {
+        let token = token_with(serde_json::json!({"aud": "notify"}));
+        assert!(rejected(&token).contains("`aud`"));
+    }
+
+    #[test]
+    fn a_token_without_an_audience_is_refused_when_one_is_configured() {
+        let token = token_with(serde_json::json!({}));
+        assert!(rejected_under(&token, &audience("notify")).contains("`aud`"));
+    }
+
+    #[test]
+    fn a_token_for_the_configured_audience_is_accepted() {
+        let rules = audience("notify");
+        assert!(accepted_under(
+            &token_with(serde_json::json!({"aud": "notify"})),
+            &rules
+        ));
+        let both = token_with(serde_json::json!({"aud": ["notify", "billing"]}));
+        assert!(accepted_under(&both, &rules));
+    }
+
+    #[test]
+    fn a_token_from_another_issuer_is_refused() {
+        let rules = issuer("https://auth.example.com");
+        let other = token_with(serde_json::json!({"iss": "https://evil.example.com"}));
+        assert!(rejected_under(&other, &rules).contains("`iss`"));
+        let missing = token_with(serde_json::json!({}));
+        assert!(rejected_under(&missing, &rules).contains("`iss`"));
+        let listed = token_with(serde_json::json!({"iss": ["https://auth.example.com"]}));
+        assert!(rejected_under(&listed, &rules).contains("`iss`"));
+    }
+
+    #[test]
+    fn a_token_from_the_configured_issuer_is_accepted_and_any_issuer_without_one() {
+        let token = token_with(serde_json::json!({"iss": "https://auth.example.com"}));
+        assert!(accepted_under(&token, &issuer("https://auth.example.com")));
+        assert!(accepted_under(&token, &JwtRules::default()));
     }
 
     #[test]

@@ -1,5 +1,13 @@
 //! Reading API Gateway requests: bounded JSON bodies whose errors name the
 //! offending field, path and query parameters, headers.
+//!
+//! A body that is not UTF-8 reaches a function base64-encoded
+//! (`isBase64Encoded: true`, as API Gateway sends any body it cannot pass as
+//! text), so `lambda_http` hands it over as bytes and [`parse_json`] answers
+//! 400. (Locally, `cargo lambda watch` 1.9 answers such a body sent with a
+//! text `Content-Type` with its own 500, "failed to deserialize the request
+//! body", before any function runs; with `application/octet-stream` it
+//! base64-encodes it as API Gateway does.)
 
 use lambda_http::{Request, RequestExt};
 use serde::de::DeserializeOwned;
@@ -21,6 +29,12 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
             "request body is {} bytes; the limit is {MAX_BODY_BYTES} bytes (1 MiB)",
             bytes.len()
         )));
+    }
+    // JSON is UTF-8 (RFC 8259); say so rather than report a stray byte.
+    if std::str::from_utf8(bytes).is_err() {
+        return Err(Error::invalid_request(
+            "request body must be UTF-8 JSON: it contains bytes that are not UTF-8",
+        ));
     }
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(Error::invalid_request(
@@ -138,6 +152,23 @@ mod tests {
         assert!(detail(br#"{"name":"a","inner":{"count":1}} []"#).starts_with("malformed JSON"));
         assert!(detail(br#"["a",{"count":1}]"#).contains("must be a JSON object"));
         assert!(detail(b"null").contains("must be a JSON object"));
+    }
+
+    #[test]
+    fn a_body_that_is_not_utf8_is_400_naming_the_encoding() {
+        for body in [
+            &b"y\xff]"[..],
+            b"{\"name\":\"\xff\",\"inner\":{\"count\":1}}",
+            b"\xfe\xff{}",
+        ] {
+            match parse_json::<Sample>(body) {
+                Err(err) => {
+                    assert_eq!(err.code(), "invalid_request");
+                    assert!(err.to_string().contains("UTF-8 JSON"), "{err}");
+                }
+                Ok(value) => panic!("accepted {value:?}"),
+            }
+        }
     }
 
     #[test]

@@ -1,5 +1,7 @@
 //! API keys: minted for one tenant, shown once, stored as a hash.
 
+use secrecy::ExposeSecret;
+
 use crate::app::App;
 use crate::auth::api_key;
 use crate::clock::now_rfc3339;
@@ -57,7 +59,7 @@ pub async fn create_api_key(
     tracing::info!(tenant_id, key_id = %key.key_id, "API key created");
     Ok(CreatedApiKey {
         key_id: key.key_id,
-        key: material.plain,
+        key: material.plain.expose_secret().to_owned(),
         name: key.name,
         prefix: key.prefix,
         scopes: key.scopes,

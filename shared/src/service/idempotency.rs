@@ -13,10 +13,20 @@
 //!
 //! Stored: 200 answers, and the 4xx answers that depend only on the request
 //! (400, 413, 422), so a replay is byte for byte the first answer. Not
-//! stored: anything else (5xx, a tenant deleted meanwhile...): the record is
-//! deleted so that a retry runs.
+//! stored: anything else (5xx, a tenant deleted meanwhile...): the work
+//! failed before sending anything, and the record is released (deleted) so
+//! that a retry runs.
+//!
+//! At most once: a claim is never taken over. While the first request holds
+//! its lease, a replay gets 409 `idempotency_in_progress` with `Retry-After`;
+//! once the lease has ended without an answer (the answer could not be
+//! stored, or the function died mid-send), the first request may have
+//! delivered, so a replay gets 409 `idempotency_outcome_unknown` and the
+//! work never runs again under that key. Storing the answer is retried
+//! briefly to keep that case rare.
 
 use std::future::Future;
+use std::time::Duration;
 
 use http::StatusCode;
 use lambda_http::Request;
@@ -33,11 +43,17 @@ pub const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
 pub const MAX_KEY_LEN: usize = 255;
 /// How long an answer is replayed.
 pub const ANSWER_TTL_SECS: i64 = 24 * 3600;
-/// How long a claimed key waits for its first request before another may
-/// take it over: longer than any send function may run.
+/// How long the first request of a key may run: longer than any send
+/// function may run. Past it, a claim without an answer is an unknown
+/// outcome, never taken over.
 pub const LEASE_SECS: i64 = 120;
 /// What a request that finds its key in progress is told to wait.
 const IN_PROGRESS_RETRY_AFTER_SECS: u64 = 2;
+/// Attempts at storing the answer, and the pause before the second one
+/// (doubling after): a few hundred milliseconds in all, well inside the
+/// lease and the function's timeout.
+const COMPLETION_ATTEMPTS: u32 = 3;
+const COMPLETION_BACKOFF: Duration = Duration::from_millis(100);
 
 /// The request's `Idempotency-Key`: `None` when absent; 400 unless it is 1
 /// to 255 printable ASCII characters (and sent once).
@@ -96,6 +112,14 @@ where
                 return Err(Error::idempotency_key_reused());
             }
             return match record.state {
+                IdempotencyState::InProgress { lease_until } if lease_until < now => {
+                    tracing::warn!(
+                        tenant_id,
+                        endpoint,
+                        "idempotency claim ended without an answer"
+                    );
+                    Err(Error::idempotency_outcome_unknown())
+                }
                 IdempotencyState::InProgress { .. } => {
                     Err(Error::idempotency_in_progress(IN_PROGRESS_RETRY_AFTER_SECS))
                 }
@@ -124,27 +148,7 @@ where
     match answer {
         Some((status, body)) => {
             let expires_at = now_epoch_seconds() + ANSWER_TTL_SECS;
-            match app
-                .store
-                .complete_idempotency_key(&slot, &claim_id, status.as_u16(), &body, expires_at)
-                .await
-            {
-                Ok(true) => {}
-                Ok(false) => {
-                    tracing::warn!(
-                        tenant_id,
-                        endpoint,
-                        "idempotency claim lost before completion"
-                    )
-                }
-                // The work is done: answer it; a retry gets 409 until the lease ends.
-                Err(err) => tracing::error!(
-                    tenant_id,
-                    endpoint,
-                    error = %err,
-                    "could not store the idempotent answer"
-                ),
-            }
+            store_answer(app, &slot, &claim_id, status, &body, expires_at).await;
         }
         None => {
             if let Err(err) = app.store.release_idempotency_key(&slot, &claim_id).await {
@@ -153,6 +157,50 @@ where
         }
     }
     result
+}
+
+/// Stores the answer of the work that ran, retrying a failed write a few
+/// times. Whatever happens, the work is done and its answer is returned to
+/// this caller; if the write never succeeds, replays get 409 (in progress,
+/// then outcome unknown), never a second run.
+#[tracing::instrument(skip_all, fields(tenant_id = %slot.tenant_id(), status = status.as_u16()))]
+async fn store_answer(
+    app: &App,
+    slot: &IdempotencySlot,
+    claim_id: &str,
+    status: StatusCode,
+    body: &str,
+    expires_at: i64,
+) {
+    let mut pause = COMPLETION_BACKOFF;
+    for attempt in 1..=COMPLETION_ATTEMPTS {
+        match app
+            .store
+            .complete_idempotency_key(slot, claim_id, status.as_u16(), body, expires_at)
+            .await
+        {
+            Ok(true) => return,
+            // An earlier attempt was applied though its answer was lost, or
+            // the record expired meanwhile: nothing left to store.
+            Ok(false) => {
+                tracing::warn!(
+                    attempt,
+                    "idempotency claim no longer in progress at completion"
+                );
+                return;
+            }
+            Err(err) if attempt < COMPLETION_ATTEMPTS => {
+                tracing::warn!(attempt, error = %err, "storing the idempotent answer failed; retrying");
+                tokio::time::sleep(pause).await;
+                pause = pause.saturating_mul(2);
+            }
+            Err(err) => tracing::error!(
+                attempt,
+                error = %err,
+                "could not store the idempotent answer: replays of this key will get 409"
+            ),
+        }
+    }
 }
 
 fn to_json<T: Serialize>(value: T) -> Result<Value> {

@@ -1,8 +1,11 @@
 //! Idempotency records: PK `TENANT#{tenant}`, SK
 //! `IDEMPOTENCY#{endpoint}#{sha256(key)}`. A record is claimed (`in_progress`,
-//! under a lease) before the work runs and completed with the answer after;
+//! under a lease) before the work runs and completed with the answer after,
+//! or released (deleted) when the work failed before doing anything.
 //! `expires_at` (epoch seconds) is the table's TTL attribute, and a record
-//! past it counts as absent even before DynamoDB removes it.
+//! past it counts as absent even before DynamoDB removes it. A claim whose
+//! lease ended is never taken over (its work may have run): only its
+//! expiry frees the key.
 
 use std::collections::HashMap;
 
@@ -39,6 +42,10 @@ impl IdempotencySlot {
         }
     }
 
+    pub fn tenant_id(&self) -> &str {
+        &self.tenant_id
+    }
+
     fn key(&self) -> HashMap<String, AttributeValue> {
         key(tenant_pk(&self.tenant_id), self.sk.clone())
     }
@@ -54,8 +61,8 @@ pub struct IdempotencyRecord {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IdempotencyState {
-    /// The first request is running; its lease ends at `lease_until` (epoch
-    /// seconds), after which another request may take the key over.
+    /// The first request is running until `lease_until` (epoch seconds);
+    /// past it without an answer, its outcome is unknown.
     InProgress { lease_until: i64 },
     /// The stored answer: status and JSON body.
     Complete { status: u16, body: String },
@@ -123,9 +130,10 @@ fn n(value: i64) -> AttributeValue {
 }
 
 impl Store {
-    /// Claims the key for this request unless a live record holds it: a
-    /// record that expired, or whose first request's lease ran out (it
-    /// crashed or timed out), is taken over.
+    /// Claims the key for this request unless a live record holds it: only
+    /// an absent (released) or expired record is taken over. A record in
+    /// progress whose lease ran out is returned as it is: its first request
+    /// may have done the work before failing to record its answer.
     #[tracing::instrument(skip_all, fields(tenant_id = %slot.tenant_id))]
     pub async fn claim_idempotency_key(
         &self,
@@ -157,13 +165,8 @@ impl Store {
                 .put_item()
                 .table_name(&self.table)
                 .set_item(Some(item.clone()))
-                .condition_expression(
-                    "attribute_not_exists(PK) OR expires_at < :now \
-                     OR (#status = :in_progress AND lease_until < :now)",
-                )
-                .expression_attribute_names("#status", "status")
+                .condition_expression("attribute_not_exists(PK) OR expires_at < :now")
                 .expression_attribute_values(":now", n(now))
-                .expression_attribute_values(":in_progress", s(IN_PROGRESS))
                 .return_values_on_condition_check_failure(
                     ReturnValuesOnConditionCheckFailure::AllOld,
                 )
@@ -212,9 +215,9 @@ impl Store {
         Ok(output.item)
     }
 
-    /// Stores the answer of the claimed request; `false` when the claim was
-    /// lost (its lease ran out and another request took the key over).
-    #[tracing::instrument(skip_all, fields(tenant_id = %slot.tenant_id, status))]
+    /// Stores the answer of the claimed request; `false` when the claim is
+    /// gone (expired and claimed again, a day later).
+    #[tracing::instrument(skip_all, fields(tenant_id = %slot.tenant_id, status = status))]
     pub async fn complete_idempotency_key(
         &self,
         slot: &IdempotencySlot,

@@ -62,6 +62,12 @@ enum Command {
         /// Lifetime: 3600, 3600s, 15m, 1h, 30d.
         #[arg(long, default_value = "1h", value_parser = token::parse_ttl)]
         ttl: std::time::Duration,
+        /// The `aud` claim: the deployment's `JwtAudience`, when it has one.
+        #[arg(long, env = "NOTIFY_JWT_AUDIENCE")]
+        aud: Option<String>,
+        /// The `iss` claim: the deployment's `JwtIssuer`, when it has one.
+        #[arg(long, env = "NOTIFY_JWT_ISSUER")]
+        iss: Option<String>,
         /// Secrets Manager id (name or ARN) of the signing secret.
         #[arg(long, env = "NOTIFY_SIGNING_SECRET_ID", default_value = LOCAL_SIGNING_SECRET)]
         signing_secret: String,
@@ -145,11 +151,18 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             orgs,
             email,
             ttl,
+            aud,
+            iss,
             signing_secret,
         } => {
             let client = aws_sdk_secretsmanager::Client::new(&sdk);
             let secret = notifyctl::read_signing_secret(&client, &signing_secret).await?;
-            let claims = token::claims(&sub, orgs, email, ttl, chrono::Utc::now().timestamp())?;
+            let set = |value: Option<String>| value.filter(|value| !value.trim().is_empty());
+            let claims = token::TokenClaims {
+                user: token::claims(&sub, orgs, email, ttl, chrono::Utc::now().timestamp())?,
+                aud: set(aud),
+                iss: set(iss),
+            };
             println!("{}", token::mint_token(&claims, &secret)?);
         }
         Command::RotateSigningSecret { signing_secret } => {

@@ -4,6 +4,19 @@ use std::time::Duration;
 
 use anyhow::{anyhow, bail, Result};
 use notify_shared::auth::user_token::{mint, UserClaims};
+use serde::Serialize;
+
+/// The claims signed: the user's, plus the audience and issuer a deployment
+/// may require (its `NOTIFY_JWT_AUDIENCE` and `NOTIFY_JWT_ISSUER`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TokenClaims {
+    #[serde(flatten)]
+    pub user: UserClaims,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aud: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub iss: Option<String>,
+}
 
 /// Parses `3600`, `3600s`, `15m`, `1h`, `30d` (one number, one optional unit).
 pub fn parse_ttl(text: &str) -> Result<Duration> {
@@ -50,8 +63,9 @@ pub fn claims(
     })
 }
 
-/// An HS256 token the functions accept while `secret` is current.
-pub fn mint_token(claims: &UserClaims, secret: &str) -> Result<String> {
+/// An HS256 token the functions accept while `secret` is current (and,
+/// where a deployment requires them, its `aud` and `iss` match).
+pub fn mint_token(claims: &TokenClaims, secret: &str) -> Result<String> {
     mint(claims, secret.as_bytes()).map_err(|err| anyhow!("signing the token: {err}"))
 }
 
@@ -59,6 +73,7 @@ pub fn mint_token(claims: &UserClaims, secret: &str) -> Result<String> {
 mod tests {
     use super::*;
     use notify_shared::auth::user_token::verify_with_secret;
+    use notify_shared::config::JwtRules;
 
     #[test]
     fn durations_take_seconds_minutes_hours_and_days() {
@@ -100,10 +115,43 @@ mod tests {
             Err(err) => panic!("{err:#}"),
         };
         let secret = crate::secrets::random_signing_secret();
-        let verified = mint_token(&claims, &secret)
-            .ok()
-            .and_then(|token| verify_with_secret(&token, secret.as_bytes()).ok());
+        let signed = TokenClaims {
+            user: claims.clone(),
+            aud: None,
+            iss: None,
+        };
+        let verified = mint_token(&signed, &secret).ok().and_then(|token| {
+            verify_with_secret(&token, secret.as_bytes(), &JwtRules::default()).ok()
+        });
         assert_eq!(verified, Some(claims));
+    }
+
+    #[test]
+    fn a_token_minted_with_an_audience_and_issuer_verifies_where_they_are_required() {
+        let now = chrono::Utc::now().timestamp();
+        let claims = claims("dev-user", Vec::new(), None, Duration::from_secs(60), now)
+            .unwrap_or_else(|err| panic!("{err:#}"));
+        let rules = JwtRules {
+            audience: Some("notify".to_owned()),
+            issuer: Some("https://auth.example.com".to_owned()),
+        };
+        let secret = crate::secrets::random_signing_secret();
+        let verify = |aud: Option<&str>, iss: Option<&str>, rules: &JwtRules| {
+            let signed = TokenClaims {
+                user: claims.clone(),
+                aud: aud.map(str::to_owned),
+                iss: iss.map(str::to_owned),
+            };
+            mint_token(&signed, &secret)
+                .ok()
+                .and_then(|token| verify_with_secret(&token, secret.as_bytes(), rules).ok())
+        };
+        let (aud, iss) = (Some("notify"), Some("https://auth.example.com"));
+        assert_eq!(verify(aud, iss, &rules), Some(claims.clone()));
+        assert_eq!(verify(None, iss, &rules), None);
+        assert_eq!(verify(aud, None, &rules), None);
+        // A token with an audience is refused where none is configured.
+        assert_eq!(verify(aud, iss, &JwtRules::default()), None);
     }
 
     #[test]

@@ -1,0 +1,221 @@
+//! Interceptors on the app's DynamoDB client: faults injected into its
+//! calls, to test what a request does when one of its writes fails, and
+//! DynamoDB's key-size limits, which the emulator does not enforce.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use aws_sdk_dynamodb::operation::batch_get_item::BatchGetItemInput;
+use aws_sdk_dynamodb::operation::delete_item::DeleteItemInput;
+use aws_sdk_dynamodb::operation::get_item::GetItemInput;
+use aws_sdk_dynamodb::operation::put_item::PutItemInput;
+use aws_sdk_dynamodb::operation::query::QueryInput;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemInput;
+use aws_sdk_dynamodb::types::AttributeValue;
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
+use notify_shared::secrets::Secrets;
+use notify_shared::App;
+
+use crate::env::TestEnv;
+
+/// Which DynamoDB calls fail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// The `UpdateItem` that stores an idempotent answer (`response_body`).
+    IdempotencyCompletion,
+    /// Any `Query` (e.g. listing a user's devices before a send).
+    Query,
+}
+
+impl Target {
+    fn matches(self, context: &BeforeSerializationInterceptorContextRef<'_>) -> bool {
+        let input = context.input();
+        match self {
+            Target::IdempotencyCompletion => input
+                .downcast_ref::<UpdateItemInput>()
+                .and_then(|update| update.update_expression())
+                .is_some_and(|expression| expression.contains("response_body")),
+            Target::Query => input.downcast_ref::<QueryInput>().is_some(),
+        }
+    }
+}
+
+/// Fails the next `times` DynamoDB calls that match `target`, before they
+/// are sent (so DynamoDB never applies them), and counts the failures.
+#[derive(Debug, Clone)]
+pub struct DynamoDbFault {
+    target: Target,
+    remaining: Arc<AtomicUsize>,
+    injected: Arc<AtomicUsize>,
+}
+
+impl DynamoDbFault {
+    pub fn new(target: Target, times: usize) -> Self {
+        Self {
+            target,
+            remaining: Arc::new(AtomicUsize::new(times)),
+            injected: Arc::new(AtomicUsize::new(0)),
+        }
+    }
+
+    /// How many calls were failed so far.
+    pub fn injected(&self) -> usize {
+        self.injected.load(Ordering::SeqCst)
+    }
+
+    /// Lets every later call through.
+    pub fn heal(&self) {
+        self.remaining.store(0, Ordering::SeqCst);
+    }
+}
+
+impl Intercept for DynamoDbFault {
+    fn name(&self) -> &'static str {
+        "DynamoDbFault"
+    }
+
+    fn read_before_serialization(
+        &self,
+        context: &BeforeSerializationInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        _config: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if !self.target.matches(context) {
+            return Ok(());
+        }
+        let taken = self
+            .remaining
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| {
+                left.checked_sub(1)
+            });
+        if taken.is_ok() {
+            self.injected.fetch_add(1, Ordering::SeqCst);
+            return Err("injected DynamoDB failure".into());
+        }
+        Ok(())
+    }
+}
+
+/// DynamoDB's limits on key attributes, in bytes of UTF-8.
+const MAX_PARTITION_KEY_BYTES: usize = 2048;
+const MAX_SORT_KEY_BYTES: usize = 1024;
+
+/// Records the key values of every DynamoDB request (`PK` and `SK` of the
+/// keys and items it names, and a query's expression values), and fails a
+/// request whose key is over DynamoDB's size limits before it is sent, as
+/// DynamoDB answers it (`ValidationException`) and the emulator does not.
+#[derive(Debug, Clone, Default)]
+pub struct DynamoDbKeys(Arc<Mutex<Vec<String>>>);
+
+impl DynamoDbKeys {
+    /// Every key value seen so far.
+    pub fn seen(&self) -> Vec<String> {
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+}
+
+/// `(partition, sort)` values of a key or item.
+fn key_values(item: &HashMap<String, AttributeValue>) -> (Option<String>, Option<String>) {
+    let text = |name: &str| match item.get(name) {
+        Some(AttributeValue::S(value)) => Some(value.clone()),
+        _ => None,
+    };
+    (text("PK"), text("SK"))
+}
+
+impl Intercept for DynamoDbKeys {
+    fn name(&self) -> &'static str {
+        "DynamoDbKeys"
+    }
+
+    fn read_before_serialization(
+        &self,
+        context: &BeforeSerializationInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        _config: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let input = context.input();
+        let mut keys: Vec<(Option<String>, Option<String>)> = Vec::new();
+        if let Some(batch) = input.downcast_ref::<BatchGetItemInput>() {
+            for wanted in batch
+                .request_items()
+                .into_iter()
+                .flat_map(|items| items.values())
+            {
+                keys.extend(wanted.keys().iter().map(key_values));
+            }
+        }
+        let single = [
+            input.downcast_ref::<GetItemInput>().and_then(|op| op.key()),
+            input
+                .downcast_ref::<UpdateItemInput>()
+                .and_then(|op| op.key()),
+            input
+                .downcast_ref::<DeleteItemInput>()
+                .and_then(|op| op.key()),
+            input
+                .downcast_ref::<PutItemInput>()
+                .and_then(|op| op.item()),
+        ];
+        keys.extend(single.into_iter().flatten().map(key_values));
+        if let Some(query) = input.downcast_ref::<QueryInput>() {
+            let values = query.expression_attribute_values().into_iter().flatten();
+            keys.extend(values.filter_map(|(_, value)| match value {
+                AttributeValue::S(text) => Some((Some(text.clone()), None)),
+                _ => None,
+            }));
+        }
+        let mut seen = self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut too_long = false;
+        for (partition, sort) in keys {
+            too_long |= partition
+                .as_ref()
+                .is_some_and(|pk| pk.len() > MAX_PARTITION_KEY_BYTES);
+            too_long |= sort
+                .as_ref()
+                .is_some_and(|sk| sk.len() > MAX_SORT_KEY_BYTES);
+            seen.extend(partition);
+            seen.extend(sort);
+        }
+        if too_long {
+            return Err(
+                "ValidationException: one or more parameter values were invalid: \
+                 the size of a key attribute exceeds DynamoDB's limit"
+                    .into(),
+            );
+        }
+        Ok(())
+    }
+}
+
+impl TestEnv {
+    /// The test's app again (same table, secrets and providers), with
+    /// `interceptor` on its DynamoDB client.
+    pub fn app_with<I>(&self, interceptor: I) -> App
+    where
+        I: Intercept + 'static,
+    {
+        let dynamodb = aws_sdk_dynamodb::Client::from_conf(
+            aws_sdk_dynamodb::config::Builder::from(&self.sdk)
+                .interceptor(interceptor)
+                .build(),
+        );
+        App::with_clients(
+            self.app.config.clone(),
+            dynamodb,
+            Secrets::new(self.secrets.clone(), self.tenant_secret_prefix.clone()),
+            aws_sdk_sqs::Client::new(&self.sdk),
+        )
+    }
+}
