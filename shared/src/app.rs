@@ -1,5 +1,8 @@
 //! Everything a function needs, built once per cold start and reused.
 
+use std::time::Duration;
+
+use aws_config::timeout::TimeoutConfig;
 use aws_config::SdkConfig;
 
 use crate::auth::UserTokenVerifier;
@@ -7,6 +10,21 @@ use crate::config::Config;
 use crate::error::BoxError;
 use crate::secrets::Secrets;
 use crate::store::Store;
+
+/// A dependency that stops answering costs a 503 with `Retry-After`, not
+/// the whole invocation: the SDK sets no operation timeout by default, and a
+/// hung DynamoDB or Secrets Manager call would run into the function's
+/// timeout (a bare 5xx from API Gateway, and for the worker every record of
+/// the batch redelivered). DynamoDB and Secrets Manager answer in
+/// milliseconds; these leave room for the SDK's retries within the API
+/// functions' 10 s.
+pub fn sdk_timeouts() -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(1))
+        .operation_attempt_timeout(Duration::from_secs(2))
+        .operation_timeout(Duration::from_secs(4))
+        .build()
+}
 
 pub struct App {
     pub config: Config,
@@ -21,7 +39,10 @@ impl App {
     /// builds the SDK clients. No network I/O happens here.
     pub async fn from_env() -> Result<Self, BoxError> {
         let config = Config::from_env()?;
-        let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .timeout_config(sdk_timeouts())
+            .load()
+            .await;
         Ok(Self::new(config, &sdk))
     }
 
