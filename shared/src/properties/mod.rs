@@ -3,5 +3,6 @@
 //! number of cases for a longer manual run (CI uses proptest's 256).
 
 mod bulk;
+mod credentials;
 mod payloads;
 mod tokens;
