@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 use futures::StreamExt;
+use notify_shared::model::device::TokenMoves;
 use notify_shared::model::{DeviceRegistration, Platform};
 
 use crate::env::TestEnv;
@@ -25,6 +26,7 @@ impl TestEnv {
                             platform: *platform,
                             app_version: None,
                         },
+                        TokenMoves::Allowed,
                     )
                     .await
             }))

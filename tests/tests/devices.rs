@@ -1,6 +1,7 @@
 //! Devices: registering, listing and unregistering, the permission rows of
 //! the device endpoints, bad input, and what tenant deletion leaves behind.
 
+use notify_shared::model::device::TokenMoves;
 use notify_shared::model::{DeviceRegistration, Platform};
 use notify_tests::keys::{service_account, tenant_with_apns};
 use notify_tests::{call, parts, Call, TestEnv};
@@ -341,11 +342,27 @@ async fn listing_and_unregistering_need_a_valid_user_id_parameter() {
 async fn unregistering_an_unknown_device_is_not_found() {
     let env = TestEnv::new().await;
     let (tenant_id, owner) = tenant(&env, "acme").await;
-    for token in [ios_token(1), fcm_token(1), "not-a-token".to_owned()] {
+    for token in [ios_token(1), fcm_token(1)] {
         let (status, body) =
             unregister(&env, As::User(&owner), &tenant_id, &token, Some("u1")).await;
         assert_eq!(status, 404, "{body}");
         assert_eq!(body["code"], "not_found");
+    }
+}
+
+#[tokio::test]
+async fn unregistering_a_token_no_platform_accepts_is_invalid_token_format() {
+    let env = TestEnv::new().await;
+    let (tenant_id, owner) = tenant(&env, "acme").await;
+    for token in ["not-a-token".to_owned(), "a".repeat(4097), "g".repeat(64)] {
+        let (status, body) =
+            unregister(&env, As::User(&owner), &tenant_id, &token, Some("u1")).await;
+        assert_eq!(status, 400, "{body}");
+        assert_eq!(body["code"], "invalid_token_format");
+        assert!(body["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("`token`"));
     }
 }
 
@@ -649,7 +666,7 @@ async fn a_large_tenant_partition_is_purged_in_bounded_steps() {
         if let Err(err) = env
             .app
             .store
-            .register_device(&tenant_id, &registration)
+            .register_device(&tenant_id, &registration, TokenMoves::Allowed)
             .await
         {
             panic!("registering device {n}: {err}");
@@ -675,8 +692,9 @@ async fn a_large_tenant_partition_is_purged_in_bounded_steps() {
             break;
         }
     }
-    // 110 devices and their index items, and the tenant item.
-    assert_eq!(total, 221);
+    // 110 devices and their index items, the 7 users' device counters, and
+    // the tenant item.
+    assert_eq!(total, 228);
     assert!(!env.table_dump().await.contains(&tenant_id));
 }
 
