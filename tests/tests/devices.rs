@@ -759,3 +759,265 @@ async fn with_a_delivery_queue_a_small_tenant_is_purged_inline_and_a_purge_messa
         vec![format!(r#"{{"kind":"purge_tenant","tenant_id":"{tenant_id}"}}"#).as_str()]
     );
 }
+
+/// Registers `count` devices (`ios_token(first..)`) for `user_id` through the
+/// store, one after another: moto undoes concurrent transactions on one
+/// table now and then, which setup must not suffer from.
+async fn fill(env: &TestEnv, tenant_id: &str, user_id: &str, first: u32, count: u32) {
+    for n in first..first + count {
+        let registration = DeviceRegistration {
+            user_id: user_id.to_owned(),
+            token: ios_token(n),
+            platform: Platform::Ios,
+            app_version: None,
+        };
+        if let Err(err) = env
+            .app
+            .store
+            .register_device(tenant_id, &registration, TokenMoves::Allowed)
+            .await
+        {
+            panic!("registering device {n}: {err}");
+        }
+    }
+}
+
+async fn device_count(env: &TestEnv, owner: &str, tenant_id: &str, user_id: &str) -> usize {
+    let (status, listed) = list(env, As::User(owner), tenant_id, Some(user_id)).await;
+    assert_eq!(status, 200, "{listed}");
+    listed["devices"]
+        .as_array()
+        .map(Vec::len)
+        .unwrap_or_default()
+}
+
+fn assert_too_many_devices(status: u16, body: &Value) {
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(body["code"], "too_many_devices", "{body}");
+    let detail = body["detail"].as_str().unwrap_or_default();
+    assert!(
+        detail.contains("100") && detail.contains("`user_id`"),
+        "{detail}"
+    );
+}
+
+#[tokio::test]
+async fn a_user_cannot_register_a_101st_device() {
+    let env = TestEnv::new().await;
+    let (tenant_id, owner) = tenant(&env, "acme").await;
+    fill(&env, &tenant_id, "hoarder", 0, 100).await;
+    for (token, platform) in [(ios_token(100), "ios"), (fcm_token(100), "android")] {
+        let (status, body) = register(
+            &env,
+            As::User(&owner),
+            &tenant_id,
+            json!({"user_id": "hoarder", "token": token, "platform": platform}),
+        )
+        .await;
+        assert_too_many_devices(status, &body);
+        assert!(!env.table_dump().await.contains(&token), "{token} stored");
+    }
+    assert_eq!(device_count(&env, &owner, &tenant_id, "hoarder").await, 100);
+    // Another user of the tenant is not affected.
+    let (status, body) = register(
+        &env,
+        As::User(&owner),
+        &tenant_id,
+        json!({"user_id": "someone-else", "token": ios_token(100), "platform": "ios"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+}
+
+#[tokio::test]
+async fn re_registering_an_existing_token_at_the_cap_works() {
+    let env = TestEnv::new().await;
+    let (tenant_id, owner) = tenant(&env, "acme").await;
+    fill(&env, &tenant_id, "u1", 0, 100).await;
+    let (status, device) = register(
+        &env,
+        As::User(&owner),
+        &tenant_id,
+        json!({"user_id": "u1", "token": ios_token(42), "platform": "ios", "app_version": "2.0"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{device}");
+    assert_eq!(device["app_version"], "2.0");
+    assert_eq!(device_count(&env, &owner, &tenant_id, "u1").await, 100);
+}
+
+#[tokio::test]
+async fn unregistering_frees_a_slot() {
+    let env = TestEnv::new().await;
+    let (tenant_id, owner) = tenant(&env, "acme").await;
+    fill(&env, &tenant_id, "u1", 0, 100).await;
+    let new_device = json!({"user_id": "u1", "token": ios_token(500), "platform": "ios"});
+    let (status, body) = register(&env, As::User(&owner), &tenant_id, new_device.clone()).await;
+    assert_too_many_devices(status, &body);
+    let (status, _) = unregister(
+        &env,
+        As::User(&owner),
+        &tenant_id,
+        &ios_token(7),
+        Some("u1"),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, body) = register(&env, As::User(&owner), &tenant_id, new_device).await;
+    assert_eq!(status, 200, "{body}");
+    // And exactly one slot.
+    let (status, body) = register(
+        &env,
+        As::User(&owner),
+        &tenant_id,
+        json!({"user_id": "u1", "token": ios_token(501), "platform": "ios"}),
+    )
+    .await;
+    assert_too_many_devices(status, &body);
+}
+
+#[tokio::test]
+async fn a_dead_token_removed_by_a_send_frees_a_slot() {
+    let env = TestEnv::new().await;
+    let (tenant_id, owner) = tenant(&env, "acme").await;
+    fill(&env, &tenant_id, "u1", 0, 100).await;
+    let (_, listed) = list(&env, As::User(&owner), &tenant_id, Some("u1")).await;
+    let dead: notify_shared::model::Device =
+        serde_json::from_value(listed["devices"][3].clone()).unwrap_or_else(|err| panic!("{err}"));
+    env.app
+        .store
+        .remove_dead_device(&tenant_id, &dead)
+        .await
+        .unwrap_or_else(|err| panic!("removing dead device: {err}"));
+    let (status, body) = register(
+        &env,
+        As::User(&owner),
+        &tenant_id,
+        json!({"user_id": "u1", "token": ios_token(500), "platform": "ios"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(device_count(&env, &owner, &tenant_id, "u1").await, 100);
+}
+
+#[tokio::test]
+async fn a_token_moving_counts_for_its_new_user_and_frees_a_slot_of_the_old_one() {
+    let env = TestEnv::new().await;
+    let (tenant_id, owner) = tenant(&env, "acme").await;
+    fill(&env, &tenant_id, "full", 0, 100).await;
+    fill(&env, &tenant_id, "other", 100, 1).await;
+    // A token of another user cannot move to a user at the cap...
+    let (status, body) = register(
+        &env,
+        As::User(&owner),
+        &tenant_id,
+        json!({"user_id": "full", "token": ios_token(100), "platform": "ios"}),
+    )
+    .await;
+    assert_too_many_devices(status, &body);
+    assert_eq!(device_count(&env, &owner, &tenant_id, "other").await, 1);
+    // ...and a token moving away from that user frees a slot.
+    let (status, body) = register(
+        &env,
+        As::User(&owner),
+        &tenant_id,
+        json!({"user_id": "other", "token": ios_token(0), "platform": "ios"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = register(
+        &env,
+        As::User(&owner),
+        &tenant_id,
+        json!({"user_id": "full", "token": ios_token(100), "platform": "ios"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(device_count(&env, &owner, &tenant_id, "full").await, 100);
+    assert_eq!(device_count(&env, &owner, &tenant_id, "other").await, 1);
+}
+
+#[tokio::test]
+async fn concurrent_registrations_never_exceed_the_cap() {
+    let env = TestEnv::new().await;
+    let (tenant_id, owner) = tenant(&env, "acme").await;
+    fill(&env, &tenant_id, "u1", 0, 95).await;
+    let attempts = (0..20).map(|n| {
+        register(
+            &env,
+            As::User(&owner),
+            &tenant_id,
+            json!({"user_id": "u1", "token": ios_token(1000 + n), "platform": "ios"}),
+        )
+    });
+    let answers = futures::future::join_all(attempts).await;
+    let accepted = answers.iter().filter(|(status, _)| *status == 200).count();
+    for (status, body) in answers.iter().filter(|(status, _)| *status != 200) {
+        assert_too_many_devices(*status, body);
+    }
+    assert_eq!(accepted, 5, "{answers:?}");
+    assert_eq!(device_count(&env, &owner, &tenant_id, "u1").await, 100);
+}
+
+#[tokio::test]
+async fn devices_from_before_the_cap_are_counted_and_listed_within_bounds() {
+    let env = TestEnv::new().await;
+    let (tenant_id, owner) = tenant(&env, "acme").await;
+    // 150 devices of one user written straight into the table, as data
+    // from before the cap would be (the first, of another user, is the
+    // template and goes through the store).
+    let mut devices = vec![("template-user".to_owned(), ios_token(9999), Platform::Ios)];
+    devices.extend((0..150).map(|n| ("old-user".to_owned(), ios_token(n), Platform::Ios)));
+    env.register_devices_fast(&tenant_id, &devices).await;
+    assert_eq!(
+        device_count(&env, &owner, &tenant_id, "old-user").await,
+        110
+    );
+    let (status, body) = register(
+        &env,
+        As::User(&owner),
+        &tenant_id,
+        json!({"user_id": "old-user", "token": ios_token(500), "platform": "ios"}),
+    )
+    .await;
+    assert_too_many_devices(status, &body);
+    // Re-registering one of them still works.
+    let (status, body) = register(
+        &env,
+        As::User(&owner),
+        &tenant_id,
+        json!({"user_id": "old-user", "token": ios_token(3), "platform": "ios"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+}
+
+fn sha256_hex(text: &str) -> String {
+    aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, text.as_bytes())
+        .as_ref()
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_hashed_key_alias_cannot_unregister_a_long_fcm_token() {
+    let env = TestEnv::new().await;
+    let (tenant_id, owner) = tenant(&env, "acme").await;
+    let token = format!("f:{}", "aZ09_-".repeat(300));
+    assert!(token.len() > 1000);
+    let (status, body) = register(
+        &env,
+        As::User(&owner),
+        &tenant_id,
+        json!({"user_id": "victim", "token": token, "platform": "android"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let alias = format!("sha256:{}", sha256_hex(&token));
+    let (status, body) =
+        unregister(&env, As::User(&owner), &tenant_id, &alias, Some("victim")).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["code"], "invalid_token_format");
+    assert_eq!(device_count(&env, &owner, &tenant_id, "victim").await, 1);
+}

@@ -16,7 +16,8 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
 
 async fn register(app: &App, req: &Request) -> Result<Device> {
     let tenant_id = path_param(req, "tenant_id")?;
-    let access = authorize_tenant(app, req, &tenant_id, Requirement::Scope(Scope::Register)).await?;
+    let access =
+        authorize_tenant(app, req, &tenant_id, Requirement::Scope(Scope::Register)).await?;
     devices::register_device(app, &access, json_body(req)?).await
 }
 

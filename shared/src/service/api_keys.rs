@@ -97,7 +97,10 @@ mod tests {
 
     #[test]
     fn scopes_default_to_devices_and_send_and_come_back_in_canonical_order() {
-        assert_eq!(scopes_of(None).ok(), Some(vec![Scope::Devices, Scope::Send]));
+        assert_eq!(
+            scopes_of(None).ok(),
+            Some(vec![Scope::Devices, Scope::Send])
+        );
         assert_eq!(
             scopes_of(Some(vec![Scope::Send, Scope::Register, Scope::Send])).ok(),
             Some(vec![Scope::Register, Scope::Send])

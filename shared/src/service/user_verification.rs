@@ -115,8 +115,8 @@ pub async fn verify_user(
         ));
     };
     let expected = hex::encode(hmac_sha256(secret.secret.as_bytes(), user_id.as_bytes()));
-    let valid = user_signature
-        .is_some_and(|given| constant_time_eq(given.as_bytes(), expected.as_bytes()));
+    let valid =
+        user_signature.is_some_and(|given| constant_time_eq(given.as_bytes(), expected.as_bytes()));
     if !valid {
         tracing::info!(
             tenant_id = %tenant_id,
@@ -159,10 +159,7 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }
-    let difference = a
-        .iter()
-        .zip(b)
-        .fold(0_u8, |acc, (x, y)| acc | (x ^ y));
+    let difference = a.iter().zip(b).fold(0_u8, |acc, (x, y)| acc | (x ^ y));
     std::hint::black_box(difference) == 0
 }
 

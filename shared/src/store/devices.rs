@@ -25,8 +25,8 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     AttributeValue, CancellationReason, ConditionCheck, Delete, Put, ReturnValue, Select,
     TransactWriteItem, Update,
@@ -184,7 +184,10 @@ fn any_conflict(reasons: &[CancellationReason]) -> bool {
 async fn back_off(attempt: u32) {
     let base = 10_u64.saturating_mul(u64::from(attempt).saturating_add(1));
     let jitter = rand::random::<u64>() % base.max(1);
-    tokio::time::sleep(std::time::Duration::from_millis(base.saturating_add(jitter))).await;
+    tokio::time::sleep(std::time::Duration::from_millis(
+        base.saturating_add(jitter),
+    ))
+    .await;
 }
 
 impl Store {
@@ -228,7 +231,8 @@ impl Store {
                 tracing::info!("device move refused: the token belongs to another user");
                 return Err(token_owned_by_other_user());
             }
-            let decrement_old = moved_from.is_some_and(|old| uncounted_owner.as_deref() != Some(old));
+            let decrement_old =
+                moved_from.is_some_and(|old| uncounted_owner.as_deref() != Some(old));
             match self
                 .write_registration(tenant_id, registration, current.as_ref(), decrement_old)
                 .await?
@@ -237,7 +241,10 @@ impl Store {
                 Written::Changed => back_off(attempt).await,
                 Written::CounterRefused => {
                     match self.device_count(tenant_id, &registration.user_id).await? {
-                        None => self.start_device_count(tenant_id, &registration.user_id).await?,
+                        None => {
+                            self.start_device_count(tenant_id, &registration.user_id)
+                                .await?
+                        }
                         Some(count) if count >= MAX_DEVICES_PER_USER as u64 => {
                             tracing::info!(count, "device refused: the user is at the cap");
                             return Err(too_many_devices());
