@@ -25,11 +25,10 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, CancellationReason, ConditionCheck, Delete, Put, ReturnValue, Select,
-    TransactWriteItem, Update,
+    AttributeValue, CancellationReason, ConditionCheck, Delete, KeysAndAttributes, Put,
+    ReturnValue, Select, TransactWriteItem, Update,
 };
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -83,6 +82,24 @@ fn counter_key(tenant_id: &str, user_id: &str) -> HashMap<String, AttributeValue
 
 fn number(value: usize) -> AttributeValue {
     AttributeValue::N(value.to_string())
+}
+
+/// The counter item of a user with `count` devices, for test harnesses that
+/// write devices straight into the table.
+#[cfg(feature = "testing")]
+pub fn device_counter_item(
+    tenant_id: &str,
+    user_id: &str,
+    count: u64,
+) -> Result<HashMap<String, AttributeValue>> {
+    serde_dynamo::to_item(CounterItem {
+        pk: tenant_pk(tenant_id),
+        sk: counter_sk(user_id),
+        entity: "user_devices".to_owned(),
+        user_id: user_id.to_owned(),
+        device_count: count,
+    })
+    .map_err(|err| Error::internal("encoding device count", err))
 }
 
 /// A user's device counter.
@@ -191,18 +208,61 @@ async fn back_off(attempt: u32) {
 }
 
 impl Store {
-    /// The device item of `token`, strongly consistent.
-    async fn get_device(&self, tenant_id: &str, token: &str) -> Result<Option<Device>> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(tenant_pk(tenant_id), device_sk(token))))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|err| Error::from_sdk("reading device", err))?;
-        output.item.map(decode).transpose()
+    /// The device item of `token` and the counter of `user_id`, strongly
+    /// consistent, in one round trip.
+    async fn read_registration(
+        &self,
+        tenant_id: &str,
+        token: &str,
+        user_id: &str,
+    ) -> Result<(Option<Device>, Option<u64>)> {
+        let mut pending = build(
+            KeysAndAttributes::builder()
+                .keys(key(tenant_pk(tenant_id), device_sk(token)))
+                .keys(counter_key(tenant_id, user_id))
+                .consistent_read(true)
+                .build(),
+        )?;
+        let mut device = None;
+        let mut count = None;
+        // BatchGetItem may leave keys unprocessed under load: retry those few.
+        for attempt in 0..5_u32 {
+            let output = self
+                .client
+                .batch_get_item()
+                .request_items(&self.table, pending)
+                .send()
+                .await
+                .map_err(|err| Error::from_sdk("reading device", err))?;
+            for item in output
+                .responses
+                .and_then(|mut tables| tables.remove(&self.table))
+                .unwrap_or_default()
+            {
+                if text_attribute(&item, SK).is_some_and(|sk| sk.starts_with(COUNTER_PREFIX)) {
+                    let counter: CounterItem = serde_dynamo::from_item(item)
+                        .map_err(|err| Error::internal("decoding device count", err))?;
+                    count = Some(counter.device_count);
+                } else {
+                    device = Some(decode(item)?);
+                }
+            }
+            match output
+                .unprocessed_keys
+                .and_then(|mut tables| tables.remove(&self.table))
+                .filter(|left| !left.keys().is_empty())
+            {
+                Some(left) => {
+                    pending = left;
+                    tokio::time::sleep(std::time::Duration::from_millis(20 << attempt)).await;
+                }
+                None => return Ok((device, count)),
+            }
+        }
+        Err(Error::Unavailable {
+            context: "reading device",
+            source: "DynamoDB left keys unprocessed".into(),
+        })
     }
 
     /// Registers a device or updates it (keeping `created_at`); a token of
@@ -218,18 +278,35 @@ impl Store {
         registration: &DeviceRegistration,
         moves: TokenMoves,
     ) -> Result<Device> {
+        let user_id = registration.user_id.as_str();
         // An old owner whose counter cannot be decremented (absent: their
         // count starts later from their index items; or zero): skip it.
         let mut uncounted_owner: Option<String> = None;
         for attempt in 0..WRITE_ATTEMPTS {
-            let current = self.get_device(tenant_id, &registration.token).await?;
+            let (current, count) = self
+                .read_registration(tenant_id, &registration.token, user_id)
+                .await?;
             let moved_from = current
                 .as_ref()
                 .map(|old| old.user_id.as_str())
-                .filter(|old_user| *old_user != registration.user_id);
+                .filter(|old_user| *old_user != user_id);
             if moved_from.is_some() && moves == TokenMoves::Refused {
                 tracing::info!("device move refused: the token belongs to another user");
                 return Err(token_owned_by_other_user());
+            }
+            if current.is_none() || moved_from.is_some() {
+                // The token would become this user's: the counter decides.
+                match count {
+                    None => {
+                        self.start_device_count(tenant_id, user_id).await?;
+                        continue;
+                    }
+                    Some(count) if count >= MAX_DEVICES_PER_USER as u64 => {
+                        tracing::info!(count, "device refused: the user is at the cap");
+                        return Err(too_many_devices());
+                    }
+                    Some(_) => {}
+                }
             }
             let decrement_old =
                 moved_from.is_some_and(|old| uncounted_owner.as_deref() != Some(old));
@@ -239,20 +316,8 @@ impl Store {
             {
                 Written::Done(device) => return Ok(device),
                 Written::Changed => back_off(attempt).await,
-                Written::CounterRefused => {
-                    match self.device_count(tenant_id, &registration.user_id).await? {
-                        None => {
-                            self.start_device_count(tenant_id, &registration.user_id)
-                                .await?
-                        }
-                        Some(count) if count >= MAX_DEVICES_PER_USER as u64 => {
-                            tracing::info!(count, "device refused: the user is at the cap");
-                            return Err(too_many_devices());
-                        }
-                        // A slot was freed meanwhile.
-                        Some(_) => {}
-                    }
-                }
+                // Filled up or gone since the read: read it again.
+                Written::CounterRefused => {}
                 Written::OldOwnerUncounted => uncounted_owner = moved_from.map(str::to_owned),
             }
         }
@@ -408,27 +473,6 @@ impl Store {
             .build())
     }
 
-    /// The user's device counter; `None` when they have none yet.
-    async fn device_count(&self, tenant_id: &str, user_id: &str) -> Result<Option<u64>> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(counter_key(tenant_id, user_id)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|err| Error::from_sdk("reading device count", err))?;
-        output
-            .item
-            .map(|item| {
-                serde_dynamo::from_item::<_, CounterItem>(item)
-                    .map(|counter| counter.device_count)
-                    .map_err(|err| Error::internal("decoding device count", err))
-            })
-            .transpose()
-    }
-
     /// Creates the user's counter from their index items (at most
     /// [`MAX_DEVICES_LISTED`] counted: more is over the cap either way).
     /// Only registrations create counters, and each of them counts through
@@ -467,12 +511,30 @@ impl Store {
             device_count: count as u64,
         })
         .map_err(|err| Error::internal("encoding device count", err))?;
+        // With the tenant's existence: a counter never outlives its tenant's purge.
+        let tenant_exists = build(
+            ConditionCheck::builder()
+                .table_name(&self.table)
+                .set_key(Some(tenant_key(tenant_id)))
+                .condition_expression("attribute_exists(PK)")
+                .build(),
+        )?;
+        let put_counter = build(
+            Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .condition_expression("attribute_not_exists(PK)")
+                .build(),
+        )?;
         let result = self
             .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(PK)")
+            .transact_write_items()
+            .transact_items(
+                TransactWriteItem::builder()
+                    .condition_check(tenant_exists)
+                    .build(),
+            )
+            .transact_items(TransactWriteItem::builder().put(put_counter).build())
             .send()
             .await;
         match result {
@@ -480,15 +542,20 @@ impl Store {
                 tracing::info!(count, "device count started");
                 Ok(())
             }
-            Err(err)
-                if matches!(
-                    err.as_service_error(),
-                    Some(PutItemError::ConditionalCheckFailedException(_))
-                ) =>
-            {
-                Ok(())
-            }
-            Err(err) => Err(Error::from_sdk("starting device count", err)),
+            Err(err) => match err.as_service_error() {
+                Some(TransactWriteItemsError::TransactionCanceledException(cancel)) => {
+                    let reasons = cancel.cancellation_reasons();
+                    if condition_failed(reasons, 0) {
+                        Err(Error::NotFound("tenant not found".to_owned()))
+                    } else if condition_failed(reasons, 1) || any_conflict(reasons) {
+                        // Started by a concurrent registration.
+                        Ok(())
+                    } else {
+                        Err(Error::from_sdk("starting device count", err))
+                    }
+                }
+                _ => Err(Error::from_sdk("starting device count", err)),
+            },
         }
     }
 

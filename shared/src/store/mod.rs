@@ -25,6 +25,8 @@ mod user_verification;
 
 pub use api_keys::ApiKeyGrant;
 pub use batches::{ChunkCounts, ChunkProgress, CountResult, ProgressUpdate, UserOutcome};
+#[cfg(feature = "testing")]
+pub use devices::device_counter_item;
 pub use devices::{PurgeProgress, MAX_DEVICES_LISTED};
 pub use idempotency::{Claim, IdempotencyRecord, IdempotencySlot, IdempotencyState};
 
