@@ -92,6 +92,14 @@ pub fn device_counter_item(
     user_id: &str,
     count: u64,
 ) -> Result<HashMap<String, AttributeValue>> {
+    counter_item(tenant_id, user_id, count)
+}
+
+fn counter_item(
+    tenant_id: &str,
+    user_id: &str,
+    count: u64,
+) -> Result<HashMap<String, AttributeValue>> {
     serde_dynamo::to_item(CounterItem {
         pk: tenant_pk(tenant_id),
         sk: counter_sk(user_id),
@@ -503,14 +511,7 @@ impl Store {
                 _ => break,
             }
         }
-        let item = serde_dynamo::to_item(CounterItem {
-            pk: tenant_pk(tenant_id),
-            sk: counter_sk(user_id),
-            entity: "user_devices".to_owned(),
-            user_id: user_id.to_owned(),
-            device_count: count as u64,
-        })
-        .map_err(|err| Error::internal("encoding device count", err))?;
+        let item = counter_item(tenant_id, user_id, count as u64)?;
         // With the tenant's existence: a counter never outlives its tenant's purge.
         let tenant_exists = build(
             ConditionCheck::builder()
