@@ -34,6 +34,24 @@ pub struct TenantCredentials {
     pub apns: Option<ApnsKey>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fcm: Option<ServiceAccount>,
+    /// The user verification secret (`POST /tenants/{id}/user-verification`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_verification: Option<UserVerificationSecret>,
+}
+
+/// The key of the tenant's `user_signature` HMACs, and when it was made.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserVerificationSecret {
+    pub secret: String,
+    pub created_at: String,
+}
+
+impl std::fmt::Debug for UserVerificationSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserVerificationSecret")
+            .field("created_at", &self.created_at)
+            .finish_non_exhaustive()
+    }
 }
 
 /// An APNs token-auth key (`.p8`) and who it belongs to.
@@ -366,7 +384,11 @@ mod tests {
             "{:?}",
             TenantCredentials {
                 apns: Some(key),
-                fcm: None
+                fcm: None,
+                user_verification: Some(UserVerificationSecret {
+                    secret: "verification-secret".to_owned(),
+                    created_at: "2026-12-03T08:00:00Z".to_owned(),
+                }),
             }
         );
         assert!(printed.contains("ABCDE12345"), "{printed}");

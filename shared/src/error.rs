@@ -23,6 +23,10 @@ pub enum Error {
     /// 403: a valid credential that is not allowed here.
     #[error("{0}")]
     Forbidden(String),
+    /// 403 with a code of its own, for a refusal the caller can act on
+    /// (`user_signature_invalid`).
+    #[error("{detail}")]
+    Refused { code: &'static str, detail: String },
     /// 404: unknown resource, or one the caller may not know exists.
     #[error("{0}")]
     NotFound(String),
@@ -169,7 +173,7 @@ impl Error {
         match self {
             Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::Forbidden(_) | Self::Refused { .. } => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict { .. } | Self::Busy { .. } => StatusCode::CONFLICT,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
@@ -186,6 +190,7 @@ impl Error {
             Self::BadRequest { code, .. }
             | Self::Conflict { code, .. }
             | Self::Busy { code, .. }
+            | Self::Refused { code, .. }
             | Self::Unprocessable { code, .. } => code,
             Self::Replayed { code, .. } => code,
             Self::Unauthorized(_) => "unauthorized",

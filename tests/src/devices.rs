@@ -5,7 +5,9 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 use futures::StreamExt;
+use notify_shared::model::device::TokenMoves;
 use notify_shared::model::{DeviceRegistration, Platform};
+use notify_shared::store::device_counter_item;
 
 use crate::env::TestEnv;
 
@@ -25,6 +27,7 @@ impl TestEnv {
                             platform: *platform,
                             app_version: None,
                         },
+                        TokenMoves::Allowed,
                     )
                     .await
             }))
@@ -42,11 +45,31 @@ impl TestEnv {
     /// transaction (so registering thousands of devices one by one takes
     /// minutes): the first device goes through the store's API, and its
     /// items are the template for the others, written with BatchWriteItem.
-    /// The store's item layout is thus whatever `register_device` writes.
+    /// The store's item layout is thus whatever `register_device` writes;
+    /// each user's device counter is written with their number of devices.
     pub async fn register_devices_fast(
         &self,
         tenant_id: &str,
         devices: &[(String, String, Platform)],
+    ) {
+        self.write_devices_fast(tenant_id, devices, true).await;
+    }
+
+    /// As `register_devices_fast`, but without device counters for the users
+    /// after the first: devices as stored before the per-user cap existed.
+    pub async fn register_devices_fast_without_counts(
+        &self,
+        tenant_id: &str,
+        devices: &[(String, String, Platform)],
+    ) {
+        self.write_devices_fast(tenant_id, devices, false).await;
+    }
+
+    async fn write_devices_fast(
+        &self,
+        tenant_id: &str,
+        devices: &[(String, String, Platform)],
+        counted: bool,
     ) {
         let Some((first, rest)) = devices.split_first() else {
             return;
@@ -110,6 +133,19 @@ impl TestEnv {
                 })
             })
             .collect();
+        let mut items = items;
+        if counted {
+            let mut counts: HashMap<&str, u64> = HashMap::new();
+            for (user, _, _) in devices {
+                *counts.entry(user.as_str()).or_default() += 1;
+            }
+            for (user, count) in counts {
+                items.push(
+                    device_counter_item(tenant_id, user, count)
+                        .unwrap_or_else(|err| panic!("a device counter: {err}")),
+                );
+            }
+        }
         let dynamodb = &self.dynamodb;
         let table = &self.table;
         let writes = items.chunks(25).map(|chunk| async move {

@@ -23,6 +23,18 @@ const CONTRACT_OPERATIONS: &[(&str, &str, &str, &str)] = &[
     ("DELETE", "/tenants/{tenant_id}", "tenants", "delete_tenant"),
     (
         "POST",
+        "/tenants/{tenant_id}/user-verification",
+        "tenants",
+        "create_user_verification",
+    ),
+    (
+        "DELETE",
+        "/tenants/{tenant_id}/user-verification",
+        "tenants",
+        "delete_user_verification",
+    ),
+    (
+        "POST",
         "/tenants/{tenant_id}/api-keys",
         "api_keys",
         "create_api_key",

@@ -1,7 +1,19 @@
 //! Devices: registering, listing and unregistering, the permission rows of
 //! the device endpoints, bad input, and what tenant deletion leaves behind.
 
+use std::sync::Arc;
+
+use aws_smithy_runtime_api::client::http::{
+    http_client_fn, HttpConnector, HttpConnectorFuture, SharedHttpConnector,
+};
+use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
+use aws_smithy_runtime_api::client::result::ConnectorError;
+use aws_smithy_runtime_api::http::StatusCode;
+use aws_smithy_types::body::SdkBody;
+use notify_shared::model::device::TokenMoves;
 use notify_shared::model::{DeviceRegistration, Platform};
+use notify_shared::secrets::Secrets;
+use notify_shared::App;
 use notify_tests::keys::{service_account, tenant_with_apns};
 use notify_tests::{call, parts, Call, TestEnv};
 use serde_json::{json, Value};
@@ -341,11 +353,27 @@ async fn listing_and_unregistering_need_a_valid_user_id_parameter() {
 async fn unregistering_an_unknown_device_is_not_found() {
     let env = TestEnv::new().await;
     let (tenant_id, owner) = tenant(&env, "acme").await;
-    for token in [ios_token(1), fcm_token(1), "not-a-token".to_owned()] {
+    for token in [ios_token(1), fcm_token(1)] {
         let (status, body) =
             unregister(&env, As::User(&owner), &tenant_id, &token, Some("u1")).await;
         assert_eq!(status, 404, "{body}");
         assert_eq!(body["code"], "not_found");
+    }
+}
+
+#[tokio::test]
+async fn unregistering_a_token_no_platform_accepts_is_invalid_token_format() {
+    let env = TestEnv::new().await;
+    let (tenant_id, owner) = tenant(&env, "acme").await;
+    for token in ["not-a-token".to_owned(), "a".repeat(4097), "g".repeat(64)] {
+        let (status, body) =
+            unregister(&env, As::User(&owner), &tenant_id, &token, Some("u1")).await;
+        assert_eq!(status, 400, "{body}");
+        assert_eq!(body["code"], "invalid_token_format");
+        assert!(body["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("`token`"));
     }
 }
 
@@ -649,7 +677,7 @@ async fn a_large_tenant_partition_is_purged_in_bounded_steps() {
         if let Err(err) = env
             .app
             .store
-            .register_device(&tenant_id, &registration)
+            .register_device(&tenant_id, &registration, TokenMoves::Allowed)
             .await
         {
             panic!("registering device {n}: {err}");
@@ -675,8 +703,9 @@ async fn a_large_tenant_partition_is_purged_in_bounded_steps() {
             break;
         }
     }
-    // 110 devices and their index items, and the tenant item.
-    assert_eq!(total, 221);
+    // 110 devices and their index items, the 7 users' device counters, and
+    // the tenant item.
+    assert_eq!(total, 228);
     assert!(!env.table_dump().await.contains(&tenant_id));
 }
 
@@ -740,4 +769,342 @@ async fn with_a_delivery_queue_a_small_tenant_is_purged_inline_and_a_purge_messa
         bodies,
         vec![format!(r#"{{"kind":"purge_tenant","tenant_id":"{tenant_id}"}}"#).as_str()]
     );
+}
+
+/// Registers `count` devices (`ios_token(first..)`) for `user_id` through the
+/// store, one after another: moto undoes concurrent transactions on one
+/// table now and then, which setup must not suffer from.
+async fn fill(env: &TestEnv, tenant_id: &str, user_id: &str, first: u32, count: u32) {
+    for n in first..first + count {
+        let registration = DeviceRegistration {
+            user_id: user_id.to_owned(),
+            token: ios_token(n),
+            platform: Platform::Ios,
+            app_version: None,
+        };
+        if let Err(err) = env
+            .app
+            .store
+            .register_device(tenant_id, &registration, TokenMoves::Allowed)
+            .await
+        {
+            panic!("registering device {n}: {err}");
+        }
+    }
+}
+
+async fn device_count(env: &TestEnv, owner: &str, tenant_id: &str, user_id: &str) -> usize {
+    let (status, listed) = list(env, As::User(owner), tenant_id, Some(user_id)).await;
+    assert_eq!(status, 200, "{listed}");
+    listed["devices"]
+        .as_array()
+        .map(Vec::len)
+        .unwrap_or_default()
+}
+
+fn assert_too_many_devices(status: u16, body: &Value) {
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(body["code"], "too_many_devices", "{body}");
+    let detail = body["detail"].as_str().unwrap_or_default();
+    assert!(
+        detail.contains("100") && detail.contains("`user_id`"),
+        "{detail}"
+    );
+}
+
+#[tokio::test]
+async fn a_user_cannot_register_a_101st_device() {
+    let env = TestEnv::new().await;
+    let (tenant_id, owner) = tenant(&env, "acme").await;
+    fill(&env, &tenant_id, "hoarder", 0, 100).await;
+    for (token, platform) in [(ios_token(100), "ios"), (fcm_token(100), "android")] {
+        let (status, body) = register(
+            &env,
+            As::User(&owner),
+            &tenant_id,
+            json!({"user_id": "hoarder", "token": token, "platform": platform}),
+        )
+        .await;
+        assert_too_many_devices(status, &body);
+        assert!(!env.table_dump().await.contains(&token), "{token} stored");
+    }
+    assert_eq!(device_count(&env, &owner, &tenant_id, "hoarder").await, 100);
+    // Another user of the tenant is not affected.
+    let (status, body) = register(
+        &env,
+        As::User(&owner),
+        &tenant_id,
+        json!({"user_id": "someone-else", "token": ios_token(100), "platform": "ios"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+}
+
+#[tokio::test]
+async fn re_registering_an_existing_token_at_the_cap_works() {
+    let env = TestEnv::new().await;
+    let (tenant_id, owner) = tenant(&env, "acme").await;
+    fill(&env, &tenant_id, "u1", 0, 100).await;
+    let (status, device) = register(
+        &env,
+        As::User(&owner),
+        &tenant_id,
+        json!({"user_id": "u1", "token": ios_token(42), "platform": "ios", "app_version": "2.0"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{device}");
+    assert_eq!(device["app_version"], "2.0");
+    assert_eq!(device_count(&env, &owner, &tenant_id, "u1").await, 100);
+}
+
+#[tokio::test]
+async fn unregistering_frees_a_slot() {
+    let env = TestEnv::new().await;
+    let (tenant_id, owner) = tenant(&env, "acme").await;
+    fill(&env, &tenant_id, "u1", 0, 100).await;
+    let new_device = json!({"user_id": "u1", "token": ios_token(500), "platform": "ios"});
+    let (status, body) = register(&env, As::User(&owner), &tenant_id, new_device.clone()).await;
+    assert_too_many_devices(status, &body);
+    let (status, _) = unregister(
+        &env,
+        As::User(&owner),
+        &tenant_id,
+        &ios_token(7),
+        Some("u1"),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, body) = register(&env, As::User(&owner), &tenant_id, new_device).await;
+    assert_eq!(status, 200, "{body}");
+    // And exactly one slot.
+    let (status, body) = register(
+        &env,
+        As::User(&owner),
+        &tenant_id,
+        json!({"user_id": "u1", "token": ios_token(501), "platform": "ios"}),
+    )
+    .await;
+    assert_too_many_devices(status, &body);
+}
+
+#[tokio::test]
+async fn a_dead_token_removed_by_a_send_frees_a_slot() {
+    let env = TestEnv::new().await;
+    let (tenant_id, owner) = tenant(&env, "acme").await;
+    fill(&env, &tenant_id, "u1", 0, 100).await;
+    let (_, listed) = list(&env, As::User(&owner), &tenant_id, Some("u1")).await;
+    let dead: notify_shared::model::Device =
+        serde_json::from_value(listed["devices"][3].clone()).unwrap_or_else(|err| panic!("{err}"));
+    env.app
+        .store
+        .remove_dead_device(&tenant_id, &dead)
+        .await
+        .unwrap_or_else(|err| panic!("removing dead device: {err}"));
+    let (status, body) = register(
+        &env,
+        As::User(&owner),
+        &tenant_id,
+        json!({"user_id": "u1", "token": ios_token(500), "platform": "ios"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(device_count(&env, &owner, &tenant_id, "u1").await, 100);
+}
+
+#[tokio::test]
+async fn a_token_moving_counts_for_its_new_user_and_frees_a_slot_of_the_old_one() {
+    let env = TestEnv::new().await;
+    let (tenant_id, owner) = tenant(&env, "acme").await;
+    fill(&env, &tenant_id, "full", 0, 100).await;
+    fill(&env, &tenant_id, "other", 100, 1).await;
+    // A token of another user cannot move to a user at the cap...
+    let (status, body) = register(
+        &env,
+        As::User(&owner),
+        &tenant_id,
+        json!({"user_id": "full", "token": ios_token(100), "platform": "ios"}),
+    )
+    .await;
+    assert_too_many_devices(status, &body);
+    assert_eq!(device_count(&env, &owner, &tenant_id, "other").await, 1);
+    // ...and a token moving away from that user frees a slot.
+    let (status, body) = register(
+        &env,
+        As::User(&owner),
+        &tenant_id,
+        json!({"user_id": "other", "token": ios_token(0), "platform": "ios"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = register(
+        &env,
+        As::User(&owner),
+        &tenant_id,
+        json!({"user_id": "full", "token": ios_token(100), "platform": "ios"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(device_count(&env, &owner, &tenant_id, "full").await, 100);
+    assert_eq!(device_count(&env, &owner, &tenant_id, "other").await, 1);
+}
+
+/// Sends an app's DynamoDB calls one at a time. moto serves concurrent
+/// requests on threads without isolating transactions from each other (it
+/// checks a condition, then applies the write, and undoes a failed one by
+/// restoring a copy of the whole table), so two parallel transactions can
+/// both pass a condition only one of them may pass; DynamoDB serializes
+/// them. One call at a time keeps moto exact, while the requests still
+/// interleave as concurrent ones do: they all read before any of them
+/// writes. (Over reqwest: the SDK's own HTTP client is not reachable from
+/// here.)
+#[derive(Debug, Clone)]
+struct OneAtATime {
+    client: reqwest::Client,
+    turn: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl OneAtATime {
+    async fn send(&self, request: HttpRequest) -> Result<HttpResponse, ConnectorError> {
+        let _turn = self.turn.lock().await;
+        let io = |err: reqwest::Error| ConnectorError::io(err.into());
+        let method = reqwest::Method::from_bytes(request.method().as_bytes())
+            .map_err(|err| ConnectorError::other(err.into(), None))?;
+        let mut outgoing = self.client.request(method, request.uri());
+        for (name, value) in request.headers() {
+            outgoing = outgoing.header(name, value);
+        }
+        let body = request.body().bytes().unwrap_or_default().to_vec();
+        let response = outgoing.body(body).send().await.map_err(io)?;
+        let status = StatusCode::try_from(response.status().as_u16())
+            .map_err(|err| ConnectorError::other(err.into(), None))?;
+        let headers: Vec<(String, String)> = response
+            .headers()
+            .iter()
+            .filter_map(|(name, value)| {
+                Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned()))
+            })
+            .collect();
+        let bytes = response.bytes().await.map_err(io)?;
+        let mut answer = HttpResponse::new(status, SdkBody::from(bytes.to_vec()));
+        for (name, value) in headers {
+            answer.headers_mut().insert(name, value);
+        }
+        Ok(answer)
+    }
+}
+
+impl HttpConnector for OneAtATime {
+    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+        let connector = self.clone();
+        HttpConnectorFuture::new(async move { connector.send(request).await })
+    }
+}
+
+fn app_with_one_dynamodb_call_at_a_time(env: &TestEnv) -> App {
+    // reqwest's TLS needs a process-wide provider, even for plain HTTP.
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let connector = OneAtATime {
+        client: reqwest::Client::new(),
+        turn: Arc::new(tokio::sync::Mutex::new(())),
+    };
+    let client = http_client_fn(move |_, _| SharedHttpConnector::new(connector.clone()));
+    let dynamodb = aws_sdk_dynamodb::Client::from_conf(
+        aws_sdk_dynamodb::config::Builder::from(&env.sdk)
+            .http_client(client)
+            .build(),
+    );
+    App::with_clients(
+        env.app.config.clone(),
+        dynamodb,
+        Secrets::new(env.secrets.clone(), env.tenant_secret_prefix.clone()),
+        aws_sdk_sqs::Client::new(&env.sdk),
+    )
+}
+
+#[tokio::test]
+async fn concurrent_registrations_never_exceed_the_cap() {
+    let env = TestEnv::new().await;
+    let (tenant_id, owner) = tenant(&env, "acme").await;
+    fill(&env, &tenant_id, "u1", 0, 95).await;
+    let app = app_with_one_dynamodb_call_at_a_time(&env);
+    let attempts = (0..20).map(|n| {
+        let request = call("POST", "/tenants/{tenant_id}/devices")
+            .param("tenant_id", &tenant_id)
+            .bearer(&owner)
+            .json(json!({"user_id": "u1", "token": ios_token(1000 + n), "platform": "ios"}))
+            .build();
+        let app = &app;
+        async move { parts(&device_register::handle(app, request).await) }
+    });
+    let answers = futures::future::join_all(attempts).await;
+    let accepted = answers.iter().filter(|(status, _)| *status == 200).count();
+    for (status, body) in answers.iter().filter(|(status, _)| *status != 200) {
+        assert_too_many_devices(*status, body);
+    }
+    assert_eq!(accepted, 5, "{answers:?}");
+    assert_eq!(device_count(&env, &owner, &tenant_id, "u1").await, 100);
+}
+
+#[tokio::test]
+async fn devices_from_before_the_cap_are_counted_and_listed_within_bounds() {
+    let env = TestEnv::new().await;
+    let (tenant_id, owner) = tenant(&env, "acme").await;
+    // 150 devices of one user written straight into the table, as data
+    // from before the cap would be (the first, of another user, is the
+    // template and goes through the store).
+    let mut devices = vec![("template-user".to_owned(), ios_token(9999), Platform::Ios)];
+    devices.extend((0..150).map(|n| ("old-user".to_owned(), ios_token(n), Platform::Ios)));
+    env.register_devices_fast_without_counts(&tenant_id, &devices)
+        .await;
+    assert_eq!(
+        device_count(&env, &owner, &tenant_id, "old-user").await,
+        110
+    );
+    let (status, body) = register(
+        &env,
+        As::User(&owner),
+        &tenant_id,
+        json!({"user_id": "old-user", "token": ios_token(500), "platform": "ios"}),
+    )
+    .await;
+    assert_too_many_devices(status, &body);
+    // Re-registering one of them still works.
+    let (status, body) = register(
+        &env,
+        As::User(&owner),
+        &tenant_id,
+        json!({"user_id": "old-user", "token": ios_token(3), "platform": "ios"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+}
+
+fn sha256_hex(text: &str) -> String {
+    aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, text.as_bytes())
+        .as_ref()
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_hashed_key_alias_cannot_unregister_a_long_fcm_token() {
+    let env = TestEnv::new().await;
+    let (tenant_id, owner) = tenant(&env, "acme").await;
+    let token = format!("f:{}", "aZ09_-".repeat(300));
+    assert!(token.len() > 1000);
+    let (status, body) = register(
+        &env,
+        As::User(&owner),
+        &tenant_id,
+        json!({"user_id": "victim", "token": token, "platform": "android"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let alias = format!("sha256:{}", sha256_hex(&token));
+    let (status, body) =
+        unregister(&env, As::User(&owner), &tenant_id, &alias, Some("victim")).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["code"], "invalid_token_format");
+    assert_eq!(device_count(&env, &owner, &tenant_id, "victim").await, 1);
 }

@@ -1,4 +1,5 @@
-//! The contract's permission table for tenants, API keys and auth: every row.
+//! The contract's permission table for tenants, API keys, user verification
+//! and auth: every row.
 
 use base64::Engine as _;
 use lambda_http::{Body, Request, Response};
@@ -40,6 +41,14 @@ fn management_calls(tenant_id: &str) -> Vec<(&'static str, Call)> {
             call("GET", "/tenants/{tenant_id}/api-keys").param("tenant_id", tenant_id),
         ),
         (
+            "POST user-verification",
+            call("POST", "/tenants/{tenant_id}/user-verification").param("tenant_id", tenant_id),
+        ),
+        (
+            "DELETE user-verification",
+            call("DELETE", "/tenants/{tenant_id}/user-verification").param("tenant_id", tenant_id),
+        ),
+        (
             "DELETE api-keys/{id}",
             call("DELETE", "/tenants/{tenant_id}/api-keys/{key_id}")
                 .param("tenant_id", tenant_id)
@@ -58,6 +67,8 @@ async fn dispatch(app: &App, name: &str, request: Request) -> Response<Body> {
         "POST api-keys" => api_key_create::handle(app, request).await,
         "GET api-keys" => api_key_list::handle(app, request).await,
         "DELETE api-keys/{id}" => api_key_delete::handle(app, request).await,
+        "POST user-verification" => user_verification_create::handle(app, request).await,
+        "DELETE user-verification" => user_verification_delete::handle(app, request).await,
         other => panic!("no handler for {other}"),
     }
 }

@@ -1,5 +1,6 @@
 //! `POST /tenants/{tenant_id}/devices`: registers a device token for a user,
-//! or updates it (a token of another user moves to this one).
+//! or updates it (a token of another user moves to this one). Takes a user
+//! token or an API key with scope `register` or `devices`.
 #![forbid(unsafe_code)]
 
 use lambda_http::{Body, Request, Response};
@@ -15,8 +16,9 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
 
 async fn register(app: &App, req: &Request) -> Result<Device> {
     let tenant_id = path_param(req, "tenant_id")?;
-    authorize_tenant(app, req, &tenant_id, Requirement::Scope(Scope::Devices)).await?;
-    devices::register_device(app, &tenant_id, json_body(req)?).await
+    let access =
+        authorize_tenant(app, req, &tenant_id, Requirement::Scope(Scope::Register)).await?;
+    devices::register_device(app, &access, json_body(req)?).await
 }
 
 #[cfg(test)]

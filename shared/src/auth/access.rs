@@ -31,6 +31,16 @@ impl Caller {
             Caller::ApiKey(grant) => &grant.key_id,
         }
     }
+
+    /// An API key that may register devices but not manage them (scope
+    /// `register` without `devices`): the kind shipped inside an app, so
+    /// possibly in a hostile user's hands.
+    pub fn is_registration_only(&self) -> bool {
+        match self {
+            Caller::User(_) => false,
+            Caller::ApiKey(grant) => !grant.allows(Scope::Devices),
+        }
+    }
 }
 
 /// An authorised request on one tenant, which has been read already.
@@ -45,7 +55,8 @@ pub struct TenantAccess {
 pub enum Requirement {
     /// Tenant and key management: user tokens only.
     Management,
-    /// Device or send endpoints: a user token, or an API key with this scope.
+    /// Device or send endpoints: a user token, or an API key with this scope
+    /// (or one that includes it: `devices` includes `register`).
     Scope(Scope),
 }
 
@@ -180,8 +191,13 @@ pub async fn authorize_tenant(
                 Requirement::Management => return Err(user_only()),
                 Requirement::Scope(scope) if !grant.allows(scope) => {
                     return Err(Error::Forbidden(format!(
-                        "this API key lacks the `{}` scope",
-                        scope.as_str()
+                        "this API key lacks the {} scope",
+                        scope
+                            .granted_by()
+                            .iter()
+                            .map(|granted| format!("`{}`", granted.as_str()))
+                            .collect::<Vec<_>>()
+                            .join(" or ")
                     )))
                 }
                 Requirement::Scope(_) => {}

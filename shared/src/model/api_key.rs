@@ -6,6 +6,8 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Scope {
+    /// Register a device, nothing else: for a key shipped inside an app.
+    Register,
     /// Register, list and unregister devices.
     Devices,
     /// Single and bulk sends, batch status.
@@ -13,12 +15,26 @@ pub enum Scope {
 }
 
 impl Scope {
-    pub const ALL: [Scope; 2] = [Scope::Devices, Scope::Send];
+    /// Every scope, in the order answers list them.
+    pub const ALL: [Scope; 3] = [Scope::Register, Scope::Devices, Scope::Send];
+    /// The scopes of a key created without `scopes`.
+    pub const DEFAULT: [Scope; 2] = [Scope::Devices, Scope::Send];
 
     pub fn as_str(self) -> &'static str {
         match self {
+            Scope::Register => "register",
             Scope::Devices => "devices",
             Scope::Send => "send",
+        }
+    }
+
+    /// The scopes any one of which lets a key do what `self` names:
+    /// `devices` includes registering.
+    pub fn granted_by(self) -> &'static [Scope] {
+        match self {
+            Scope::Register => &[Scope::Register, Scope::Devices],
+            Scope::Devices => &[Scope::Devices],
+            Scope::Send => &[Scope::Send],
         }
     }
 }
@@ -54,4 +70,28 @@ pub struct ApiKey {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ApiKeyList {
     pub keys: Vec<ApiKey>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn devices_includes_registering_and_register_includes_nothing_else() {
+        assert!(Scope::Register.granted_by().contains(&Scope::Devices));
+        assert!(Scope::Register.granted_by().contains(&Scope::Register));
+        assert_eq!(Scope::Devices.granted_by(), &[Scope::Devices]);
+        assert_eq!(Scope::Send.granted_by(), &[Scope::Send]);
+    }
+
+    #[test]
+    fn scopes_read_and_write_lowercase() {
+        let scopes: Vec<Scope> =
+            serde_json::from_str(r#"["register", "devices", "send"]"#).unwrap_or_default();
+        assert_eq!(scopes, Scope::ALL.to_vec());
+        assert_eq!(
+            serde_json::to_string(&Scope::DEFAULT).ok().as_deref(),
+            Some(r#"["devices","send"]"#)
+        );
+    }
 }

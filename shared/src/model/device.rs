@@ -9,6 +9,12 @@ use crate::model::Platform;
 /// 256 characters without control characters.
 pub const MAX_USER_ID_CHARS: usize = 256;
 pub const MAX_APP_VERSION_CHARS: usize = 64;
+/// Devices one user may have, all platforms together. Bounds the work and
+/// memory of a send to one user (a worker holds a user's devices at once, a
+/// send answers one result per device, an idempotency record stores that
+/// answer): registering a new token beyond it is refused with 409
+/// `too_many_devices`.
+pub const MAX_DEVICES_PER_USER: usize = 100;
 
 /// The device object of the contract.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,6 +38,20 @@ pub struct RegisterDeviceRequest {
     /// The mushu CLI sends `null` when it has none.
     #[serde(default)]
     pub app_version: Option<String>,
+    /// Lowercase hex HMAC-SHA256 of `user_id` under the tenant's user
+    /// verification secret: required from `register`-scope keys while the
+    /// tenant has user verification on, ignored otherwise.
+    #[serde(default)]
+    pub user_signature: Option<String>,
+}
+
+/// Whether a registration may take a token away from another user of the
+/// tenant. Backend keys and users may; an app's `register` key only for a
+/// user it proved (user verification).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenMoves {
+    Allowed,
+    Refused,
 }
 
 /// A validated registration: the token normalised for its platform.
@@ -100,6 +120,7 @@ mod tests {
             token: token.to_owned(),
             platform: platform.to_owned(),
             app_version: None,
+            user_signature: None,
         }
     }
 
@@ -137,6 +158,21 @@ mod tests {
             let (_, text) = detail(request(&bad, &token, "ios"));
             assert!(text.contains("`user_id`"), "{text}");
         }
+    }
+
+    #[test]
+    fn user_signature_is_an_optional_field_and_others_are_still_refused() {
+        let signed: std::result::Result<RegisterDeviceRequest, _> = serde_json::from_str(
+            r#"{"user_id": "u", "token": "t", "platform": "ios", "user_signature": "ab"}"#,
+        );
+        assert_eq!(
+            signed.ok().and_then(|request| request.user_signature),
+            Some("ab".to_owned())
+        );
+        let unknown: std::result::Result<RegisterDeviceRequest, _> = serde_json::from_str(
+            r#"{"user_id": "u", "token": "t", "platform": "ios", "signature": "ab"}"#,
+        );
+        assert!(unknown.is_err());
     }
 
     #[test]

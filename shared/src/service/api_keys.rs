@@ -28,22 +28,7 @@ pub async fn create_api_key(
             "`name` must not contain control characters",
         ));
     }
-    let scopes = match request.scopes {
-        None => Scope::ALL.to_vec(),
-        Some(requested) => {
-            // Keep the canonical order, drop repeats.
-            let scopes: Vec<Scope> = Scope::ALL
-                .into_iter()
-                .filter(|scope| requested.contains(scope))
-                .collect();
-            if scopes.is_empty() {
-                return Err(Error::invalid_request(
-                    "`scopes` must name at least one of \"devices\", \"send\"",
-                ));
-            }
-            scopes
-        }
-    };
+    let scopes = scopes_of(request.scopes)?;
     let material = api_key::generate();
     let key = ApiKey {
         key_id: new_key_id(),
@@ -67,6 +52,25 @@ pub async fn create_api_key(
     })
 }
 
+/// The requested scopes in canonical order, repeats dropped; the default
+/// when none were asked for. An empty list is refused: a key that can do
+/// nothing is a mistake.
+fn scopes_of(requested: Option<Vec<Scope>>) -> Result<Vec<Scope>> {
+    let Some(requested) = requested else {
+        return Ok(Scope::DEFAULT.to_vec());
+    };
+    let scopes: Vec<Scope> = Scope::ALL
+        .into_iter()
+        .filter(|scope| requested.contains(scope))
+        .collect();
+    if scopes.is_empty() {
+        return Err(Error::invalid_request(
+            "`scopes` must name at least one of \"register\", \"devices\", \"send\"",
+        ));
+    }
+    Ok(scopes)
+}
+
 pub async fn list_api_keys(app: &App, tenant_id: &str) -> Result<ApiKeyList> {
     let mut keys = app.store.list_api_keys(tenant_id).await?;
     keys.sort_by(|a, b| {
@@ -87,4 +91,34 @@ pub async fn delete_api_key(app: &App, tenant_id: &str, key_id: &str) -> Result<
     }
     tracing::info!(tenant_id, key_id, "API key deleted");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scopes_default_to_devices_and_send_and_come_back_in_canonical_order() {
+        assert_eq!(
+            scopes_of(None).ok(),
+            Some(vec![Scope::Devices, Scope::Send])
+        );
+        assert_eq!(
+            scopes_of(Some(vec![Scope::Send, Scope::Register, Scope::Send])).ok(),
+            Some(vec![Scope::Register, Scope::Send])
+        );
+        assert_eq!(
+            scopes_of(Some(vec![Scope::Register])).ok(),
+            Some(vec![Scope::Register])
+        );
+    }
+
+    #[test]
+    fn an_empty_scope_list_is_refused_naming_scopes() {
+        let err = scopes_of(Some(Vec::new())).err();
+        assert!(
+            matches!(&err, Some(e) if e.code() == "invalid_request" && e.to_string().contains("`scopes`") && e.to_string().contains("register")),
+            "{err:?}"
+        );
+    }
 }

@@ -1,18 +1,44 @@
 //! Devices: registering, listing and unregistering a user's push tokens.
 
 use crate::app::App;
+use crate::auth::TenantAccess;
 use crate::error::{Error, Result};
-use crate::model::device::validate_user_id;
-use crate::model::platform::is_apns_token;
+use crate::model::device::{validate_user_id, TokenMoves};
+use crate::model::platform::{is_apns_token, is_fcm_token};
 use crate::model::{Device, DeviceList, RegisterDeviceRequest};
+use crate::service::user_verification;
 
+/// Registers (or updates) a device. A `register`-only key is an app's key,
+/// possibly in a hostile user's hands: while the tenant has user
+/// verification on it must carry the user's `user_signature`, and it may
+/// take a token away from another user only with one.
 pub async fn register_device(
     app: &App,
-    tenant_id: &str,
+    access: &TenantAccess,
     request: RegisterDeviceRequest,
 ) -> Result<Device> {
+    let tenant_id = access.tenant.tenant_id.as_str();
+    let user_signature = request.user_signature.clone();
     let registration = request.validate()?;
-    app.store.register_device(tenant_id, &registration).await
+    let moves = if access.caller.is_registration_only() {
+        let proved = user_verification::verify_user(
+            app,
+            tenant_id,
+            &registration.user_id,
+            user_signature.as_deref(),
+        )
+        .await?;
+        if proved {
+            TokenMoves::Allowed
+        } else {
+            TokenMoves::Refused
+        }
+    } else {
+        TokenMoves::Allowed
+    };
+    app.store
+        .register_device(tenant_id, &registration, moves)
+        .await
 }
 
 /// `user_id` is the required query parameter.
@@ -35,9 +61,22 @@ pub async fn list_devices(app: &App, tenant_id: &str, user_id: Option<&str>) -> 
     Ok(DeviceList { devices })
 }
 
-/// Unregisters the user's device; 404 when the token is not registered to
-/// this user. An APNs token may come in either case (they are stored
-/// lowercase).
+/// A path token must be a valid APNs or FCM token before it names a key:
+/// anything else (`sha256:<hex>`) could alias the hashed key of a long one.
+fn checked_path_token(token: &str) -> Result<&str> {
+    if is_apns_token(token) || is_fcm_token(token) {
+        Ok(token)
+    } else {
+        Err(Error::invalid_token_format(
+            "`token` is neither an APNs device token (64 to 200 hexadecimal characters) \
+             nor an FCM registration token (100 to 4096 characters of A-Z, a-z, 0-9, `_`, `:` and `-`)",
+        ))
+    }
+}
+
+/// Unregisters the user's device; 400 `invalid_token_format` for a token
+/// no platform accepts, 404 when the token is not registered to this user.
+/// An APNs token may come in either case (they are stored lowercase).
 pub async fn unregister_device(
     app: &App,
     tenant_id: &str,
@@ -45,10 +84,8 @@ pub async fn unregister_device(
     token: &str,
 ) -> Result<()> {
     let user_id = required_user_id(user_id)?;
+    let token = checked_path_token(token)?;
     let not_found = || Error::NotFound("device not registered for this user".to_owned());
-    if token.is_empty() || token.len() > 4096 {
-        return Err(not_found());
-    }
     if app
         .store
         .unregister_device(tenant_id, user_id, token)
@@ -79,5 +116,21 @@ mod tests {
         assert!(missing.is_some_and(|text| text.contains("`user_id`")));
         assert!(required_user_id(Some("")).is_err());
         assert_eq!(required_user_id(Some("user-123")).ok(), Some("user-123"));
+    }
+
+    #[test]
+    fn path_tokens_must_be_apns_or_fcm_tokens() {
+        let apns = "AB".repeat(32);
+        assert_eq!(checked_path_token(&apns).ok(), Some(apns.as_str()));
+        let fcm = "f".repeat(4096);
+        assert!(checked_path_token(&fcm).is_ok());
+        let alias = format!("sha256:{}", "0".repeat(64));
+        for bad in [alias.as_str(), "", "short", &"a".repeat(4097)] {
+            let err = checked_path_token(bad).err();
+            assert!(
+                matches!(&err, Some(e) if e.code() == "invalid_token_format" && e.to_string().contains("`token`")),
+                "{bad} accepted"
+            );
+        }
     }
 }

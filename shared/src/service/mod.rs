@@ -7,4 +7,5 @@ pub mod devices;
 pub mod idempotency;
 pub mod sending;
 pub mod tenants;
+pub mod user_verification;
 pub mod worker;

@@ -69,8 +69,12 @@ pub struct ApiKeyGrant {
 }
 
 impl ApiKeyGrant {
+    /// Whether the key may do what `scope` names (`devices` includes `register`).
     pub fn allows(&self, scope: Scope) -> bool {
-        self.scopes.contains(&scope)
+        scope
+            .granted_by()
+            .iter()
+            .any(|granted| self.scopes.contains(granted))
     }
 }
 

@@ -8,6 +8,8 @@
 //! | API key lookup  | `APIKEY#{sha256}`    | `APIKEY`       |                                  |
 //! | device          | `TENANT#{tenant}`    | `DEVICE#{token}` |                                |
 //! | user's device   | `TENANT#{tenant}#USER#{user}` | `DEVICE#{token}` |                       |
+//! | user's device count | `TENANT#{tenant}` | `USER_DEVICES#{sha256 of user}` |                    |
+//! | user verification on | `TENANT#{tenant}` | `USER_VERIFICATION` (the secret is in Secrets Manager) | |
 //! | idempotency     | `TENANT#{tenant}`    | `IDEMPOTENCY#{endpoint}#{sha256}` |               |
 //! | bulk batch      | `TENANT#{tenant}`    | `BATCH#{batch}` (+ `#CHUNK#…`, see `batches.rs`) |    |
 //!
@@ -19,10 +21,13 @@ mod batches;
 mod devices;
 mod idempotency;
 mod tenants;
+mod user_verification;
 
 pub use api_keys::ApiKeyGrant;
 pub use batches::{ChunkCounts, ChunkProgress, CountResult, ProgressUpdate, UserOutcome};
-pub use devices::PurgeProgress;
+#[cfg(feature = "testing")]
+pub use devices::device_counter_item;
+pub use devices::{PurgeProgress, MAX_DEVICES_LISTED};
 pub use idempotency::{Claim, IdempotencyRecord, IdempotencySlot, IdempotencyState};
 
 use aws_sdk_dynamodb::types::AttributeValue;

@@ -1,0 +1,13 @@
+use lambda_http::{run, service_fn, Error};
+use notify_shared::{telemetry, App};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    telemetry::init();
+    // Config and SDK clients once per cold start, shared by every invocation.
+    let app = &App::from_env().await?;
+    run(service_fn(move |req| async move {
+        Ok::<_, Error>(user_verification_delete::handle(app, req).await)
+    }))
+    .await
+}
