@@ -53,6 +53,8 @@ pub const OWN_TARGETS: &[&str] = &[
     "tenant_get",
     "tenant_list",
     "tenant_update",
+    "user_verification_create",
+    "user_verification_delete",
     "notifyctl",
     "push_simulator",
     "sqs_trigger",
