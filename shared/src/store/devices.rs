@@ -15,13 +15,11 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{
-    AttributeValue, ConditionCheck, Delete, Put, ReturnValue, TransactWriteItem,
-};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, ReturnValue, TransactWriteItem};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::tenants::tenant_key;
+use super::tenants::{live_tenant_check, TENANT_SK};
 use super::{build, condition_failed, key, reason_code, s, tenant_pk, Store, PK, SK};
 use crate::clock::now_rfc3339;
 use crate::error::{Error, Result};
@@ -153,13 +151,7 @@ impl Store {
             updated_at: now,
         };
         let sk = device_sk(&device.token);
-        let tenant_exists = build(
-            ConditionCheck::builder()
-                .table_name(&self.table)
-                .set_key(Some(tenant_key(tenant_id)))
-                .condition_expression("attribute_exists(PK)")
-                .build(),
-        )?;
+        let tenant_exists = live_tenant_check(&self.table, tenant_id)?;
         let mut put_device =
             Put::builder()
                 .table_name(&self.table)
@@ -407,6 +399,10 @@ impl Store {
                 else {
                     continue;
                 };
+                // The tenant item (the deletion's tombstone) goes last, after the purge.
+                if sk == TENANT_SK {
+                    continue;
+                }
                 if sk.starts_with(DEVICE_PREFIX) {
                     if let Some(user_id) = text_attribute(item, "user_id") {
                         derived.push(key(user_pk(tenant_id, user_id), sk));

@@ -24,6 +24,7 @@ pub use api_keys::ApiKeyGrant;
 pub use batches::{ChunkCounts, ChunkProgress, CountResult, ProgressUpdate, UserOutcome};
 pub use devices::PurgeProgress;
 pub use idempotency::{Claim, IdempotencyRecord, IdempotencySlot, IdempotencyState};
+pub use tenants::TenantRecord;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
