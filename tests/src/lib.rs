@@ -7,10 +7,12 @@ pub mod calls;
 pub mod delivery;
 mod devices;
 pub mod env;
+pub mod faults;
 pub mod keys;
 pub mod simulator;
 
 pub use calls::{call, parts, Call};
 pub use delivery::BulkRig;
 pub use env::TestEnv;
+pub use faults::Faults;
 pub use simulator::PushSimulator;
