@@ -98,9 +98,13 @@ impl Intercept for Faults {
     }
 }
 
+/// How long a gate holds a call at most: a test that forgot to open it fails
+/// instead of hanging.
+const GATE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Holds the first call of one operation until the test opens the gate, to
 /// run something else at exactly that point of a request. The held call
-/// blocks its thread: use it from a multi-threaded runtime.
+/// waits in `block_in_place`: use it from a multi-threaded runtime.
 #[derive(Debug, Clone)]
 pub struct Gate(Arc<GateState>);
 
@@ -161,20 +165,33 @@ impl Intercept for Gate {
         if operation(config) != Some(self.0.operation.as_str()) {
             return Ok(());
         }
-        let mut state = self.lock();
-        if state.0 {
-            return Ok(());
+        {
+            let mut state = self.lock();
+            if state.0 {
+                return Ok(());
+            }
+            state.0 = true;
         }
-        state.0 = true;
         // `notify_one` keeps the permit when the test is not waiting yet.
         self.0.reached.notify_one();
-        while !state.1 {
-            state = self
-                .0
-                .opened
-                .wait(state)
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
-        }
-        Ok(())
+        // Blocking a runtime thread would strand the tasks queued on it:
+        // hand them to another thread while this call waits.
+        tokio::task::block_in_place(|| {
+            let deadline = std::time::Instant::now() + GATE_TIMEOUT;
+            let mut state = self.lock();
+            while !state.1 {
+                let left = deadline.saturating_duration_since(std::time::Instant::now());
+                if left.is_zero() {
+                    return Err("the gate was never opened".into());
+                }
+                state = self
+                    .0
+                    .opened
+                    .wait_timeout(state, left)
+                    .map(|(state, _)| state)
+                    .unwrap_or_else(|poisoned| poisoned.into_inner().0);
+            }
+            Ok(())
+        })
     }
 }

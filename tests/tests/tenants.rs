@@ -6,7 +6,6 @@ use notify_shared::error::Error;
 use notify_shared::model::tenant::SecretJson;
 use notify_shared::model::{RegisterDeviceRequest, Tenant, UpdateTenantRequest};
 use notify_shared::service::tenants::update_tenant;
-use notify_shared::service::worker::Verdict;
 use notify_shared::App;
 use notify_tests::delivery::ios_token;
 use notify_tests::faults::Gate;
@@ -504,19 +503,28 @@ async fn a_tombstoned_tenant_serves_nothing() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["tenants"], json!([]), "{body}");
     // A request authorised a moment before the tombstone cannot write either.
-    let late = env
+    let registration = serde_json::from_value::<RegisterDeviceRequest>(
+        json!({"user_id": "u3", "token": ios_token(9), "platform": "ios"}),
+    )
+    .map_err(|err| err.to_string())
+    .and_then(|request| request.validate().map_err(|err| err.to_string()))
+    .unwrap_or_else(|err| panic!("registration: {err}"));
+    let mut late = env
         .app
         .store
-        .register_device(
-            &tenant_id,
-            &serde_json::from_value::<RegisterDeviceRequest>(
-                json!({"user_id": "u3", "token": ios_token(9), "platform": "ios"}),
-            )
-            .map_err(|err| err.to_string())
-            .and_then(|request| request.validate().map_err(|err| err.to_string()))
-            .unwrap_or_else(|err| panic!("registration: {err}")),
-        )
+        .register_device(&tenant_id, &registration)
         .await;
+    // moto now and then cancels a transaction for a conflict of its own.
+    for _ in 0..3 {
+        if matches!(late, Err(Error::NotFound(_))) {
+            break;
+        }
+        late = env
+            .app
+            .store
+            .register_device(&tenant_id, &registration)
+            .await;
+    }
     assert!(matches!(late, Err(Error::NotFound(_))), "{late:?}");
     assert!(!env.table_dump().await.contains("u3"));
 }
@@ -566,26 +574,6 @@ async fn the_worker_finishes_purging_a_tombstoned_tenant() {
         &tenant_delete::handle(&rig.env.app, delete_request(&rig.tenant_id, &rig.owner)).await,
     );
     assert_eq!(status, 404);
-}
-
-#[tokio::test]
-async fn a_purge_of_a_live_tenant_through_the_worker_deletes_nothing() {
-    let rig = BulkRig::start().await;
-    rig.register(&[(
-        "u1".to_owned(),
-        ios_token(1),
-        notify_shared::model::Platform::Ios,
-    )])
-    .await;
-    let body = format!(
-        r#"{{"kind":"purge_tenant","tenant_id":"{}"}}"#,
-        rig.tenant_id
-    );
-    let processed = rig.worker.process(&body, &Default::default()).await;
-    assert_eq!(processed.verdict, Verdict::Done);
-    assert!(secret_exists(&rig.env, &rig.tenant_id).await);
-    let devices = rig.env.app.store.list_devices(&rig.tenant_id, "u1").await;
-    assert_eq!(devices.map(|d| d.len()).ok(), Some(1));
 }
 
 fn fcm_patch(project_id: &str) -> UpdateTenantRequest {
