@@ -193,29 +193,8 @@ fn not_found() -> Error {
     Error::NotFound("tenant not found".to_owned())
 }
 
-/// Applies a PATCH to `current`, the tenant as the request read it.
-///
-/// Secrets Manager has no conditional write, so the tenant item serialises
-/// the changes (optimistic concurrency on its `revision`):
-/// 1. **claim**: on condition that the tenant is live, still at
-///    `current.revision` and held by no other change, raise its revision
-///    and record a claim for [`CLAIM_SECS`]. Of two PATCHes from the same
-///    read, one claims; the other answers 409 `tenant_changed` having
-///    written nothing. While the claim holds, no other change can claim.
-/// 2. read the secret, merge the new credentials in, write it back: no
-///    concurrent writer can interleave, so no update is lost.
-/// 3. **commit**: write the item, its credential fields derived from the
-///    secret just written (so the two agree even after a change that died
-///    between 2 and 3: the next one re-derives them), on condition that it
-///    is live and still at the claimed revision; this ends the claim.
-///
-/// Against a deletion: the tombstone makes the claim in 1 fail (nothing
-/// written, 404). If the tombstone lands after 1, the commit in 3 fails, and
-/// this change deletes the secret it may have written or re-created, then
-/// ends its claim. Should it die before that, the deletion's last step
-/// (`finish_deletion`) waits for the claim to lapse before it deletes the
-/// secret, and no change writes once its claim has lapsed. Either way no
-/// secret outlives a deleted tenant.
+/// Applies a PATCH to `current`, the tenant as the request read it (see
+/// [`change_tenant`] for how concurrent changes and deletions are handled).
 pub async fn update_tenant(
     app: &App,
     current: Tenant,
@@ -261,6 +240,49 @@ pub async fn update_tenant(
         tenant.use_sandbox = sandbox;
     }
 
+    change_tenant(app, tenant, |credentials| {
+        let changed = new_apns.is_some() || new_fcm.is_some();
+        if let Some(key) = new_apns {
+            credentials.apns = Some(key);
+        }
+        if let Some(account) = new_fcm {
+            credentials.fcm = Some(account);
+        }
+        changed
+    })
+    .await
+}
+
+/// Writes `tenant` (a value read from the store, its settings changed) and,
+/// when `change` says it changed them, the tenant's credentials: the one way
+/// to change a tenant or its secret after its creation.
+///
+/// Secrets Manager has no conditional write, so the tenant item serialises
+/// the changes (optimistic concurrency on its `revision`):
+/// 1. **claim**: on condition that the tenant is live, still at
+///    `tenant.revision` (as read) and held by no other change, raise its revision
+///    and record a claim for [`CLAIM_SECS`]. Of two PATCHes from the same
+///    read, one claims; the other answers 409 `tenant_changed` having
+///    written nothing. While the claim holds, no other change can claim.
+/// 2. read the secret, let `change` change it, write it back: no
+///    concurrent writer can interleave, so no update is lost.
+/// 3. **commit**: write the item, its credential fields derived from the
+///    secret just written (so the two agree even after a change that died
+///    between 2 and 3: the next one re-derives them), on condition that it
+///    is live and still at the claimed revision; this ends the claim.
+///
+/// Against a deletion: the tombstone makes the claim in 1 fail (nothing
+/// written, 404). If the tombstone lands after 1, the commit in 3 fails, and
+/// this change deletes the secret it may have written or re-created, then
+/// ends its claim. Should it die before that, the deletion's last step
+/// (`finish_deletion`) waits for the claim to lapse before it deletes the
+/// secret, and no change writes once its claim has lapsed. Either way no
+/// secret outlives a deleted tenant.
+pub async fn change_tenant(
+    app: &App,
+    mut tenant: Tenant,
+    change: impl FnOnce(&mut TenantCredentials) -> bool,
+) -> Result<Tenant> {
     let tenant_id = tenant.tenant_id.clone();
     let claim_id = uuid::Uuid::new_v4().to_string();
     let now = now_epoch_seconds();
@@ -284,13 +306,7 @@ pub async fn update_tenant(
 
     let committed = async {
         let mut credentials = app.secrets.tenant_credentials(&tenant_id).await?;
-        if new_apns.is_some() || new_fcm.is_some() {
-            if let Some(key) = new_apns {
-                credentials.apns = Some(key);
-            }
-            if let Some(account) = new_fcm {
-                credentials.fcm = Some(account);
-            }
+        if change(&mut credentials) {
             app.secrets
                 .save_tenant_credentials(&tenant_id, &credentials)
                 .await?;
