@@ -80,7 +80,9 @@ impl Secrets {
     }
 
     /// Replaces the tenant's credentials, creating its secret when the
-    /// tenant had none.
+    /// tenant had none. Only under a claim of the tenant
+    /// (`service::tenants::change_tenant`): Secrets Manager has no
+    /// conditional write, and a creation could otherwise outlive a deletion.
     #[tracing::instrument(skip(self, credentials))]
     pub async fn save_tenant_credentials(
         &self,

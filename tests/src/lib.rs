@@ -14,4 +14,5 @@ pub mod simulator;
 pub use calls::{call, parts, Call};
 pub use delivery::BulkRig;
 pub use env::TestEnv;
+pub use faults::Faults;
 pub use simulator::PushSimulator;

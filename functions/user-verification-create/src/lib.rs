@@ -15,8 +15,8 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
 
 async fn create(app: &App, req: &Request) -> Result<CreatedUserVerification> {
     let tenant_id = path_param(req, "tenant_id")?;
-    authorize_tenant(app, req, &tenant_id, Requirement::Management).await?;
-    user_verification::create_user_verification(app, &tenant_id).await
+    let access = authorize_tenant(app, req, &tenant_id, Requirement::Management).await?;
+    user_verification::create_user_verification(app, access.tenant).await
 }
 
 #[cfg(test)]

@@ -14,8 +14,8 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
 
 async fn delete(app: &App, req: &Request) -> Result<DeletedUserVerification> {
     let tenant_id = path_param(req, "tenant_id")?;
-    authorize_tenant(app, req, &tenant_id, Requirement::Management).await?;
-    user_verification::delete_user_verification(app, &tenant_id).await
+    let access = authorize_tenant(app, req, &tenant_id, Requirement::Management).await?;
+    user_verification::delete_user_verification(app, access.tenant).await
 }
 
 #[cfg(test)]

@@ -1,5 +1,8 @@
 //! Tenants: one app's push configuration inside an org.
 
+use std::fmt;
+
+use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
 /// The tenant object of the contract. Provider secrets are never part of it.
@@ -17,6 +20,35 @@ pub struct Tenant {
     pub created_at: String,
     pub created_by: String,
     pub updated_at: String,
+    /// Not on the wire: the revision of the stored item this value was read
+    /// from, which a change of the tenant is conditional on (optimistic
+    /// concurrency, see `service::tenants::update_tenant`).
+    #[serde(skip)]
+    pub revision: u64,
+}
+
+/// A JSON value that is secret material (a service account with its private
+/// key): it cannot be printed, by `Debug` or a `tracing` field.
+#[derive(Clone, Default, Deserialize)]
+#[serde(transparent)]
+pub struct SecretJson(serde_json::Value);
+
+impl SecretJson {
+    pub fn new(value: serde_json::Value) -> Self {
+        Self(value)
+    }
+}
+
+impl ExposeSecret<serde_json::Value> for SecretJson {
+    fn expose_secret(&self) -> &serde_json::Value {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SecretJson {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -26,10 +58,10 @@ pub struct CreateTenantRequest {
     pub bundle_id: Option<String>,
     pub team_id: Option<String>,
     pub key_id: Option<String>,
-    pub private_key: Option<String>,
+    pub private_key: Option<SecretString>,
     pub use_sandbox: Option<bool>,
     /// A service-account object, or the same JSON as a string.
-    pub fcm_service_account: Option<serde_json::Value>,
+    pub fcm_service_account: Option<SecretJson>,
 }
 
 /// The creation fields to change or add; `org_id` cannot move.
@@ -39,12 +71,43 @@ pub struct UpdateTenantRequest {
     pub bundle_id: Option<String>,
     pub team_id: Option<String>,
     pub key_id: Option<String>,
-    pub private_key: Option<String>,
+    pub private_key: Option<SecretString>,
     pub use_sandbox: Option<bool>,
-    pub fcm_service_account: Option<serde_json::Value>,
+    pub fcm_service_account: Option<SecretJson>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TenantList {
     pub tenants: Vec<Tenant>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_fields_of_tenant_requests_never_print() {
+        let body = serde_json::json!({
+            "team_id": "ABCDE12345",
+            "private_key": "-----BEGIN PRIVATE KEY-----\nSECRET-P8\n-----END PRIVATE KEY-----",
+            "fcm_service_account": {"project_id": "p", "private_key": "SECRET-SA"},
+        });
+        let create: CreateTenantRequest = serde_json::from_value(body.clone()).unwrap();
+        let update: UpdateTenantRequest = serde_json::from_value(body).unwrap();
+        for printed in [format!("{create:?}"), format!("{update:?}")] {
+            assert!(printed.contains("ABCDE12345"), "{printed}");
+            assert!(!printed.contains("SECRET"), "{printed}");
+        }
+        assert!(create
+            .private_key
+            .as_ref()
+            .is_some_and(|key| key.expose_secret().contains("SECRET-P8")));
+        assert_eq!(
+            update
+                .fcm_service_account
+                .as_ref()
+                .map(|account| account.expose_secret()["private_key"].clone()),
+            Some(serde_json::json!("SECRET-SA"))
+        );
+    }
 }

@@ -1,13 +1,15 @@
 //! Tenants: creation, listing, credential changes and deletion.
 
+use secrecy::ExposeSecret;
+
 use crate::app::App;
 use crate::auth::UserClaims;
-use crate::clock::now_rfc3339;
+use crate::clock::{now_epoch_seconds, now_rfc3339};
 use crate::credentials::{
     parse_service_account, validate_apns_key, validate_bundle_id, TenantCredentials,
 };
 use crate::error::{Error, Result};
-use crate::ids::new_tenant_id;
+use crate::ids::{has_id_shape, new_tenant_id};
 use crate::model::{CreateTenantRequest, QueueMessage, Tenant, TenantList, UpdateTenantRequest};
 
 /// Org ids name a space in keys and indexes: keep them plain.
@@ -92,7 +94,7 @@ pub async fn create_tenant(
         bundle_id: request.bundle_id.as_deref(),
         team_id: request.team_id.as_deref(),
         key_id: request.key_id.as_deref(),
-        private_key: request.private_key.as_deref(),
+        private_key: request.private_key.as_ref().map(|key| key.expose_secret()),
     };
     let mut credentials = TenantCredentials::default();
     let mut bundle_id = None;
@@ -102,27 +104,29 @@ pub async fn create_tenant(
         credentials.apns = Some(key);
     }
     if let Some(account) = &request.fcm_service_account {
-        credentials.fcm = Some(parse_service_account(account, &app.config.providers)?);
+        credentials.fcm = Some(parse_service_account(
+            account.expose_secret(),
+            &app.config.providers,
+        )?);
     }
 
     let now = now_rfc3339();
-    let tenant = Tenant {
+    let mut tenant = Tenant {
         tenant_id: new_tenant_id(),
         org_id,
         bundle_id,
-        team_id: credentials.apns.as_ref().map(|key| key.team_id.clone()),
-        key_id: credentials.apns.as_ref().map(|key| key.key_id.clone()),
+        team_id: None,
+        key_id: None,
         use_sandbox: request.use_sandbox.unwrap_or(true),
-        apns_configured: credentials.apns.is_some(),
-        fcm_configured: credentials.fcm.is_some(),
-        fcm_project_id: credentials
-            .fcm
-            .as_ref()
-            .map(|account| account.project_id.clone()),
+        apns_configured: false,
+        fcm_configured: false,
+        fcm_project_id: None,
         created_at: now.clone(),
         created_by: user.sub.clone(),
         updated_at: now,
+        revision: 0,
     };
+    describe_credentials(&mut tenant, &credentials);
     // Secret first: a tenant item never points at credentials that are not there.
     if credentials.apns.is_some() || credentials.fcm.is_some() {
         app.secrets
@@ -143,7 +147,22 @@ pub async fn create_tenant(
     Ok(tenant)
 }
 
-/// Tenants of one org (the caller must belong to it), or of all the caller's orgs.
+/// The tenant object's account of its credentials (`apns_configured`,
+/// `team_id`, `key_id`, `fcm_configured`, `fcm_project_id`), taken from
+/// what the secret holds: the one place the two are made to agree.
+fn describe_credentials(tenant: &mut Tenant, credentials: &TenantCredentials) {
+    tenant.apns_configured = credentials.apns.is_some();
+    tenant.team_id = credentials.apns.as_ref().map(|key| key.team_id.clone());
+    tenant.key_id = credentials.apns.as_ref().map(|key| key.key_id.clone());
+    tenant.fcm_configured = credentials.fcm.is_some();
+    tenant.fcm_project_id = credentials
+        .fcm
+        .as_ref()
+        .map(|account| account.project_id.clone());
+}
+
+/// Tenants of one org (the caller must belong to it), or of all the caller's
+/// orgs. Tenants being deleted are not listed.
 pub async fn list_tenants(
     app: &App,
     user: &UserClaims,
@@ -168,6 +187,17 @@ pub async fn list_tenants(
     })
 }
 
+/// How long (seconds) a change holds a tenant: far longer than the update
+/// function's timeout (`template.yaml`, Globals: 10 s), so no invocation
+/// outlives the claim it took.
+pub const CLAIM_SECS: i64 = 60;
+
+fn not_found() -> Error {
+    Error::NotFound("tenant not found".to_owned())
+}
+
+/// Applies a PATCH to `current`, the tenant as the request read it (see
+/// [`change_tenant`] for how concurrent changes and deletions are handled).
 pub async fn update_tenant(
     app: &App,
     current: Tenant,
@@ -188,16 +218,13 @@ pub async fn update_tenant(
         bundle_id: request.bundle_id.as_deref(),
         team_id: request.team_id.as_deref(),
         key_id: request.key_id.as_deref(),
-        private_key: request.private_key.as_deref(),
+        private_key: request.private_key.as_ref().map(|key| key.expose_secret()),
     };
     let mut tenant = current;
     let mut new_apns = None;
     if apns_fields.any_key_field() {
         let (bundle, key) = apns_fields.complete(tenant.bundle_id.as_deref())?;
         tenant.bundle_id = Some(bundle);
-        tenant.team_id = Some(key.team_id.clone());
-        tenant.key_id = Some(key.key_id.clone());
-        tenant.apns_configured = true;
         new_apns = Some(key);
     } else if let Some(bundle) = apns_fields.bundle_id {
         // A new topic alone only makes sense next to an existing key.
@@ -210,88 +237,273 @@ pub async fn update_tenant(
     let new_fcm = request
         .fcm_service_account
         .as_ref()
-        .map(|account| parse_service_account(account, &app.config.providers))
+        .map(|account| parse_service_account(account.expose_secret(), &app.config.providers))
         .transpose()?;
-    if let Some(account) = &new_fcm {
-        tenant.fcm_configured = true;
-        tenant.fcm_project_id = Some(account.project_id.clone());
-    }
     if let Some(sandbox) = request.use_sandbox {
         tenant.use_sandbox = sandbox;
     }
-    if new_apns.is_some() || new_fcm.is_some() {
-        let mut credentials = app.secrets.tenant_credentials(&tenant.tenant_id).await?;
+
+    change_tenant(app, tenant, |credentials| {
+        let changed = new_apns.is_some() || new_fcm.is_some();
         if let Some(key) = new_apns {
             credentials.apns = Some(key);
         }
         if let Some(account) = new_fcm {
             credentials.fcm = Some(account);
         }
-        app.secrets
-            .save_tenant_credentials(&tenant.tenant_id, &credentials)
-            .await?;
+        changed
+    })
+    .await
+}
+
+/// Writes `tenant` (a value read from the store, its settings changed) and,
+/// when `change` says it changed them, the tenant's credentials: the one way
+/// to change a tenant or its secret after its creation.
+///
+/// Secrets Manager has no conditional write, so the tenant item serialises
+/// the changes (optimistic concurrency on its `revision`):
+/// 1. **claim**: on condition that the tenant is live, still at
+///    `tenant.revision` (as read) and held by no other change, raise its revision
+///    and record a claim for [`CLAIM_SECS`]. Of two PATCHes from the same
+///    read, one claims; the other answers 409 `tenant_changed` having
+///    written nothing. While the claim holds, no other change can claim.
+/// 2. read the secret, let `change` change it, write it back: no
+///    concurrent writer can interleave, so no update is lost.
+/// 3. **commit**: write the item, its credential fields derived from the
+///    secret just written (so the two agree even after a change that died
+///    between 2 and 3: the next one re-derives them), on condition that it
+///    is live and still at the claimed revision; this ends the claim.
+///
+/// Against a deletion: the tombstone makes the claim in 1 fail (nothing
+/// written, 404). If the tombstone lands after 1, the commit in 3 fails, and
+/// this change deletes the secret it may have written or re-created, then
+/// ends its claim. Should it die before that, the deletion's last step
+/// (`finish_deletion`) waits for the claim to lapse before it deletes the
+/// secret, and no change writes once its claim has lapsed. Either way no
+/// secret outlives a deleted tenant.
+pub async fn change_tenant(
+    app: &App,
+    mut tenant: Tenant,
+    change: impl FnOnce(&mut TenantCredentials) -> bool,
+) -> Result<Tenant> {
+    let tenant_id = tenant.tenant_id.clone();
+    let claim_id = uuid::Uuid::new_v4().to_string();
+    let now = now_epoch_seconds();
+    let claimed = app
+        .store
+        .claim_tenant(
+            &tenant_id,
+            tenant.revision,
+            &claim_id,
+            now.saturating_add(CLAIM_SECS),
+            now,
+        )
+        .await?;
+    if !claimed {
+        return Err(match app.store.tenant_record(&tenant_id).await? {
+            Some(record) if record.is_live() => tenant_changed(record.claim_left(now)),
+            _ => not_found(),
+        });
     }
-    tenant.updated_at = now_rfc3339();
-    app.store.replace_tenant(&tenant).await?;
-    Ok(tenant)
+    tenant.revision = tenant.revision.saturating_add(1);
+
+    let committed = async {
+        let mut credentials = app.secrets.tenant_credentials(&tenant_id).await?;
+        if change(&mut credentials) {
+            app.secrets
+                .save_tenant_credentials(&tenant_id, &credentials)
+                .await?;
+        }
+        describe_credentials(&mut tenant, &credentials);
+        tenant.updated_at = now_rfc3339();
+        app.store.replace_tenant(&tenant).await
+    }
+    .await;
+    match committed {
+        Ok(true) => {
+            tenant.revision = tenant.revision.saturating_add(1);
+            tracing::info!(tenant_id = %tenant_id, "tenant updated");
+            Ok(tenant)
+        }
+        Ok(false) => match app.store.tenant_record(&tenant_id).await? {
+            // Held past its claim (it lapsed and another change took over).
+            Some(record) if record.is_live() => Err(tenant_changed(record.claim_left(now))),
+            // Deleted meanwhile: take back whatever this change wrote.
+            _ => {
+                app.secrets.delete_tenant_credentials(&tenant_id).await?;
+                app.store
+                    .release_tenant_claim(&tenant_id, &claim_id)
+                    .await?;
+                tracing::info!(tenant_id = %tenant_id, "tenant deleted during its update; secret removed");
+                Err(not_found())
+            }
+        },
+        Err(err) => {
+            // Let the next change (or a deletion) go on without waiting for the claim to lapse.
+            if let Err(release) = app.store.release_tenant_claim(&tenant_id, &claim_id).await {
+                tracing::warn!(tenant_id = %tenant_id, error = %release, "tenant claim left to lapse");
+            }
+            Err(err)
+        }
+    }
+}
+
+fn tenant_changed(claim_left: Option<u64>) -> Error {
+    Error::Busy {
+        code: "tenant_changed",
+        detail: "the tenant changed since this request read it, or another change is under way; read it again and retry".to_owned(),
+        retry_after_secs: claim_left.unwrap_or(1).clamp(1, CLAIM_SECS.unsigned_abs()),
+    }
 }
 
 /// Items of a deleted tenant the deletion request removes itself; a larger
 /// tenant's remainder is left to the delivery worker.
 pub const INLINE_PURGE_LIMIT: usize = 2_000;
 
-/// Deletes the tenant item first: from then on its keys fail and nothing of
-/// it is served. Then its keys, its secret and its other items (devices,
-/// idempotency records...) go.
-pub async fn delete_tenant(app: &App, tenant_id: &str) -> Result<()> {
-    if !app.store.delete_tenant(tenant_id).await? {
-        return Err(Error::NotFound("tenant not found".to_owned()));
+/// Deletes a tenant, or resumes its deletion. First the tombstone: from then
+/// on its keys fail (401), its users get 404, and every write that needs
+/// the tenant is refused. Then its keys, its other items (devices,
+/// idempotency records, batches...), its secret, and last the tombstone.
+/// Every step is idempotent: when one fails, a retried DELETE (the tenant is
+/// still found through its tombstone) or the worker's purge goes on from
+/// there; once the tombstone is gone, the tenant is 404.
+pub async fn delete_tenant(app: &App, user: &UserClaims, tenant_id: &str) -> Result<()> {
+    if !has_id_shape(tenant_id, "tnt_") {
+        return Err(not_found());
     }
+    let record = app
+        .store
+        .tenant_record(tenant_id)
+        .await?
+        .ok_or_else(not_found)?;
+    if !user.belongs_to(&record.tenant.org_id) {
+        return Err(not_found());
+    }
+    let resumed = !record.is_live();
+    app.store
+        .tombstone_tenant(tenant_id, &now_rfc3339())
+        .await?
+        .ok_or_else(not_found)?;
     let keys = app.store.delete_all_api_keys(tenant_id).await?;
-    app.secrets.delete_tenant_credentials(tenant_id).await?;
-    let purged = purge_deleted_tenant(app, tenant_id).await?;
+    let purge = purge_deleted_tenant(app, tenant_id).await?;
+    if purge.complete {
+        if let Finish::Held { retry_after_secs } = finish_deletion(app, tenant_id).await? {
+            // A change of the tenant may still write its secret: the secret
+            // goes once that can no longer happen.
+            if app.config.delivery_queue_url.is_none() {
+                return Err(Error::Busy {
+                    code: "tenant_changing",
+                    detail: "a change of this tenant is under way; retry the deletion".to_owned(),
+                    retry_after_secs,
+                });
+            }
+            enqueue_purge(app, tenant_id).await?;
+        }
+    }
     tracing::info!(
-        tenant_id,
+        tenant_id = %tenant_id,
+        resumed,
         keys_deleted = keys,
-        items_purged = purged,
+        items_purged = purge.deleted,
         "tenant deleted"
     );
     Ok(())
 }
 
+/// What a purge did: how many items, and whether nothing but the tombstone
+/// is left.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Purged {
+    pub deleted: usize,
+    pub complete: bool,
+}
+
 /// Purges what is left of a deleted tenant: all of it when there is no
 /// delivery queue, else up to [`INLINE_PURGE_LIMIT`] items here and the rest
 /// through a `purge_tenant` message for the worker (also the fallback when
-/// purging fails here, since a retried deletion would find no tenant).
-async fn purge_deleted_tenant(app: &App, tenant_id: &str) -> Result<usize> {
+/// purging fails here).
+async fn purge_deleted_tenant(app: &App, tenant_id: &str) -> Result<Purged> {
     if app.config.delivery_queue_url.is_none() {
-        return Ok(app
+        let progress = app
             .store
             .purge_tenant_partition(tenant_id, usize::MAX)
-            .await?
-            .deleted);
+            .await?;
+        return Ok(Purged {
+            deleted: progress.deleted,
+            complete: progress.complete,
+        });
     }
     match app
         .store
         .purge_tenant_partition(tenant_id, INLINE_PURGE_LIMIT)
         .await
     {
-        Ok(progress) if progress.complete => Ok(progress.deleted),
+        Ok(progress) if progress.complete => Ok(Purged {
+            deleted: progress.deleted,
+            complete: true,
+        }),
         Ok(progress) => {
             enqueue_purge(app, tenant_id).await?;
             tracing::info!(
-                tenant_id,
+                tenant_id = %tenant_id,
                 deleted = progress.deleted,
                 "tenant purge continues in the worker"
             );
-            Ok(progress.deleted)
+            Ok(Purged {
+                deleted: progress.deleted,
+                complete: false,
+            })
         }
         Err(err) => {
-            tracing::warn!(tenant_id, error = %err, "tenant purge failed; handing it to the worker");
+            tracing::warn!(tenant_id = %tenant_id, error = %err, "tenant purge failed; handing it to the worker");
             enqueue_purge(app, tenant_id).await.map_err(|_| err)?;
-            Ok(0)
+            Ok(Purged {
+                deleted: 0,
+                complete: false,
+            })
         }
     }
+}
+
+/// How the last step of a deletion went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Finish {
+    /// The secret and the tombstone are gone: nothing of the tenant is left.
+    Done,
+    /// A change still holds the tenant and could write its secret: try
+    /// again after this many seconds.
+    Held { retry_after_secs: u64 },
+}
+
+/// The last step of a deletion, once nothing but the tombstone is left of
+/// the tenant's partition: its secret, then its tombstone. Called by a
+/// DELETE and by the worker's purge; idempotent. Never touches a live tenant.
+pub async fn finish_deletion(app: &App, tenant_id: &str) -> Result<Finish> {
+    let now = now_epoch_seconds();
+    if let Some(record) = app.store.tenant_record(tenant_id).await? {
+        if record.is_live() {
+            return Err(Error::internal(
+                "finishing a tenant deletion",
+                "the tenant is live",
+            ));
+        }
+        // No claim can start on a tombstoned tenant: once this one lapsed or
+        // ended, no change will write the secret again.
+        if let Some(left) = record.claim_left(now) {
+            return Ok(Finish::Held {
+                retry_after_secs: left.max(1),
+            });
+        }
+    }
+    app.secrets.delete_tenant_credentials(tenant_id).await?;
+    if !app.store.delete_tenant(tenant_id).await? {
+        if let Some(record) = app.store.tenant_record(tenant_id).await? {
+            return Ok(Finish::Held {
+                retry_after_secs: record.claim_left(now_epoch_seconds()).unwrap_or(1).max(1),
+            });
+        }
+    }
+    Ok(Finish::Done)
 }
 
 /// Asks the delivery worker to go on purging a deleted tenant.

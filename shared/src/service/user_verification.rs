@@ -13,6 +13,8 @@ use crate::app::App;
 use crate::clock::now_rfc3339;
 use crate::credentials::UserVerificationSecret;
 use crate::error::{Error, Result};
+use crate::model::Tenant;
+use crate::service::tenants::change_tenant;
 
 /// The creation answer: the only time the secret is shown.
 #[derive(Clone, Serialize)]
@@ -36,35 +38,30 @@ pub struct DeletedUserVerification {
 }
 
 /// Creates the tenant's verification secret, or replaces it (signatures made
-/// with the old one stop working at once), and answers it this once.
+/// with the old one stop working at once), and answers it this once. The
+/// secret is written as every change of the tenant's secret is, through
+/// [`change_tenant`]: serialised with PATCHes, and never left behind by a
+/// deletion that races it.
 pub async fn create_user_verification(
     app: &App,
-    tenant_id: &str,
+    tenant: Tenant,
 ) -> Result<CreatedUserVerification> {
+    let tenant_id = tenant.tenant_id.clone();
     let secret = hex::encode(rand::random::<[u8; 32]>());
     let created_at = now_rfc3339();
     // Secret first: the marker never announces a secret that is not there.
-    let mut credentials = app.secrets.tenant_credentials(tenant_id).await?;
-    credentials.user_verification = Some(UserVerificationSecret {
+    let stored = UserVerificationSecret {
         secret: secret.clone(),
         created_at: created_at.clone(),
-    });
-    app.secrets
-        .save_tenant_credentials(tenant_id, &credentials)
+    };
+    change_tenant(app, tenant, |credentials| {
+        credentials.user_verification = Some(stored);
+        true
+    })
+    .await?;
+    app.store
+        .put_user_verification(&tenant_id, &created_at)
         .await?;
-    if let Err(err) = app
-        .store
-        .put_user_verification(tenant_id, &created_at)
-        .await
-    {
-        if matches!(err, Error::NotFound(_)) {
-            // Deleted meanwhile: the secret just written must not outlive it.
-            if let Err(cleanup) = app.secrets.delete_tenant_credentials(tenant_id).await {
-                tracing::warn!(tenant_id = %tenant_id, error = %cleanup, "orphaned tenant secret");
-            }
-        }
-        return Err(err);
-    }
     tracing::info!(tenant_id = %tenant_id, "user verification secret created");
     Ok(CreatedUserVerification { secret, created_at })
 }
@@ -72,18 +69,18 @@ pub async fn create_user_verification(
 /// Turns user verification off and forgets the secret; 404 when it was off.
 pub async fn delete_user_verification(
     app: &App,
-    tenant_id: &str,
+    tenant: Tenant,
 ) -> Result<DeletedUserVerification> {
+    let tenant_id = tenant.tenant_id.clone();
     // Marker first: registrations stop asking for signatures before the
     // secret they are checked with goes.
-    let was_on = app.store.delete_user_verification(tenant_id).await?;
-    let mut credentials = app.secrets.tenant_credentials(tenant_id).await?;
-    let had_secret = credentials.user_verification.take().is_some();
-    if had_secret {
-        app.secrets
-            .save_tenant_credentials(tenant_id, &credentials)
-            .await?;
-    }
+    let was_on = app.store.delete_user_verification(&tenant_id).await?;
+    let mut had_secret = false;
+    change_tenant(app, tenant, |credentials| {
+        had_secret = credentials.user_verification.take().is_some();
+        had_secret
+    })
+    .await?;
     if !was_on && !had_secret {
         return Err(Error::NotFound(
             "user verification is not on for this tenant".to_owned(),

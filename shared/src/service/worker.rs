@@ -36,9 +36,10 @@
 //!
 //! # `purge_tenant`
 //!
-//! Deletes a deleted tenant's partition in bounded steps for a bounded time,
-//! then enqueues itself again if anything is left. A purge for a tenant that
-//! exists is refused (logged and dropped): it can only be a mistake.
+//! Goes on with a tenant's deletion: its partition in bounded steps for a
+//! bounded time, enqueueing itself again if anything is left; then its
+//! secret and its tombstone. A purge for a live tenant (no tombstone) is
+//! refused (logged and dropped): it can only be a mistake.
 
 use std::time::{Duration, Instant};
 
@@ -52,6 +53,7 @@ use crate::ids::has_id_shape;
 use crate::model::{BatchState, DeliverChunk, Device, QueueMessage};
 use crate::push::{DeliveryOutcome, EncodedNotification, TenantPush};
 use crate::service::sending::Dispatcher;
+use crate::service::tenants::{self, Finish};
 use crate::store::{ChunkProgress, CountResult, ProgressUpdate, UserOutcome};
 
 /// Knobs of the worker; the defaults suit a 30-second Lambda with 10
@@ -563,9 +565,13 @@ impl Worker {
         }
     }
 
+    /// Goes on with a deletion: the partition in steps, then (see
+    /// [`tenants::finish_deletion`]) the secret and the tombstone. Only a
+    /// tenant being deleted (or already gone) is purged; a live one never.
     async fn purge(&self, tenant_id: &str, body: &str, meta: &MessageMeta) -> Result<Verdict> {
-        if self.app.store.get_tenant(tenant_id).await?.is_some() {
-            tracing::error!("purge requested for a tenant that exists; refused and dropped");
+        let record = self.app.store.tenant_record(tenant_id).await?;
+        if record.is_some_and(|record| record.is_live()) {
+            tracing::error!("purge requested for a live tenant; refused and dropped");
             return Ok(Verdict::Done);
         }
         let started = Instant::now();
@@ -582,8 +588,20 @@ impl Worker {
                 .await?;
             deleted += step.deleted;
             if step.complete {
-                tracing::info!(deleted, "tenant purged");
-                return Ok(Verdict::Done);
+                return Ok(
+                    match tenants::finish_deletion(&self.app, tenant_id).await? {
+                        Finish::Done => {
+                            tracing::info!(deleted, "tenant purged");
+                            Verdict::Done
+                        }
+                        // SQS delivers it again after the visibility timeout,
+                        // longer than any claim.
+                        Finish::Held { retry_after_secs } => {
+                            tracing::info!(deleted, retry_after_secs, "tenant purged but for its secret, which a change still holds; retrying");
+                            Verdict::Retry
+                        }
+                    },
+                );
             }
             if started.elapsed() >= budget {
                 break;

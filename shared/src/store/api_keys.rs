@@ -9,12 +9,11 @@ use std::time::Duration;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, ConditionCheck, Delete, DeleteRequest, KeysAndAttributes, Put,
-    TransactWriteItem, WriteRequest,
+    AttributeValue, Delete, DeleteRequest, KeysAndAttributes, Put, TransactWriteItem, WriteRequest,
 };
 use serde::{Deserialize, Serialize};
 
-use super::tenants::{tenant_from_item, tenant_key};
+use super::tenants::{live_tenant_check, live_tenant_from_item, tenant_key};
 use super::{build, condition_failed, key, s, tenant_pk, Store, PK};
 use crate::error::{Error, Result};
 use crate::model::{ApiKey, Scope, Tenant};
@@ -125,13 +124,7 @@ impl Store {
             scopes: api_key.scopes.clone(),
             last_used_at: None,
         })?;
-        let tenant_exists = build(
-            ConditionCheck::builder()
-                .table_name(&self.table)
-                .set_key(Some(tenant_key(tenant_id)))
-                .condition_expression("attribute_exists(PK)")
-                .build(),
-        )?;
+        let tenant_exists = live_tenant_check(&self.table, tenant_id)?;
         let put_record = build(
             Put::builder()
                 .table_name(&self.table)
@@ -284,7 +277,8 @@ impl Store {
                         .map_err(|err| Error::internal("decoding API key lookup", err))?;
                     grant = Some(ApiKeyGrant::from(lookup));
                 } else {
-                    tenant = Some(tenant_from_item(item)?);
+                    // A tenant being deleted is no tenant: its keys grant nothing.
+                    tenant = live_tenant_from_item(item)?;
                 }
             }
             match output

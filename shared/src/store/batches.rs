@@ -14,12 +14,12 @@
 
 use std::collections::{HashMap, HashSet};
 
-use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use serde::{Deserialize, Serialize};
 
+use super::tenants::live_tenant_check;
 use super::{build, condition_failed, key, s, tenant_pk, Store, SK};
 use crate::error::{Error, Result};
 use crate::model::{Batch, BatchState};
@@ -157,7 +157,8 @@ pub enum CountResult {
 }
 
 impl Store {
-    /// Stores a new batch record; fails rather than overwrite one.
+    /// Stores a new batch record for a live tenant; fails rather than
+    /// overwrite one.
     #[tracing::instrument(skip(self, batch), fields(tenant_id = %batch.tenant_id, batch_id = %batch.batch_id))]
     pub async fn insert_batch(&self, batch: &Batch) -> Result<()> {
         let item = serde_dynamo::to_item(BatchItem {
@@ -167,18 +168,38 @@ impl Store {
             batch: batch.clone(),
         })
         .map_err(|err| Error::internal("encoding batch item", err))?;
+        let tenant_live = live_tenant_check(&self.table, &batch.tenant_id)?;
+        let put = build(
+            Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .condition_expression("attribute_not_exists(PK)")
+                .build(),
+        )?;
         self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(PK)")
+            .transact_write_items()
+            .transact_items(
+                TransactWriteItem::builder()
+                    .condition_check(tenant_live)
+                    .build(),
+            )
+            .transact_items(TransactWriteItem::builder().put(put).build())
             .send()
             .await
             .map_err(|err| match err.as_service_error() {
-                Some(PutItemError::ConditionalCheckFailedException(_)) => Error::Conflict {
-                    code: "batch_exists",
-                    detail: "a batch with this id already exists; retry".to_owned(),
-                },
+                Some(TransactWriteItemsError::TransactionCanceledException(cancel))
+                    if condition_failed(cancel.cancellation_reasons(), 0) =>
+                {
+                    Error::NotFound("tenant not found".to_owned())
+                }
+                Some(TransactWriteItemsError::TransactionCanceledException(cancel))
+                    if condition_failed(cancel.cancellation_reasons(), 1) =>
+                {
+                    Error::Conflict {
+                        code: "batch_exists",
+                        detail: "a batch with this id already exists; retry".to_owned(),
+                    }
+                }
                 _ => Error::from_sdk("inserting batch", err),
             })?;
         Ok(())

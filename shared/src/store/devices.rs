@@ -27,13 +27,13 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, CancellationReason, ConditionCheck, Delete, KeysAndAttributes, Put,
-    ReturnValue, Select, TransactWriteItem, Update,
+    AttributeValue, CancellationReason, Delete, KeysAndAttributes, Put, ReturnValue, Select,
+    TransactWriteItem, Update,
 };
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::tenants::tenant_key;
+use super::tenants::{live_tenant_check, TENANT_SK};
 use super::{build, condition_failed, key, s, tenant_pk, Store, PK, SK};
 use crate::clock::now_rfc3339;
 use crate::error::{Error, Result};
@@ -350,13 +350,7 @@ impl Store {
         };
         let moved_from = current.filter(|old| old.user_id != device.user_id);
         let sk = device_sk(&device.token);
-        let tenant_exists = build(
-            ConditionCheck::builder()
-                .table_name(&self.table)
-                .set_key(Some(tenant_key(tenant_id)))
-                .condition_expression("attribute_exists(PK)")
-                .build(),
-        )?;
+        let tenant_exists = live_tenant_check(&self.table, tenant_id)?;
         let mut put_device =
             Put::builder()
                 .table_name(&self.table)
@@ -513,13 +507,7 @@ impl Store {
         }
         let item = counter_item(tenant_id, user_id, count as u64)?;
         // With the tenant's existence: a counter never outlives its tenant's purge.
-        let tenant_exists = build(
-            ConditionCheck::builder()
-                .table_name(&self.table)
-                .set_key(Some(tenant_key(tenant_id)))
-                .condition_expression("attribute_exists(PK)")
-                .build(),
-        )?;
+        let tenant_exists = live_tenant_check(&self.table, tenant_id)?;
         let put_counter = build(
             Put::builder()
                 .table_name(&self.table)
@@ -769,6 +757,10 @@ impl Store {
                 else {
                     continue;
                 };
+                // The tenant item (the deletion's tombstone) goes last, after the purge.
+                if sk == TENANT_SK {
+                    continue;
+                }
                 if sk.starts_with(DEVICE_PREFIX) {
                     if let Some(user_id) = text_attribute(item, "user_id") {
                         derived.push(key(user_pk(tenant_id, user_id), sk));

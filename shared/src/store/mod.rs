@@ -29,6 +29,7 @@ pub use batches::{ChunkCounts, ChunkProgress, CountResult, ProgressUpdate, UserO
 pub use devices::device_counter_item;
 pub use devices::{PurgeProgress, MAX_DEVICES_LISTED};
 pub use idempotency::{Claim, IdempotencyRecord, IdempotencySlot, IdempotencyState};
+pub use tenants::TenantRecord;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;

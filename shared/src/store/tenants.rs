@@ -1,14 +1,48 @@
 //! Tenant items.
+//!
+//! Besides the tenant object, the item carries:
+//! - `revision`, raised by every change: changes are conditional on it
+//!   (optimistic concurrency, see `service::tenants::update_tenant`);
+//! - `claim_id` / `claim_until` while a change holds the tenant (it writes
+//!   the provider secret under that claim);
+//! - `deleted_at`, the tombstone: written first by a deletion, it makes the
+//!   tenant absent for serving (credentials, reads, listings, every write
+//!   conditional on the tenant) and is removed last, once nothing else of
+//!   the tenant is left.
+
+use std::collections::HashMap;
 
 use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, ReturnValue};
 use serde::{Deserialize, Serialize};
 
-use super::{key, s, tenant_pk, Store, GSI1};
+use super::{build, key, s, tenant_pk, Store, GSI1};
 use crate::error::{Error, Result};
 use crate::model::Tenant;
 
-const TENANT_SK: &str = "TENANT";
+/// The sort key of the tenant item in the tenant's partition.
+pub(crate) const TENANT_SK: &str = "TENANT";
+
+/// The condition every write that needs a live tenant puts on the tenant
+/// item: it exists and no deletion has started. Its one home: writes use it
+/// through [`live_tenant_check`] or by joining it to their own condition.
+pub(crate) const LIVE_TENANT: &str = "attribute_exists(PK) AND attribute_not_exists(deleted_at)";
+
+/// A transaction's check that the tenant is live (see [`LIVE_TENANT`]).
+pub(crate) fn live_tenant_check(table: &str, tenant_id: &str) -> Result<ConditionCheck> {
+    build(
+        ConditionCheck::builder()
+            .table_name(table)
+            .set_key(Some(tenant_key(tenant_id)))
+            .condition_expression(LIVE_TENANT)
+            .build(),
+    )
+}
+
+/// No change holds the tenant, or its claim has lapsed (`:now`).
+const NO_ACTIVE_CLAIM: &str = "(attribute_not_exists(claim_until) OR claim_until < :now)";
 
 #[derive(Serialize, Deserialize)]
 struct TenantItem {
@@ -21,11 +55,20 @@ struct TenantItem {
     #[serde(rename = "GSI1SK")]
     gsi1sk: String,
     entity: String,
+    #[serde(default)]
+    revision: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    deleted_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    claim_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    claim_until: Option<i64>,
     #[serde(flatten)]
     tenant: Tenant,
 }
 
 impl TenantItem {
+    /// A live, unclaimed item of `tenant` at `tenant.revision`.
     fn new(tenant: &Tenant) -> Self {
         Self {
             pk: tenant_pk(&tenant.tenant_id),
@@ -33,8 +76,36 @@ impl TenantItem {
             gsi1pk: org_partition(&tenant.org_id),
             gsi1sk: format!("TENANT#{}#{}", tenant.created_at, tenant.tenant_id),
             entity: "tenant".to_owned(),
+            revision: tenant.revision,
+            deleted_at: None,
+            claim_id: None,
+            claim_until: None,
             tenant: tenant.clone(),
         }
+    }
+}
+
+/// A tenant item as stored, tombstone and claim included. Only deletion and
+/// the purge look at tombstoned tenants; everything else sees live ones.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TenantRecord {
+    pub tenant: Tenant,
+    /// When a deletion started; the tenant serves nothing from then on.
+    pub deleted_at: Option<String>,
+    /// Until when (epoch seconds) a change holds the tenant.
+    pub claim_until: Option<i64>,
+}
+
+impl TenantRecord {
+    pub fn is_live(&self) -> bool {
+        self.deleted_at.is_none()
+    }
+
+    /// Seconds a change still holds the tenant at `now`; `None` when none does.
+    pub fn claim_left(&self, now: i64) -> Option<u64> {
+        self.claim_until
+            .filter(|until| *until >= now)
+            .map(|until| u64::try_from(until.saturating_sub(now)).unwrap_or(0))
     }
 }
 
@@ -42,18 +113,42 @@ fn org_partition(org_id: &str) -> String {
     format!("ORG#{org_id}")
 }
 
-pub(crate) fn tenant_key(
-    tenant_id: &str,
-) -> std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue> {
+pub(crate) fn tenant_key(tenant_id: &str) -> HashMap<String, AttributeValue> {
     key(tenant_pk(tenant_id), TENANT_SK)
 }
 
-pub(crate) fn tenant_from_item(
-    item: std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>,
-) -> Result<Tenant> {
-    serde_dynamo::from_item::<_, TenantItem>(item)
-        .map(|item| item.tenant)
-        .map_err(|err| Error::internal("decoding tenant item", err))
+fn record_from_item(item: HashMap<String, AttributeValue>) -> Result<TenantRecord> {
+    let item: TenantItem = serde_dynamo::from_item(item)
+        .map_err(|err| Error::internal("decoding tenant item", err))?;
+    let mut tenant = item.tenant;
+    tenant.revision = item.revision;
+    Ok(TenantRecord {
+        tenant,
+        deleted_at: item.deleted_at,
+        claim_until: item.claim_until,
+    })
+}
+
+/// The tenant of a tenant item, or `None` when it is tombstoned: a tenant
+/// being deleted is absent for everything that serves it.
+pub(crate) fn live_tenant_from_item(
+    item: HashMap<String, AttributeValue>,
+) -> Result<Option<Tenant>> {
+    let record = record_from_item(item)?;
+    Ok(record.is_live().then_some(record.tenant))
+}
+
+/// `revision = :rev`, where an item written before revisions existed is at 0.
+fn revision_is(revision: u64) -> &'static str {
+    if revision == 0 {
+        "(attribute_not_exists(revision) OR revision = :rev)"
+    } else {
+        "revision = :rev"
+    }
+}
+
+fn n(value: impl ToString) -> AttributeValue {
+    AttributeValue::N(value.to_string())
 }
 
 impl Store {
@@ -79,29 +174,127 @@ impl Store {
         Ok(())
     }
 
-    /// Replaces an existing tenant; `NotFound` if it was deleted meanwhile.
+    /// Claims a live tenant for a change: on condition that it is still at
+    /// `revision` and no other change holds it, raises its revision and
+    /// records the claim until `until`. `false`: the tenant changed, is held,
+    /// is being deleted or is gone.
+    #[tracing::instrument(skip(self, claim_id))]
+    pub async fn claim_tenant(
+        &self,
+        tenant_id: &str,
+        revision: u64,
+        claim_id: &str,
+        until: i64,
+        now: i64,
+    ) -> Result<bool> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(tenant_key(tenant_id)))
+            .update_expression("SET revision = :next, claim_id = :claim, claim_until = :until")
+            .condition_expression(format!(
+                "{LIVE_TENANT} AND {} AND {NO_ACTIVE_CLAIM}",
+                revision_is(revision)
+            ))
+            .expression_attribute_values(":rev", n(revision))
+            .expression_attribute_values(":next", n(revision.saturating_add(1)))
+            .expression_attribute_values(":claim", s(claim_id))
+            .expression_attribute_values(":until", n(until))
+            .expression_attribute_values(":now", n(now))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(err)
+                if matches!(
+                    err.as_service_error(),
+                    Some(UpdateItemError::ConditionalCheckFailedException(_))
+                ) =>
+            {
+                Ok(false)
+            }
+            Err(err) => Err(Error::from_sdk("claiming tenant", err)),
+        }
+    }
+
+    /// Ends a claim without a change (the change failed); a no-op when the
+    /// claim is not `claim_id`'s any more.
+    #[tracing::instrument(skip(self, claim_id))]
+    pub async fn release_tenant_claim(&self, tenant_id: &str, claim_id: &str) -> Result<()> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(tenant_key(tenant_id)))
+            .update_expression("REMOVE claim_id, claim_until")
+            .condition_expression("claim_id = :claim")
+            .expression_attribute_values(":claim", s(claim_id))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(err)
+                if matches!(
+                    err.as_service_error(),
+                    Some(UpdateItemError::ConditionalCheckFailedException(_))
+                ) =>
+            {
+                Ok(())
+            }
+            Err(err) => Err(Error::from_sdk("releasing tenant claim", err)),
+        }
+    }
+
+    /// Writes `tenant` (ending any claim) on condition that the tenant is
+    /// live and still at `tenant.revision` (the revision its claim set);
+    /// the item's revision goes one up. `false`: it changed, is being
+    /// deleted or is gone.
     #[tracing::instrument(skip(self, tenant), fields(tenant_id = %tenant.tenant_id))]
-    pub async fn replace_tenant(&self, tenant: &Tenant) -> Result<()> {
-        let item = serde_dynamo::to_item(TenantItem::new(tenant))
+    pub async fn replace_tenant(&self, tenant: &Tenant) -> Result<bool> {
+        let mut item = TenantItem::new(tenant);
+        item.revision = tenant.revision.saturating_add(1);
+        let item = serde_dynamo::to_item(item)
             .map_err(|err| Error::internal("encoding tenant item", err))?;
-        self.client
+        let result = self
+            .client
             .put_item()
             .table_name(&self.table)
             .set_item(Some(item))
-            .condition_expression("attribute_exists(PK)")
+            .condition_expression(format!(
+                "{LIVE_TENANT} AND {}",
+                revision_is(tenant.revision)
+            ))
+            .expression_attribute_values(":rev", n(tenant.revision))
             .send()
-            .await
-            .map_err(|err| match err.as_service_error() {
-                Some(PutItemError::ConditionalCheckFailedException(_)) => {
-                    Error::NotFound("tenant not found".to_owned())
-                }
-                _ => Error::from_sdk("updating tenant", err),
-            })?;
-        Ok(())
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(err)
+                if matches!(
+                    err.as_service_error(),
+                    Some(PutItemError::ConditionalCheckFailedException(_))
+                ) =>
+            {
+                Ok(false)
+            }
+            Err(err) => Err(Error::from_sdk("updating tenant", err)),
+        }
     }
 
+    /// The live tenant; `None` when there is none or it is being deleted.
     #[tracing::instrument(skip(self))]
     pub async fn get_tenant(&self, tenant_id: &str) -> Result<Option<Tenant>> {
+        Ok(self
+            .tenant_record(tenant_id)
+            .await?
+            .filter(TenantRecord::is_live)
+            .map(|record| record.tenant))
+    }
+
+    /// The tenant item as stored, tombstoned or not, strongly consistent.
+    #[tracing::instrument(skip(self))]
+    pub async fn tenant_record(&self, tenant_id: &str) -> Result<Option<TenantRecord>> {
         let output = self
             .client
             .get_item()
@@ -111,10 +304,10 @@ impl Store {
             .send()
             .await
             .map_err(|err| Error::from_sdk("reading tenant", err))?;
-        output.item.map(tenant_from_item).transpose()
+        output.item.map(record_from_item).transpose()
     }
 
-    /// Tenants of one org, oldest first, through the org index.
+    /// Live tenants of one org, oldest first, through the org index.
     #[tracing::instrument(skip(self))]
     pub async fn list_tenants_in_org(&self, org_id: &str) -> Result<Vec<Tenant>> {
         let items: Vec<_> = self
@@ -130,25 +323,62 @@ impl Store {
             .send()
             .collect::<Vec<_>>()
             .await;
-        items
-            .into_iter()
-            .map(|item| {
-                item.map_err(|err| Error::from_sdk("listing tenants", err))
-                    .and_then(tenant_from_item)
-            })
-            .collect()
+        let mut tenants = Vec::with_capacity(items.len());
+        for item in items {
+            let item = item.map_err(|err| Error::from_sdk("listing tenants", err))?;
+            tenants.extend(live_tenant_from_item(item)?);
+        }
+        Ok(tenants)
     }
 
-    /// Deletes the tenant item; `false` when there was none. Once this
-    /// returns, every credential of the tenant fails (see `authenticate_api_key`).
+    /// Writes the tombstone (keeping the first `deleted_at` when a deletion
+    /// is resumed); returns the record as it now is, `None` when the tenant
+    /// is gone. From then on every credential of the tenant fails and every
+    /// write conditional on it is refused.
+    #[tracing::instrument(skip(self))]
+    pub async fn tombstone_tenant(
+        &self,
+        tenant_id: &str,
+        now: &str,
+    ) -> Result<Option<TenantRecord>> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(tenant_key(tenant_id)))
+            .update_expression("SET deleted_at = if_not_exists(deleted_at, :now)")
+            .condition_expression("attribute_exists(PK)")
+            .expression_attribute_values(":now", s(now))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await;
+        match result {
+            Ok(output) => output.attributes.map(record_from_item).transpose(),
+            Err(err)
+                if matches!(
+                    err.as_service_error(),
+                    Some(UpdateItemError::ConditionalCheckFailedException(_))
+                ) =>
+            {
+                Ok(None)
+            }
+            Err(err) => Err(Error::from_sdk("marking tenant deleted", err)),
+        }
+    }
+
+    /// Deletes the tenant item, the last step of a deletion, unless a change
+    /// still holds it (at `now`); `false` when nothing was deleted (no item,
+    /// or held).
     #[tracing::instrument(skip(self))]
     pub async fn delete_tenant(&self, tenant_id: &str) -> Result<bool> {
+        let now = crate::clock::now_epoch_seconds();
         let result = self
             .client
             .delete_item()
             .table_name(&self.table)
             .set_key(Some(tenant_key(tenant_id)))
-            .condition_expression("attribute_exists(PK)")
+            .condition_expression(format!("attribute_exists(PK) AND {NO_ACTIVE_CLAIM}"))
+            .expression_attribute_values(":now", n(now))
             .send()
             .await;
         match result {

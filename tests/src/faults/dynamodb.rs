@@ -18,9 +18,9 @@ use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationIn
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
-use notify_shared::secrets::Secrets;
 use notify_shared::App;
 
+use super::app_through;
 use crate::env::TestEnv;
 
 /// Which DynamoDB calls fail.
@@ -201,21 +201,11 @@ impl Intercept for DynamoDbKeys {
 
 impl TestEnv {
     /// The test's app again (same table, secrets and providers), with
-    /// `interceptor` on its DynamoDB client.
+    /// `interceptor` on its AWS clients.
     pub fn app_with<I>(&self, interceptor: I) -> App
     where
-        I: Intercept + 'static,
+        I: Intercept + Clone + 'static,
     {
-        let dynamodb = aws_sdk_dynamodb::Client::from_conf(
-            aws_sdk_dynamodb::config::Builder::from(&self.sdk)
-                .interceptor(interceptor)
-                .build(),
-        );
-        App::with_clients(
-            self.app.config.clone(),
-            dynamodb,
-            Secrets::new(self.secrets.clone(), self.tenant_secret_prefix.clone()),
-            aws_sdk_sqs::Client::new(&self.sdk),
-        )
+        app_through(self, interceptor)
     }
 }

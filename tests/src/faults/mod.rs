@@ -1,0 +1,37 @@
+//! Fault injection for the integration tests: interceptors on the app's
+//! AWS clients that fail chosen calls (by operation, or by DynamoDB call and
+//! key), hold a call at a point of a request, or record the keys DynamoDB
+//! would refuse.
+
+mod dynamodb;
+mod operations;
+
+pub use dynamodb::{DynamoDbFault, DynamoDbKeys, Target};
+pub use operations::{Faults, Gate};
+
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use notify_shared::secrets::Secrets;
+use notify_shared::App;
+
+use crate::env::TestEnv;
+
+/// The environment's app (same table, secrets and settings), its DynamoDB
+/// and Secrets Manager calls going through `interceptor`.
+fn app_through(env: &TestEnv, interceptor: impl Intercept + Clone + 'static) -> App {
+    let dynamodb = aws_sdk_dynamodb::Client::from_conf(
+        aws_sdk_dynamodb::config::Builder::from(&env.sdk)
+            .interceptor(interceptor.clone())
+            .build(),
+    );
+    let secrets = aws_sdk_secretsmanager::Client::from_conf(
+        aws_sdk_secretsmanager::config::Builder::from(&env.sdk)
+            .interceptor(interceptor)
+            .build(),
+    );
+    App::with_clients(
+        env.app.config.clone(),
+        dynamodb,
+        Secrets::new(secrets, env.tenant_secret_prefix.clone()),
+        aws_sdk_sqs::Client::new(&env.sdk),
+    )
+}
