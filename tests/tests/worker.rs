@@ -560,3 +560,50 @@ async fn a_chunk_of_a_batch_still_being_enqueued_waits_for_it() {
     let (_, report) = rig.status(&batch_id).await;
     assert_eq!(report["status"], "done");
 }
+
+/// The one case exactly-once cannot cover (docs/operations.md, "What one
+/// tenant cannot do to another"): a worker that dies after a wave's pushes
+/// and before that wave's record. Its redelivery pushes that wave again, and
+/// only that wave: every other device once, the batch counted once.
+#[tokio::test]
+async fn a_worker_dying_between_a_waves_pushes_and_its_record_repeats_that_wave_only() {
+    let settings = WorkerSettings {
+        wave_users: 2,
+        ..WorkerSettings::default()
+    };
+    let rig = BulkRig::with_settings(QueueSettings::default(), settings.clone()).await;
+    let ids = users(0..6);
+    let devices: Vec<_> = ids
+        .iter()
+        .enumerate()
+        .map(|(n, user)| (user.clone(), ios_token(n), Platform::Ios))
+        .collect();
+    rig.register_many(&devices).await;
+    let batch_id = queue(&rig, &ids).await;
+    let event = rig.next_event().await;
+
+    // The first invocation pushes wave 1 (users 0 and 1), then cannot
+    // record it: as far as the table knows, it died there.
+    let faults = notify_tests::Faults::default();
+    faults.fail("PutItem", 1);
+    let app = faults.app(&rig.env);
+    let dispatcher = notify_shared::service::sending::Dispatcher::from_config(&app.config)
+        .unwrap_or_else(|err| panic!("provider clients: {err}"));
+    let dying = notify_shared::service::worker::Worker::new(app, dispatcher, settings);
+    let response = delivery_worker::process_event(&dying, event.clone()).await;
+    assert_eq!(response.batch_item_failures.len(), 1);
+    assert_eq!(faults.pending("PutItem"), 0, "the record was attempted");
+    assert_eq!(rig.pushes_by_token().await.len(), 2, "wave 1 was pushed");
+
+    // SQS delivers it again to a healthy worker.
+    let round = rig.invoke(&event).await;
+    assert!(round.failed.is_empty(), "{round:?}");
+    let pushes = rig.pushes_by_token().await;
+    for (n, (_, token, _)) in devices.iter().enumerate() {
+        let expected = if n < 2 { 2 } else { 1 };
+        assert_eq!(pushes.get(token), Some(&expected), "device {n}: {pushes:?}");
+    }
+    let (_, report) = rig.status(&batch_id).await;
+    assert_eq!(report["status"], "done", "{report}");
+    assert_eq!(report["delivered"], 6, "counted once: {report}");
+}
