@@ -34,6 +34,24 @@ impl Container {
         }
     }
 
+    /// A tenant with the simulator's credentials, of org `acme`.
+    async fn acme(&self) -> (String, String) {
+        self.tenant("acme", self.sim.tenant_body("acme", BUNDLE_ID).await)
+            .await
+    }
+
+    /// User `u` of `tenant` with three iPhones that APNs refuses with
+    /// `fault`; the answer of one send to them.
+    async fn send_to_three_refused_iphones(&self, tenant: &(String, String), fault: &str) -> Value {
+        for n in 0..3 {
+            self.register(tenant, "u", &ios_token(n), "ios").await;
+            self.sim
+                .fault(json!({"fault": fault, "token": ios_token(n)}))
+                .await;
+        }
+        self.send(tenant, "u").await
+    }
+
     /// A tenant of its own org; its owner's token.
     async fn tenant(&self, org: &str, body: Value) -> (String, String) {
         let owner = self.env.user_token(org, &[org]);
@@ -170,9 +188,7 @@ async fn a_tenant_claiming_another_tenants_service_account_cannot_use_its_access
 #[tokio::test]
 async fn a_token_endpoint_answering_an_absurd_lifetime_crashes_nothing() {
     let c = Container::start().await;
-    let tenant = c
-        .tenant("acme", c.sim.tenant_body("acme", BUNDLE_ID).await)
-        .await;
+    let tenant = c.acme().await;
     c.register(&tenant, "u", &fcm_token(1), "android").await;
     c.sim
         .fault(json!({"fault": "token_lifetime", "expires_in": u64::MAX}))
@@ -305,16 +321,8 @@ async fn a_provider_connection_failure_answers_a_fixed_reason_without_os_text() 
 #[tokio::test]
 async fn a_wrong_bundle_id_does_not_wipe_the_registry() {
     let c = Container::start().await;
-    let tenant = c
-        .tenant("acme", c.sim.tenant_body("acme", BUNDLE_ID).await)
-        .await;
-    for n in 0..3 {
-        c.register(&tenant, "u", &ios_token(n), "ios").await;
-        c.sim
-            .fault(json!({"fault": "wrong_app", "token": ios_token(n)}))
-            .await;
-    }
-    let answer = c.send(&tenant, "u").await;
+    let tenant = c.acme().await;
+    let answer = c.send_to_three_refused_iphones(&tenant, "wrong_app").await;
     assert_eq!(answer["delivered"], 0, "{answer}");
     assert!(errors(&answer)
         .iter()
@@ -325,17 +333,11 @@ async fn a_wrong_bundle_id_does_not_wipe_the_registry() {
 #[tokio::test]
 async fn a_wrong_apns_environment_does_not_wipe_the_registry() {
     let c = Container::start().await;
-    let tenant = c
-        .tenant("acme", c.sim.tenant_body("acme", BUNDLE_ID).await)
-        .await;
+    let tenant = c.acme().await;
     // Sandbox tokens sent to production: Apple answers BadDeviceToken to all.
-    for n in 0..3 {
-        c.register(&tenant, "u", &ios_token(n), "ios").await;
-        c.sim
-            .fault(json!({"fault": "bad_device_token", "token": ios_token(n)}))
-            .await;
-    }
-    let answer = c.send(&tenant, "u").await;
+    let answer = c
+        .send_to_three_refused_iphones(&tenant, "bad_device_token")
+        .await;
     assert_eq!(answer["delivered"], 0, "{answer}");
     assert!(
         errors(&answer)
@@ -349,9 +351,7 @@ async fn a_wrong_apns_environment_does_not_wipe_the_registry() {
 #[tokio::test]
 async fn a_lone_bad_device_token_among_good_ones_is_still_removed() {
     let c = Container::start().await;
-    let tenant = c
-        .tenant("acme", c.sim.tenant_body("acme", BUNDLE_ID).await)
-        .await;
+    let tenant = c.acme().await;
     for n in 0..3 {
         c.register(&tenant, "u", &ios_token(n), "ios").await;
     }
@@ -366,9 +366,7 @@ async fn a_lone_bad_device_token_among_good_ones_is_still_removed() {
 #[tokio::test]
 async fn a_send_only_key_sees_shortened_device_tokens() {
     let c = Container::start().await;
-    let tenant = c
-        .tenant("acme", c.sim.tenant_body("acme", BUNDLE_ID).await)
-        .await;
+    let tenant = c.acme().await;
     c.register(&tenant, "u", &ios_token(7), "ios").await;
     let send_only = c
         .env
@@ -394,9 +392,7 @@ async fn a_send_only_key_sees_shortened_device_tokens() {
 #[tokio::test]
 async fn a_hanging_provider_cannot_hold_a_single_send_past_its_deadline() {
     let c = Container::start().await;
-    let tenant = c
-        .tenant("acme", c.sim.tenant_body("acme", BUNDLE_ID).await)
-        .await;
+    let tenant = c.acme().await;
     c.register(&tenant, "u", &ios_token(1), "ios").await;
     let stored = c
         .env
