@@ -215,6 +215,8 @@ impl BulkRig {
         env.app = App::with_clients(config.clone(), env.dynamodb.clone(), secrets(), spied_sqs);
 
         worker.max_receive_count = worker.max_receive_count.or(Some(queue.max_receive_count));
+        // As the template configures the worker.
+        worker.dead_letter_queue_url = Some(queues.dlq_url.clone());
         let worker_app = App::with_clients(config, env.dynamodb.clone(), secrets(), sqs.clone());
         let dispatcher = Dispatcher::from_config(&worker_app.config)
             .unwrap_or_else(|err| panic!("building provider clients: {err}"));

@@ -1020,7 +1020,14 @@ fn policies_name_exact_actions_on_the_stacks_own_resources() {
                         ref_target(resource).as_deref() == Some("UserTokenSigningSecret")
                             || sub_text(resource).as_deref() == Some(tenant_secrets.as_str())
                     }
-                    "sqs" => get_att(resource).as_deref() == Some("DeliveryQueue.Arn"),
+                    "sqs" => {
+                        let queue = get_att(resource);
+                        queue.as_deref() == Some("DeliveryQueue.Arn")
+                            // Only the worker, only to send poison messages.
+                            || (queue.as_deref() == Some("DeliveryDeadLetterQueue.Arn")
+                                && function.crate_name() == "delivery-worker"
+                                && action == "sqs:SendMessage")
+                    }
                     "logs" => {
                         assert!(
                             LOG_ACTIONS.contains(&action.as_str()),

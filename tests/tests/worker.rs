@@ -290,8 +290,44 @@ async fn a_response_naming_an_unknown_message_deletes_nothing_like_lambda() {
 }
 
 #[tokio::test]
-async fn a_poison_message_lands_in_the_dead_letter_queue_after_the_receive_limit() {
-    let rig = BulkRig::with_settings(
+async fn a_poison_message_goes_to_the_dead_letter_queue_at_once_with_its_reason() {
+    let rig = BulkRig::start().await;
+    rig.send_raw("{\"kind\":\"deliver\",\"tenant_id\":").await;
+    let round = rig
+        .round(Duration::from_secs(2))
+        .await
+        .unwrap_or_else(|| panic!("nothing was queued"));
+    assert_eq!((round.records, round.deleted), (1, 1), "{round:?}");
+    assert!(round.failed.is_empty(), "{round:?}");
+    assert_eq!(rig.queue_depth(&rig.queues.url).await, 0);
+    let moved = rig
+        .sqs
+        .receive_message()
+        .queue_url(&rig.queues.dlq_url)
+        .message_attribute_names("All")
+        .send()
+        .await
+        .ok()
+        .and_then(|output| output.messages?.into_iter().next())
+        .unwrap_or_else(|| panic!("nothing in the dead-letter queue"));
+    assert_eq!(
+        moved.body.as_deref(),
+        Some("{\"kind\":\"deliver\",\"tenant_id\":")
+    );
+    let reason = moved
+        .message_attributes
+        .unwrap_or_default()
+        .get("notify_reason")
+        .and_then(|value| value.string_value.clone());
+    assert_eq!(
+        reason.as_deref(),
+        Some("the body is not a queue message of this version")
+    );
+}
+
+#[tokio::test]
+async fn without_a_dead_letter_queue_a_poison_message_is_reported_until_sqs_moves_it() {
+    let mut rig = BulkRig::with_settings(
         QueueSettings {
             max_receive_count: 2,
             visibility_timeout_seconds: 1,
@@ -299,6 +335,26 @@ async fn a_poison_message_lands_in_the_dead_letter_queue_after_the_receive_limit
         WorkerSettings::default(),
     )
     .await;
+    // A worker that cannot reach the dead-letter queue itself.
+    let app = notify_shared::App::with_clients(
+        rig.env.app.config.clone(),
+        rig.env.dynamodb.clone(),
+        notify_shared::secrets::Secrets::new(
+            rig.env.secrets.clone(),
+            rig.env.tenant_secret_prefix.clone(),
+        ),
+        rig.sqs.clone(),
+    );
+    let dispatcher = notify_shared::service::sending::Dispatcher::from_config(&app.config)
+        .unwrap_or_else(|err| panic!("provider clients: {err}"));
+    rig.worker = notify_shared::service::worker::Worker::new(
+        app,
+        dispatcher,
+        WorkerSettings {
+            dead_letter_queue_url: None,
+            ..rig.worker.settings.clone()
+        },
+    );
     rig.send_raw("{\"kind\":\"deliver\",\"tenant_id\":").await;
     let mut reported = 0;
     for _ in 0..10 {

@@ -78,7 +78,7 @@ async fn process_record(
             Some(body) => worker.process(body, &meta).await.verdict,
             None => {
                 tracing::error!("poison message: no body");
-                Verdict::Poison
+                Verdict::Poison("no body")
             }
         }
     }

@@ -77,6 +77,9 @@ pub struct WorkerSettings {
     /// deadline: the message is retried with its progress kept, instead of
     /// the whole invocation timing out (which would retry every message).
     pub deadline_margin: Duration,
+    /// The delivery queue's dead-letter queue, where poison messages go at
+    /// once with their reason (`NOTIFY_DELIVERY_DLQ_URL`).
+    pub dead_letter_queue_url: Option<String>,
     /// A wave's pushes end this long before the invocation's deadline, to
     /// leave time for removing dead tokens and recording the wave.
     pub settle_reserve: Duration,
@@ -93,6 +96,7 @@ impl Default for WorkerSettings {
             purge_budget: Duration::from_secs(10),
             deadline_margin: Duration::from_secs(5),
             settle_reserve: Duration::from_secs(3),
+            dead_letter_queue_url: None,
         }
     }
 }
@@ -100,13 +104,17 @@ impl Default for WorkerSettings {
 impl WorkerSettings {
     /// Defaults, with `max_receive_count` from
     /// `NOTIFY_DELIVERY_MAX_RECEIVE_COUNT` (the template's
-    /// `DeliveryMaxReceiveCount`) when set.
+    /// `DeliveryMaxReceiveCount`) and the dead-letter queue from
+    /// `NOTIFY_DELIVERY_DLQ_URL`, when set.
     pub fn from_env() -> Self {
         Self {
             max_receive_count: std::env::var("NOTIFY_DELIVERY_MAX_RECEIVE_COUNT")
                 .ok()
                 .and_then(|value| value.trim().parse().ok())
                 .filter(|count| *count > 0),
+            dead_letter_queue_url: std::env::var("NOTIFY_DELIVERY_DLQ_URL")
+                .ok()
+                .filter(|url| !url.trim().is_empty()),
             ..Self::default()
         }
     }
@@ -141,14 +149,19 @@ pub enum Verdict {
     Done,
     /// Worth another try: report it in `batchItemFailures`.
     Retry,
-    /// Can never be processed: report it in `batchItemFailures` every time,
-    /// so SQS moves it to the dead-letter queue after `maxReceiveCount`.
-    Poison,
+    /// Can never be processed, for the reason given. With a dead-letter
+    /// queue configured the worker moves it there at once, with the reason
+    /// ([`Verdict::DeadLettered`]); otherwise (or when that fails) it is
+    /// reported in `batchItemFailures` every time, so SQS moves it after
+    /// `maxReceiveCount`.
+    Poison(&'static str),
+    /// Poison, moved to the dead-letter queue by the worker: delete it.
+    DeadLettered,
 }
 
 impl Verdict {
     pub fn is_failure(self) -> bool {
-        !matches!(self, Verdict::Done)
+        matches!(self, Verdict::Retry | Verdict::Poison(_))
     }
 }
 
@@ -226,9 +239,58 @@ impl Worker {
     pub async fn process(&self, body: &str, meta: &MessageMeta) -> Processed {
         let started = Instant::now();
         let mut stats = DeliveryStats::default();
-        let verdict = self.process_body(body, meta, &mut stats).await;
+        let verdict = match self.process_body(body, meta, &mut stats).await {
+            Verdict::Poison(reason) => self.dead_letter(body, meta, reason).await,
+            verdict => verdict,
+        };
         stats.total_time = started.elapsed();
         Processed { verdict, stats }
+    }
+
+    /// Moves a poison message to the dead-letter queue with its reason (the
+    /// `notify_reason` message attribute, for the operator reading it),
+    /// rather than letting SQS receive it `maxReceiveCount` times first.
+    /// Without a dead-letter queue, or when sending fails, it stays poison.
+    async fn dead_letter(&self, body: &str, meta: &MessageMeta, reason: &'static str) -> Verdict {
+        let Some(queue_url) = self.settings.dead_letter_queue_url.as_deref() else {
+            return Verdict::Poison(reason);
+        };
+        let attribute = |value: String| {
+            aws_sdk_sqs::types::MessageAttributeValue::builder()
+                .data_type("String")
+                .string_value(value)
+                .build()
+        };
+        let (Ok(reason_value), Ok(source_value)) = (
+            attribute(reason.to_owned()),
+            attribute(meta.message_id.clone()),
+        ) else {
+            return Verdict::Poison(reason);
+        };
+        let mut send = self
+            .app
+            .sqs
+            .send_message()
+            .queue_url(queue_url)
+            .message_body(body)
+            .message_attributes("notify_reason", reason_value);
+        if !meta.message_id.is_empty() {
+            send = send.message_attributes("notify_source_message_id", source_value);
+        }
+        match send.send().await {
+            Ok(_) => {
+                tracing::warn!(reason, "poison message moved to the dead-letter queue");
+                Verdict::DeadLettered
+            }
+            Err(err) => {
+                tracing::error!(
+                    reason,
+                    error = %aws_sdk_sqs::error::DisplayErrorContext(&err),
+                    "could not move a poison message to the dead-letter queue; SQS will after maxReceiveCount"
+                );
+                Verdict::Poison(reason)
+            }
+        }
     }
 
     async fn process_body(
@@ -242,13 +304,13 @@ impl Worker {
             Err(err) => {
                 // The parse error names a field or a position, never the content.
                 tracing::error!(error = %err, bytes = body.len(), "poison message: body does not parse");
-                return Verdict::Poison;
+                return Verdict::Poison("the body is not a queue message of this version");
             }
         };
         let tenant_id = message.tenant_id().to_owned();
         if !has_id_shape(&tenant_id, "tnt_") {
             tracing::error!(kind = message.kind(), "poison message: malformed tenant id");
-            return Verdict::Poison;
+            return Verdict::Poison("malformed tenant id");
         }
         let result = match message {
             QueueMessage::Deliver(chunk) => {
@@ -281,7 +343,7 @@ impl Worker {
         let started = Instant::now();
         let Ok(batch_uuid) = uuid::Uuid::parse_str(&chunk.batch_id) else {
             tracing::error!("poison message: malformed batch id");
-            return Ok(Verdict::Poison);
+            return Ok(Verdict::Poison("malformed batch id"));
         };
         let batch_id = batch_uuid.hyphenated().to_string();
         let tenant_id = chunk.tenant_id.as_str();
@@ -289,7 +351,7 @@ impl Worker {
             Ok(encoded) => encoded,
             Err(err) => {
                 tracing::error!(error = %err, "poison message: the notification is not deliverable");
-                return Ok(Verdict::Poison);
+                return Ok(Verdict::Poison("the notification is not deliverable"));
             }
         };
         let Some(tenant) = self.app.store.get_tenant(tenant_id).await? else {
@@ -661,8 +723,8 @@ mod tests {
     #[test]
     fn the_receive_limit_comes_from_the_environment_or_is_absent() {
         assert_eq!(WorkerSettings::default().max_receive_count, None);
-        assert!(Verdict::Poison.is_failure() && Verdict::Retry.is_failure());
-        assert!(!Verdict::Done.is_failure());
+        assert!(Verdict::Poison("x").is_failure() && Verdict::Retry.is_failure());
+        assert!(!Verdict::Done.is_failure() && !Verdict::DeadLettered.is_failure());
     }
 
     #[test]
