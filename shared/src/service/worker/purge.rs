@@ -1,0 +1,76 @@
+//! `purge_tenant`: a deleted tenant's partition in bounded steps.
+
+use std::time::Instant;
+
+use super::{MessageMeta, Verdict, Worker};
+use crate::error::{Error, Result};
+use crate::service::tenants::{self, Finish};
+
+impl Worker {
+    /// Goes on with a deletion: the partition in steps, then (see
+    /// [`tenants::finish_deletion`]) the secret and the tombstone. Only a
+    /// tenant being deleted (or already gone) is purged; a live one never.
+    pub(super) async fn purge(
+        &self,
+        tenant_id: &str,
+        body: &str,
+        meta: &MessageMeta,
+    ) -> Result<Verdict> {
+        let record = self.app.store.tenant_record(tenant_id).await?;
+        if record.is_some_and(|record| record.is_live()) {
+            tracing::error!("purge requested for a live tenant; refused and dropped");
+            return Ok(Verdict::Done);
+        }
+        let started = Instant::now();
+        let budget = match meta.time_left(self.settings.deadline_margin) {
+            Some(left) => left.min(self.settings.purge_budget),
+            None => self.settings.purge_budget,
+        };
+        let mut deleted = 0;
+        loop {
+            let step = self
+                .app
+                .store
+                .purge_tenant_partition(tenant_id, self.settings.purge_step)
+                .await?;
+            deleted += step.deleted;
+            if step.complete {
+                return Ok(
+                    match tenants::finish_deletion(&self.app, tenant_id).await? {
+                        Finish::Done => {
+                            tracing::info!(deleted, "tenant purged");
+                            Verdict::Done
+                        }
+                        // SQS delivers it again after the visibility timeout,
+                        // longer than any claim.
+                        Finish::Held { retry_after_secs } => {
+                            tracing::info!(deleted, retry_after_secs, "tenant purged but for its secret, which a change still holds; retrying");
+                            Verdict::Retry
+                        }
+                    },
+                );
+            }
+            if started.elapsed() >= budget {
+                break;
+            }
+        }
+        // More is left: hand it to a fresh message so no single one runs long.
+        let Some(queue_url) = self.app.config.delivery_queue_url.as_deref() else {
+            tracing::warn!(
+                deleted,
+                "purge incomplete and no queue to continue on; retrying"
+            );
+            return Ok(Verdict::Retry);
+        };
+        self.app
+            .sqs
+            .send_message()
+            .queue_url(queue_url)
+            .message_body(body)
+            .send()
+            .await
+            .map_err(|err| Error::from_sdk("re-enqueueing purge", err))?;
+        tracing::info!(deleted, "purge continues in a new message");
+        Ok(Verdict::Done)
+    }
+}
