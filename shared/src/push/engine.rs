@@ -9,13 +9,13 @@ use futures::StreamExt;
 use tracing::Instrument;
 
 use crate::config::ProviderEndpoints;
-use crate::credentials::{ApnsKey, ServiceAccount};
 use crate::error::Result;
-use crate::model::{Notification, Platform, PushProvider};
+use crate::model::{Notification, PushProvider};
 use crate::push::apns::{settle_bad_device_tokens, Apns, ApnsBatch, ApnsMessage};
 use crate::push::fcm::{Fcm, FcmBatch, FcmMessage};
 use crate::push::outcome::{transient, Attempt, DeliveryOutcome, TargetResult};
 use crate::push::retry::RetryPolicy;
+use crate::push::target::{Target, TenantPush};
 use crate::push::transport::{Transport, TransportSettings};
 
 /// Knobs of the engine; the defaults suit a 2-vCPU Lambda talking to APNs
@@ -44,24 +44,6 @@ impl Default for PushConfig {
             retry: RetryPolicy::default(),
         }
     }
-}
-
-/// A tenant as the engine needs it: provider credentials and APNs settings.
-#[derive(Debug, Clone)]
-pub struct TenantPush {
-    pub tenant_id: String,
-    /// The `apns-topic`.
-    pub bundle_id: Option<String>,
-    pub use_sandbox: bool,
-    pub apns: Option<ApnsKey>,
-    pub fcm: Option<ServiceAccount>,
-}
-
-/// One device to push to.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Target {
-    pub token: String,
-    pub platform: Platform,
 }
 
 /// A validated notification, serialized once for each provider.

@@ -11,13 +11,13 @@ mod engine;
 mod fcm;
 mod outcome;
 mod retry;
+mod target;
 mod transport;
 
 #[cfg(test)]
 mod tests;
 
-pub use engine::{
-    EncodedNotification, Providers, PushConfig, Target, TenantPush, DEADLINE_REACHED,
-};
+pub use engine::{EncodedNotification, Providers, PushConfig, DEADLINE_REACHED};
 pub use outcome::{DeliveryOutcome, TargetResult};
 pub use retry::RetryPolicy;
+pub use target::{Target, TenantPush};
