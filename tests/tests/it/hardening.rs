@@ -21,22 +21,22 @@ use serde_json::{json, Value};
 const BODY_ENDPOINTS: &[(&str, &str)] = &[
     (
         "tenant-create",
-        include_str!("../../events/tenant-create.json"),
+        include_str!("../../../events/tenant-create.json"),
     ),
     (
         "tenant-update",
-        include_str!("../../events/tenant-update.json"),
+        include_str!("../../../events/tenant-update.json"),
     ),
     (
         "api-key-create",
-        include_str!("../../events/api-key-create.json"),
+        include_str!("../../../events/api-key-create.json"),
     ),
     (
         "device-register",
-        include_str!("../../events/device-register.json"),
+        include_str!("../../../events/device-register.json"),
     ),
-    ("notify-send", include_str!("../../events/notify-send.json")),
-    ("notify-bulk", include_str!("../../events/notify-bulk.json")),
+    ("notify-send", include_str!("../../../events/notify-send.json")),
+    ("notify-bulk", include_str!("../../../events/notify-bulk.json")),
 ];
 
 /// The fixture event as API Gateway delivers a body that is not UTF-8:

@@ -1,0 +1,19 @@
+//! Every integration test of the workspace in one binary: one link instead
+//! of one per file, which dominates a build on two cores. Each module is
+//! the suite of one area; `smoke` (ignored here) runs against the local
+//! stack, from `scripts/test`.
+
+mod api_keys;
+mod bad_input;
+mod bulk;
+mod consistency;
+mod devices;
+mod hardening;
+mod permissions;
+mod register_scope;
+mod send;
+mod smoke;
+mod stored_data;
+mod tenant_isolation;
+mod tenants;
+mod worker;
