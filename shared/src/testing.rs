@@ -1,5 +1,7 @@
 //! Helpers for unit tests of the function crates (feature `testing`).
 
+use std::future::Future;
+
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 
 use crate::app::App;
@@ -59,4 +61,31 @@ pub fn status_and_json(
 ) -> (u16, serde_json::Value) {
     let body = serde_json::from_slice(response.body().as_ref()).unwrap_or(serde_json::Value::Null);
     (response.status().as_u16(), body)
+}
+
+/// The checks every endpoint under `/tenants` makes before any AWS call:
+/// its sample event without credentials answers 401 `unauthorized`, and
+/// with a malformed `X-API-Key` 401 naming the header. `handle` is the
+/// function's handler on an [`offline_app`], which answers 503 to any AWS
+/// call: a 401 proves there was none.
+pub async fn assert_credentials_checked_before_any_aws_call<F, Fut>(event: &str, handle: F)
+where
+    F: Fn(lambda_http::Request) -> Fut,
+    Fut: Future<Output = lambda_http::Response<lambda_http::Body>>,
+{
+    let (status, body) = status_and_json(&handle(request_from_event(event)).await);
+    assert_eq!(
+        (status, &body["code"]),
+        (401, &"unauthorized".into()),
+        "{body}"
+    );
+    let malformed = with_header(
+        request_from_event(event),
+        "x-api-key",
+        "msk_live_0000000000",
+    );
+    let (status, body) = status_and_json(&handle(malformed).await);
+    assert_eq!(status, 401, "{body}");
+    let detail = body["detail"].as_str().unwrap_or_default();
+    assert!(detail.contains("X-API-Key"), "{body}");
 }

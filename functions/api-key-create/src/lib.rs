@@ -21,31 +21,13 @@ async fn create(app: &App, req: &Request) -> Result<CreatedApiKey> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use notify_shared::testing::{offline_app, request_from_event, status_and_json, with_header};
+    use notify_shared::testing::{assert_credentials_checked_before_any_aws_call, offline_app};
 
     const EVENT: &str = include_str!("../../../events/api-key-create.json");
 
     #[tokio::test]
-    async fn the_sample_event_without_credentials_is_unauthorized() {
-        let (status, body) =
-            status_and_json(&handle(&offline_app(), request_from_event(EVENT)).await);
-        assert_eq!(status, 401);
-        assert_eq!(body["code"], "unauthorized");
-    }
-
-    #[tokio::test]
-    async fn a_malformed_api_key_is_rejected_before_any_aws_call() {
-        // The offline app answers 503 to any AWS call: 401 proves there was none.
-        let req = with_header(
-            request_from_event(EVENT),
-            "x-api-key",
-            "msk_live_0000000000",
-        );
-        let (status, body) = status_and_json(&handle(&offline_app(), req).await);
-        assert_eq!(status, 401);
-        assert!(body["detail"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("X-API-Key"));
+    async fn credentials_are_checked_before_any_aws_call() {
+        let app = offline_app();
+        assert_credentials_checked_before_any_aws_call(EVENT, |req| handle(&app, req)).await;
     }
 }

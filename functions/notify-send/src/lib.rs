@@ -41,7 +41,9 @@ mod tests {
     use super::*;
     use notify_shared::push::EncodedNotification;
     use notify_shared::service::sending::SendNotificationRequest;
-    use notify_shared::testing::{offline_app, request_from_event, status_and_json, with_header};
+    use notify_shared::testing::{
+        assert_credentials_checked_before_any_aws_call, offline_app, request_from_event,
+    };
 
     const EVENT: &str = include_str!("../../../events/notify-send.json");
 
@@ -53,29 +55,11 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn the_sample_event_without_credentials_is_unauthorized() {
+    async fn credentials_are_checked_before_any_aws_call() {
         let app = offline_app();
-        let (status, body) =
-            status_and_json(&handle(&app, &dispatcher(&app), request_from_event(EVENT)).await);
-        assert_eq!(status, 401);
-        assert_eq!(body["code"], "unauthorized");
-    }
-
-    #[tokio::test]
-    async fn a_malformed_api_key_is_rejected_before_any_aws_call() {
-        // The offline app answers 503 to any AWS call: 401 proves there was none.
-        let app = offline_app();
-        let req = with_header(
-            request_from_event(EVENT),
-            "x-api-key",
-            "msk_live_0000000000",
-        );
-        let (status, body) = status_and_json(&handle(&app, &dispatcher(&app), req).await);
-        assert_eq!(status, 401);
-        assert!(body["detail"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("X-API-Key"));
+        let dispatcher = dispatcher(&app);
+        assert_credentials_checked_before_any_aws_call(EVENT, |req| handle(&app, &dispatcher, req))
+            .await;
     }
 
     #[test]

@@ -35,8 +35,14 @@ const BODY_ENDPOINTS: &[(&str, &str)] = &[
         "device-register",
         include_str!("../../../events/device-register.json"),
     ),
-    ("notify-send", include_str!("../../../events/notify-send.json")),
-    ("notify-bulk", include_str!("../../../events/notify-bulk.json")),
+    (
+        "notify-send",
+        include_str!("../../../events/notify-send.json"),
+    ),
+    (
+        "notify-bulk",
+        include_str!("../../../events/notify-bulk.json"),
+    ),
 ];
 
 /// The fixture event as API Gateway delivers a body that is not UTF-8:
