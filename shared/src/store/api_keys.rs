@@ -13,23 +13,17 @@ use aws_sdk_dynamodb::types::{
 };
 use serde::{Deserialize, Serialize};
 
+use super::keys::{
+    key_lookup_pk, key_record_sk, KEY_LOOKUP_PREFIX, KEY_LOOKUP_SK, KEY_RECORD_PREFIX,
+};
 use super::tenants::{live_tenant_check, live_tenant_from_item, tenant_key};
 use super::{build, condition_failed, key, s, tenant_pk, Store, PK};
 use crate::error::{Error, Result};
 use crate::model::{ApiKey, Scope, Tenant};
 
-const LOOKUP_SK: &str = "APIKEY";
 /// How stale `last_used_at` may get before a request refreshes it: one write
 /// per key per hour instead of one per request.
 const LAST_USED_GRANULARITY_SECS: i64 = 3600;
-
-fn record_sk(key_id: &str) -> String {
-    format!("KEY#{key_id}")
-}
-
-fn lookup_pk(hash: &str) -> String {
-    format!("APIKEY#{hash}")
-}
 
 #[derive(Serialize, Deserialize)]
 struct KeyRecordItem {
@@ -81,7 +75,7 @@ impl From<KeyLookupItem> for ApiKeyGrant {
     fn from(item: KeyLookupItem) -> Self {
         let hash = item
             .pk
-            .strip_prefix("APIKEY#")
+            .strip_prefix(KEY_LOOKUP_PREFIX)
             .unwrap_or_default()
             .to_owned();
         Self {
@@ -109,15 +103,15 @@ impl Store {
     ) -> Result<()> {
         let record = encode(KeyRecordItem {
             pk: tenant_pk(tenant_id),
-            sk: record_sk(&api_key.key_id),
+            sk: key_record_sk(&api_key.key_id),
             entity: "api_key".to_owned(),
             tenant_id: tenant_id.to_owned(),
             key_hash: hash.to_owned(),
             key: api_key.clone(),
         })?;
         let lookup = encode(KeyLookupItem {
-            pk: lookup_pk(hash),
-            sk: LOOKUP_SK.to_owned(),
+            pk: key_lookup_pk(hash),
+            sk: KEY_LOOKUP_SK.to_owned(),
             entity: "api_key_lookup".to_owned(),
             tenant_id: tenant_id.to_owned(),
             key_id: api_key.key_id.clone(),
@@ -170,7 +164,7 @@ impl Store {
             .table_name(&self.table)
             .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
             .expression_attribute_values(":pk", s(tenant_pk(tenant_id)))
-            .expression_attribute_values(":prefix", s("KEY#"))
+            .expression_attribute_values(":prefix", s(KEY_RECORD_PREFIX))
             .consistent_read(true)
             .into_paginator()
             .items()
@@ -195,7 +189,7 @@ impl Store {
             .client
             .get_item()
             .table_name(&self.table)
-            .set_key(Some(key(tenant_pk(tenant_id), record_sk(key_id))))
+            .set_key(Some(key(tenant_pk(tenant_id), key_record_sk(key_id))))
             .consistent_read(true)
             .send()
             .await
@@ -208,14 +202,14 @@ impl Store {
         let delete_record = build(
             Delete::builder()
                 .table_name(&self.table)
-                .set_key(Some(key(tenant_pk(tenant_id), record_sk(key_id))))
+                .set_key(Some(key(tenant_pk(tenant_id), key_record_sk(key_id))))
                 .condition_expression("attribute_exists(PK)")
                 .build(),
         )?;
         let delete_lookup = build(
             Delete::builder()
                 .table_name(&self.table)
-                .set_key(Some(key(lookup_pk(&record.key_hash), LOOKUP_SK)))
+                .set_key(Some(key(key_lookup_pk(&record.key_hash), KEY_LOOKUP_SK)))
                 .build(),
         )?;
         let result = self
@@ -247,7 +241,7 @@ impl Store {
         hash: &str,
         tenant_id: &str,
     ) -> Result<(Option<ApiKeyGrant>, Option<Tenant>)> {
-        let lookup_key = key(lookup_pk(hash), LOOKUP_SK);
+        let lookup_key = key(key_lookup_pk(hash), KEY_LOOKUP_SK);
         let mut pending = build(
             KeysAndAttributes::builder()
                 .keys(lookup_key)
@@ -271,7 +265,7 @@ impl Store {
                 .and_then(|mut tables| tables.remove(&self.table))
                 .unwrap_or_default()
             {
-                let is_lookup = matches!(item.get(PK), Some(AttributeValue::S(pk)) if pk.starts_with("APIKEY#"));
+                let is_lookup = matches!(item.get(PK), Some(AttributeValue::S(pk)) if pk.starts_with(KEY_LOOKUP_PREFIX));
                 if is_lookup {
                     let lookup: KeyLookupItem = serde_dynamo::from_item(item)
                         .map_err(|err| Error::internal("decoding API key lookup", err))?;
@@ -306,7 +300,7 @@ impl Store {
             .client
             .get_item()
             .table_name(&self.table)
-            .set_key(Some(key(lookup_pk(hash), LOOKUP_SK)))
+            .set_key(Some(key(key_lookup_pk(hash), KEY_LOOKUP_SK)))
             .consistent_read(true)
             .send()
             .await
@@ -339,8 +333,8 @@ impl Store {
         }
         let stamp = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
         let targets = [
-            key(lookup_pk(&grant.hash), LOOKUP_SK),
-            key(tenant_pk(&grant.tenant_id), record_sk(&grant.key_id)),
+            key(key_lookup_pk(&grant.hash), KEY_LOOKUP_SK),
+            key(tenant_pk(&grant.tenant_id), key_record_sk(&grant.key_id)),
         ];
         let updates = targets.into_iter().map(|target| {
             self.client
@@ -378,7 +372,7 @@ impl Store {
             .table_name(&self.table)
             .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
             .expression_attribute_values(":pk", s(tenant_pk(tenant_id)))
-            .expression_attribute_values(":prefix", s("KEY#"))
+            .expression_attribute_values(":prefix", s(KEY_RECORD_PREFIX))
             .consistent_read(true)
             .into_paginator()
             .items()
@@ -390,7 +384,7 @@ impl Store {
             let item = item.map_err(|err| Error::from_sdk("listing API keys", err))?;
             let record: KeyRecordItem = serde_dynamo::from_item(item)
                 .map_err(|err| Error::internal("decoding API key item", err))?;
-            deletes.push(key(lookup_pk(&record.key_hash), LOOKUP_SK));
+            deletes.push(key(key_lookup_pk(&record.key_hash), KEY_LOOKUP_SK));
             deletes.push(key(record.pk, record.sk));
         }
         let count = deletes.len() / 2;

@@ -19,18 +19,11 @@ use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use serde::{Deserialize, Serialize};
 
+use super::keys::{batch_sk, chunk_sk};
 use super::tenants::live_tenant_check;
 use super::{build, condition_failed, key, s, tenant_pk, Store, SK};
 use crate::error::{Error, Result};
 use crate::model::{Batch, BatchState};
-
-fn batch_sk(batch_id: &str) -> String {
-    format!("BATCH#{batch_id}")
-}
-
-fn chunk_sk(batch_id: &str, chunk: u32) -> String {
-    format!("BATCH#{batch_id}#CHUNK#{chunk:05}")
-}
 
 fn n(value: u32) -> AttributeValue {
     AttributeValue::N(value.to_string())

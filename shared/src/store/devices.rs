@@ -31,50 +31,21 @@ use aws_sdk_dynamodb::types::{
     TransactWriteItem, Update,
 };
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
-use super::tenants::{live_tenant_check, TENANT_SK};
-use super::{build, condition_failed, key, s, tenant_pk, Store, PK, SK};
+use super::keys::{counter_sk, device_sk, user_pk, COUNTER_PREFIX, DEVICE_PREFIX};
+use super::tenants::live_tenant_check;
+use super::{build, condition_failed, key, s, tenant_pk, text_attribute, Store, SK};
 use crate::clock::now_rfc3339;
 use crate::error::{Error, Result};
 use crate::model::device::{TokenMoves, MAX_DEVICES_PER_USER};
 use crate::model::{Device, DeviceRegistration};
 
-const DEVICE_PREFIX: &str = "DEVICE#";
-/// Longest token kept verbatim in a sort key (1024 bytes with the prefix).
-const MAX_TOKEN_IN_KEY: usize = 1000;
-/// Items of a tenant's partition read per Query page while purging.
-const PURGE_PAGE: i32 = 100;
-const COUNTER_PREFIX: &str = "USER_DEVICES#";
 /// Index items one listing reads at most: the cap plus a margin, so that a
 /// user whose devices predate the cap still costs bounded memory and work.
 pub const MAX_DEVICES_LISTED: usize = MAX_DEVICES_PER_USER + 10;
 /// Transactions one registration or deletion tries before answering 409
 /// `device_conflict` (each retry follows a concurrent change it lost to).
 const WRITE_ATTEMPTS: u32 = 6;
-
-/// The sort key of a device and of its user index item.
-pub(crate) fn device_sk(token: &str) -> String {
-    if token.len() <= MAX_TOKEN_IN_KEY {
-        format!("{DEVICE_PREFIX}{token}")
-    } else {
-        format!(
-            "{DEVICE_PREFIX}sha256:{}",
-            hex::encode(Sha256::digest(token))
-        )
-    }
-}
-
-/// The partition of one user's index items.
-pub(crate) fn user_pk(tenant_id: &str, user_id: &str) -> String {
-    format!("TENANT#{tenant_id}#USER#{user_id}")
-}
-
-/// The sort key of a user's device counter in the tenant's partition. Hashed:
-/// user ids run to 1024 bytes, and a hash cannot alias another user's key.
-pub(crate) fn counter_sk(user_id: &str) -> String {
-    format!("{COUNTER_PREFIX}{}", hex::encode(Sha256::digest(user_id)))
-}
 
 fn counter_key(tenant_id: &str, user_id: &str) -> HashMap<String, AttributeValue> {
     key(tenant_pk(tenant_id), counter_sk(user_id))
@@ -134,15 +105,6 @@ struct DeviceItem {
     device: Device,
 }
 
-/// What a purge did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PurgeProgress {
-    /// Items deleted by this call (index and key lookup items included).
-    pub deleted: usize,
-    /// True when nothing is left; false when the limit was reached first.
-    pub complete: bool,
-}
-
 fn encode(item: DeviceItem) -> Result<HashMap<String, AttributeValue>> {
     serde_dynamo::to_item(item).map_err(|err| Error::internal("encoding device item", err))
 }
@@ -151,13 +113,6 @@ fn decode(item: HashMap<String, AttributeValue>) -> Result<Device> {
     serde_dynamo::from_item::<_, DeviceItem>(item)
         .map(|item| item.device)
         .map_err(|err| Error::internal("decoding device item", err))
-}
-
-fn text_attribute<'i>(item: &'i HashMap<String, AttributeValue>, name: &str) -> Option<&'i str> {
-    match item.get(name) {
-        Some(AttributeValue::S(value)) => Some(value),
-        _ => None,
-    }
 }
 
 /// How a registration's transaction ended.
@@ -719,105 +674,5 @@ impl Store {
             tracing::info!("dead device token re-registered or gone; kept");
         }
         Ok(())
-    }
-
-    /// Deletes up to about `limit` items of a (deleted) tenant: everything
-    /// under PK `TENANT#{tenant_id}` (device counters and the user
-    /// verification marker included), plus the items derived from them (user
-    /// index items of devices, lookup items of API keys). Derived items go
-    /// first, so an interrupted purge leaves nothing it cannot find again.
-    /// Call again until `complete`.
-    #[tracing::instrument(skip(self))]
-    pub async fn purge_tenant_partition(
-        &self,
-        tenant_id: &str,
-        limit: usize,
-    ) -> Result<PurgeProgress> {
-        let mut deleted = 0;
-        let mut start: Option<HashMap<String, AttributeValue>> = None;
-        loop {
-            let output = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("PK = :pk")
-                .expression_attribute_values(":pk", s(tenant_pk(tenant_id)))
-                .projection_expression("PK, SK, user_id, key_hash")
-                .consistent_read(true)
-                .limit(PURGE_PAGE)
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(|err| Error::from_sdk("listing tenant items", err))?;
-            let items = output.items.unwrap_or_default();
-            let mut derived = Vec::new();
-            let mut own = Vec::with_capacity(items.len());
-            for item in &items {
-                let (Some(pk), Some(sk)) = (text_attribute(item, PK), text_attribute(item, SK))
-                else {
-                    continue;
-                };
-                // The tenant item (the deletion's tombstone) goes last, after the purge.
-                if sk == TENANT_SK {
-                    continue;
-                }
-                if sk.starts_with(DEVICE_PREFIX) {
-                    if let Some(user_id) = text_attribute(item, "user_id") {
-                        derived.push(key(user_pk(tenant_id, user_id), sk));
-                    }
-                } else if sk.starts_with("KEY#") {
-                    if let Some(hash) = text_attribute(item, "key_hash") {
-                        derived.push(key(format!("APIKEY#{hash}"), "APIKEY"));
-                    }
-                }
-                own.push(key(pk.to_owned(), sk));
-            }
-            deleted += derived.len() + own.len();
-            self.batch_delete(derived).await?;
-            self.batch_delete(own).await?;
-            match output.last_evaluated_key.filter(|last| !last.is_empty()) {
-                None => {
-                    tracing::info!(deleted, "tenant partition purged");
-                    return Ok(PurgeProgress {
-                        deleted,
-                        complete: true,
-                    });
-                }
-                Some(_) if deleted >= limit => {
-                    tracing::info!(deleted, "tenant partition purge paused at its limit");
-                    return Ok(PurgeProgress {
-                        deleted,
-                        complete: false,
-                    });
-                }
-                Some(last) => start = Some(last),
-            }
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tokens_that_fit_are_their_own_sort_key_and_longer_ones_are_hashed() {
-        let apns = "ab".repeat(32);
-        assert_eq!(device_sk(&apns), format!("DEVICE#{apns}"));
-        let fcm = "a".repeat(1000);
-        assert_eq!(device_sk(&fcm).len(), 1007);
-        let long = "a".repeat(4096);
-        let hashed = device_sk(&long);
-        assert!(hashed.starts_with("DEVICE#sha256:") && hashed.len() == 78);
-        assert_ne!(hashed, device_sk(&"a".repeat(4095)));
-    }
-
-    #[test]
-    fn user_partitions_cannot_meet_the_tenant_partition() {
-        assert_eq!(
-            user_pk("tnt_4fG7hK2mN9pQ3rS5tV8w", "u#1"),
-            "TENANT#tnt_4fG7hK2mN9pQ3rS5tV8w#USER#u#1"
-        );
-        assert_ne!(user_pk("t", ""), tenant_pk("t"));
     }
 }

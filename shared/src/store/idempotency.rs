@@ -14,8 +14,8 @@ use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
+use super::keys::idempotency_sk;
 use super::{key, s, tenant_pk, Store};
 use crate::clock::now_rfc3339;
 use crate::error::{Error, Result};
@@ -35,10 +35,7 @@ impl IdempotencySlot {
     pub fn new(tenant_id: &str, endpoint: &str, idempotency_key: &str) -> Self {
         Self {
             tenant_id: tenant_id.to_owned(),
-            sk: format!(
-                "IDEMPOTENCY#{endpoint}#{}",
-                hex::encode(Sha256::digest(idempotency_key))
-            ),
+            sk: idempotency_sk(endpoint, idempotency_key),
         }
     }
 

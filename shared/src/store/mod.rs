@@ -13,13 +13,16 @@
 //! | idempotency     | `TENANT#{tenant}`    | `IDEMPOTENCY#{endpoint}#{sha256}` |               |
 //! | bulk batch      | `TENANT#{tenant}`    | `BATCH#{batch}` (+ `#CHUNK#…`, see `batches.rs`) |    |
 //!
-//! The table's definition lives in `template.yaml`; the local bootstrap and
+//! Key builders and prefixes live in `keys.rs`, the tenant-wide purge in
+//! `purge.rs`. The table's definition lives in `template.yaml`; the local bootstrap and
 //! the tests create tables from it.
 
 mod api_keys;
 mod batches;
 mod devices;
 mod idempotency;
+mod keys;
+mod purge;
 mod tenants;
 mod user_verification;
 
@@ -27,8 +30,9 @@ pub use api_keys::ApiKeyGrant;
 pub use batches::{ChunkCounts, ChunkProgress, CountResult, ProgressUpdate, UserOutcome};
 #[cfg(feature = "testing")]
 pub use devices::device_counter_item;
-pub use devices::{PurgeProgress, MAX_DEVICES_LISTED};
+pub use devices::MAX_DEVICES_LISTED;
 pub use idempotency::{Claim, IdempotencyRecord, IdempotencySlot, IdempotencyState};
+pub use purge::PurgeProgress;
 pub use tenants::TenantRecord;
 
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -63,8 +67,17 @@ impl Store {
     }
 }
 
-pub(crate) fn tenant_pk(tenant_id: &str) -> String {
-    format!("TENANT#{tenant_id}")
+pub(crate) use keys::tenant_pk;
+
+/// A text attribute of an item, if it has one.
+pub(crate) fn text_attribute<'i>(
+    item: &'i std::collections::HashMap<String, AttributeValue>,
+    name: &str,
+) -> Option<&'i str> {
+    match item.get(name) {
+        Some(AttributeValue::S(value)) => Some(value),
+        _ => None,
+    }
 }
 
 pub(crate) fn s(value: impl Into<String>) -> AttributeValue {

@@ -18,12 +18,11 @@ use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, ReturnValue};
 use serde::{Deserialize, Serialize};
 
-use super::{build, key, s, tenant_pk, Store, GSI1};
+use super::keys::{org_partition, tenant_index_sk, TENANT_INDEX_PREFIX};
+pub(crate) use super::keys::{tenant_key, TENANT_SK};
+use super::{build, s, tenant_pk, Store, GSI1};
 use crate::error::{Error, Result};
 use crate::model::Tenant;
-
-/// The sort key of the tenant item in the tenant's partition.
-pub(crate) const TENANT_SK: &str = "TENANT";
 
 /// The condition every write that needs a live tenant puts on the tenant
 /// item: it exists and no deletion has started. Its one home: writes use it
@@ -74,7 +73,7 @@ impl TenantItem {
             pk: tenant_pk(&tenant.tenant_id),
             sk: TENANT_SK.to_owned(),
             gsi1pk: org_partition(&tenant.org_id),
-            gsi1sk: format!("TENANT#{}#{}", tenant.created_at, tenant.tenant_id),
+            gsi1sk: tenant_index_sk(&tenant.created_at, &tenant.tenant_id),
             entity: "tenant".to_owned(),
             revision: tenant.revision,
             deleted_at: None,
@@ -107,14 +106,6 @@ impl TenantRecord {
             .filter(|until| *until >= now)
             .map(|until| u64::try_from(until.saturating_sub(now)).unwrap_or(0))
     }
-}
-
-fn org_partition(org_id: &str) -> String {
-    format!("ORG#{org_id}")
-}
-
-pub(crate) fn tenant_key(tenant_id: &str) -> HashMap<String, AttributeValue> {
-    key(tenant_pk(tenant_id), TENANT_SK)
 }
 
 fn record_from_item(item: HashMap<String, AttributeValue>) -> Result<TenantRecord> {
@@ -317,7 +308,7 @@ impl Store {
             .index_name(GSI1)
             .key_condition_expression("GSI1PK = :org AND begins_with(GSI1SK, :prefix)")
             .expression_attribute_values(":org", s(org_partition(org_id)))
-            .expression_attribute_values(":prefix", s("TENANT#"))
+            .expression_attribute_values(":prefix", s(TENANT_INDEX_PREFIX))
             .into_paginator()
             .items()
             .send()

@@ -12,11 +12,10 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{ConditionCheck, Put, ReturnValue, TransactWriteItem};
 use serde::{Deserialize, Serialize};
 
+use super::keys::USER_VERIFICATION_SK;
 use super::tenants::tenant_key;
 use super::{build, condition_failed, key, tenant_pk, Store};
 use crate::error::{Error, Result};
-
-const MARKER_SK: &str = "USER_VERIFICATION";
 
 #[derive(Serialize, Deserialize)]
 struct MarkerItem {
@@ -37,7 +36,7 @@ impl Store {
             .client
             .get_item()
             .table_name(&self.table)
-            .set_key(Some(key(tenant_pk(tenant_id), MARKER_SK)))
+            .set_key(Some(key(tenant_pk(tenant_id), USER_VERIFICATION_SK)))
             .consistent_read(true)
             .send()
             .await
@@ -58,7 +57,7 @@ impl Store {
     pub async fn put_user_verification(&self, tenant_id: &str, created_at: &str) -> Result<()> {
         let item = serde_dynamo::to_item(MarkerItem {
             pk: tenant_pk(tenant_id),
-            sk: MARKER_SK.to_owned(),
+            sk: USER_VERIFICATION_SK.to_owned(),
             entity: "user_verification".to_owned(),
             created_at: created_at.to_owned(),
         })
@@ -104,7 +103,7 @@ impl Store {
             .client
             .delete_item()
             .table_name(&self.table)
-            .set_key(Some(key(tenant_pk(tenant_id), MARKER_SK)))
+            .set_key(Some(key(tenant_pk(tenant_id), USER_VERIFICATION_SK)))
             .return_values(ReturnValue::AllOld)
             .send()
             .await

@@ -1,0 +1,122 @@
+//! Every key layout of the table, in one place (the table of item kinds is
+//! in the module docs of `store`): partition and sort keys, and the
+//! prefixes that listings and the tenant purge recognise items by.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use sha2::{Digest, Sha256};
+
+use super::key;
+
+// Tenants.
+pub(crate) const TENANT_SK: &str = "TENANT";
+/// `GSI1SK` of tenants: `TENANT#{created_at}#{tenant_id}`.
+pub(crate) const TENANT_INDEX_PREFIX: &str = "TENANT#";
+
+pub(crate) fn tenant_pk(tenant_id: &str) -> String {
+    format!("TENANT#{tenant_id}")
+}
+
+pub(crate) fn tenant_key(tenant_id: &str) -> HashMap<String, AttributeValue> {
+    key(tenant_pk(tenant_id), TENANT_SK)
+}
+
+pub(crate) fn org_partition(org_id: &str) -> String {
+    format!("ORG#{org_id}")
+}
+
+pub(crate) fn tenant_index_sk(created_at: &str, tenant_id: &str) -> String {
+    format!("{TENANT_INDEX_PREFIX}{created_at}#{tenant_id}")
+}
+
+// API keys: the tenant's record, and the lookup item by the key's hash.
+pub(crate) const KEY_RECORD_PREFIX: &str = "KEY#";
+pub(crate) const KEY_LOOKUP_PREFIX: &str = "APIKEY#";
+pub(crate) const KEY_LOOKUP_SK: &str = "APIKEY";
+
+pub(crate) fn key_record_sk(key_id: &str) -> String {
+    format!("{KEY_RECORD_PREFIX}{key_id}")
+}
+
+pub(crate) fn key_lookup_pk(hash: &str) -> String {
+    format!("{KEY_LOOKUP_PREFIX}{hash}")
+}
+
+// Devices, their users' index partitions and device counters.
+pub(crate) const DEVICE_PREFIX: &str = "DEVICE#";
+pub(crate) const COUNTER_PREFIX: &str = "USER_DEVICES#";
+/// Longest token kept verbatim in a sort key (1024 bytes with the prefix).
+const MAX_TOKEN_IN_KEY: usize = 1000;
+
+/// The sort key of a device and of its user index item. DynamoDB caps a
+/// sort key at 1024 bytes while FCM tokens run to 4096 characters: a longer
+/// token is keyed by its SHA-256 (callers check a token's format first, so
+/// no valid token can look like such a key).
+pub(crate) fn device_sk(token: &str) -> String {
+    if token.len() <= MAX_TOKEN_IN_KEY {
+        format!("{DEVICE_PREFIX}{token}")
+    } else {
+        format!(
+            "{DEVICE_PREFIX}sha256:{}",
+            hex::encode(Sha256::digest(token))
+        )
+    }
+}
+
+/// The partition of one user's index items.
+pub(crate) fn user_pk(tenant_id: &str, user_id: &str) -> String {
+    format!("TENANT#{tenant_id}#USER#{user_id}")
+}
+
+/// The sort key of a user's device counter in the tenant's partition. Hashed:
+/// user ids run to 1024 bytes, and a hash cannot alias another user's key.
+pub(crate) fn counter_sk(user_id: &str) -> String {
+    format!("{COUNTER_PREFIX}{}", hex::encode(Sha256::digest(user_id)))
+}
+
+// Bulk batches and their chunks' progress and markers.
+pub(crate) fn batch_sk(batch_id: &str) -> String {
+    format!("BATCH#{batch_id}")
+}
+
+pub(crate) fn chunk_sk(batch_id: &str, chunk: u32) -> String {
+    format!("BATCH#{batch_id}#CHUNK#{chunk:05}")
+}
+
+// Idempotency records: the key itself is never stored, only its SHA-256.
+pub(crate) fn idempotency_sk(endpoint: &str, idempotency_key: &str) -> String {
+    format!(
+        "IDEMPOTENCY#{endpoint}#{}",
+        hex::encode(Sha256::digest(idempotency_key))
+    )
+}
+
+// User verification.
+pub(crate) const USER_VERIFICATION_SK: &str = "USER_VERIFICATION";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_that_fit_are_their_own_sort_key_and_longer_ones_are_hashed() {
+        let apns = "ab".repeat(32);
+        assert_eq!(device_sk(&apns), format!("DEVICE#{apns}"));
+        let fcm = "a".repeat(1000);
+        assert_eq!(device_sk(&fcm).len(), 1007);
+        let long = "a".repeat(4096);
+        let hashed = device_sk(&long);
+        assert!(hashed.starts_with("DEVICE#sha256:") && hashed.len() == 78);
+        assert_ne!(hashed, device_sk(&"a".repeat(4095)));
+    }
+
+    #[test]
+    fn user_partitions_cannot_meet_the_tenant_partition() {
+        assert_eq!(
+            user_pk("tnt_4fG7hK2mN9pQ3rS5tV8w", "u#1"),
+            "TENANT#tnt_4fG7hK2mN9pQ3rS5tV8w#USER#u#1"
+        );
+        assert_ne!(user_pk("t", ""), tenant_pk("t"));
+    }
+}
