@@ -104,6 +104,21 @@ impl ProgressUpdate {
     }
 }
 
+/// The item that marks a chunk counted, written once with its counts.
+#[derive(Serialize, Deserialize)]
+struct ChunkMarkerItem {
+    #[serde(rename = "PK")]
+    pk: String,
+    #[serde(rename = "SK")]
+    sk: String,
+    entity: String,
+    counted_at: String,
+    delivered: u32,
+    failed: u32,
+    no_devices: u32,
+    expires_at: i64,
+}
+
 #[derive(Serialize, Deserialize)]
 struct ProgressItem {
     #[serde(rename = "PK")]
@@ -410,19 +425,17 @@ impl Store {
         now: &str,
         expires_at: i64,
     ) -> Result<CountResult> {
-        let marker = HashMap::from([
-            ("PK".to_owned(), s(tenant_pk(tenant_id))),
-            ("SK".to_owned(), s(chunk_sk(batch_id, chunk))),
-            ("entity".to_owned(), s("batch_chunk")),
-            ("counted_at".to_owned(), s(now)),
-            ("delivered".to_owned(), n(counts.delivered)),
-            ("failed".to_owned(), n(counts.failed)),
-            ("no_devices".to_owned(), n(counts.no_devices)),
-            (
-                "expires_at".to_owned(),
-                AttributeValue::N(expires_at.to_string()),
-            ),
-        ]);
+        let marker = serde_dynamo::to_item(ChunkMarkerItem {
+            pk: tenant_pk(tenant_id),
+            sk: chunk_sk(batch_id, chunk),
+            entity: "batch_chunk".to_owned(),
+            counted_at: now.to_owned(),
+            delivered: counts.delivered,
+            failed: counts.failed,
+            no_devices: counts.no_devices,
+            expires_at,
+        })
+        .map_err(|err| Error::internal("encoding chunk marker", err))?;
         let put_marker = build(
             Put::builder()
                 .table_name(&self.table)
