@@ -10,8 +10,12 @@ created, in NOTIFY_FUZZ_FORBIDDEN (one value per line).
 
 import os
 import re
+import sys
+import time
 
+import requests
 import schemathesis
+from schemathesis.core import NOT_SET
 
 FORBIDDEN = [
     value.strip()
@@ -68,15 +72,48 @@ def nothing_of_another_tenant(ctx, response, case):
             )
 
 
+MOTO_LOG = os.environ.get("NOTIFY_FUZZ_MOTO_LOG", "")
+MOTO_RACE = b"RuntimeError: dictionary changed size during iteration"
+MOTO_LOG_SIZE = {}
+
+
+def moto_log_size():
+    try:
+        return os.path.getsize(MOTO_LOG) if MOTO_LOG else None
+    except OSError:
+        return None
+
+
+def moto_raced_since(size):
+    """moto (the emulator) logged its thread-safety failure after `size`.
+
+    Its transact_write_items deep-copies a table while another request (the
+    delivery worker's, say) writes to it; it then answers an HTML 500 after
+    applying part of the transaction, the SDK retries, and the retry fails
+    its conditions. Real DynamoDB transactions are atomic and their retries
+    idempotent (ClientRequestToken); only the emulator does this.
+    """
+    if size is None:
+        return False
+    try:
+        with open(MOTO_LOG, "rb") as log:
+            log.seek(size)
+            return MOTO_RACE in log.read()
+    except OSError:
+        return False
+
+
 @schemathesis.hook
 def before_call(ctx, case, kwargs):
-    """A body that is not UTF-8 goes as `application/octet-stream`.
+    """A body that is not UTF-8 goes as `application/octet-stream`, and header
+    values travel as UTF-8.
 
-    `cargo lambda watch` answers such a body sent with a text type itself,
-    with a 500 of its own, before any function runs (README, "One difference
-    from API Gateway"); API Gateway passes it base64-encoded, as it does any
-    binary type, and the functions answer 400. Sending it as binary tests
-    what a deployment does.
+    `cargo lambda watch` answers a 500 of its own, before any function runs,
+    to a body that is not UTF-8 sent with a text type (README, "One
+    difference from API Gateway") and to a header value that is not UTF-8
+    (schemathesis sends str headers as Latin-1). API Gateway passes a binary
+    body base64-encoded, as the functions expect. Sending such data this way
+    tests what a deployment does; the values stay just as invalid.
     """
     body = case.body
     if isinstance(body, (bytes, bytearray)):
@@ -84,3 +121,62 @@ def before_call(ctx, case, kwargs):
             bytes(body).decode("utf-8")
         except UnicodeDecodeError:
             case.media_type = "application/octet-stream"
+    for name, value in list((case.headers or {}).items()):
+        if isinstance(value, str) and not value.isascii():
+            case.headers[name] = value.encode("utf-8", "surrogatepass").decode("latin-1")
+    MOTO_LOG_SIZE[id(case)] = moto_log_size()
+
+
+RETRIED = {"runtime": 0, "unavailable": 0, "emulator": 0}
+
+
+def transient(response, since=None):
+    """An answer that says nothing about the service's contract, or None.
+
+    `cargo lambda watch` answers a 500 of its own, as text, while it starts a
+    function instance (a `cargo run`) or restarts itself (scripts/dev restarts
+    it when it exits, as it did in fuzz runs): the function never ran. And a
+    503 `service_unavailable` asks the client to retry after `Retry-After`
+    (moto, the emulator, fails some concurrent requests with an error page).
+    A 500 counts only when moto logged its race meanwhile (see above).
+    """
+    if response.status_code == 500 and b"httpstatuses.com/500" in (response.content or b""):
+        return "runtime"
+    if response.status_code == 503 and b'"service_unavailable"' in (response.content or b""):
+        return "unavailable"
+    if response.status_code == 500 and moto_raced_since(since):
+        return "emulator"
+    return None
+
+
+@schemathesis.hook
+def after_call(ctx, case, response):
+    """Sends the same request again, as a client following the contract would,
+    while the answer is transient (see above): at most 6 times, over about 30 s.
+    A function that keeps failing still fails the run."""
+    since = MOTO_LOG_SIZE.pop(id(case), None)
+    kind = transient(response, since)
+    attempt = 0
+    while kind and attempt < 6:
+        time.sleep(min(2**attempt, 8))
+        attempt += 1
+        try:
+            with requests.Session() as session:
+                fresh = session.send(response.request.copy(), timeout=60, allow_redirects=False)
+        except requests.RequestException:
+            continue
+        response.status_code = fresh.status_code
+        response.headers = {name.lower(): fresh.raw.headers.getlist(name) for name in fresh.raw.headers}
+        response.content = fresh.content
+        response.content_size = len(fresh.content or b"")
+        response.elapsed = fresh.elapsed.total_seconds()
+        response.message = fresh.reason
+        response.encoding = fresh.encoding
+        response._deserialized = NOT_SET
+        response._encoded_body = None
+        RETRIED[kind] += 1
+        print(
+            f"fuzz-api: {kind} answer to {operation_id(case)}: sent again ({RETRIED[kind]} so far)",
+            file=sys.stderr,
+        )
+        kind = transient(response, since)
