@@ -4,8 +4,15 @@ Every response of the fuzz run is searched for material that must never be
 served: a private key, a plain API key outside the one answer that shows it,
 a user-verification secret outside the one answer that shows it, and anything
 of a second tenant (in an org the fuzzing user does not belong to). The
-script passes the second tenant's id and key, and the verification secrets it
+script passes the second tenant's id and key, and the verification secret it
 created, in NOTIFY_FUZZ_FORBIDDEN (one value per line).
+
+Two hooks keep the local stack's own limits out of the findings, each
+documented where it is defined: `before_call` sends what `cargo lambda
+watch` cannot pass on (a body or header value that is not UTF-8) the way
+API Gateway would deliver it, and `after_call` sends a request again, a
+bounded number of times, when the answer came from the local runtime or the
+emulator rather than from the service (each resend is printed and counted).
 """
 
 import os
