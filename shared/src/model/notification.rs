@@ -25,7 +25,11 @@ pub const MAX_COLLAPSE_ID_BYTES: usize = 64;
 pub struct Notification {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alert: Option<Alert>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "whole_number",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub badge: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sound: Option<String>,
@@ -47,7 +51,11 @@ pub struct Notification {
     pub collapse_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub priority: Option<Priority>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "whole_number",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub ttl_seconds: Option<u32>,
     #[serde(
         default,
@@ -83,6 +91,53 @@ fn is_false(value: &bool) -> bool {
 /// Generated clients send `null` for unset optional fields.
 fn null_as_false<'de, D: Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error> {
     Ok(Option::<bool>::deserialize(deserializer)?.unwrap_or(false))
+}
+
+/// A JSON number that is a whole number from 0 to `u32::MAX`, written `3`
+/// or `3.0` alike: JSON does not tell them apart, nor does the `integer` of
+/// JSON Schema (openapi.yaml), and some encoders write every number with a
+/// fraction.
+struct WholeNumber(u32);
+
+impl<'de> Deserialize<'de> for WholeNumber {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct WholeVisitor;
+
+        impl Visitor<'_> for WholeVisitor {
+            type Value = WholeNumber;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a whole number from 0 to 4294967295")
+            }
+
+            fn visit_u64<E: de::Error>(self, value: u64) -> Result<WholeNumber, E> {
+                u32::try_from(value)
+                    .map(WholeNumber)
+                    .map_err(|_| E::invalid_value(de::Unexpected::Unsigned(value), &self))
+            }
+
+            fn visit_i64<E: de::Error>(self, value: i64) -> Result<WholeNumber, E> {
+                u32::try_from(value)
+                    .map(WholeNumber)
+                    .map_err(|_| E::invalid_value(de::Unexpected::Signed(value), &self))
+            }
+
+            fn visit_f64<E: de::Error>(self, value: f64) -> Result<WholeNumber, E> {
+                if value.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(&value) {
+                    // Whole and in range: the conversion is exact.
+                    Ok(WholeNumber(value as u32))
+                } else {
+                    Err(E::invalid_value(de::Unexpected::Float(value), &self))
+                }
+            }
+        }
+
+        deserializer.deserialize_any(WholeVisitor)
+    }
+}
+
+fn whole_number<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<u32>, D::Error> {
+    Ok(Option::<WholeNumber>::deserialize(deserializer)?.map(|n| n.0))
 }
 
 impl Notification {
@@ -129,9 +184,13 @@ impl Notification {
             }
         }
         if let Some(collapse_id) = &self.collapse_id {
-            if collapse_id.is_empty() || collapse_id.len() > MAX_COLLAPSE_ID_BYTES {
+            // It travels as the `apns-collapse-id` header: checked here, not
+            // only when an APNs message is built, so that a bulk send is
+            // refused at the request rather than failing in the worker.
+            let printable = collapse_id.bytes().all(|b| (b' '..=b'~').contains(&b));
+            if collapse_id.is_empty() || collapse_id.len() > MAX_COLLAPSE_ID_BYTES || !printable {
                 return Err(Error::invalid_request(format!(
-                    "`collapse_id` must be 1 to {MAX_COLLAPSE_ID_BYTES} bytes"
+                    "`collapse_id` must be 1 to {MAX_COLLAPSE_ID_BYTES} printable ASCII characters"
                 )));
             }
         }
@@ -154,7 +213,7 @@ impl Notification {
     ) -> Result<bool, A::Error> {
         match key {
             "alert" => self.alert = map.next_value()?,
-            "badge" => self.badge = map.next_value()?,
+            "badge" => self.badge = map.next_value::<Option<WholeNumber>>()?.map(|n| n.0),
             "sound" => self.sound = map.next_value()?,
             "content_available" => {
                 self.content_available = map.next_value::<Option<bool>>()?.unwrap_or(false)
@@ -164,7 +223,9 @@ impl Notification {
             "thread_id" => self.thread_id = map.next_value()?,
             "collapse_id" => self.collapse_id = map.next_value()?,
             "priority" => self.priority = map.next_value()?,
-            "ttl_seconds" => self.ttl_seconds = map.next_value()?,
+            "ttl_seconds" => {
+                self.ttl_seconds = map.next_value::<Option<WholeNumber>>()?.map(|n| n.0)
+            }
             "mutable_content" => {
                 self.mutable_content = map.next_value::<Option<bool>>()?.unwrap_or(false)
             }
@@ -375,18 +436,38 @@ mod tests {
     }
 
     #[test]
-    fn collapse_ids_are_at_most_64_bytes() {
+    fn collapse_ids_are_1_to_64_printable_ascii_characters() {
         let ok = format!(
             r#"{{"user_id":"u","badge":1,"collapse_id":"{}"}}"#,
-            "é".repeat(32)
+            "a~ ".repeat(21)
         );
         assert!(parse(&ok).unwrap().notification.validate().is_ok());
         let long = format!(
-            r#"{{"user_id":"u","badge":1,"collapse_id":"{}a"}}"#,
-            "é".repeat(32)
+            r#"{{"user_id":"u","badge":1,"collapse_id":"{}"}}"#,
+            "a".repeat(65)
         );
         assert!(detail(&long).contains("`collapse_id`"));
         assert!(detail(r#"{"user_id":"u","badge":1,"collapse_id":""}"#).contains("`collapse_id`"));
+        for header_breaking in [r"caf\u00e9", r"a\nb", r"a\tb"] {
+            let body = format!(r#"{{"user_id":"u","badge":1,"collapse_id":"{header_breaking}"}}"#);
+            assert!(detail(&body).contains("`collapse_id`"), "{body}");
+        }
+    }
+
+    #[test]
+    fn badge_and_ttl_take_whole_numbers_written_with_a_fraction() {
+        let request = parse(r#"{"user_id":"u","badge":3.0,"ttl_seconds":4294967295.0}"#).unwrap();
+        assert_eq!(request.notification.badge, Some(3));
+        assert_eq!(request.notification.ttl_seconds, Some(u32::MAX));
+        for bad in [
+            r#"{"user_id":"u","badge":1.5}"#,
+            r#"{"user_id":"u","badge":-1}"#,
+            r#"{"user_id":"u","badge":4294967296}"#,
+            r#"{"user_id":"u","ttl_seconds":4294967296.0}"#,
+            r#"{"user_id":"u","badge":"1"}"#,
+        ] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

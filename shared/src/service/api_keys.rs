@@ -16,9 +16,11 @@ pub async fn create_api_key(
     tenant_id: &str,
     request: CreateApiKeyRequest,
 ) -> Result<CreatedApiKey> {
+    // The limit applies to the name as sent; surrounding white space is
+    // then trimmed and what remains must not be empty.
+    let sent_length = request.name.chars().count();
     let name = request.name.trim().to_owned();
-    let length = name.chars().count();
-    if length == 0 || length > MAX_NAME_CHARS {
+    if name.is_empty() || sent_length > MAX_NAME_CHARS {
         return Err(Error::invalid_request(format!(
             "`name` must be 1 to {MAX_NAME_CHARS} characters"
         )));

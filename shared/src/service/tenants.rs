@@ -15,7 +15,7 @@ use crate::model::{CreateTenantRequest, QueueMessage, Tenant, TenantList, Update
 /// Org ids name a space in keys and indexes: keep them plain.
 fn validate_org_id(org_id: &str) -> Result<()> {
     let valid = !org_id.is_empty()
-        && org_id.len() <= 128
+        && org_id.chars().count() <= 128
         && org_id
             .chars()
             .all(|c| !c.is_control() && !c.is_whitespace() && c != '#');

@@ -251,3 +251,133 @@ async fn updates_and_keys_reject_bad_bodies_and_leave_data_intact() {
     );
     assert_eq!(status, 404, "{answer}");
 }
+
+/// `collapse_id` travels as the `apns-collapse-id` header: a value no header
+/// can carry is refused at the request, by single and bulk sends alike (a
+/// bulk send used to queue it and fail later, in the worker, for every
+/// APNs device; a single send to a user without APNs devices accepted it).
+#[tokio::test]
+async fn a_collapse_id_that_no_http_header_can_carry_is_refused_at_the_request() {
+    let env = TestEnv::new().await;
+    let token = env.user_token("alice", &["acme"]);
+    let tenant_id = env.create_tenant(&token, tenant_with_apns("acme")).await;
+    let dispatcher = env.dispatcher();
+    for collapse_id in ["caf\u{e9}", "line\nbreak", "tab\there"] {
+        let request = |route: &str, body: Value| {
+            call("POST", route)
+                .param("tenant_id", &tenant_id)
+                .bearer(&token)
+                .json(body)
+                .build()
+        };
+        let (status, answer) = parts(
+            &notify_send::handle(
+                &env.app,
+                &dispatcher,
+                request(
+                    "/tenants/{tenant_id}/notify",
+                    json!({"user_id": "nobody", "badge": 1, "collapse_id": collapse_id}),
+                ),
+            )
+            .await,
+        );
+        assert_names(status, &answer, 400, "invalid_request", "`collapse_id`");
+        let (status, answer) = parts(
+            &notify_bulk::handle(
+                &env.app,
+                request(
+                    "/tenants/{tenant_id}/notify/bulk",
+                    json!({"user_ids": ["nobody"], "badge": 1, "collapse_id": collapse_id}),
+                ),
+            )
+            .await,
+        );
+        assert_names(status, &answer, 400, "invalid_request", "`collapse_id`");
+    }
+}
+
+/// openapi.yaml counts an `org_id` in characters, as JSON Schema does: 128
+/// characters outside ASCII are a valid org id, not a 400.
+#[tokio::test]
+async fn an_org_id_of_128_characters_outside_ascii_is_accepted() {
+    let env = TestEnv::new().await;
+    let org = "\u{e9}".repeat(128);
+    let token = env.user_token("alice", &[&org]);
+    let (status, body) = create(
+        &env.app,
+        &token,
+        json!({ "org_id": org }).to_string().into_bytes(),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["org_id"], org.as_str());
+    let (status, body) = create(
+        &env.app,
+        &token,
+        json!({ "org_id": "\u{e9}".repeat(129) })
+            .to_string()
+            .into_bytes(),
+    )
+    .await;
+    assert_names(status, &body, 400, "invalid_request", "`org_id`");
+}
+
+/// An API key `name` is at most 100 characters as sent; surrounding white
+/// space does not buy more.
+#[tokio::test]
+async fn an_api_key_name_over_100_characters_as_sent_is_refused() {
+    let env = TestEnv::new().await;
+    let token = env.user_token("alice", &["acme"]);
+    let tenant_id = env.create_tenant(&token, tenant_with_apns("acme")).await;
+    let create_key = |name: String| {
+        call("POST", "/tenants/{tenant_id}/api-keys")
+            .param("tenant_id", &tenant_id)
+            .bearer(&token)
+            .json(json!({ "name": name }))
+            .build()
+    };
+    let padded = format!(" {} ", "k".repeat(99));
+    let (status, answer) =
+        parts(&api_key_create::handle(&env.app, create_key(padded.clone())).await);
+    assert_names(status, &answer, 400, "invalid_request", "`name`");
+    let (status, answer) =
+        parts(&api_key_create::handle(&env.app, create_key(padded.trim().to_owned())).await);
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["name"], "k".repeat(99));
+}
+
+/// JSON does not tell `2` from `2.0`, nor does the `integer` of openapi.yaml:
+/// a whole number written with a fraction is the same badge and lifetime.
+#[tokio::test]
+async fn a_badge_and_ttl_written_as_whole_numbers_with_a_fraction_are_accepted() {
+    let env = TestEnv::new().await;
+    let token = env.user_token("alice", &["acme"]);
+    let tenant_id = env.create_tenant(&token, tenant_with_apns("acme")).await;
+    let dispatcher = env.dispatcher();
+    let send = |body: Value| {
+        call("POST", "/tenants/{tenant_id}/notify")
+            .param("tenant_id", &tenant_id)
+            .bearer(&token)
+            .json(body)
+            .build()
+    };
+    let (status, answer) = parts(
+        &notify_send::handle(
+            &env.app,
+            &dispatcher,
+            send(json!({"user_id": "nobody", "badge": 2.0, "ttl_seconds": 60.0})),
+        )
+        .await,
+    );
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["error"], "no devices registered for user");
+    let (status, answer) = parts(
+        &notify_send::handle(
+            &env.app,
+            &dispatcher,
+            send(json!({"user_id": "nobody", "badge": 2.5})),
+        )
+        .await,
+    );
+    assert_names(status, &answer, 400, "invalid_request", "`badge`");
+}
