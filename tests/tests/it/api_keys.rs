@@ -147,3 +147,33 @@ async fn any_number_of_keys_can_be_created_and_all_are_listed() {
     let (_, body) = list_keys(&env, &alice, &tenant_id).await;
     assert_eq!(body["keys"].as_array().map(Vec::len), Some(12));
 }
+
+/// Found by contract fuzzing: the emulator failed a transaction's answer
+/// after applying it, the SDK retried, and the retry's conditions failed on
+/// the items the first attempt had written: a 500 for a key that existed.
+#[tokio::test]
+async fn a_key_creation_retried_after_its_answer_was_lost_succeeds_once() {
+    let env = TestEnv::new().await;
+    let token = env.user_token("alice", &["acme"]);
+    let tenant_id = env.create_tenant(&token, tenant_with_apns("acme")).await;
+    let material = notify_shared::auth::api_key::generate();
+    let key = notify_shared::model::ApiKey {
+        key_id: notify_shared::ids::new_key_id(),
+        name: "retried".to_owned(),
+        prefix: material.display_prefix.clone(),
+        scopes: vec![notify_shared::model::Scope::Send],
+        created_at: "2026-12-03T09:00:00Z".to_owned(),
+        last_used_at: None,
+    };
+    for attempt in 0..2 {
+        let written = env
+            .app
+            .store
+            .insert_api_key(&tenant_id, &key, &material.hash)
+            .await;
+        assert!(written.is_ok(), "attempt {attempt}: {written:?}");
+    }
+    let (status, listed) = list_keys(&env, &token, &tenant_id).await;
+    assert_eq!(status, 200, "{listed}");
+    assert_eq!(listed["keys"].as_array().map(Vec::len), Some(1), "{listed}");
+}
