@@ -20,13 +20,13 @@ use serde_json::{json, Value};
 
 /// Who makes a request.
 #[derive(Clone, Copy)]
-enum As<'a> {
+pub(crate) enum As<'a> {
     User(&'a str),
     Key(&'a str),
 }
 
 impl As<'_> {
-    fn on(self, call: Call) -> Call {
+    pub(crate) fn on(self, call: Call) -> Call {
         match self {
             As::User(token) => call.bearer(token),
             As::Key(key) => call.api_key(key),
@@ -34,7 +34,7 @@ impl As<'_> {
     }
 }
 
-fn ios_token(n: u32) -> String {
+pub(crate) fn ios_token(n: u32) -> String {
     format!("{n:064x}")
 }
 

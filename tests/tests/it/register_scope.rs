@@ -2,27 +2,10 @@
 //! by a hostile user, can and cannot do.
 
 use notify_tests::keys::tenant_with_apns;
-use notify_tests::{call, parts, Call, TestEnv};
+use notify_tests::{call, parts, TestEnv};
+
+use crate::devices::{ios_token, As};
 use serde_json::{json, Value};
-
-#[derive(Clone, Copy)]
-enum As<'a> {
-    User(&'a str),
-    Key(&'a str),
-}
-
-impl As<'_> {
-    fn on(self, call: Call) -> Call {
-        match self {
-            As::User(token) => call.bearer(token),
-            As::Key(key) => call.api_key(key),
-        }
-    }
-}
-
-fn ios_token(n: u32) -> String {
-    format!("{n:064x}")
-}
 
 /// What the tenant's backend computes, with another HMAC implementation.
 fn signature(secret: &str, user_id: &str) -> String {
