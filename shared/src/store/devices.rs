@@ -604,7 +604,15 @@ impl Store {
                         return Err(Error::from_sdk(context, err));
                     }
                 }
-                _ => return Err(Error::from_sdk(context, err)),
+                // A 5xx or throttling that outlasted the SDK's own retries:
+                // once more after a pause. Safe even if an attempt landed
+                // unseen: its condition then fails and nothing is undone.
+                _ => match Error::from_sdk(context, err) {
+                    Error::Unavailable { .. } if attempt + 1 < WRITE_ATTEMPTS => {
+                        back_off(attempt).await;
+                    }
+                    error => return Err(error),
+                },
             }
         }
         Err(device_conflict())
