@@ -3,22 +3,15 @@
 //! SHA-256, which authentication reads together with the tenant in one
 //! strongly consistent request.
 
-use std::collections::HashMap;
-use std::time::Duration;
-
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::{
-    AttributeValue, Delete, DeleteRequest, KeysAndAttributes, Put, TransactWriteItem, WriteRequest,
-};
 use serde::{Deserialize, Serialize};
 
 use super::keys::{
     key_lookup_pk, key_record_sk, KEY_LOOKUP_PREFIX, KEY_LOOKUP_SK, KEY_RECORD_PREFIX,
 };
-use super::tenants::{live_tenant_check, live_tenant_from_item, tenant_key};
-use super::{build, condition_failed, key, s, tenant_pk, Store, PK};
-use crate::error::{Error, Result};
+use super::ops::{decode, delete_item, encode, live_tenant_check, ConditionFailure};
+use super::tenants::{live_tenant_from_item, tenant_key};
+use super::{key, s, tenant_pk, text_attribute, Store, PK};
+use crate::error::Result;
 use crate::model::{ApiKey, Scope, Tenant};
 
 /// How stale `last_used_at` may get before a request refreshes it: one write
@@ -88,10 +81,6 @@ impl From<KeyLookupItem> for ApiKeyGrant {
     }
 }
 
-fn encode<T: Serialize>(value: T) -> Result<HashMap<String, AttributeValue>> {
-    serde_dynamo::to_item(value).map_err(|err| Error::internal("encoding API key item", err))
-}
-
 impl Store {
     /// Stores a new key for an existing tenant, atomically with its lookup item.
     #[tracing::instrument(skip(self, api_key, hash), fields(key_id = %api_key.key_id))]
@@ -101,68 +90,48 @@ impl Store {
         api_key: &ApiKey,
         hash: &str,
     ) -> Result<()> {
-        let record = encode(KeyRecordItem {
-            pk: tenant_pk(tenant_id),
-            sk: key_record_sk(&api_key.key_id),
-            entity: "api_key".to_owned(),
-            tenant_id: tenant_id.to_owned(),
-            key_hash: hash.to_owned(),
-            key: api_key.clone(),
-        })?;
-        let lookup = encode(KeyLookupItem {
-            pk: key_lookup_pk(hash),
-            sk: KEY_LOOKUP_SK.to_owned(),
-            entity: "api_key_lookup".to_owned(),
-            tenant_id: tenant_id.to_owned(),
-            key_id: api_key.key_id.clone(),
-            scopes: api_key.scopes.clone(),
-            last_used_at: None,
-        })?;
-        let tenant_exists = live_tenant_check(&self.table, tenant_id)?;
-        let put_record = build(
-            Put::builder()
-                .table_name(&self.table)
-                .set_item(Some(record))
-                .condition_expression("attribute_not_exists(PK)")
-                .build(),
+        let record = encode(
+            KeyRecordItem {
+                pk: tenant_pk(tenant_id),
+                sk: key_record_sk(&api_key.key_id),
+                entity: "api_key".to_owned(),
+                tenant_id: tenant_id.to_owned(),
+                key_hash: hash.to_owned(),
+                key: api_key.clone(),
+            },
+            "encoding API key item",
         )?;
-        let put_lookup = build(
-            Put::builder()
-                .table_name(&self.table)
-                .set_item(Some(lookup))
-                .condition_expression("attribute_not_exists(PK)")
-                .build(),
+        let lookup = encode(
+            KeyLookupItem {
+                pk: key_lookup_pk(hash),
+                sk: KEY_LOOKUP_SK.to_owned(),
+                entity: "api_key_lookup".to_owned(),
+                tenant_id: tenant_id.to_owned(),
+                key_id: api_key.key_id.clone(),
+                scopes: api_key.scopes.clone(),
+                last_used_at: None,
+            },
+            "encoding API key item",
         )?;
-        let result = self
-            .client
-            .transact_write_items()
-            // The SDK retries a transaction whose answer was lost (a 500, a
-            // timeout); with the same token DynamoDB applies it once and
-            // answers the retry with success.
-            .client_request_token(&api_key.key_id)
-            .transact_items(
-                TransactWriteItem::builder()
-                    .condition_check(tenant_exists)
-                    .build(),
-            )
-            .transact_items(TransactWriteItem::builder().put(put_record).build())
-            .transact_items(TransactWriteItem::builder().put(put_lookup).build())
-            .send()
-            .await;
-        let Err(err) = result else {
-            return Ok(());
-        };
-        match err.as_service_error() {
-            Some(TransactWriteItemsError::TransactionCanceledException(cancel))
-                if condition_failed(cancel.cancellation_reasons(), 0) =>
-            {
-                Err(Error::NotFound("tenant not found".to_owned()))
-            }
+        let items = vec![
+            live_tenant_check(&self.table, tenant_id)?,
+            self.tx_put_new(record)?,
+            self.tx_put_new(lookup)?,
+        ];
+        // The SDK retries a transaction whose answer was lost (a 500, a
+        // timeout); with the same token DynamoDB applies it once and
+        // answers the retry with success.
+        let request_token = Some(api_key.key_id.as_str());
+        match self
+            .transact_for_tenant(items, request_token, "inserting API key")
+            .await?
+        {
+            Ok(()) => Ok(()),
             // Both items exist: an earlier attempt of this very call wrote
             // them (a store that does not honour the request token, such
             // as the emulator), since a fresh key's id and hash are unique.
-            Some(TransactWriteItemsError::TransactionCanceledException(cancel))
-                if condition_failed(cancel.cancellation_reasons(), 2)
+            Err(cancelled)
+                if cancelled.condition_failed(2)
                     && self
                         .find_api_key(hash)
                         .await?
@@ -171,33 +140,20 @@ impl Store {
                 tracing::info!("API key already written by an earlier attempt");
                 Ok(())
             }
-            _ => Err(Error::from_sdk("inserting API key", err)),
+            Err(cancelled) => Err(cancelled.into_error("inserting API key")),
         }
     }
 
     /// The tenant's keys, in key-id order.
     #[tracing::instrument(skip(self))]
     pub async fn list_api_keys(&self, tenant_id: &str) -> Result<Vec<ApiKey>> {
-        let items: Vec<_> = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
-            .expression_attribute_values(":pk", s(tenant_pk(tenant_id)))
-            .expression_attribute_values(":prefix", s(KEY_RECORD_PREFIX))
-            .consistent_read(true)
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Vec<_>>()
-            .await;
+        let items = self
+            .items_with_prefix(tenant_pk(tenant_id), KEY_RECORD_PREFIX, "listing API keys")
+            .await?;
         items
             .into_iter()
             .map(|item| {
-                let item = item.map_err(|err| Error::from_sdk("listing API keys", err))?;
-                serde_dynamo::from_item::<_, KeyRecordItem>(item)
-                    .map(|record| record.key)
-                    .map_err(|err| Error::internal("decoding API key item", err))
+                decode::<KeyRecordItem>(item, "decoding API key item").map(|record| record.key)
             })
             .collect()
     }
@@ -205,51 +161,26 @@ impl Store {
     /// Deletes a key and its lookup item; `false` when the tenant has no such key.
     #[tracing::instrument(skip(self))]
     pub async fn delete_api_key(&self, tenant_id: &str, key_id: &str) -> Result<bool> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(tenant_pk(tenant_id), key_record_sk(key_id))))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|err| Error::from_sdk("reading API key", err))?;
-        let Some(item) = output.item else {
+        let record_key = key(tenant_pk(tenant_id), key_record_sk(key_id));
+        let Some(item) = self
+            .get_consistent(record_key.clone(), "reading API key")
+            .await?
+        else {
             return Ok(false);
         };
-        let record: KeyRecordItem = serde_dynamo::from_item(item)
-            .map_err(|err| Error::internal("decoding API key item", err))?;
-        let delete_record = build(
-            Delete::builder()
-                .table_name(&self.table)
-                .set_key(Some(key(tenant_pk(tenant_id), key_record_sk(key_id))))
-                .condition_expression("attribute_exists(PK)")
-                .build(),
-        )?;
-        let delete_lookup = build(
-            Delete::builder()
-                .table_name(&self.table)
-                .set_key(Some(key(key_lookup_pk(&record.key_hash), KEY_LOOKUP_SK)))
-                .build(),
-        )?;
-        let result = self
-            .client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().delete(delete_record).build())
-            .transact_items(TransactWriteItem::builder().delete(delete_lookup).build())
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(err) => match err.as_service_error() {
-                // Deleted by a concurrent request: the key is gone either way.
-                Some(TransactWriteItemsError::TransactionCanceledException(cancel))
-                    if condition_failed(cancel.cancellation_reasons(), 0) =>
-                {
-                    Ok(false)
-                }
-                _ => Err(Error::from_sdk("deleting API key", err)),
-            },
+        let record: KeyRecordItem = decode(item, "decoding API key item")?;
+        let items = vec![
+            delete_item(
+                self.tx_delete(record_key)
+                    .condition_expression("attribute_exists(PK)"),
+            )?,
+            delete_item(self.tx_delete(key(key_lookup_pk(&record.key_hash), KEY_LOOKUP_SK)))?,
+        ];
+        match self.transact(items, None, "deleting API key").await? {
+            Ok(()) => Ok(true),
+            // Deleted by a concurrent request: the key is gone either way.
+            Err(cancelled) if cancelled.condition_failed(0) => Ok(false),
+            Err(cancelled) => Err(cancelled.into_error("deleting API key")),
         }
     }
 
@@ -261,78 +192,37 @@ impl Store {
         hash: &str,
         tenant_id: &str,
     ) -> Result<(Option<ApiKeyGrant>, Option<Tenant>)> {
-        let lookup_key = key(key_lookup_pk(hash), KEY_LOOKUP_SK);
-        let mut pending = build(
-            KeysAndAttributes::builder()
-                .keys(lookup_key)
-                .keys(tenant_key(tenant_id))
-                .consistent_read(true)
-                .build(),
-        )?;
+        let keys = vec![
+            key(key_lookup_pk(hash), KEY_LOOKUP_SK),
+            tenant_key(tenant_id),
+        ];
         let mut grant = None;
         let mut tenant = None;
-        // BatchGetItem may leave keys unprocessed under load: retry those few.
-        for attempt in 0..5u32 {
-            let output = self
-                .client
-                .batch_get_item()
-                .request_items(&self.table, pending)
-                .send()
-                .await
-                .map_err(|err| Error::from_sdk("authenticating API key", err))?;
-            for item in output
-                .responses
-                .and_then(|mut tables| tables.remove(&self.table))
-                .unwrap_or_default()
-            {
-                let is_lookup = matches!(item.get(PK), Some(AttributeValue::S(pk)) if pk.starts_with(KEY_LOOKUP_PREFIX));
-                if is_lookup {
-                    let lookup: KeyLookupItem = serde_dynamo::from_item(item)
-                        .map_err(|err| Error::internal("decoding API key lookup", err))?;
-                    grant = Some(ApiKeyGrant::from(lookup));
-                } else {
-                    // A tenant being deleted is no tenant: its keys grant nothing.
-                    tenant = live_tenant_from_item(item)?;
-                }
-            }
-            match output
-                .unprocessed_keys
-                .and_then(|mut tables| tables.remove(&self.table))
-                .filter(|left| !left.keys().is_empty())
-            {
-                Some(left) => {
-                    pending = left;
-                    tokio::time::sleep(Duration::from_millis(20 << attempt)).await;
-                }
-                None => return Ok((grant, tenant)),
+        for item in self
+            .batch_get_consistent(keys, "authenticating API key")
+            .await?
+        {
+            if text_attribute(&item, PK).is_some_and(|pk| pk.starts_with(KEY_LOOKUP_PREFIX)) {
+                let lookup: KeyLookupItem = decode(item, "decoding API key lookup")?;
+                grant = Some(ApiKeyGrant::from(lookup));
+            } else {
+                // A tenant being deleted is no tenant: its keys grant nothing.
+                tenant = live_tenant_from_item(item)?;
             }
         }
-        Err(Error::Unavailable {
-            context: "authenticating API key",
-            source: "DynamoDB left keys unprocessed".into(),
-        })
+        Ok((grant, tenant))
     }
 
     /// The grant of a key by its hash, strongly consistent.
     #[tracing::instrument(skip(self, hash))]
     pub async fn find_api_key(&self, hash: &str) -> Result<Option<ApiKeyGrant>> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(key_lookup_pk(hash), KEY_LOOKUP_SK)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|err| Error::from_sdk("reading API key", err))?;
-        output
-            .item
-            .map(|item| {
-                serde_dynamo::from_item::<_, KeyLookupItem>(item)
-                    .map(ApiKeyGrant::from)
-                    .map_err(|err| Error::internal("decoding API key lookup", err))
-            })
-            .transpose()
+        let item = self
+            .get_consistent(key(key_lookup_pk(hash), KEY_LOOKUP_SK), "reading API key")
+            .await?;
+        item.map(|item| {
+            decode::<KeyLookupItem>(item, "decoding API key lookup").map(ApiKeyGrant::from)
+        })
+        .transpose()
     }
 
     /// Refreshes `last_used_at` when it is over an hour old. Failures are
@@ -357,10 +247,7 @@ impl Store {
             key(tenant_pk(&grant.tenant_id), key_record_sk(&grant.key_id)),
         ];
         let updates = targets.into_iter().map(|target| {
-            self.client
-                .update_item()
-                .table_name(&self.table)
-                .set_key(Some(target))
+            self.update(target)
                 .update_expression("SET last_used_at = :now")
                 // Never resurrect a key deleted a moment ago.
                 .condition_expression("attribute_exists(PK)")
@@ -369,16 +256,18 @@ impl Store {
         });
         for result in futures::future::join_all(updates).await {
             match result {
-                Ok(_) => {}
+                // A failed condition is a key deleted meanwhile: nothing to record.
                 Err(err)
-                    if matches!(
-                        err.as_service_error(),
-                        Some(UpdateItemError::ConditionalCheckFailedException(_))
-                    ) => {}
-                Err(err) => tracing::warn!(
-                    error = %aws_sdk_dynamodb::error::DisplayErrorContext(&err),
-                    "could not record API key use"
-                ),
+                    if !err
+                        .as_service_error()
+                        .is_some_and(ConditionFailure::is_condition_failure) =>
+                {
+                    tracing::warn!(
+                        error = %aws_sdk_dynamodb::error::DisplayErrorContext(&err),
+                        "could not record API key use"
+                    );
+                }
+                _ => {}
             }
         }
     }
@@ -387,74 +276,16 @@ impl Store {
     #[tracing::instrument(skip(self))]
     pub async fn delete_all_api_keys(&self, tenant_id: &str) -> Result<usize> {
         let keys = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
-            .expression_attribute_values(":pk", s(tenant_pk(tenant_id)))
-            .expression_attribute_values(":prefix", s(KEY_RECORD_PREFIX))
-            .consistent_read(true)
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Vec<_>>()
-            .await;
+            .items_with_prefix(tenant_pk(tenant_id), KEY_RECORD_PREFIX, "listing API keys")
+            .await?;
         let mut deletes = Vec::new();
         for item in keys {
-            let item = item.map_err(|err| Error::from_sdk("listing API keys", err))?;
-            let record: KeyRecordItem = serde_dynamo::from_item(item)
-                .map_err(|err| Error::internal("decoding API key item", err))?;
+            let record: KeyRecordItem = decode(item, "decoding API key item")?;
             deletes.push(key(key_lookup_pk(&record.key_hash), KEY_LOOKUP_SK));
             deletes.push(key(record.pk, record.sk));
         }
         let count = deletes.len() / 2;
         self.batch_delete(deletes).await?;
         Ok(count)
-    }
-
-    /// Deletes items by key, 25 to a request, retrying what DynamoDB leaves
-    /// unprocessed.
-    pub(crate) async fn batch_delete(
-        &self,
-        keys: Vec<HashMap<String, AttributeValue>>,
-    ) -> Result<()> {
-        for chunk in keys.chunks(25) {
-            let mut requests = chunk
-                .iter()
-                .map(|item_key| {
-                    build(
-                        DeleteRequest::builder()
-                            .set_key(Some(item_key.clone()))
-                            .build(),
-                    )
-                    .map(|delete| WriteRequest::builder().delete_request(delete).build())
-                })
-                .collect::<Result<Vec<_>>>()?;
-            let mut attempt = 0u32;
-            while !requests.is_empty() {
-                let output = self
-                    .client
-                    .batch_write_item()
-                    .request_items(&self.table, requests)
-                    .send()
-                    .await
-                    .map_err(|err| Error::from_sdk("deleting items", err))?;
-                requests = output
-                    .unprocessed_items
-                    .and_then(|mut tables| tables.remove(&self.table))
-                    .unwrap_or_default();
-                if !requests.is_empty() {
-                    attempt += 1;
-                    if attempt > 8 {
-                        return Err(Error::Unavailable {
-                            context: "deleting items",
-                            source: "DynamoDB left writes unprocessed".into(),
-                        });
-                    }
-                    tokio::time::sleep(Duration::from_millis(25 << attempt.min(6))).await;
-                }
-            }
-        }
-        Ok(())
     }
 }

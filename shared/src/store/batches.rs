@@ -14,20 +14,13 @@
 
 use std::collections::{HashMap, HashSet};
 
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use serde::{Deserialize, Serialize};
 
 use super::keys::{batch_sk, chunk_sk};
-use super::tenants::live_tenant_check;
-use super::{build, condition_failed, key, s, tenant_pk, Store, SK};
+use super::ops::{decode, encode, live_tenant_check, update_item, ConditionalExt};
+use super::{key, n, s, tenant_pk, text_attribute, Store, SK};
 use crate::error::{Error, Result};
 use crate::model::{Batch, BatchState};
-
-fn n(value: u32) -> AttributeValue {
-    AttributeValue::N(value.to_string())
-}
 
 #[derive(Serialize, Deserialize)]
 struct BatchItem {
@@ -169,48 +162,30 @@ impl Store {
     /// overwrite one.
     #[tracing::instrument(skip(self, batch), fields(tenant_id = %batch.tenant_id, batch_id = %batch.batch_id))]
     pub async fn insert_batch(&self, batch: &Batch) -> Result<()> {
-        let item = serde_dynamo::to_item(BatchItem {
-            pk: tenant_pk(&batch.tenant_id),
-            sk: batch_sk(&batch.batch_id),
-            entity: "batch".to_owned(),
-            batch: batch.clone(),
-        })
-        .map_err(|err| Error::internal("encoding batch item", err))?;
-        let tenant_live = live_tenant_check(&self.table, &batch.tenant_id)?;
-        let put = build(
-            Put::builder()
-                .table_name(&self.table)
-                .set_item(Some(item))
-                .condition_expression("attribute_not_exists(PK)")
-                .build(),
+        let item = encode(
+            BatchItem {
+                pk: tenant_pk(&batch.tenant_id),
+                sk: batch_sk(&batch.batch_id),
+                entity: "batch".to_owned(),
+                batch: batch.clone(),
+            },
+            "encoding batch item",
         )?;
-        self.client
-            .transact_write_items()
-            .transact_items(
-                TransactWriteItem::builder()
-                    .condition_check(tenant_live)
-                    .build(),
-            )
-            .transact_items(TransactWriteItem::builder().put(put).build())
-            .send()
-            .await
-            .map_err(|err| match err.as_service_error() {
-                Some(TransactWriteItemsError::TransactionCanceledException(cancel))
-                    if condition_failed(cancel.cancellation_reasons(), 0) =>
-                {
-                    Error::NotFound("tenant not found".to_owned())
-                }
-                Some(TransactWriteItemsError::TransactionCanceledException(cancel))
-                    if condition_failed(cancel.cancellation_reasons(), 1) =>
-                {
-                    Error::Conflict {
-                        code: "batch_exists",
-                        detail: "a batch with this id already exists; retry".to_owned(),
-                    }
-                }
-                _ => Error::from_sdk("inserting batch", err),
-            })?;
-        Ok(())
+        let items = vec![
+            live_tenant_check(&self.table, &batch.tenant_id)?,
+            self.tx_put_new(item)?,
+        ];
+        match self
+            .transact_for_tenant(items, None, "inserting batch")
+            .await?
+        {
+            Ok(()) => Ok(()),
+            Err(cancelled) if cancelled.condition_failed(1) => Err(Error::Conflict {
+                code: "batch_exists",
+                detail: "a batch with this id already exists; retry".to_owned(),
+            }),
+            Err(cancelled) => Err(cancelled.into_error("inserting batch")),
+        }
     }
 
     /// Moves a pending batch to `to` (open or aborted); `false` when it was
@@ -227,51 +202,27 @@ impl Store {
             BatchState::Aborted => "aborted",
             BatchState::Pending => return Ok(false),
         };
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key(tenant_pk(tenant_id), batch_sk(batch_id))))
+        self.update(key(tenant_pk(tenant_id), batch_sk(batch_id)))
             .update_expression("SET #state = :to")
             .condition_expression("#state = :pending")
             .expression_attribute_names("#state", "state")
             .expression_attribute_values(":to", s(to))
             .expression_attribute_values(":pending", s("pending"))
             .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(err)
-                if matches!(
-                    err.as_service_error(),
-                    Some(UpdateItemError::ConditionalCheckFailedException(_))
-                ) =>
-            {
-                Ok(false)
-            }
-            Err(err) => Err(Error::from_sdk("updating batch state", err)),
-        }
+            .await
+            .condition_held("updating batch state")
     }
 
     /// The batch record, strongly consistent.
     #[tracing::instrument(skip(self))]
     pub async fn get_batch(&self, tenant_id: &str, batch_id: &str) -> Result<Option<Batch>> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(tenant_pk(tenant_id), batch_sk(batch_id))))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|err| Error::from_sdk("reading batch", err))?;
-        output
-            .item
-            .map(|item| {
-                serde_dynamo::from_item::<_, BatchItem>(item)
-                    .map(|item| item.batch)
-                    .map_err(|err| Error::internal("decoding batch item", err))
-            })
+        let item = self
+            .get_consistent(
+                key(tenant_pk(tenant_id), batch_sk(batch_id)),
+                "reading batch",
+            )
+            .await?;
+        item.map(|item| decode::<BatchItem>(item, "decoding batch item").map(|item| item.batch))
             .transpose()
     }
 
@@ -283,29 +234,15 @@ impl Store {
         batch_id: &str,
         now: &str,
     ) -> Result<()> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key(tenant_pk(tenant_id), batch_sk(batch_id))))
+        // Gone meanwhile (the condition failed): counting will notice.
+        self.update(key(tenant_pk(tenant_id), batch_sk(batch_id)))
             .update_expression("SET started_at = if_not_exists(started_at, :now)")
             .condition_expression("attribute_exists(PK)")
             .expression_attribute_values(":now", s(now))
             .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            // Gone meanwhile: counting will notice.
-            Err(err)
-                if matches!(
-                    err.as_service_error(),
-                    Some(UpdateItemError::ConditionalCheckFailedException(_))
-                ) =>
-            {
-                Ok(())
-            }
-            Err(err) => Err(Error::from_sdk("marking batch started", err)),
-        }
+            .await
+            .condition_held("marking batch started")?;
+        Ok(())
     }
 
     /// Everything earlier attempts recorded for one chunk: one strongly
@@ -318,29 +255,20 @@ impl Store {
         chunk: u32,
     ) -> Result<ChunkProgress> {
         let marker = chunk_sk(batch_id, chunk);
-        let items: Vec<_> = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
-            .expression_attribute_values(":pk", s(tenant_pk(tenant_id)))
-            .expression_attribute_values(":prefix", s(marker.clone()))
-            .consistent_read(true)
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Vec<_>>()
-            .await;
+        let items = self
+            .items_with_prefix(
+                tenant_pk(tenant_id),
+                marker.clone(),
+                "reading chunk progress",
+            )
+            .await?;
         let mut progress = ChunkProgress::default();
         for item in items {
-            let item = item.map_err(|err| Error::from_sdk("reading chunk progress", err))?;
-            let is_marker = matches!(item.get(SK), Some(AttributeValue::S(sk)) if *sk == marker);
-            if is_marker {
+            if text_attribute(&item, SK) == Some(marker.as_str()) {
                 progress.counted = true;
                 continue;
             }
-            let part: ProgressItem = serde_dynamo::from_item(item)
-                .map_err(|err| Error::internal("decoding chunk progress", err))?;
+            let part: ProgressItem = decode(item, "decoding chunk progress")?;
             progress.delivered.extend(part.delivered);
             for (indices, outcome) in [
                 (part.settled_delivered, UserOutcome::Delivered),
@@ -400,12 +328,8 @@ impl Store {
             indices.sort_unstable();
             indices.dedup();
         }
-        let item = serde_dynamo::to_item(item)
-            .map_err(|err| Error::internal("encoding chunk progress", err))?;
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
+        let item = encode(item, "encoding chunk progress")?;
+        self.put(item)
             .send()
             .await
             .map_err(|err| Error::from_sdk("recording chunk progress", err))?;
@@ -425,61 +349,34 @@ impl Store {
         now: &str,
         expires_at: i64,
     ) -> Result<CountResult> {
-        let marker = serde_dynamo::to_item(ChunkMarkerItem {
-            pk: tenant_pk(tenant_id),
-            sk: chunk_sk(batch_id, chunk),
-            entity: "batch_chunk".to_owned(),
-            counted_at: now.to_owned(),
-            delivered: counts.delivered,
-            failed: counts.failed,
-            no_devices: counts.no_devices,
-            expires_at,
-        })
-        .map_err(|err| Error::internal("encoding chunk marker", err))?;
-        let put_marker = build(
-            Put::builder()
-                .table_name(&self.table)
-                .set_item(Some(marker))
-                .condition_expression("attribute_not_exists(PK)")
-                .build(),
-        )?;
-        let add_counts = build(
-            Update::builder()
-                .table_name(&self.table)
-                .set_key(Some(key(tenant_pk(tenant_id), batch_sk(batch_id))))
-                .update_expression(
-                    "ADD delivered :delivered, failed :failed, no_devices :no_devices",
-                )
-                .condition_expression("#state = :open")
-                .expression_attribute_names("#state", "state")
-                .expression_attribute_values(":delivered", n(counts.delivered))
-                .expression_attribute_values(":failed", n(counts.failed))
-                .expression_attribute_values(":no_devices", n(counts.no_devices))
-                .expression_attribute_values(":open", s("open"))
-                .build(),
-        )?;
-        let result = self
-            .client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().put(put_marker).build())
-            .transact_items(TransactWriteItem::builder().update(add_counts).build())
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(CountResult::Counted),
-            Err(err) => match err.as_service_error() {
-                Some(TransactWriteItemsError::TransactionCanceledException(cancel))
-                    if condition_failed(cancel.cancellation_reasons(), 0) =>
-                {
-                    Ok(CountResult::AlreadyCounted)
-                }
-                Some(TransactWriteItemsError::TransactionCanceledException(cancel))
-                    if condition_failed(cancel.cancellation_reasons(), 1) =>
-                {
-                    Ok(CountResult::BatchGone)
-                }
-                _ => Err(Error::from_sdk("counting chunk", err)),
+        let marker = encode(
+            ChunkMarkerItem {
+                pk: tenant_pk(tenant_id),
+                sk: chunk_sk(batch_id, chunk),
+                entity: "batch_chunk".to_owned(),
+                counted_at: now.to_owned(),
+                delivered: counts.delivered,
+                failed: counts.failed,
+                no_devices: counts.no_devices,
+                expires_at,
             },
+            "encoding chunk marker",
+        )?;
+        let add_counts = self
+            .tx_update(key(tenant_pk(tenant_id), batch_sk(batch_id)))
+            .update_expression("ADD delivered :delivered, failed :failed, no_devices :no_devices")
+            .condition_expression("#state = :open")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":delivered", n(counts.delivered))
+            .expression_attribute_values(":failed", n(counts.failed))
+            .expression_attribute_values(":no_devices", n(counts.no_devices))
+            .expression_attribute_values(":open", s("open"));
+        let items = vec![self.tx_put_new(marker)?, update_item(add_counts)?];
+        match self.transact(items, None, "counting chunk").await? {
+            Ok(()) => Ok(CountResult::Counted),
+            Err(cancelled) if cancelled.condition_failed(0) => Ok(CountResult::AlreadyCounted),
+            Err(cancelled) if cancelled.condition_failed(1) => Ok(CountResult::BatchGone),
+            Err(cancelled) => Err(cancelled.into_error("counting chunk")),
         }
     }
 }

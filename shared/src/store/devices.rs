@@ -23,18 +23,12 @@
 //! token itself, and no valid token can look like that key: callers check a
 //! token's format before building its key.
 
-use std::collections::HashMap;
-
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{
-    AttributeValue, CancellationReason, Delete, KeysAndAttributes, Put, ReturnValue, Select,
-    TransactWriteItem, Update,
-};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, TransactWriteItem};
 use serde::{Deserialize, Serialize};
 
 use super::keys::{counter_sk, device_sk, user_pk, COUNTER_PREFIX, DEVICE_PREFIX};
-use super::tenants::live_tenant_check;
-use super::{build, condition_failed, key, s, tenant_pk, text_attribute, Store, SK};
+use super::ops::{delete_item, live_tenant_check, put_item, update_item, Item};
+use super::{key, n, s, tenant_pk, text_attribute, Store, SK};
 use crate::clock::now_rfc3339;
 use crate::error::{Error, Result};
 use crate::model::device::{TokenMoves, MAX_DEVICES_PER_USER};
@@ -47,38 +41,28 @@ pub const MAX_DEVICES_LISTED: usize = MAX_DEVICES_PER_USER + 10;
 /// `device_conflict` (each retry follows a concurrent change it lost to).
 const WRITE_ATTEMPTS: u32 = 6;
 
-fn counter_key(tenant_id: &str, user_id: &str) -> HashMap<String, AttributeValue> {
+fn counter_key(tenant_id: &str, user_id: &str) -> Item {
     key(tenant_pk(tenant_id), counter_sk(user_id))
-}
-
-fn number(value: usize) -> AttributeValue {
-    AttributeValue::N(value.to_string())
 }
 
 /// The counter item of a user with `count` devices, for test harnesses that
 /// write devices straight into the table.
 #[cfg(feature = "testing")]
-pub fn device_counter_item(
-    tenant_id: &str,
-    user_id: &str,
-    count: u64,
-) -> Result<HashMap<String, AttributeValue>> {
+pub fn device_counter_item(tenant_id: &str, user_id: &str, count: u64) -> Result<Item> {
     counter_item(tenant_id, user_id, count)
 }
 
-fn counter_item(
-    tenant_id: &str,
-    user_id: &str,
-    count: u64,
-) -> Result<HashMap<String, AttributeValue>> {
-    serde_dynamo::to_item(CounterItem {
-        pk: tenant_pk(tenant_id),
-        sk: counter_sk(user_id),
-        entity: "user_devices".to_owned(),
-        user_id: user_id.to_owned(),
-        device_count: count,
-    })
-    .map_err(|err| Error::internal("encoding device count", err))
+fn counter_item(tenant_id: &str, user_id: &str, count: u64) -> Result<Item> {
+    super::ops::encode(
+        CounterItem {
+            pk: tenant_pk(tenant_id),
+            sk: counter_sk(user_id),
+            entity: "user_devices".to_owned(),
+            user_id: user_id.to_owned(),
+            device_count: count,
+        },
+        "encoding device count",
+    )
 }
 
 /// A user's device counter.
@@ -105,14 +89,12 @@ struct DeviceItem {
     device: Device,
 }
 
-fn encode(item: DeviceItem) -> Result<HashMap<String, AttributeValue>> {
-    serde_dynamo::to_item(item).map_err(|err| Error::internal("encoding device item", err))
+fn encode(item: DeviceItem) -> Result<Item> {
+    super::ops::encode(item, "encoding device item")
 }
 
-fn decode(item: HashMap<String, AttributeValue>) -> Result<Device> {
-    serde_dynamo::from_item::<_, DeviceItem>(item)
-        .map(|item| item.device)
-        .map_err(|err| Error::internal("decoding device item", err))
+fn decode(item: Item) -> Result<Device> {
+    super::ops::decode::<DeviceItem>(item, "decoding device item").map(|item| item.device)
 }
 
 /// How a registration's transaction ended.
@@ -153,12 +135,6 @@ fn device_conflict() -> Error {
     }
 }
 
-fn any_conflict(reasons: &[CancellationReason]) -> bool {
-    reasons
-        .iter()
-        .any(|reason| reason.code() == Some("TransactionConflict"))
-}
-
 /// A short, growing, jittered pause before retrying a transaction that lost
 /// a race on a hot item (a user's counter).
 async fn back_off(attempt: u32) {
@@ -179,53 +155,21 @@ impl Store {
         token: &str,
         user_id: &str,
     ) -> Result<(Option<Device>, Option<u64>)> {
-        let mut pending = build(
-            KeysAndAttributes::builder()
-                .keys(key(tenant_pk(tenant_id), device_sk(token)))
-                .keys(counter_key(tenant_id, user_id))
-                .consistent_read(true)
-                .build(),
-        )?;
+        let keys = vec![
+            key(tenant_pk(tenant_id), device_sk(token)),
+            counter_key(tenant_id, user_id),
+        ];
         let mut device = None;
         let mut count = None;
-        // BatchGetItem may leave keys unprocessed under load: retry those few.
-        for attempt in 0..5_u32 {
-            let output = self
-                .client
-                .batch_get_item()
-                .request_items(&self.table, pending)
-                .send()
-                .await
-                .map_err(|err| Error::from_sdk("reading device", err))?;
-            for item in output
-                .responses
-                .and_then(|mut tables| tables.remove(&self.table))
-                .unwrap_or_default()
-            {
-                if text_attribute(&item, SK).is_some_and(|sk| sk.starts_with(COUNTER_PREFIX)) {
-                    let counter: CounterItem = serde_dynamo::from_item(item)
-                        .map_err(|err| Error::internal("decoding device count", err))?;
-                    count = Some(counter.device_count);
-                } else {
-                    device = Some(decode(item)?);
-                }
-            }
-            match output
-                .unprocessed_keys
-                .and_then(|mut tables| tables.remove(&self.table))
-                .filter(|left| !left.keys().is_empty())
-            {
-                Some(left) => {
-                    pending = left;
-                    tokio::time::sleep(std::time::Duration::from_millis(20 << attempt)).await;
-                }
-                None => return Ok((device, count)),
+        for item in self.batch_get_consistent(keys, "reading device").await? {
+            if text_attribute(&item, SK).is_some_and(|sk| sk.starts_with(COUNTER_PREFIX)) {
+                let counter: CounterItem = super::ops::decode(item, "decoding device count")?;
+                count = Some(counter.device_count);
+            } else {
+                device = Some(decode(item)?);
             }
         }
-        Err(Error::Unavailable {
-            context: "reading device",
-            source: "DynamoDB left keys unprocessed".into(),
-        })
+        Ok((device, count))
     }
 
     /// Registers a device or updates it (keeping `created_at`); a token of
@@ -305,16 +249,12 @@ impl Store {
         };
         let moved_from = current.filter(|old| old.user_id != device.user_id);
         let sk = device_sk(&device.token);
-        let tenant_exists = live_tenant_check(&self.table, tenant_id)?;
-        let mut put_device =
-            Put::builder()
-                .table_name(&self.table)
-                .set_item(Some(encode(DeviceItem {
-                    pk: tenant_pk(tenant_id),
-                    sk: sk.clone(),
-                    entity: "device".to_owned(),
-                    device: device.clone(),
-                })?));
+        let mut put_device = self.tx_put(encode(DeviceItem {
+            pk: tenant_pk(tenant_id),
+            sk: sk.clone(),
+            entity: "device".to_owned(),
+            device: device.clone(),
+        })?);
         // Unchanged since read: same owner, same last write.
         put_device = match current {
             None => put_device.condition_expression("attribute_not_exists(PK)"),
@@ -323,38 +263,20 @@ impl Store {
                 .expression_attribute_values(":old_user", s(old.user_id.clone()))
                 .expression_attribute_values(":old_updated", s(old.updated_at.clone())),
         };
-        let put_index = build(
-            Put::builder()
-                .table_name(&self.table)
-                .set_item(Some(encode(DeviceItem {
-                    pk: user_pk(tenant_id, &device.user_id),
-                    sk: sk.clone(),
-                    entity: "device_index".to_owned(),
-                    device: device.clone(),
-                })?))
-                .build(),
-        )?;
+        let put_index = self.tx_put(encode(DeviceItem {
+            pk: user_pk(tenant_id, &device.user_id),
+            sk: sk.clone(),
+            entity: "device_index".to_owned(),
+            device: device.clone(),
+        })?);
         let mut items = vec![
-            TransactWriteItem::builder()
-                .condition_check(tenant_exists)
-                .build(),
-            TransactWriteItem::builder()
-                .put(build(put_device.build())?)
-                .build(),
-            TransactWriteItem::builder().put(put_index).build(),
+            live_tenant_check(&self.table, tenant_id)?,
+            put_item(put_device)?,
+            put_item(put_index)?,
         ];
         if let Some(old) = moved_from {
-            let delete_old_index = build(
-                Delete::builder()
-                    .table_name(&self.table)
-                    .set_key(Some(key(user_pk(tenant_id, &old.user_id), sk.clone())))
-                    .build(),
-            )?;
-            items.push(
-                TransactWriteItem::builder()
-                    .delete(delete_old_index)
-                    .build(),
-            );
+            let old_index = key(user_pk(tenant_id, &old.user_id), sk.clone());
+            items.push(delete_item(self.tx_delete(old_index))?);
         }
         // The token becomes this user's: one more device for them...
         let increment_at = if current.is_none() || moved_from.is_some() {
@@ -371,14 +293,11 @@ impl Store {
             }
             _ => None,
         };
-        let result = self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await;
-        match result {
-            Ok(_) => {
+        match self
+            .transact_for_tenant(items, None, "registering device")
+            .await?
+        {
+            Ok(()) => {
                 tracing::info!(
                     moved = moved_from.is_some(),
                     new = current.is_none(),
@@ -386,23 +305,16 @@ impl Store {
                 );
                 Ok(Written::Done(device))
             }
-            Err(err) => match err.as_service_error() {
-                Some(TransactWriteItemsError::TransactionCanceledException(cancel)) => {
-                    let reasons = cancel.cancellation_reasons();
-                    if condition_failed(reasons, 0) {
-                        Err(Error::NotFound("tenant not found".to_owned()))
-                    } else if condition_failed(reasons, 1) || any_conflict(reasons) {
-                        Ok(Written::Changed)
-                    } else if increment_at.is_some_and(|at| condition_failed(reasons, at)) {
-                        Ok(Written::CounterRefused)
-                    } else if decrement_at.is_some_and(|at| condition_failed(reasons, at)) {
-                        Ok(Written::OldOwnerUncounted)
-                    } else {
-                        Err(Error::from_sdk("registering device", err))
-                    }
-                }
-                _ => Err(Error::from_sdk("registering device", err)),
-            },
+            Err(cancelled) if cancelled.condition_failed(1) || cancelled.any_conflict() => {
+                Ok(Written::Changed)
+            }
+            Err(cancelled) if increment_at.is_some_and(|at| cancelled.condition_failed(at)) => {
+                Ok(Written::CounterRefused)
+            }
+            Err(cancelled) if decrement_at.is_some_and(|at| cancelled.condition_failed(at)) => {
+                Ok(Written::OldOwnerUncounted)
+            }
+            Err(cancelled) => Err(cancelled.into_error("registering device")),
         }
     }
 
@@ -410,24 +322,21 @@ impl Store {
     /// counter: an increment only below the cap, a decrement only above
     /// zero, neither on an absent counter.
     fn count_device(&self, tenant_id: &str, user_id: &str, delta: i8) -> Result<TransactWriteItem> {
-        let update = Update::builder()
-            .table_name(&self.table)
-            .set_key(Some(counter_key(tenant_id, user_id)))
-            .expression_attribute_values(":one", number(1));
+        let update = self
+            .tx_update(counter_key(tenant_id, user_id))
+            .expression_attribute_values(":one", n(1));
         let update = if delta > 0 {
             update
                 .update_expression("SET device_count = device_count + :one")
                 .condition_expression("device_count < :cap")
-                .expression_attribute_values(":cap", number(MAX_DEVICES_PER_USER))
+                .expression_attribute_values(":cap", n(MAX_DEVICES_PER_USER))
         } else {
             update
                 .update_expression("SET device_count = device_count - :one")
                 .condition_expression("device_count > :zero")
-                .expression_attribute_values(":zero", number(0))
+                .expression_attribute_values(":zero", n(0))
         };
-        Ok(TransactWriteItem::builder()
-            .update(build(update.build())?)
-            .build())
+        update_item(update)
     }
 
     /// Creates the user's counter from their index items (at most
@@ -436,70 +345,33 @@ impl Store {
     /// the counter once it exists, so the count is exact; a concurrent
     /// creation wins harmlessly.
     async fn start_device_count(&self, tenant_id: &str, user_id: &str) -> Result<()> {
-        let mut count = 0;
-        let mut start: Option<HashMap<String, AttributeValue>> = None;
-        loop {
-            let remaining = MAX_DEVICES_LISTED.saturating_sub(count);
-            let output = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
-                .expression_attribute_values(":pk", s(user_pk(tenant_id, user_id)))
-                .expression_attribute_values(":prefix", s(DEVICE_PREFIX))
-                .select(Select::Count)
-                .consistent_read(true)
-                .limit(i32::try_from(remaining).unwrap_or(i32::MAX))
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(|err| Error::from_sdk("counting devices", err))?;
-            count = count.saturating_add(usize::try_from(output.count.max(0)).unwrap_or(0));
-            match output.last_evaluated_key.filter(|last| !last.is_empty()) {
-                Some(last) if count < MAX_DEVICES_LISTED => start = Some(last),
-                _ => break,
-            }
-        }
+        let count = self
+            .items_with_prefix_upto(
+                user_pk(tenant_id, user_id),
+                DEVICE_PREFIX,
+                MAX_DEVICES_LISTED,
+                true,
+                "counting devices",
+            )
+            .await?
+            .count;
         let item = counter_item(tenant_id, user_id, count as u64)?;
         // With the tenant's existence: a counter never outlives its tenant's purge.
-        let tenant_exists = live_tenant_check(&self.table, tenant_id)?;
-        let put_counter = build(
-            Put::builder()
-                .table_name(&self.table)
-                .set_item(Some(item))
-                .condition_expression("attribute_not_exists(PK)")
-                .build(),
-        )?;
-        let result = self
-            .client
-            .transact_write_items()
-            .transact_items(
-                TransactWriteItem::builder()
-                    .condition_check(tenant_exists)
-                    .build(),
-            )
-            .transact_items(TransactWriteItem::builder().put(put_counter).build())
-            .send()
-            .await;
-        match result {
-            Ok(_) => {
+        let items = vec![
+            live_tenant_check(&self.table, tenant_id)?,
+            self.tx_put_new(item)?,
+        ];
+        match self
+            .transact_for_tenant(items, None, "starting device count")
+            .await?
+        {
+            Ok(()) => {
                 tracing::info!(count, "device count started");
                 Ok(())
             }
-            Err(err) => match err.as_service_error() {
-                Some(TransactWriteItemsError::TransactionCanceledException(cancel)) => {
-                    let reasons = cancel.cancellation_reasons();
-                    if condition_failed(reasons, 0) {
-                        Err(Error::NotFound("tenant not found".to_owned()))
-                    } else if condition_failed(reasons, 1) || any_conflict(reasons) {
-                        // Started by a concurrent registration.
-                        Ok(())
-                    } else {
-                        Err(Error::from_sdk("starting device count", err))
-                    }
-                }
-                _ => Err(Error::from_sdk("starting device count", err)),
-            },
+            // Started by a concurrent registration.
+            Err(cancelled) if cancelled.condition_failed(1) || cancelled.any_conflict() => Ok(()),
+            Err(cancelled) => Err(cancelled.into_error("starting device count")),
         }
     }
 
@@ -507,37 +379,25 @@ impl Store {
     /// most [`MAX_DEVICES_LISTED`] of them, however many older data holds.
     #[tracing::instrument(skip_all, fields(tenant_id = %tenant_id))]
     pub async fn list_devices(&self, tenant_id: &str, user_id: &str) -> Result<Vec<Device>> {
-        let mut devices = Vec::new();
-        let mut start: Option<HashMap<String, AttributeValue>> = None;
-        loop {
-            let remaining = MAX_DEVICES_LISTED.saturating_sub(devices.len());
-            let output = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
-                .expression_attribute_values(":pk", s(user_pk(tenant_id, user_id)))
-                .expression_attribute_values(":prefix", s(DEVICE_PREFIX))
-                .consistent_read(true)
-                .limit(i32::try_from(remaining).unwrap_or(i32::MAX))
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(|err| Error::from_sdk("listing devices", err))?;
-            for item in output.items.unwrap_or_default() {
-                devices.push(decode(item)?);
-            }
-            match output.last_evaluated_key.filter(|last| !last.is_empty()) {
-                None => break,
-                Some(last) if devices.len() < MAX_DEVICES_LISTED => start = Some(last),
-                Some(_) => {
-                    tracing::warn!(
-                        listed = devices.len(),
-                        "the user may have more devices than a listing reads; the rest are left out"
-                    );
-                    break;
-                }
-            }
+        let found = self
+            .items_with_prefix_upto(
+                user_pk(tenant_id, user_id),
+                DEVICE_PREFIX,
+                MAX_DEVICES_LISTED,
+                false,
+                "listing devices",
+            )
+            .await?;
+        let devices = found
+            .items
+            .into_iter()
+            .map(decode)
+            .collect::<Result<Vec<_>>>()?;
+        if found.more {
+            tracing::warn!(
+                listed = devices.len(),
+                "the user may have more devices than a listing reads; the rest are left out"
+            );
         }
         Ok(devices)
     }
@@ -559,60 +419,37 @@ impl Store {
         // count starts from what is left, so there is nothing to take off.
         let mut counted = true;
         for attempt in 0..WRITE_ATTEMPTS {
-            let mut delete_device = Delete::builder()
-                .table_name(&self.table)
-                .set_key(Some(key(tenant_pk(tenant_id), sk.clone())))
+            let mut delete_device = self
+                .tx_delete(key(tenant_pk(tenant_id), sk.clone()))
                 .condition_expression(expression);
             for (name, value) in &values {
                 delete_device = delete_device.expression_attribute_values(*name, value.clone());
             }
-            let delete_index = build(
-                Delete::builder()
-                    .table_name(&self.table)
-                    .set_key(Some(key(user_pk(tenant_id, user_id), sk.clone())))
-                    .build(),
-            )?;
+            let index = key(user_pk(tenant_id, user_id), sk.clone());
             let mut items = vec![
-                TransactWriteItem::builder()
-                    .delete(build(delete_device.build())?)
-                    .build(),
-                TransactWriteItem::builder().delete(delete_index).build(),
+                delete_item(delete_device)?,
+                delete_item(self.tx_delete(index))?,
             ];
             if counted {
                 items.push(self.count_device(tenant_id, user_id, -1)?);
             }
-            let result = self
-                .client
-                .transact_write_items()
-                .set_transact_items(Some(items))
-                .send()
-                .await;
-            let err = match result {
-                Ok(_) => return Ok(true),
-                Err(err) => err,
-            };
-            match err.as_service_error() {
-                Some(TransactWriteItemsError::TransactionCanceledException(cancel)) => {
-                    let reasons = cancel.cancellation_reasons();
-                    if condition_failed(reasons, 0) {
-                        return Ok(false);
-                    } else if counted && condition_failed(reasons, 2) {
-                        counted = false;
-                    } else if any_conflict(reasons) {
-                        back_off(attempt).await;
-                    } else {
-                        return Err(Error::from_sdk(context, err));
-                    }
-                }
+            let outcome = match self.transact(items, None, context).await {
+                Ok(outcome) => outcome,
                 // A 5xx or throttling that outlasted the SDK's own retries:
                 // once more after a pause. Safe even if an attempt landed
                 // unseen: its condition then fails and nothing is undone.
-                _ => match Error::from_sdk(context, err) {
-                    Error::Unavailable { .. } if attempt + 1 < WRITE_ATTEMPTS => {
-                        back_off(attempt).await;
-                    }
-                    error => return Err(error),
-                },
+                Err(Error::Unavailable { .. }) if attempt + 1 < WRITE_ATTEMPTS => {
+                    back_off(attempt).await;
+                    continue;
+                }
+                Err(error) => return Err(error),
+            };
+            match outcome {
+                Ok(()) => return Ok(true),
+                Err(cancelled) if cancelled.condition_failed(0) => return Ok(false),
+                Err(cancelled) if counted && cancelled.condition_failed(2) => counted = false,
+                Err(cancelled) if cancelled.any_conflict() => back_off(attempt).await,
+                Err(cancelled) => return Err(cancelled.into_error(context)),
             }
         }
         Err(device_conflict())
@@ -645,10 +482,7 @@ impl Store {
         // Not this user's device. An index item without its device (never
         // written so, but cheap to heal) goes too.
         let output = self
-            .client
-            .delete_item()
-            .table_name(&self.table)
-            .set_key(Some(key(user_pk(tenant_id, user_id), device_sk(token))))
+            .delete(key(user_pk(tenant_id, user_id), device_sk(token)))
             .return_values(ReturnValue::AllOld)
             .send()
             .await

@@ -7,16 +7,13 @@
 //! lease ended is never taken over (its work may have run): only its
 //! expiry frees the key.
 
-use std::collections::HashMap;
-
-use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
-use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
+use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
 use serde::{Deserialize, Serialize};
 
 use super::keys::idempotency_sk;
-use super::{key, s, tenant_pk, Store};
+use super::ops::{decode, encode, ConditionalExt, Item};
+use super::{key, n, s, tenant_pk, Store};
 use crate::clock::now_rfc3339;
 use crate::error::{Error, Result};
 
@@ -43,7 +40,7 @@ impl IdempotencySlot {
         &self.tenant_id
     }
 
-    fn key(&self) -> HashMap<String, AttributeValue> {
+    fn key(&self) -> Item {
         key(tenant_pk(&self.tenant_id), self.sk.clone())
     }
 }
@@ -118,14 +115,6 @@ impl IdempotencyItem {
     }
 }
 
-fn decode(item: HashMap<String, AttributeValue>) -> Result<IdempotencyItem> {
-    serde_dynamo::from_item(item).map_err(|err| Error::internal("decoding idempotency record", err))
-}
-
-fn n(value: i64) -> AttributeValue {
-    AttributeValue::N(value.to_string())
-}
-
 impl Store {
     /// Claims the key for this request unless a live record holds it: only
     /// an absent (released) or expired record is taken over. A record in
@@ -141,27 +130,26 @@ impl Store {
         ttl_secs: i64,
     ) -> Result<Claim> {
         let claim_id = uuid::Uuid::new_v4().to_string();
-        let item: HashMap<String, AttributeValue> = serde_dynamo::to_item(IdempotencyItem {
-            pk: tenant_pk(&slot.tenant_id),
-            sk: slot.sk.clone(),
-            entity: "idempotency".to_owned(),
-            status: IN_PROGRESS.to_owned(),
-            fingerprint: fingerprint.to_owned(),
-            claim_id: claim_id.clone(),
-            lease_until: now + lease_secs,
-            response_status: None,
-            response_body: None,
-            created_at: now_rfc3339(),
-            expires_at: now + ttl_secs,
-        })
-        .map_err(|err| Error::internal("encoding idempotency record", err))?;
+        let item = encode(
+            IdempotencyItem {
+                pk: tenant_pk(&slot.tenant_id),
+                sk: slot.sk.clone(),
+                entity: "idempotency".to_owned(),
+                status: IN_PROGRESS.to_owned(),
+                fingerprint: fingerprint.to_owned(),
+                claim_id: claim_id.clone(),
+                lease_until: now + lease_secs,
+                response_status: None,
+                response_body: None,
+                created_at: now_rfc3339(),
+                expires_at: now + ttl_secs,
+            },
+            "encoding idempotency record",
+        )?;
         // The record may vanish between a failed claim and the read: try again.
         for _ in 0..3 {
             let result = self
-                .client
-                .put_item()
-                .table_name(&self.table)
-                .set_item(Some(item.clone()))
+                .put(item.clone())
                 .condition_expression("attribute_not_exists(PK) OR expires_at < :now")
                 .expression_attribute_values(":now", n(now))
                 .return_values_on_condition_check_failure(
@@ -187,7 +175,7 @@ impl Store {
                 None => self.read_idempotency_item(slot).await?,
             };
             if let Some(item) = existing {
-                let item = decode(item)?;
+                let item: IdempotencyItem = decode(item, "decoding idempotency record")?;
                 if item.expires_at >= now {
                     return item.into_record().map(Claim::Existing);
                 }
@@ -196,20 +184,9 @@ impl Store {
         Err(Error::idempotency_in_progress(1))
     }
 
-    async fn read_idempotency_item(
-        &self,
-        slot: &IdempotencySlot,
-    ) -> Result<Option<HashMap<String, AttributeValue>>> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(slot.key()))
-            .consistent_read(true)
-            .send()
+    async fn read_idempotency_item(&self, slot: &IdempotencySlot) -> Result<Option<Item>> {
+        self.get_consistent(slot.key(), "reading idempotency record")
             .await
-            .map_err(|err| Error::from_sdk("reading idempotency record", err))?;
-        Ok(output.item)
     }
 
     /// Stores the answer of the claimed request; `false` when the claim is
@@ -223,11 +200,7 @@ impl Store {
         body: &str,
         expires_at: i64,
     ) -> Result<bool> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(slot.key()))
+        self.update(slot.key())
             .update_expression(
                 "SET #status = :complete, response_status = :code, response_body = :body, \
                  expires_at = :expires",
@@ -241,19 +214,8 @@ impl Store {
             .expression_attribute_values(":expires", n(expires_at))
             .expression_attribute_values(":claim", s(claim_id))
             .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(err)
-                if matches!(
-                    err.as_service_error(),
-                    Some(UpdateItemError::ConditionalCheckFailedException(_))
-                ) =>
-            {
-                Ok(false)
-            }
-            Err(err) => Err(Error::from_sdk("storing idempotent answer", err)),
-        }
+            .await
+            .condition_held("storing idempotent answer")
     }
 
     /// Deletes the claimed record so that a retry can run (after a failure
@@ -264,29 +226,15 @@ impl Store {
         slot: &IdempotencySlot,
         claim_id: &str,
     ) -> Result<()> {
-        let result = self
-            .client
-            .delete_item()
-            .table_name(&self.table)
-            .set_key(Some(slot.key()))
+        self.delete(slot.key())
             .condition_expression("claim_id = :claim AND #status = :in_progress")
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":claim", s(claim_id))
             .expression_attribute_values(":in_progress", s(IN_PROGRESS))
             .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(err)
-                if matches!(
-                    err.as_service_error(),
-                    Some(DeleteItemError::ConditionalCheckFailedException(_))
-                ) =>
-            {
-                Ok(())
-            }
-            Err(err) => Err(Error::from_sdk("releasing idempotency key", err)),
-        }
+            .await
+            .condition_held("releasing idempotency key")?;
+        Ok(())
     }
 }
 

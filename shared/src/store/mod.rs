@@ -13,8 +13,9 @@
 //! | idempotency     | `TENANT#{tenant}`    | `IDEMPOTENCY#{endpoint}#{sha256}` |               |
 //! | bulk batch      | `TENANT#{tenant}`    | `BATCH#{batch}` (+ `#CHUNK#…`, see `batches.rs`) |    |
 //!
-//! Key builders and prefixes live in `keys.rs`, the tenant-wide purge in
-//! `purge.rs`. The table's definition lives in `template.yaml`; the local bootstrap and
+//! Key builders and prefixes live in `keys.rs`, the DynamoDB call ceremony
+//! (conditional writes, transactions, consistent reads, paginated queries)
+//! in `ops.rs`, the tenant-wide purge in `purge.rs`. The table's definition lives in `template.yaml`; the local bootstrap and
 //! the tests create tables from it.
 
 mod api_keys;
@@ -22,6 +23,7 @@ mod batches;
 mod devices;
 mod idempotency;
 mod keys;
+mod ops;
 mod purge;
 mod tenants;
 mod user_verification;
@@ -35,10 +37,7 @@ pub use idempotency::{Claim, IdempotencyRecord, IdempotencySlot, IdempotencyStat
 pub use purge::PurgeProgress;
 pub use tenants::TenantRecord;
 
-use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
-
-use crate::error::{Error, Result};
 
 pub const PK: &str = "PK";
 pub const SK: &str = "SK";
@@ -68,49 +67,4 @@ impl Store {
 }
 
 pub(crate) use keys::tenant_pk;
-
-/// A text attribute of an item, if it has one.
-pub(crate) fn text_attribute<'i>(
-    item: &'i std::collections::HashMap<String, AttributeValue>,
-    name: &str,
-) -> Option<&'i str> {
-    match item.get(name) {
-        Some(AttributeValue::S(value)) => Some(value),
-        _ => None,
-    }
-}
-
-pub(crate) fn s(value: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(value.into())
-}
-
-/// The primary key of an item as DynamoDB wants it.
-pub(crate) fn key(
-    pk: String,
-    sk: impl Into<String>,
-) -> std::collections::HashMap<String, AttributeValue> {
-    std::collections::HashMap::from([(PK.to_owned(), s(pk)), (SK.to_owned(), s(sk))])
-}
-
-/// An SDK request builder's result, its error as an internal one.
-pub(crate) fn build<T, E: std::error::Error + Send + Sync + 'static>(
-    built: std::result::Result<T, E>,
-) -> Result<T> {
-    built.map_err(|err| Error::internal("building DynamoDB request", err))
-}
-
-/// The cancellation code of a transaction's `index`th item, if any.
-pub(crate) fn reason_code(
-    reasons: &[aws_sdk_dynamodb::types::CancellationReason],
-    index: usize,
-) -> Option<&str> {
-    reasons.get(index).and_then(|reason| reason.code())
-}
-
-/// Whether the condition of a transaction's `index`th item failed.
-pub(crate) fn condition_failed(
-    reasons: &[aws_sdk_dynamodb::types::CancellationReason],
-    index: usize,
-) -> bool {
-    reason_code(reasons, index) == Some("ConditionalCheckFailed")
-}
+pub(crate) use ops::{key, n, s, text_attribute};

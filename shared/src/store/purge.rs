@@ -1,14 +1,11 @@
 //! The tenant-wide purge: everything of a deleted tenant, in bounded steps.
 
-use std::collections::HashMap;
-
-use aws_sdk_dynamodb::types::AttributeValue;
-
 use super::keys::{
     key_lookup_pk, user_pk, DEVICE_PREFIX, KEY_LOOKUP_SK, KEY_RECORD_PREFIX, TENANT_SK,
 };
+use super::ops::Item;
 use super::{key, s, tenant_pk, text_attribute, Store, PK, SK};
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// Items of a tenant's partition read per Query page while purging.
 const PURGE_PAGE: i32 = 100;
@@ -36,9 +33,9 @@ impl Store {
         limit: usize,
     ) -> Result<PurgeProgress> {
         let mut deleted = 0;
-        let mut start: Option<HashMap<String, AttributeValue>> = None;
+        let mut start: Option<Item> = None;
         loop {
-            let output = self
+            let query = self
                 .client
                 .query()
                 .table_name(&self.table)
@@ -46,11 +43,10 @@ impl Store {
                 .expression_attribute_values(":pk", s(tenant_pk(tenant_id)))
                 .projection_expression("PK, SK, user_id, key_hash")
                 .consistent_read(true)
-                .limit(PURGE_PAGE)
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(|err| Error::from_sdk("listing tenant items", err))?;
+                .limit(PURGE_PAGE);
+            let output = self
+                .query_page(query, start.take(), "listing tenant items")
+                .await?;
             let items = output.items.unwrap_or_default();
             let mut derived = Vec::new();
             let mut own = Vec::with_capacity(items.len());

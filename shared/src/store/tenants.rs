@@ -12,33 +12,15 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
-use aws_sdk_dynamodb::operation::put_item::PutItemError;
-use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, ReturnValue};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use serde::{Deserialize, Serialize};
 
 use super::keys::{org_partition, tenant_index_sk, TENANT_INDEX_PREFIX};
 pub(crate) use super::keys::{tenant_key, TENANT_SK};
-use super::{build, s, tenant_pk, Store, GSI1};
+use super::ops::{decode, encode, ConditionalExt, ABSENT, LIVE_TENANT};
+use super::{n, s, tenant_pk, Store, GSI1};
 use crate::error::{Error, Result};
 use crate::model::Tenant;
-
-/// The condition every write that needs a live tenant puts on the tenant
-/// item: it exists and no deletion has started. Its one home: writes use it
-/// through [`live_tenant_check`] or by joining it to their own condition.
-pub(crate) const LIVE_TENANT: &str = "attribute_exists(PK) AND attribute_not_exists(deleted_at)";
-
-/// A transaction's check that the tenant is live (see [`LIVE_TENANT`]).
-pub(crate) fn live_tenant_check(table: &str, tenant_id: &str) -> Result<ConditionCheck> {
-    build(
-        ConditionCheck::builder()
-            .table_name(table)
-            .set_key(Some(tenant_key(tenant_id)))
-            .condition_expression(LIVE_TENANT)
-            .build(),
-    )
-}
 
 /// No change holds the tenant, or its claim has lapsed (`:now`).
 const NO_ACTIVE_CLAIM: &str = "(attribute_not_exists(claim_until) OR claim_until < :now)";
@@ -109,8 +91,7 @@ impl TenantRecord {
 }
 
 fn record_from_item(item: HashMap<String, AttributeValue>) -> Result<TenantRecord> {
-    let item: TenantItem = serde_dynamo::from_item(item)
-        .map_err(|err| Error::internal("decoding tenant item", err))?;
+    let item: TenantItem = decode(item, "decoding tenant item")?;
     let mut tenant = item.tenant;
     tenant.revision = item.revision;
     Ok(TenantRecord {
@@ -138,30 +119,23 @@ fn revision_is(revision: u64) -> &'static str {
     }
 }
 
-fn n(value: impl ToString) -> AttributeValue {
-    AttributeValue::N(value.to_string())
-}
-
 impl Store {
     /// Stores a new tenant; fails rather than overwrite an existing id.
     #[tracing::instrument(skip(self, tenant), fields(tenant_id = %tenant.tenant_id))]
     pub async fn insert_tenant(&self, tenant: &Tenant) -> Result<()> {
-        let item = serde_dynamo::to_item(TenantItem::new(tenant))
-            .map_err(|err| Error::internal("encoding tenant item", err))?;
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(PK)")
+        let item = encode(TenantItem::new(tenant), "encoding tenant item")?;
+        let inserted = self
+            .put(item)
+            .condition_expression(ABSENT)
             .send()
             .await
-            .map_err(|err| match err.as_service_error() {
-                Some(PutItemError::ConditionalCheckFailedException(_)) => Error::Conflict {
-                    code: "tenant_exists",
-                    detail: "a tenant with this id already exists; retry".to_owned(),
-                },
-                _ => Error::from_sdk("inserting tenant", err),
-            })?;
+            .condition_held("inserting tenant")?;
+        if !inserted {
+            return Err(Error::Conflict {
+                code: "tenant_exists",
+                detail: "a tenant with this id already exists; retry".to_owned(),
+            });
+        }
         Ok(())
     }
 
@@ -178,11 +152,7 @@ impl Store {
         until: i64,
         now: i64,
     ) -> Result<bool> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(tenant_key(tenant_id)))
+        self.update(tenant_key(tenant_id))
             .update_expression("SET revision = :next, claim_id = :claim, claim_until = :until")
             .condition_expression(format!(
                 "{LIVE_TENANT} AND {} AND {NO_ACTIVE_CLAIM}",
@@ -194,47 +164,22 @@ impl Store {
             .expression_attribute_values(":until", n(until))
             .expression_attribute_values(":now", n(now))
             .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(err)
-                if matches!(
-                    err.as_service_error(),
-                    Some(UpdateItemError::ConditionalCheckFailedException(_))
-                ) =>
-            {
-                Ok(false)
-            }
-            Err(err) => Err(Error::from_sdk("claiming tenant", err)),
-        }
+            .await
+            .condition_held("claiming tenant")
     }
 
     /// Ends a claim without a change (the change failed); a no-op when the
     /// claim is not `claim_id`'s any more.
     #[tracing::instrument(skip(self, claim_id))]
     pub async fn release_tenant_claim(&self, tenant_id: &str, claim_id: &str) -> Result<()> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(tenant_key(tenant_id)))
+        self.update(tenant_key(tenant_id))
             .update_expression("REMOVE claim_id, claim_until")
             .condition_expression("claim_id = :claim")
             .expression_attribute_values(":claim", s(claim_id))
             .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(err)
-                if matches!(
-                    err.as_service_error(),
-                    Some(UpdateItemError::ConditionalCheckFailedException(_))
-                ) =>
-            {
-                Ok(())
-            }
-            Err(err) => Err(Error::from_sdk("releasing tenant claim", err)),
-        }
+            .await
+            .condition_held("releasing tenant claim")?;
+        Ok(())
     }
 
     /// Writes `tenant` (ending any claim) on condition that the tenant is
@@ -245,32 +190,16 @@ impl Store {
     pub async fn replace_tenant(&self, tenant: &Tenant) -> Result<bool> {
         let mut item = TenantItem::new(tenant);
         item.revision = tenant.revision.saturating_add(1);
-        let item = serde_dynamo::to_item(item)
-            .map_err(|err| Error::internal("encoding tenant item", err))?;
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
+        let item = encode(item, "encoding tenant item")?;
+        self.put(item)
             .condition_expression(format!(
                 "{LIVE_TENANT} AND {}",
                 revision_is(tenant.revision)
             ))
             .expression_attribute_values(":rev", n(tenant.revision))
             .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(err)
-                if matches!(
-                    err.as_service_error(),
-                    Some(PutItemError::ConditionalCheckFailedException(_))
-                ) =>
-            {
-                Ok(false)
-            }
-            Err(err) => Err(Error::from_sdk("updating tenant", err)),
-        }
+            .await
+            .condition_held("updating tenant")
     }
 
     /// The live tenant; `None` when there is none or it is being deleted.
@@ -286,37 +215,26 @@ impl Store {
     /// The tenant item as stored, tombstoned or not, strongly consistent.
     #[tracing::instrument(skip(self))]
     pub async fn tenant_record(&self, tenant_id: &str) -> Result<Option<TenantRecord>> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(tenant_key(tenant_id)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|err| Error::from_sdk("reading tenant", err))?;
-        output.item.map(record_from_item).transpose()
+        self.get_consistent(tenant_key(tenant_id), "reading tenant")
+            .await?
+            .map(record_from_item)
+            .transpose()
     }
 
     /// Live tenants of one org, oldest first, through the org index.
     #[tracing::instrument(skip(self))]
     pub async fn list_tenants_in_org(&self, org_id: &str) -> Result<Vec<Tenant>> {
-        let items: Vec<_> = self
+        let query = self
             .client
             .query()
             .table_name(&self.table)
             .index_name(GSI1)
             .key_condition_expression("GSI1PK = :org AND begins_with(GSI1SK, :prefix)")
             .expression_attribute_values(":org", s(org_partition(org_id)))
-            .expression_attribute_values(":prefix", s(TENANT_INDEX_PREFIX))
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Vec<_>>()
-            .await;
+            .expression_attribute_values(":prefix", s(TENANT_INDEX_PREFIX));
+        let items = self.query_all(query, "listing tenants").await?;
         let mut tenants = Vec::with_capacity(items.len());
         for item in items {
-            let item = item.map_err(|err| Error::from_sdk("listing tenants", err))?;
             tenants.extend(live_tenant_from_item(item)?);
         }
         Ok(tenants)
@@ -332,29 +250,19 @@ impl Store {
         tenant_id: &str,
         now: &str,
     ) -> Result<Option<TenantRecord>> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(tenant_key(tenant_id)))
+        let output = self
+            .update(tenant_key(tenant_id))
             .update_expression("SET deleted_at = if_not_exists(deleted_at, :now)")
             .condition_expression("attribute_exists(PK)")
             .expression_attribute_values(":now", s(now))
             .return_values(ReturnValue::AllNew)
             .send()
-            .await;
-        match result {
-            Ok(output) => output.attributes.map(record_from_item).transpose(),
-            Err(err)
-                if matches!(
-                    err.as_service_error(),
-                    Some(UpdateItemError::ConditionalCheckFailedException(_))
-                ) =>
-            {
-                Ok(None)
-            }
-            Err(err) => Err(Error::from_sdk("marking tenant deleted", err)),
-        }
+            .await
+            .unless_condition_failed("marking tenant deleted")?;
+        output
+            .and_then(|output| output.attributes)
+            .map(record_from_item)
+            .transpose()
     }
 
     /// Deletes the tenant item, the last step of a deletion, unless a change
@@ -363,26 +271,11 @@ impl Store {
     #[tracing::instrument(skip(self))]
     pub async fn delete_tenant(&self, tenant_id: &str) -> Result<bool> {
         let now = crate::clock::now_epoch_seconds();
-        let result = self
-            .client
-            .delete_item()
-            .table_name(&self.table)
-            .set_key(Some(tenant_key(tenant_id)))
+        self.delete(tenant_key(tenant_id))
             .condition_expression(format!("attribute_exists(PK) AND {NO_ACTIVE_CLAIM}"))
             .expression_attribute_values(":now", n(now))
             .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(err)
-                if matches!(
-                    err.as_service_error(),
-                    Some(DeleteItemError::ConditionalCheckFailedException(_))
-                ) =>
-            {
-                Ok(false)
-            }
-            Err(err) => Err(Error::from_sdk("deleting tenant", err)),
-        }
+            .await
+            .condition_held("deleting tenant")
     }
 }

@@ -8,13 +8,13 @@
 //! update rewrites the tenant item whole, and could otherwise turn
 //! verification off by writing back what it read just before.
 
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{ConditionCheck, Put, ReturnValue, TransactWriteItem};
+use aws_sdk_dynamodb::types::ReturnValue;
 use serde::{Deserialize, Serialize};
 
 use super::keys::USER_VERIFICATION_SK;
+use super::ops::{condition_check, decode, encode, put_item};
 use super::tenants::tenant_key;
-use super::{build, condition_failed, key, tenant_pk, Store};
+use super::{key, tenant_pk, Store};
 use crate::error::{Error, Result};
 
 #[derive(Serialize, Deserialize)]
@@ -32,78 +32,47 @@ impl Store {
     /// user verification is off.
     #[tracing::instrument(skip_all, fields(tenant_id = %tenant_id))]
     pub async fn user_verification(&self, tenant_id: &str) -> Result<Option<String>> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(tenant_pk(tenant_id), USER_VERIFICATION_SK)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|err| Error::from_sdk("reading user verification", err))?;
-        output
-            .item
-            .map(|item| {
-                serde_dynamo::from_item::<_, MarkerItem>(item)
-                    .map(|marker| marker.created_at)
-                    .map_err(|err| Error::internal("decoding user verification", err))
-            })
-            .transpose()
+        let marker = key(tenant_pk(tenant_id), USER_VERIFICATION_SK);
+        let item = self
+            .get_consistent(marker, "reading user verification")
+            .await?;
+        item.map(|item| {
+            decode::<MarkerItem>(item, "decoding user verification").map(|marker| marker.created_at)
+        })
+        .transpose()
     }
 
     /// Records that user verification is on, atomically with the tenant's
     /// existence (`NotFound` for a tenant deleted meanwhile).
     #[tracing::instrument(skip_all, fields(tenant_id = %tenant_id))]
     pub async fn put_user_verification(&self, tenant_id: &str, created_at: &str) -> Result<()> {
-        let item = serde_dynamo::to_item(MarkerItem {
-            pk: tenant_pk(tenant_id),
-            sk: USER_VERIFICATION_SK.to_owned(),
-            entity: "user_verification".to_owned(),
-            created_at: created_at.to_owned(),
-        })
-        .map_err(|err| Error::internal("encoding user verification", err))?;
-        let tenant_exists = build(
-            ConditionCheck::builder()
-                .table_name(&self.table)
-                .set_key(Some(tenant_key(tenant_id)))
-                .condition_expression("attribute_exists(PK)")
-                .build(),
+        let item = encode(
+            MarkerItem {
+                pk: tenant_pk(tenant_id),
+                sk: USER_VERIFICATION_SK.to_owned(),
+                entity: "user_verification".to_owned(),
+                created_at: created_at.to_owned(),
+            },
+            "encoding user verification",
         )?;
-        let put_marker = build(
-            Put::builder()
-                .table_name(&self.table)
-                .set_item(Some(item))
-                .build(),
-        )?;
-        self.client
-            .transact_write_items()
-            .transact_items(
-                TransactWriteItem::builder()
-                    .condition_check(tenant_exists)
-                    .build(),
-            )
-            .transact_items(TransactWriteItem::builder().put(put_marker).build())
-            .send()
-            .await
-            .map_err(|err| match err.as_service_error() {
-                Some(TransactWriteItemsError::TransactionCanceledException(cancel))
-                    if condition_failed(cancel.cancellation_reasons(), 0) =>
-                {
-                    Error::NotFound("tenant not found".to_owned())
-                }
-                _ => Error::from_sdk("recording user verification", err),
-            })?;
-        Ok(())
+        let items = vec![
+            condition_check(&self.table, tenant_key(tenant_id), "attribute_exists(PK)")?,
+            put_item(self.tx_put(item))?,
+        ];
+        match self
+            .transact_for_tenant(items, None, "recording user verification")
+            .await?
+        {
+            Ok(()) => Ok(()),
+            Err(cancelled) => Err(cancelled.into_error("recording user verification")),
+        }
     }
 
     /// Turns the marker off; `false` when verification was off already.
     #[tracing::instrument(skip_all, fields(tenant_id = %tenant_id))]
     pub async fn delete_user_verification(&self, tenant_id: &str) -> Result<bool> {
         let output = self
-            .client
-            .delete_item()
-            .table_name(&self.table)
-            .set_key(Some(key(tenant_pk(tenant_id), USER_VERIFICATION_SK)))
+            .delete(key(tenant_pk(tenant_id), USER_VERIFICATION_SK))
             .return_values(ReturnValue::AllOld)
             .send()
             .await
