@@ -148,7 +148,10 @@ impl Store {
     #[tracing::instrument(skip(self))]
     pub async fn list_api_keys(&self, tenant_id: &str) -> Result<Vec<ApiKey>> {
         let items = self
-            .items_with_prefix(tenant_pk(tenant_id), KEY_RECORD_PREFIX, "listing API keys")
+            .query_all(
+                self.query_prefix(tenant_pk(tenant_id), KEY_RECORD_PREFIX),
+                "listing API keys",
+            )
             .await?;
         items
             .into_iter()
@@ -276,7 +279,10 @@ impl Store {
     #[tracing::instrument(skip(self))]
     pub async fn delete_all_api_keys(&self, tenant_id: &str) -> Result<usize> {
         let keys = self
-            .items_with_prefix(tenant_pk(tenant_id), KEY_RECORD_PREFIX, "listing API keys")
+            .query_all(
+                self.query_prefix(tenant_pk(tenant_id), KEY_RECORD_PREFIX),
+                "listing API keys",
+            )
             .await?;
         let mut deletes = Vec::new();
         for item in keys {

@@ -255,13 +255,8 @@ impl Store {
         chunk: u32,
     ) -> Result<ChunkProgress> {
         let marker = chunk_sk(batch_id, chunk);
-        let items = self
-            .items_with_prefix(
-                tenant_pk(tenant_id),
-                marker.clone(),
-                "reading chunk progress",
-            )
-            .await?;
+        let query = self.query_prefix(tenant_pk(tenant_id), marker.clone());
+        let items = self.query_all(query, "reading chunk progress").await?;
         let mut progress = ChunkProgress::default();
         for item in items {
             if text_attribute(&item, SK) == Some(marker.as_str()) {

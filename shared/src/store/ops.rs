@@ -412,17 +412,6 @@ impl Store {
             .consistent_read(true)
     }
 
-    /// Every item of partition `pk` whose sort key starts with `prefix`,
-    /// strongly consistent.
-    pub(crate) async fn items_with_prefix(
-        &self,
-        pk: String,
-        prefix: impl Into<String>,
-        context: &'static str,
-    ) -> Result<Vec<Item>> {
-        self.query_all(self.query_prefix(pk, prefix), context).await
-    }
-
     /// One page of a query from `start` (`None`: the first).
     pub(crate) async fn query_page(
         &self,
