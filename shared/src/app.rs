@@ -5,7 +5,7 @@ use std::time::Duration;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::SdkConfig;
 
-use crate::auth::UserTokenVerifier;
+use crate::auth::{Authenticator, UserTokenVerifier};
 use crate::config::Config;
 use crate::error::BoxError;
 use crate::secrets::Secrets;
@@ -57,6 +57,11 @@ impl App {
             secrets,
             aws_sdk_sqs::Client::new(sdk),
         )
+    }
+
+    /// Authorisation, with only the parts of `App` it needs.
+    pub fn authenticator(&self) -> Authenticator<'_> {
+        Authenticator::new(&self.store, &self.user_tokens)
     }
 
     /// For tests that instrument a client (e.g. to count DynamoDB calls).

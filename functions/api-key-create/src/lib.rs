@@ -2,7 +2,7 @@
 #![forbid(unsafe_code)]
 
 use lambda_http::{Body, Request, Response};
-use notify_shared::auth::{authorize_tenant, Requirement};
+use notify_shared::auth::Requirement;
 use notify_shared::http::{json_body, path_param, respond};
 use notify_shared::model::CreatedApiKey;
 use notify_shared::service::api_keys;
@@ -14,7 +14,9 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
 
 async fn create(app: &App, req: &Request) -> Result<CreatedApiKey> {
     let tenant_id = path_param(req, "tenant_id")?;
-    authorize_tenant(app, req, &tenant_id, Requirement::Management).await?;
+    app.authenticator()
+        .authorize_tenant(req, &tenant_id, Requirement::Management)
+        .await?;
     api_keys::create_api_key(app, &tenant_id, json_body(req)?).await
 }
 

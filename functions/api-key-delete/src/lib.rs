@@ -3,7 +3,7 @@
 #![forbid(unsafe_code)]
 
 use lambda_http::{Body, Request, Response};
-use notify_shared::auth::{authorize_tenant, Requirement};
+use notify_shared::auth::Requirement;
 use notify_shared::http::{path_param, respond};
 use notify_shared::service::api_keys;
 use notify_shared::{App, Result};
@@ -22,7 +22,9 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
 async fn delete(app: &App, req: &Request) -> Result<Deleted> {
     let tenant_id = path_param(req, "tenant_id")?;
     let key_id = path_param(req, "key_id")?;
-    authorize_tenant(app, req, &tenant_id, Requirement::Management).await?;
+    app.authenticator()
+        .authorize_tenant(req, &tenant_id, Requirement::Management)
+        .await?;
     api_keys::delete_api_key(app, &tenant_id, &key_id).await?;
     Ok(Deleted {
         deleted: true,

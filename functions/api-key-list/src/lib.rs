@@ -2,7 +2,7 @@
 #![forbid(unsafe_code)]
 
 use lambda_http::{Body, Request, Response};
-use notify_shared::auth::{authorize_tenant, Requirement};
+use notify_shared::auth::Requirement;
 use notify_shared::http::{path_param, respond};
 use notify_shared::model::ApiKeyList;
 use notify_shared::service::api_keys;
@@ -14,7 +14,9 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
 
 async fn list(app: &App, req: &Request) -> Result<ApiKeyList> {
     let tenant_id = path_param(req, "tenant_id")?;
-    authorize_tenant(app, req, &tenant_id, Requirement::Management).await?;
+    app.authenticator()
+        .authorize_tenant(req, &tenant_id, Requirement::Management)
+        .await?;
     api_keys::list_api_keys(app, &tenant_id).await
 }
 

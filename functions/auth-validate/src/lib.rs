@@ -2,7 +2,6 @@
 #![forbid(unsafe_code)]
 
 use lambda_http::{Body, Request, Response};
-use notify_shared::auth::authenticate_user_token;
 use notify_shared::http::respond;
 use notify_shared::{App, Result};
 use serde::Serialize;
@@ -20,7 +19,7 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
 }
 
 async fn validate(app: &App, req: &Request) -> Result<Validation> {
-    let claims = authenticate_user_token(app, req).await?;
+    let claims = app.authenticator().authenticate_user_token(req).await?;
     Ok(Validation {
         valid: true,
         user_id: claims.sub,

@@ -7,6 +7,9 @@
 //! What a message means and when it is retried: see
 //! [`notify_shared::service::worker`].
 #![forbid(unsafe_code)]
+// The worker's future nests the whole pipeline (worker, store, SDK): its
+// layout takes rustc past the default query depth of 128.
+#![recursion_limit = "256"]
 
 use std::time::{Instant, SystemTime};
 

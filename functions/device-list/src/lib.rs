@@ -2,7 +2,7 @@
 #![forbid(unsafe_code)]
 
 use lambda_http::{Body, Request, Response};
-use notify_shared::auth::{authorize_tenant, Requirement};
+use notify_shared::auth::Requirement;
 use notify_shared::http::{path_param, query_param, respond};
 use notify_shared::model::{DeviceList, Scope};
 use notify_shared::service::devices;
@@ -14,7 +14,9 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
 
 async fn list(app: &App, req: &Request) -> Result<DeviceList> {
     let tenant_id = path_param(req, "tenant_id")?;
-    authorize_tenant(app, req, &tenant_id, Requirement::Scope(Scope::Devices)).await?;
+    app.authenticator()
+        .authorize_tenant(req, &tenant_id, Requirement::Scope(Scope::Devices))
+        .await?;
     let user_id = query_param(req, "user_id");
     devices::list_devices(app, &tenant_id, user_id.as_deref()).await
 }

@@ -4,7 +4,7 @@
 #![forbid(unsafe_code)]
 
 use lambda_http::{Body, Request, Response};
-use notify_shared::auth::{authorize_tenant, Requirement};
+use notify_shared::auth::Requirement;
 use notify_shared::http::{json_body, path_param, respond};
 use notify_shared::model::{Device, Scope};
 use notify_shared::service::devices;
@@ -16,8 +16,10 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
 
 async fn register(app: &App, req: &Request) -> Result<Device> {
     let tenant_id = path_param(req, "tenant_id")?;
-    let access =
-        authorize_tenant(app, req, &tenant_id, Requirement::Scope(Scope::Register)).await?;
+    let access = app
+        .authenticator()
+        .authorize_tenant(req, &tenant_id, Requirement::Scope(Scope::Register))
+        .await?;
     devices::register_device(app, &access, json_body(req)?).await
 }
 

@@ -3,7 +3,7 @@
 #![forbid(unsafe_code)]
 
 use lambda_http::{Body, Request, Response};
-use notify_shared::auth::{authorize_tenant, Requirement};
+use notify_shared::auth::Requirement;
 use notify_shared::http::{path_param, query_param, respond};
 use notify_shared::model::{DeviceDeleted, Scope};
 use notify_shared::service::devices;
@@ -15,7 +15,9 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
 
 async fn unregister(app: &App, req: &Request) -> Result<DeviceDeleted> {
     let tenant_id = path_param(req, "tenant_id")?;
-    authorize_tenant(app, req, &tenant_id, Requirement::Scope(Scope::Devices)).await?;
+    app.authenticator()
+        .authorize_tenant(req, &tenant_id, Requirement::Scope(Scope::Devices))
+        .await?;
     let token = path_param(req, "token")?;
     let user_id = query_param(req, "user_id");
     devices::unregister_device(app, &tenant_id, user_id.as_deref(), &token).await?;

@@ -4,7 +4,7 @@
 #![forbid(unsafe_code)]
 
 use lambda_http::{Body, Request, Response};
-use notify_shared::auth::{authorize_tenant, Requirement};
+use notify_shared::auth::Requirement;
 use notify_shared::http::{path_param, respond};
 use notify_shared::model::{BulkStatus, Scope};
 use notify_shared::service::bulk;
@@ -17,7 +17,9 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
 async fn status(app: &App, req: &Request) -> Result<BulkStatus> {
     let tenant_id = path_param(req, "tenant_id")?;
     let batch_id = path_param(req, "batch_id")?;
-    authorize_tenant(app, req, &tenant_id, Requirement::Scope(Scope::Send)).await?;
+    app.authenticator()
+        .authorize_tenant(req, &tenant_id, Requirement::Scope(Scope::Send))
+        .await?;
     bulk::bulk_status(app, &tenant_id, &batch_id).await
 }
 

@@ -5,7 +5,7 @@
 #![forbid(unsafe_code)]
 
 use lambda_http::{Body, Request, Response};
-use notify_shared::auth::{authorize_tenant, Requirement};
+use notify_shared::auth::Requirement;
 use notify_shared::http::{json_body, path_param, respond};
 use notify_shared::model::{BulkNotificationRequest, Scope};
 use notify_shared::service::bulk;
@@ -21,7 +21,10 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
 
 async fn send(app: &App, req: &Request) -> Result<serde_json::Value> {
     let tenant_id = path_param(req, "tenant_id")?;
-    let access = authorize_tenant(app, req, &tenant_id, Requirement::Scope(Scope::Send)).await?;
+    let access = app
+        .authenticator()
+        .authorize_tenant(req, &tenant_id, Requirement::Scope(Scope::Send))
+        .await?;
     idempotent(app, req, &tenant_id, ENDPOINT, async {
         let request: BulkNotificationRequest = json_body(req)?;
         bulk::send_bulk(app, &tenant_id, &access.caller, request).await

@@ -6,7 +6,7 @@
 use std::time::SystemTime;
 
 use lambda_http::{Body, Request, RequestExt, Response};
-use notify_shared::auth::{authorize_tenant, Requirement};
+use notify_shared::auth::Requirement;
 use notify_shared::clock::invocation_deadline;
 use notify_shared::http::{json_body, path_param, respond};
 use notify_shared::model::Scope;
@@ -23,7 +23,10 @@ pub async fn handle(app: &App, dispatcher: &Dispatcher, req: Request) -> Respons
 
 async fn send(app: &App, dispatcher: &Dispatcher, req: &Request) -> Result<serde_json::Value> {
     let tenant_id = path_param(req, "tenant_id")?;
-    let access = authorize_tenant(app, req, &tenant_id, Requirement::Scope(Scope::Send)).await?;
+    let access = app
+        .authenticator()
+        .authorize_tenant(req, &tenant_id, Requirement::Scope(Scope::Send))
+        .await?;
     let options = SendOptions {
         deadline: req
             .lambda_context_ref()

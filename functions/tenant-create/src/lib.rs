@@ -2,7 +2,6 @@
 #![forbid(unsafe_code)]
 
 use lambda_http::{Body, Request, Response};
-use notify_shared::auth::require_user;
 use notify_shared::http::{json_body, respond};
 use notify_shared::model::Tenant;
 use notify_shared::service::tenants;
@@ -13,7 +12,7 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
 }
 
 async fn create(app: &App, req: &Request) -> Result<Tenant> {
-    let user = require_user(app, req).await?;
+    let user = app.authenticator().require_user(req).await?;
     tenants::create_tenant(app, &user, json_body(req)?).await
 }
 

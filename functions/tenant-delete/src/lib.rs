@@ -3,7 +3,6 @@
 #![forbid(unsafe_code)]
 
 use lambda_http::{Body, Request, Response};
-use notify_shared::auth::require_user;
 use notify_shared::http::{path_param, respond};
 use notify_shared::service::tenants;
 use notify_shared::{App, Result};
@@ -23,7 +22,7 @@ async fn delete(app: &App, req: &Request) -> Result<Deleted> {
     let tenant_id = path_param(req, "tenant_id")?;
     // Users only; the service checks the org on the tenant item, which a
     // deletion under way keeps (as a tombstone) until it is finished.
-    let user = require_user(app, req).await?;
+    let user = app.authenticator().require_user(req).await?;
     tenants::delete_tenant(app, &user, &tenant_id).await?;
     Ok(Deleted {
         deleted: true,

@@ -2,7 +2,7 @@
 #![forbid(unsafe_code)]
 
 use lambda_http::{Body, Request, Response};
-use notify_shared::auth::{authorize_tenant, Requirement};
+use notify_shared::auth::Requirement;
 use notify_shared::http::{path_param, respond};
 use notify_shared::model::Tenant;
 use notify_shared::{App, Result};
@@ -13,7 +13,10 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
 
 async fn get(app: &App, req: &Request) -> Result<Tenant> {
     let tenant_id = path_param(req, "tenant_id")?;
-    let access = authorize_tenant(app, req, &tenant_id, Requirement::Management).await?;
+    let access = app
+        .authenticator()
+        .authorize_tenant(req, &tenant_id, Requirement::Management)
+        .await?;
     Ok(access.tenant)
 }
 

@@ -2,7 +2,6 @@
 #![forbid(unsafe_code)]
 
 use lambda_http::{Body, Request, Response};
-use notify_shared::auth::require_user;
 use notify_shared::http::{query_param, respond};
 use notify_shared::model::TenantList;
 use notify_shared::service::tenants;
@@ -13,7 +12,7 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
 }
 
 async fn list(app: &App, req: &Request) -> Result<TenantList> {
-    let user = require_user(app, req).await?;
+    let user = app.authenticator().require_user(req).await?;
     let org_id = query_param(req, "org_id");
     tenants::list_tenants(app, &user, org_id.as_deref()).await
 }

@@ -2,7 +2,7 @@
 #![forbid(unsafe_code)]
 
 use lambda_http::{Body, Request, Response};
-use notify_shared::auth::{authorize_tenant, Requirement};
+use notify_shared::auth::Requirement;
 use notify_shared::http::{json_body, path_param, respond};
 use notify_shared::model::Tenant;
 use notify_shared::service::tenants;
@@ -14,7 +14,10 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
 
 async fn update(app: &App, req: &Request) -> Result<Tenant> {
     let tenant_id = path_param(req, "tenant_id")?;
-    let access = authorize_tenant(app, req, &tenant_id, Requirement::Management).await?;
+    let access = app
+        .authenticator()
+        .authorize_tenant(req, &tenant_id, Requirement::Management)
+        .await?;
     tenants::update_tenant(app, access.tenant, json_body(req)?).await
 }
 

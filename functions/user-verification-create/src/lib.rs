@@ -4,7 +4,7 @@
 #![forbid(unsafe_code)]
 
 use lambda_http::{Body, Request, Response};
-use notify_shared::auth::{authorize_tenant, Requirement};
+use notify_shared::auth::Requirement;
 use notify_shared::http::{path_param, respond};
 use notify_shared::service::user_verification::{self, CreatedUserVerification};
 use notify_shared::{App, Result};
@@ -15,7 +15,10 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
 
 async fn create(app: &App, req: &Request) -> Result<CreatedUserVerification> {
     let tenant_id = path_param(req, "tenant_id")?;
-    let access = authorize_tenant(app, req, &tenant_id, Requirement::Management).await?;
+    let access = app
+        .authenticator()
+        .authorize_tenant(req, &tenant_id, Requirement::Management)
+        .await?;
     user_verification::create_user_verification(app, access.tenant).await
 }
 

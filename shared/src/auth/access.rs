@@ -3,16 +3,18 @@
 //! `X-API-Key` wins when both headers are sent. A key of tenant A on tenant
 //! B's path is refused with 403 whether B exists or not, and the answer says
 //! nothing about B. A tenant outside a user's orgs is reported as not found.
+//!
+//! An [`Authenticator`] holds what authorisation needs, the store and the
+//! user-token verifier, and nothing else of `App` (which hands one out).
 
 use lambda_http::Request;
 
-use crate::app::App;
-use crate::auth::{api_key, UserClaims};
+use crate::auth::{api_key, UserClaims, UserTokenVerifier};
 use crate::error::{Error, Result};
 use crate::http::header;
 use crate::ids::has_id_shape;
 use crate::model::{Scope, Tenant};
-use crate::store::ApiKeyGrant;
+use crate::store::{ApiKeyGrant, Store};
 
 pub const API_KEY_HEADER: &str = "x-api-key";
 
@@ -90,17 +92,6 @@ fn bearer_token(req: &Request) -> Result<&str> {
         })
 }
 
-/// For `GET /auth/validate`: only a user token will do; an API key is not a
-/// user credential (401, not 403).
-pub async fn authenticate_user_token(app: &App, req: &Request) -> Result<UserClaims> {
-    if header(req, API_KEY_HEADER).is_some() {
-        return Err(Error::Unauthorized(
-            "API keys are not user credentials: send `Authorization: Bearer <token>`".to_owned(),
-        ));
-    }
-    app.user_tokens.verify(bearer_token(req)?).await
-}
-
 fn invalid_key() -> Error {
     Error::Unauthorized("the API key in `X-API-Key` is not valid".to_owned())
 }
@@ -117,95 +108,120 @@ fn user_only() -> Error {
     )
 }
 
-/// For endpoints that only users may call (`/tenants` and their keys).
-/// A valid API key gets 403; an invalid one 401.
-pub async fn require_user(app: &App, req: &Request) -> Result<UserClaims> {
-    match presented(req)? {
-        Presented::Bearer(token) => app.user_tokens.verify(token).await,
-        Presented::ApiKey(key) => {
-            let parsed = api_key::parse(key).ok_or_else(invalid_key)?;
-            match app.store.find_api_key(&parsed.hash).await? {
-                Some(_) => Err(user_only()),
-                None => Err(invalid_key()),
+/// Authorisation: what it needs of `App`, borrowed (see the module docs).
+#[derive(Clone, Copy)]
+pub struct Authenticator<'a> {
+    store: &'a Store,
+    user_tokens: &'a UserTokenVerifier,
+}
+
+impl<'a> Authenticator<'a> {
+    pub fn new(store: &'a Store, user_tokens: &'a UserTokenVerifier) -> Self {
+        Self { store, user_tokens }
+    }
+
+    /// For `GET /auth/validate`: only a user token will do; an API key is not a
+    /// user credential (401, not 403).
+    pub async fn authenticate_user_token(&self, req: &Request) -> Result<UserClaims> {
+        if header(req, API_KEY_HEADER).is_some() {
+            return Err(Error::Unauthorized(
+                "API keys are not user credentials: send `Authorization: Bearer <token>`"
+                    .to_owned(),
+            ));
+        }
+        self.user_tokens.verify(bearer_token(req)?).await
+    }
+
+    /// For endpoints that only users may call (`/tenants` and their keys).
+    /// A valid API key gets 403; an invalid one 401.
+    pub async fn require_user(&self, req: &Request) -> Result<UserClaims> {
+        match presented(req)? {
+            Presented::Bearer(token) => self.user_tokens.verify(token).await,
+            Presented::ApiKey(key) => {
+                let parsed = api_key::parse(key).ok_or_else(invalid_key)?;
+                match self.store.find_api_key(&parsed.hash).await? {
+                    Some(_) => Err(user_only()),
+                    None => Err(invalid_key()),
+                }
             }
         }
     }
-}
 
-/// Authorises a request on `/tenants/{tenant_id}/...` and reads the tenant.
-pub async fn authorize_tenant(
-    app: &App,
-    req: &Request,
-    tenant_id: &str,
-    requirement: Requirement,
-) -> Result<TenantAccess> {
-    match presented(req)? {
-        Presented::Bearer(token) => {
-            let claims = app.user_tokens.verify(token).await?;
-            let not_found = || Error::NotFound("tenant not found".to_owned());
-            if !has_id_shape(tenant_id, "tnt_") {
-                return Err(not_found());
-            }
-            let tenant = app
-                .store
-                .get_tenant(tenant_id)
-                .await?
-                .ok_or_else(not_found)?;
-            if !claims.belongs_to(&tenant.org_id) {
-                return Err(not_found());
-            }
-            Ok(TenantAccess {
-                tenant,
-                caller: Caller::User(claims),
-            })
-        }
-        Presented::ApiKey(key) => {
-            // Shape and checksum first: a malformed key costs no database read.
-            let parsed = api_key::parse(key).ok_or_else(invalid_key)?;
-            // A path that is no tenant id (over-long, `#`...) is no key's
-            // tenant: 403 for a valid key, 401 for an unknown one, and the
-            // path never becomes part of a DynamoDB key.
-            if !has_id_shape(tenant_id, "tnt_") {
-                return match app.store.find_api_key(&parsed.hash).await? {
-                    Some(_) => Err(foreign_tenant()),
-                    None => Err(invalid_key()),
-                };
-            }
-            let (grant, tenant) = app
-                .store
-                .authenticate_api_key(&parsed.hash, tenant_id)
-                .await?;
-            let grant = grant.ok_or_else(invalid_key)?;
-            if grant.tenant_id != tenant_id {
-                return Err(Error::Forbidden(
-                    "this API key is not allowed on this tenant".to_owned(),
-                ));
-            }
-            // The key's own tenant is gone: the key died with it.
-            let tenant = tenant.ok_or_else(invalid_key)?;
-            // The key authenticated: that is a use, whatever it was refused for next.
-            app.store
-                .record_api_key_use(&grant, chrono::Utc::now())
-                .await;
-            match requirement {
-                Requirement::Management => return Err(user_only()),
-                Requirement::Scope(scope) if !grant.allows(scope) => {
-                    return Err(Error::Forbidden(format!(
-                        "this API key lacks the {} scope",
-                        scope
-                            .granted_by()
-                            .iter()
-                            .map(|granted| format!("`{}`", granted.as_str()))
-                            .collect::<Vec<_>>()
-                            .join(" or ")
-                    )))
+    /// Authorises a request on `/tenants/{tenant_id}/...` and reads the tenant.
+    pub async fn authorize_tenant(
+        &self,
+        req: &Request,
+        tenant_id: &str,
+        requirement: Requirement,
+    ) -> Result<TenantAccess> {
+        match presented(req)? {
+            Presented::Bearer(token) => {
+                let claims = self.user_tokens.verify(token).await?;
+                let not_found = || Error::NotFound("tenant not found".to_owned());
+                if !has_id_shape(tenant_id, "tnt_") {
+                    return Err(not_found());
                 }
-                Requirement::Scope(_) => {}
+                let tenant = self
+                    .store
+                    .get_tenant(tenant_id)
+                    .await?
+                    .ok_or_else(not_found)?;
+                if !claims.belongs_to(&tenant.org_id) {
+                    return Err(not_found());
+                }
+                Ok(TenantAccess {
+                    tenant,
+                    caller: Caller::User(claims),
+                })
             }
-            Ok(TenantAccess {
-                tenant,
-                caller: Caller::ApiKey(grant),
-            })
+            Presented::ApiKey(key) => {
+                // Shape and checksum first: a malformed key costs no database read.
+                let parsed = api_key::parse(key).ok_or_else(invalid_key)?;
+                // A path that is no tenant id (over-long, `#`...) is no key's
+                // tenant: 403 for a valid key, 401 for an unknown one, and the
+                // path never becomes part of a DynamoDB key.
+                if !has_id_shape(tenant_id, "tnt_") {
+                    return match self.store.find_api_key(&parsed.hash).await? {
+                        Some(_) => Err(foreign_tenant()),
+                        None => Err(invalid_key()),
+                    };
+                }
+                let (grant, tenant) = self
+                    .store
+                    .authenticate_api_key(&parsed.hash, tenant_id)
+                    .await?;
+                let grant = grant.ok_or_else(invalid_key)?;
+                if grant.tenant_id != tenant_id {
+                    return Err(Error::Forbidden(
+                        "this API key is not allowed on this tenant".to_owned(),
+                    ));
+                }
+                // The key's own tenant is gone: the key died with it.
+                let tenant = tenant.ok_or_else(invalid_key)?;
+                // The key authenticated: that is a use, whatever it was refused for next.
+                self.store
+                    .record_api_key_use(&grant, chrono::Utc::now())
+                    .await;
+                match requirement {
+                    Requirement::Management => return Err(user_only()),
+                    Requirement::Scope(scope) if !grant.allows(scope) => {
+                        return Err(Error::Forbidden(format!(
+                            "this API key lacks the {} scope",
+                            scope
+                                .granted_by()
+                                .iter()
+                                .map(|granted| format!("`{}`", granted.as_str()))
+                                .collect::<Vec<_>>()
+                                .join(" or ")
+                        )))
+                    }
+                    Requirement::Scope(_) => {}
+                }
+                Ok(TenantAccess {
+                    tenant,
+                    caller: Caller::ApiKey(grant),
+                })
+            }
         }
     }
 }

@@ -4,8 +4,6 @@ pub mod access;
 pub mod api_key;
 pub mod user_token;
 
-pub use access::{
-    authenticate_user_token, authorize_tenant, require_user, Caller, Requirement, TenantAccess,
-};
+pub use access::{Authenticator, Caller, Requirement, TenantAccess};
 pub use api_key::{ApiKeyMaterial, ParsedApiKey};
 pub use user_token::{UserClaims, UserTokenVerifier};
