@@ -140,29 +140,27 @@ pub fn plan_chunks(
     };
     // The body without users, with the widest chunk number: an upper bound.
     let overhead = encode(u32::MAX, Vec::new())?.len();
-    let mut bodies = Vec::new();
-    let mut current: Vec<String> = Vec::new();
-    let mut size = overhead;
-    for user_id in user_ids {
-        // Quoted and escaped, plus a separating comma.
-        let cost = serde_json::to_string(&user_id)
-            .map_err(|err| Error::internal("encoding user id", err))?
-            .len()
-            + 1;
-        if !current.is_empty()
-            && (current.len() >= MAX_USERS_PER_CHUNK || size + cost > MAX_MESSAGE_BYTES)
-        {
-            let chunk = count(bodies.len());
-            bodies.push(encode(chunk, std::mem::take(&mut current))?);
-            size = overhead;
-        }
-        size += cost;
-        current.push(user_id);
-    }
-    if !current.is_empty() {
-        let chunk = count(bodies.len());
-        bodies.push(encode(chunk, current)?);
-    }
+    let sized = user_ids
+        .into_iter()
+        .map(|user_id| {
+            // Quoted and escaped, plus a separating comma.
+            let cost = serde_json::to_string(&user_id)
+                .map_err(|err| Error::internal("encoding user id", err))?
+                .len()
+                + 1;
+            Ok((user_id, cost))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let limits = PackLimits {
+        entries: MAX_USERS_PER_CHUNK,
+        bytes: MAX_MESSAGE_BYTES,
+        overhead,
+    };
+    let bodies = pack(sized, limits)
+        .into_iter()
+        .enumerate()
+        .map(|(chunk, user_ids)| encode(count(chunk), user_ids))
+        .collect::<Result<Vec<_>>>()?;
     if let Some(body) = bodies.iter().find(|body| body.len() > MAX_SEND_BATCH_BYTES) {
         return Err(Error::PayloadTooLarge(format!(
             "the notification is too large to queue: a message would be {} bytes",
@@ -175,23 +173,88 @@ pub fn plan_chunks(
 /// Groups message bodies (by index) into `SendMessageBatch` calls of at
 /// most [`SEND_BATCH_ENTRIES`] entries and [`MAX_SEND_BATCH_BYTES`].
 pub fn plan_calls(bodies: &[String]) -> Vec<Vec<usize>> {
-    let mut calls: Vec<Vec<usize>> = Vec::new();
+    let limits = PackLimits {
+        entries: SEND_BATCH_ENTRIES,
+        bytes: MAX_SEND_BATCH_BYTES,
+        overhead: 0,
+    };
+    pack(bodies.iter().map(String::len).enumerate().collect(), limits)
+}
+
+/// The bounds of one group that [`pack`] fills.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PackLimits {
+    /// Most entries in a group.
+    pub entries: usize,
+    /// Most bytes in a group, `overhead` included.
+    pub bytes: usize,
+    /// Bytes every group costs before its first entry.
+    pub overhead: usize,
+}
+
+/// Packs `(entry, cost in bytes)` pairs, in order, into consecutive groups
+/// within `limits`: a group closes when the next entry would break either
+/// bound. An entry too large for any group still gets one of its own (the
+/// caller checks what it can send). The one packing rule of chunks (users
+/// per queue message) and of calls (messages per `SendMessageBatch`).
+pub fn pack<T>(sized: Vec<(T, usize)>, limits: PackLimits) -> Vec<Vec<T>> {
+    let mut groups = Vec::new();
     let mut current = Vec::new();
-    let mut size = 0;
-    for (index, body) in bodies.iter().enumerate() {
-        if !current.is_empty()
-            && (current.len() >= SEND_BATCH_ENTRIES || size + body.len() > MAX_SEND_BATCH_BYTES)
-        {
-            calls.push(std::mem::take(&mut current));
-            size = 0;
+    let mut size = limits.overhead;
+    for (entry, cost) in sized {
+        if !current.is_empty() && (current.len() >= limits.entries || size + cost > limits.bytes) {
+            groups.push(std::mem::take(&mut current));
+            size = limits.overhead;
         }
-        size += body.len();
-        current.push(index);
+        size += cost;
+        current.push(entry);
     }
     if !current.is_empty() {
-        calls.push(current);
+        groups.push(current);
     }
-    calls
+    groups
+}
+
+/// What a bulk request becomes before any I/O: the batch record, still
+/// `pending`, and the bodies of its queue messages.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BulkPlan {
+    pub batch: Batch,
+    pub bodies: Vec<String>,
+}
+
+/// Plans batch `batch_id` of `recipients` (already checked), created by
+/// `actor` at `created_at` (`now_secs` in epoch seconds).
+pub fn plan_batch(
+    tenant_id: &str,
+    batch_id: &str,
+    actor: &str,
+    recipients: Recipients,
+    notification: &Notification,
+    created_at: String,
+    now_secs: i64,
+) -> Result<BulkPlan> {
+    let total = recipients.total();
+    let accepted = count(recipients.accepted.len());
+    let rejected = recipients.rejected;
+    let bodies = plan_chunks(tenant_id, batch_id, recipients.accepted, notification)?;
+    let batch = Batch {
+        batch_id: batch_id.to_owned(),
+        tenant_id: tenant_id.to_owned(),
+        state: BatchState::Pending,
+        total,
+        accepted,
+        rejected,
+        chunks: count(bodies.len()),
+        delivered: 0,
+        failed: 0,
+        no_devices: 0,
+        created_at,
+        created_by: actor.to_owned(),
+        started_at: None,
+        expires_at: now_secs + BATCH_RETENTION_SECS,
+    };
+    Ok(BulkPlan { batch, bodies })
 }
 
 /// `POST /tenants/{tenant_id}/notify/bulk` after authorisation.
@@ -213,26 +276,16 @@ pub async fn send_bulk(
     })?;
 
     let batch_id = uuid::Uuid::new_v4().to_string();
-    let total = recipients.total();
-    let accepted = count(recipients.accepted.len());
-    let rejected = recipients.rejected;
-    let bodies = plan_chunks(tenant_id, &batch_id, recipients.accepted, &notification)?;
-    let batch = Batch {
-        batch_id: batch_id.clone(),
-        tenant_id: tenant_id.to_owned(),
-        state: BatchState::Pending,
-        total,
-        accepted,
-        rejected,
-        chunks: count(bodies.len()),
-        delivered: 0,
-        failed: 0,
-        no_devices: 0,
-        created_at: now_rfc3339(),
-        created_by: caller.actor().to_owned(),
-        started_at: None,
-        expires_at: now_epoch_seconds() + BATCH_RETENTION_SECS,
-    };
+    let BulkPlan { batch, bodies } = plan_batch(
+        tenant_id,
+        &batch_id,
+        caller.actor(),
+        recipients,
+        &notification,
+        now_rfc3339(),
+        now_epoch_seconds(),
+    )?;
+    let (total, accepted, rejected) = (batch.total, batch.accepted, batch.rejected);
     app.store.insert_batch(&batch).await?;
 
     if let Err(err) = enqueue(&app.sqs, queue_url, &bodies).await {
@@ -456,6 +509,74 @@ mod tests {
             seen.extend(chunk.user_ids);
         }
         assert_eq!(seen, ids(MAX_USER_IDS));
+    }
+
+    const SMALL: PackLimits = PackLimits {
+        entries: 3,
+        bytes: 10,
+        overhead: 2,
+    };
+
+    #[test]
+    fn packing_closes_a_group_at_either_bound_and_keeps_the_order() {
+        let sized = vec![("a", 1), ("b", 1), ("c", 1), ("d", 1), ("e", 5), ("f", 3)];
+        // a b c: three entries; d e: 2 + 1 + 5 = 8, f would make 11 > 10.
+        assert_eq!(
+            pack(sized, SMALL),
+            vec![vec!["a", "b", "c"], vec!["d", "e"], vec!["f"]]
+        );
+        let exact = vec![("a", 4), ("b", 4), ("c", 1)];
+        // 2 + 4 + 4 = 10 fits exactly; c opens the next group.
+        assert_eq!(pack(exact, SMALL), vec![vec!["a", "b"], vec!["c"]]);
+    }
+
+    #[test]
+    fn an_entry_too_large_for_any_group_gets_one_of_its_own() {
+        let sized = vec![("a", 1), ("huge", 50), ("b", 1)];
+        assert_eq!(pack(sized, SMALL), vec![vec!["a"], vec!["huge"], vec!["b"]]);
+        assert!(pack(Vec::<(u8, usize)>::new(), SMALL).is_empty());
+    }
+
+    #[test]
+    fn a_plan_records_the_counts_and_chunks_of_a_pending_batch() {
+        let recipients = Recipients {
+            accepted: ids(1_201),
+            rejected: 4,
+        };
+        let plan = plan_batch(
+            "tnt_x",
+            "b-1",
+            "key_1",
+            recipients,
+            &hello(),
+            "2026-01-02T03:04:05Z".to_owned(),
+            1_000,
+        );
+        let Ok(BulkPlan { batch, bodies }) = plan else {
+            panic!("the plan failed: {plan:?}");
+        };
+        assert_eq!(batch.state, BatchState::Pending);
+        assert_eq!(
+            (batch.total, batch.accepted, batch.rejected),
+            (1_205, 1_201, 4)
+        );
+        assert_eq!(batch.chunks, 3);
+        assert_eq!(bodies.len(), 3);
+        assert_eq!((batch.delivered, batch.failed, batch.no_devices), (0, 0, 0));
+        assert_eq!(batch.created_by, "key_1");
+        assert_eq!(batch.created_at, "2026-01-02T03:04:05Z");
+        assert_eq!(batch.started_at, None);
+        assert_eq!(batch.expires_at, 1_000 + BATCH_RETENTION_SECS);
+        for (index, body) in bodies.iter().enumerate() {
+            let Ok(QueueMessage::Deliver(chunk)) = QueueMessage::from_body(body) else {
+                panic!("chunk {index} does not parse");
+            };
+            assert_eq!(
+                (chunk.tenant_id.as_str(), chunk.batch_id.as_str()),
+                ("tnt_x", "b-1")
+            );
+            assert_eq!(chunk.chunk as usize, index);
+        }
     }
 
     #[test]
