@@ -1,7 +1,7 @@
 //! Timestamps as the contract writes them (RFC 3339, UTC, whole seconds),
 //! and the end of a Lambda invocation as a monotonic instant.
 
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use chrono::{SecondsFormat, Utc};
 
@@ -11,6 +11,15 @@ pub fn now_rfc3339() -> String {
 
 pub fn now_epoch_seconds() -> i64 {
     Utc::now().timestamp()
+}
+
+/// Seconds since the Unix epoch, unsigned, as JWT `iat` claims and APNs
+/// expirations count them; 0 on a clock set before 1970.
+pub fn now_unix_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|since| since.as_secs())
+        .unwrap_or_default()
 }
 
 /// The invocation's end as an `Instant`, from Lambda's deadline (wall-clock
@@ -33,7 +42,6 @@ pub fn less(deadline: Option<Instant>, reserve: Duration) -> Option<Instant> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::UNIX_EPOCH;
 
     #[test]
     fn a_deadline_in_the_past_is_no_deadline() {
@@ -45,6 +53,13 @@ mod tests {
         let in_30_s = invocation_deadline(now + Duration::from_secs(30), now)
             .map(|deadline| deadline.saturating_duration_since(Instant::now()));
         assert!(in_30_s.is_some_and(|left| left > Duration::from_secs(29)));
+    }
+
+    #[test]
+    fn unix_seconds_agree_with_the_epoch_seconds_of_timestamps() {
+        let before = now_epoch_seconds();
+        let unix = i64::try_from(now_unix_secs()).unwrap_or_default();
+        assert!(before > 1_700_000_000 && (before..=before + 1).contains(&unix));
     }
 
     #[test]

@@ -11,7 +11,7 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use http::HeaderValue;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
@@ -100,10 +100,7 @@ fn sign(key: &ApnsKey) -> Result<HeaderValue, &'static str> {
     header.kid = Some(key.key_id.clone());
     // Apple's documented header is exactly {"alg", "kid"}.
     header.typ = None;
-    let iat = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or_default();
+    let iat = crate::clock::now_unix_secs();
     let claims = Claims {
         iss: &key.team_id,
         iat,

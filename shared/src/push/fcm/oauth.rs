@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::header::CONTENT_TYPE;
@@ -214,10 +214,7 @@ fn assertion(account: &ServiceAccount, audience: &str) -> Result<String, Deliver
         .map_err(unusable)?;
     let mut header = Header::new(Algorithm::RS256);
     header.kid = account.private_key_id.clone();
-    let iat = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or_default();
+    let iat = crate::clock::now_unix_secs();
     let claims = Claims {
         iss: &account.client_email,
         scope: SCOPE,

@@ -1,5 +1,4 @@
 use std::sync::atomic::Ordering;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::json;
 
@@ -30,10 +29,7 @@ fn alert() -> Notification {
 }
 
 fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or_default()
+    crate::clock::now_epoch_seconds()
 }
 
 #[tokio::test]
