@@ -1,10 +1,17 @@
 //! Apple Push Notification service: `POST /3/device/{token}` with token
 //! (JWT) authentication.
+//!
+//! What `a2` is for here: the APNs data model. Payloads are built with its
+//! `NotificationBuilder`/`APS` and options (`PushType`, `Priority`,
+//! `CollapseId`, expiration), and Apple's error bodies are read into its
+//! `ErrorBody`/`ErrorReason` (see `payload.rs`). What it is not for: its
+//! HTTP client and its token signer are not used (default features off).
+//! Requests go over our own HTTP/2 transport (`push::transport`), shared
+//! with FCM and pointed at the simulator by configuration, and provider
+//! tokens are signed and cached per tenant key in `auth.rs`.
 
 mod auth;
 pub(crate) mod payload;
-
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use a2::{ErrorBody, ErrorReason};
 use bytes::{BufMut, Bytes, BytesMut};
@@ -123,10 +130,7 @@ impl Apns {
                 a2::Priority::Normal => "5",
             }),
         );
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or_default();
+        let now = crate::clock::now_unix_secs();
         if let Some(expiration) = message.expiration(now) {
             headers.insert(APNS_EXPIRATION, HeaderValue::from(expiration));
         }
