@@ -1,15 +1,13 @@
 //! Identifiers: `tnt_` and `key_` followed by 20 base62 characters.
 
-use rand::Rng;
+use rand::distr::{Alphanumeric, SampleString};
 
 const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
-/// `len` characters drawn uniformly from the base62 alphabet by the OS-seeded CSPRNG.
+/// `len` characters drawn uniformly from the base62 alphabet (rand's
+/// `Alphanumeric`: `0-9A-Za-z`) by the OS-seeded CSPRNG.
 pub fn random_base62(len: usize) -> String {
-    let mut rng = rand::rng();
-    (0..len)
-        .map(|_| char::from(BASE62[rng.random_range(0..BASE62.len())]))
-        .collect()
+    Alphanumeric.sample_string(&mut rand::rng(), len)
 }
 
 /// Encodes `value` in base62, left-padded with `0` to `width` characters.
@@ -49,6 +47,16 @@ mod tests {
         let id = new_tenant_id();
         assert!(has_id_shape(&id, "tnt_"), "{id}");
         assert_ne!(id, new_tenant_id());
+    }
+
+    #[test]
+    fn random_base62_has_the_length_asked_and_only_base62_characters() {
+        let drawn = random_base62(4096);
+        assert_eq!(drawn.len(), 4096);
+        assert!(drawn.bytes().all(|byte| BASE62.contains(&byte)));
+        // Every character of the alphabet turns up in 4096 draws (the
+        // chance that one does not is about 62 * e^-66).
+        assert!(BASE62.iter().all(|byte| drawn.as_bytes().contains(byte)));
     }
 
     #[test]
