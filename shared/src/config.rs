@@ -56,15 +56,27 @@ pub struct Config {
     pub tenant_secret_prefix: String,
     /// SQS queue the bulk endpoint fills and the worker drains.
     pub delivery_queue_url: Option<String>,
+    /// `NOTIFY_DELIVERY_MAX_RECEIVE_COUNT`: the delivery queue's redrive
+    /// `maxReceiveCount` (the template's `DeliveryMaxReceiveCount`), so the
+    /// worker knows a message's last receive. A positive integer when set.
+    pub delivery_max_receive_count: Option<u32>,
     pub providers: ProviderEndpoints,
 }
 
+/// A variable the configuration needs is missing or unusable.
 #[derive(Debug, thiserror::Error)]
-#[error("environment variable {0} must be set")]
-pub struct MissingVariable(pub &'static str);
+pub enum ConfigError {
+    #[error("environment variable {0} must be set")]
+    Missing(&'static str),
+    #[error("environment variable {name} must be {expected}")]
+    Invalid {
+        name: &'static str,
+        expected: &'static str,
+    },
+}
 
 impl Config {
-    pub fn from_env() -> Result<Self, MissingVariable> {
+    pub fn from_env() -> Result<Self, ConfigError> {
         let defaults = ProviderEndpoints::default();
         Ok(Self {
             table_name: required("NOTIFY_TABLE_NAME")?,
@@ -76,6 +88,10 @@ impl Config {
             tenant_secret_prefix: optional("NOTIFY_TENANT_SECRET_PREFIX")
                 .unwrap_or_else(|| "notify/tenants/".to_owned()),
             delivery_queue_url: optional("NOTIFY_DELIVERY_QUEUE_URL"),
+            delivery_max_receive_count: positive_count(
+                "NOTIFY_DELIVERY_MAX_RECEIVE_COUNT",
+                optional("NOTIFY_DELIVERY_MAX_RECEIVE_COUNT"),
+            )?,
             providers: ProviderEndpoints {
                 apns_production: optional("NOTIFY_APNS_PRODUCTION_URL")
                     .unwrap_or(defaults.apns_production),
@@ -88,10 +104,61 @@ impl Config {
     }
 }
 
-fn required(name: &'static str) -> Result<String, MissingVariable> {
-    optional(name).ok_or(MissingVariable(name))
+fn required(name: &'static str) -> Result<String, ConfigError> {
+    optional(name).ok_or(ConfigError::Missing(name))
+}
+
+/// A count that is absent (`None`) or a positive integer, anything else an
+/// error: a typo must stop the cold start, not silently change behaviour.
+fn positive_count(name: &'static str, value: Option<String>) -> Result<Option<u32>, ConfigError> {
+    value
+        .map(|value| {
+            value
+                .trim()
+                .parse::<u32>()
+                .ok()
+                .filter(|count| *count > 0)
+                .ok_or(ConfigError::Invalid {
+                    name,
+                    expected: "a positive integer",
+                })
+        })
+        .transpose()
 }
 
 fn optional(name: &str) -> Option<String> {
     env::var(name).ok().filter(|value| !value.trim().is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NAME: &str = "NOTIFY_DELIVERY_MAX_RECEIVE_COUNT";
+
+    #[test]
+    fn a_receive_count_is_absent_or_a_positive_integer() {
+        assert_eq!(positive_count(NAME, None).ok(), Some(None));
+        assert_eq!(
+            positive_count(NAME, Some("5".to_owned())).ok(),
+            Some(Some(5))
+        );
+        assert_eq!(
+            positive_count(NAME, Some(" 12 ".to_owned())).ok(),
+            Some(Some(12))
+        );
+    }
+
+    #[test]
+    fn an_unusable_receive_count_fails_fast_naming_the_variable() {
+        for bad in ["0", "-3", "five", "5.0", "99999999999"] {
+            let error = positive_count(NAME, Some(bad.to_owned()));
+            let text = error.err().map(|err| err.to_string()).unwrap_or_default();
+            assert_eq!(
+                text,
+                "environment variable NOTIFY_DELIVERY_MAX_RECEIVE_COUNT must be a positive integer",
+                "{bad}"
+            );
+        }
+    }
 }

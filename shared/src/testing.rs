@@ -26,6 +26,7 @@ pub fn offline_app() -> App {
             jwt: JwtRules::default(),
             tenant_secret_prefix: "offline/".to_owned(),
             delivery_queue_url: None,
+            delivery_max_receive_count: None,
             providers: ProviderEndpoints::default(),
         },
         &sdk,

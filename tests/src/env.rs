@@ -115,6 +115,7 @@ impl TestEnv {
             jwt: JwtRules::default(),
             tenant_secret_prefix: tenant_secret_prefix.clone(),
             delivery_queue_url: None,
+            delivery_max_receive_count: None,
             providers,
         };
         let app = App::with_clients(

@@ -10,7 +10,8 @@ async fn main() -> Result<(), Error> {
     // tenant credentials are cached across invocations.
     let app = App::from_env().await?;
     let dispatcher = Dispatcher::from_config(&app.config)?;
-    let worker = &Worker::new(app, dispatcher, WorkerSettings::from_env());
+    let settings = WorkerSettings::from_env(&app.config);
+    let worker = &Worker::new(app, dispatcher, settings);
     run(service_fn(move |event| {
         delivery_worker::handle(worker, event)
     }))

@@ -48,6 +48,7 @@ mod wave;
 use std::time::{Duration, Instant};
 
 use crate::app::App;
+use crate::config::Config;
 use crate::error::Error;
 use crate::ids::has_id_shape;
 use crate::model::QueueMessage;
@@ -101,16 +102,12 @@ impl Default for WorkerSettings {
 }
 
 impl WorkerSettings {
-    /// Defaults, with `max_receive_count` from
-    /// `NOTIFY_DELIVERY_MAX_RECEIVE_COUNT` (the template's
-    /// `DeliveryMaxReceiveCount`) and the dead-letter queue from
-    /// `NOTIFY_DELIVERY_DLQ_URL`, when set.
-    pub fn from_env() -> Self {
+    /// Defaults, with `max_receive_count` from the configuration
+    /// (`NOTIFY_DELIVERY_MAX_RECEIVE_COUNT`, checked at cold start) and the
+    /// dead-letter queue from `NOTIFY_DELIVERY_DLQ_URL`, when set.
+    pub fn from_env(config: &Config) -> Self {
         Self {
-            max_receive_count: std::env::var("NOTIFY_DELIVERY_MAX_RECEIVE_COUNT")
-                .ok()
-                .and_then(|value| value.trim().parse().ok())
-                .filter(|count| *count > 0),
+            max_receive_count: config.delivery_max_receive_count,
             dead_letter_queue_url: std::env::var("NOTIFY_DELIVERY_DLQ_URL")
                 .ok()
                 .filter(|url| !url.trim().is_empty()),
