@@ -9,7 +9,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use serde_yaml::Value as Yaml;
+use serde_norway::Value as Yaml;
 
 /// The function without a route: it drains the delivery queue.
 const WORKER: &str = "delivery-worker";
@@ -154,7 +154,7 @@ fn read(relative: &str) -> String {
 }
 
 fn yaml(relative: &str) -> Yaml {
-    serde_yaml::from_str(&read(relative))
+    serde_norway::from_str(&read(relative))
         .unwrap_or_else(|err| panic!("{relative} is not valid YAML: {err}"))
 }
 

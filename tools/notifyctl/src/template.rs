@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use anyhow::{anyhow, bail, Context, Result};
-use serde_yaml::{Mapping, Value};
+use serde_norway::{Mapping, Value};
 
 /// Logical ids in `template.yaml`.
 pub const TABLE_RESOURCE: &str = "NotifyTable";
@@ -106,7 +106,7 @@ impl Template {
     }
 
     pub fn parse(yaml: &str) -> Result<Self> {
-        let root: Value = serde_yaml::from_str(yaml).context("template is not valid YAML")?;
+        let root: Value = serde_norway::from_str(yaml).context("template is not valid YAML")?;
         let doc = Doc::new(&root)?;
         Ok(Self {
             table: doc.table()?,
