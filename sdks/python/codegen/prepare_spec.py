@@ -12,8 +12,10 @@ So, in every object schema that has `properties`:
 - `anyOf`/`oneOf`/`allOf` whose branches are not `$ref`s (pure narrowing)
   are dropped, with `unevaluatedProperties`, `propertyNames`, `contains`;
 
-and a nullable enum (`type: [string, "null"]`, `enum: [..., null]`) becomes
-one enum or null, rather than one type per value.
+a nullable enum (`type: [string, "null"]`, `enum: [..., null]`) becomes
+one enum or null, rather than one type per value; and a free-form object
+(`data`) is left untyped, so that it takes a plain dict rather than a
+generated wrapper class.
 
 Nothing else changes: names, operations, parameters and responses are
 openapi.yaml's. Usage: prepare_spec.py OPENAPI_YAML OUTPUT_JSON
@@ -84,6 +86,17 @@ def split_nullable_enum(node):
     return {**rest, "anyOf": [enum, {"type": "null"}]}
 
 
+def is_free_form_object(node):
+    types = node.get("type")
+    types = types if isinstance(types, list) else [types]
+    return (
+        "object" in types
+        and "properties" not in node
+        and node.get("additionalProperties", True) is True
+        and set(types) <= {"object", "null"}
+    )
+
+
 def simplify(spec, node):
     if isinstance(node, list):
         return [simplify(spec, item) for item in node]
@@ -92,6 +105,8 @@ def simplify(spec, node):
     node = {key: simplify(spec, value) for key, value in node.items()}
     if "enum" in node:
         node = split_nullable_enum(node)
+    if is_free_form_object(node):
+        node = {key: value for key, value in node.items() if key not in ("type", "additionalProperties")}
     is_object = "properties" in node or node.get("type") == "object"
     if is_object and "allOf" in node and any(
         "$ref" in member or "properties" in member for member in node["allOf"]

@@ -19,7 +19,6 @@ from .error import Error
 from .fcm_service_account import FcmServiceAccount
 from .health import Health
 from .notification import Notification
-from .notification_data_type_0 import NotificationDataType0
 from .notification_priority_type_0 import NotificationPriorityType0
 from .platform import Platform
 from .register_device_request import RegisterDeviceRequest
@@ -54,7 +53,6 @@ __all__ = (
     "FcmServiceAccount",
     "Health",
     "Notification",
-    "NotificationDataType0",
     "NotificationPriorityType0",
     "Platform",
     "RegisterDeviceRequest",

@@ -11,7 +11,6 @@ from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
     from ..models.alert import Alert
-    from ..models.notification_data_type_0 import NotificationDataType0
 
 
 T = TypeVar("T", bound="Notification")
@@ -29,8 +28,8 @@ class Notification:
             collapse_id (None | str | Unset): 1 to 64 printable ASCII characters (it travels as the `apns-collapse-id`
                 header).
             content_available (bool | None | Unset): A silent/background push.
-            data (None | NotificationDataType0 | Unset): Custom keys for the app. Not allowed: `aps` (APNs), and `from`,
-                `notification`, `message_type` or keys starting with `google` or `gcm`, in any case (FCM).
+            data (Any | Unset): Custom keys for the app. Not allowed: `aps` (APNs), and `from`, `notification`,
+                `message_type` or keys starting with `google` or `gcm`, in any case (FCM).
             mutable_content (bool | None | Unset):
             priority (None | NotificationPriorityType0 | Unset):
             sound (None | str | Unset):
@@ -43,7 +42,7 @@ class Notification:
     category: None | str | Unset = UNSET
     collapse_id: None | str | Unset = UNSET
     content_available: bool | None | Unset = UNSET
-    data: None | NotificationDataType0 | Unset = UNSET
+    data: Any | Unset = UNSET
     mutable_content: bool | None | Unset = UNSET
     priority: None | NotificationPriorityType0 | Unset = UNSET
     sound: None | str | Unset = UNSET
@@ -53,7 +52,6 @@ class Notification:
 
     def to_dict(self) -> dict[str, Any]:
         from ..models.alert import Alert
-        from ..models.notification_data_type_0 import NotificationDataType0
 
         alert: dict[str, Any] | None | Unset
         if isinstance(self.alert, Unset):
@@ -87,13 +85,7 @@ class Notification:
         else:
             content_available = self.content_available
 
-        data: dict[str, Any] | None | Unset
-        if isinstance(self.data, Unset):
-            data = UNSET
-        elif isinstance(self.data, NotificationDataType0):
-            data = self.data.to_dict()
-        else:
-            data = self.data
+        data = self.data
 
         mutable_content: bool | None | Unset
         if isinstance(self.mutable_content, Unset):
@@ -158,7 +150,6 @@ class Notification:
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
         from ..models.alert import Alert
-        from ..models.notification_data_type_0 import NotificationDataType0
 
         d = dict(src_dict)
 
@@ -215,22 +206,7 @@ class Notification:
 
         content_available = _parse_content_available(d.pop("content_available", UNSET))
 
-        def _parse_data(data: object) -> None | NotificationDataType0 | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                data_type_0 = NotificationDataType0.from_dict(data)
-
-                return data_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | NotificationDataType0 | Unset, data)
-
-        data = _parse_data(d.pop("data", UNSET))
+        data = d.pop("data", UNSET)
 
         def _parse_mutable_content(data: object) -> bool | None | Unset:
             if data is None:
