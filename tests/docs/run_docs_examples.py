@@ -345,7 +345,11 @@ def main() -> int:
         with tempfile.TemporaryDirectory(prefix="notify-docs-") as scratch:
             home = Path(scratch) / "home"
             home.mkdir()
-            context = new_page_context(home)
+            try:
+                context = new_page_context(home)
+            except (RuntimeError, KeyError, OSError) as error:
+                failures.append(f"{page.name}: could not set up its tenant: {error}")
+                continue
             for plan in runnable:
                 block = plan.block
                 block_started = time.monotonic()
