@@ -286,7 +286,7 @@ def blocks_of(path: Path) -> list[Block]:
         annotation = ANNOTATION.match(previous)
         body, end = [], index + 1
         while end < len(lines) and lines[end].strip() != fence:
-            body.append(lines[end][len(indent) :] if lines[end].startswith(indent) else lines[end])
+            body.append(lines[end].removeprefix(indent))
             end += 1
         blocks.append(
             Block(path, index + 1, opening["lang"].lower(), "\n".join(body) + "\n", annotation["body"] if annotation else None)

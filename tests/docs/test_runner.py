@@ -7,7 +7,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-import run_docs_examples as runner  # noqa: E402
+import run_docs_examples as runner
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 

@@ -11,7 +11,7 @@ import os
 
 from mushu.notify.client import AuthenticatedClient, Client
 
-__all__ = ["client", "AuthenticatedClient", "Client"]
+__all__ = ["AuthenticatedClient", "Client", "client"]
 
 # Service name -> environment variable holding its base URL.
 _BASE_URL_VARIABLES = {"notify": "MUSHU_NOTIFY_URL"}

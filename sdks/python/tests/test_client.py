@@ -5,7 +5,6 @@ import unittest
 from unittest import mock
 
 import httpx
-
 import mushu
 from mushu.notify.api.health import health
 from mushu.notify.api.push import send_notification
