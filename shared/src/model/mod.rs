@@ -5,6 +5,7 @@ pub mod batch;
 pub mod device;
 pub mod notification;
 pub mod platform;
+pub mod push_type;
 pub mod queue;
 pub mod tenant;
 
@@ -16,5 +17,6 @@ pub use batch::{
 pub use device::{Device, DeviceDeleted, DeviceList, DeviceRegistration, RegisterDeviceRequest};
 pub use notification::{Alert, Notification, Priority, WithNotification};
 pub use platform::{Platform, PushProvider};
+pub use push_type::{LiveActivity, LiveActivityEvent, PushType, TokenType};
 pub use queue::{DeliverChunk, QueueMessage};
 pub use tenant::{CreateTenantRequest, Tenant, TenantList, UpdateTenantRequest};

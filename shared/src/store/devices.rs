@@ -17,6 +17,14 @@
 //! first time a registration needs it. Counters live in the tenant's
 //! partition, so the tenant purge finds them without any device.
 //!
+//! Live Activity and push-to-start tokens (`token_type`) are devices too,
+//! counted apart (SK `USER_ACTIVITIES#{sha256 of user}`, capped at
+//! `MAX_ACTIVITY_TOKENS_PER_USER`). They carry `expires_at`, DynamoDB's TTL
+//! attribute: 24 hours after registration, sooner once their activity
+//! ended. TTL deletion is lazy and bypasses the counter, so reads skip
+//! expired items, and a user at the activity cap gets the counter recounted
+//! from their live tokens.
+//!
 //! DynamoDB caps a sort key at 1024 bytes while the contract accepts FCM
 //! tokens of up to 4096 characters: a token too long for the key is keyed by
 //! its SHA-256 instead (`DEVICE#sha256:{hex}`). The item always holds the
@@ -32,23 +40,65 @@ use aws_sdk_dynamodb::types::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::keys::{counter_sk, device_sk, user_pk, COUNTER_PREFIX, DEVICE_PREFIX};
+use super::keys::{activity_counter_sk, counter_sk, device_sk, user_pk, DEVICE_PREFIX};
 use super::tenants::live_tenant_check;
 use super::{build, condition_failed, key, s, tenant_pk, text_attribute, Store, SK};
-use crate::clock::now_rfc3339;
+use crate::clock::{now_epoch_seconds, now_rfc3339};
 use crate::error::{Error, Result};
-use crate::model::device::{TokenMoves, MAX_DEVICES_PER_USER};
-use crate::model::{Device, DeviceRegistration};
+use crate::model::device::{
+    TokenMoves, ACTIVITY_TOKEN_LIFETIME_SECS, MAX_ACTIVITY_TOKENS_PER_USER, MAX_DEVICES_PER_USER,
+};
+use crate::model::{Device, DeviceRegistration, TokenType};
 
-/// Index items one listing reads at most: the cap plus a margin, so that a
-/// user whose devices predate the cap still costs bounded memory and work.
-pub const MAX_DEVICES_LISTED: usize = MAX_DEVICES_PER_USER + 10;
+/// Index items one listing reads at most: both caps plus a margin, so that
+/// a user whose devices predate the cap still costs bounded memory and work.
+pub const MAX_DEVICES_LISTED: usize = MAX_DEVICES_PER_USER + MAX_ACTIVITY_TOKENS_PER_USER + 10;
+
+/// Which counter and cap a token counts towards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pool {
+    Devices,
+    Activities,
+}
+
+impl Pool {
+    fn of(token_type: TokenType) -> Self {
+        if token_type.is_activity() {
+            Pool::Activities
+        } else {
+            Pool::Devices
+        }
+    }
+
+    fn cap(self) -> usize {
+        match self {
+            Pool::Devices => MAX_DEVICES_PER_USER,
+            Pool::Activities => MAX_ACTIVITY_TOKENS_PER_USER,
+        }
+    }
+
+    fn counter_sk(self, user_id: &str) -> String {
+        match self {
+            Pool::Devices => counter_sk(user_id),
+            Pool::Activities => activity_counter_sk(user_id),
+        }
+    }
+
+    /// The index items of this pool, for a Query's filter: devices stored
+    /// before token types existed have none and are `device` tokens.
+    fn filter(self) -> &'static str {
+        match self {
+            Pool::Devices => "attribute_not_exists(token_type) OR token_type = :device",
+            Pool::Activities => "token_type <> :device AND expires_at > :now",
+        }
+    }
+}
 /// Transactions one registration or deletion tries before answering 409
 /// `device_conflict` (each retry follows a concurrent change it lost to).
 const WRITE_ATTEMPTS: u32 = 6;
 
-fn counter_key(tenant_id: &str, user_id: &str) -> HashMap<String, AttributeValue> {
-    key(tenant_pk(tenant_id), counter_sk(user_id))
+fn counter_key(tenant_id: &str, user_id: &str, pool: Pool) -> HashMap<String, AttributeValue> {
+    key(tenant_pk(tenant_id), pool.counter_sk(user_id))
 }
 
 fn number(value: usize) -> AttributeValue {
@@ -63,17 +113,18 @@ pub fn device_counter_item(
     user_id: &str,
     count: u64,
 ) -> Result<HashMap<String, AttributeValue>> {
-    counter_item(tenant_id, user_id, count)
+    counter_item(tenant_id, user_id, Pool::Devices, count)
 }
 
 fn counter_item(
     tenant_id: &str,
     user_id: &str,
+    pool: Pool,
     count: u64,
 ) -> Result<HashMap<String, AttributeValue>> {
     serde_dynamo::to_item(CounterItem {
         pk: tenant_pk(tenant_id),
-        sk: counter_sk(user_id),
+        sk: pool.counter_sk(user_id),
         entity: "user_devices".to_owned(),
         user_id: user_id.to_owned(),
         device_count: count,
@@ -103,6 +154,9 @@ struct DeviceItem {
     entity: String,
     #[serde(flatten)]
     device: Device,
+    /// DynamoDB's TTL attribute (Unix seconds): activity tokens only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    expires_at: Option<i64>,
 }
 
 fn encode(item: DeviceItem) -> Result<HashMap<String, AttributeValue>> {
@@ -110,9 +164,26 @@ fn encode(item: DeviceItem) -> Result<HashMap<String, AttributeValue>> {
 }
 
 fn decode(item: HashMap<String, AttributeValue>) -> Result<Device> {
+    decode_item(item).map(|item| item.device)
+}
+
+fn decode_item(item: HashMap<String, AttributeValue>) -> Result<DeviceItem> {
     serde_dynamo::from_item::<_, DeviceItem>(item)
-        .map(|item| item.device)
         .map_err(|err| Error::internal("decoding device item", err))
+}
+
+/// An activity token past its end, which DynamoDB has not deleted yet.
+fn expired(item: &DeviceItem, now: i64) -> bool {
+    item.expires_at.is_some_and(|at| at <= now)
+}
+
+/// What a registration does to the counters.
+#[derive(Debug, Clone, Copy)]
+struct Change {
+    /// The token joins the user's counter of its pool.
+    increment: bool,
+    /// It leaves the counter of its old owner or old pool.
+    decrement_old: bool,
 }
 
 /// How a registration's transaction ended.
@@ -127,13 +198,23 @@ enum Written {
     OldOwnerUncounted,
 }
 
-fn too_many_devices() -> Error {
-    Error::Conflict {
-        code: "too_many_devices",
-        detail: format!(
-            "this `user_id` already has {MAX_DEVICES_PER_USER} devices, the most a user may have; \
-             unregister one first (re-registering one of them always works)"
-        ),
+fn too_many_devices(pool: Pool) -> Error {
+    match pool {
+        Pool::Devices => Error::Conflict {
+            code: "too_many_devices",
+            detail: format!(
+                "this `user_id` already has {MAX_DEVICES_PER_USER} devices, the most a user may have; \
+                 unregister one first (re-registering one of them always works)"
+            ),
+        },
+        Pool::Activities => Error::Conflict {
+            code: "too_many_activity_tokens",
+            detail: format!(
+                "this `user_id` already has {MAX_ACTIVITY_TOKENS_PER_USER} live Live Activity \
+                 tokens (`token_type` `liveactivity` or `push_to_start`), the most a user may have; \
+                 unregister one or let them expire"
+            ),
+        },
     }
 }
 
@@ -178,11 +259,12 @@ impl Store {
         tenant_id: &str,
         token: &str,
         user_id: &str,
-    ) -> Result<(Option<Device>, Option<u64>)> {
+        pool: Pool,
+    ) -> Result<(Option<DeviceItem>, Option<u64>)> {
         let mut pending = build(
             KeysAndAttributes::builder()
                 .keys(key(tenant_pk(tenant_id), device_sk(token)))
-                .keys(counter_key(tenant_id, user_id))
+                .keys(counter_key(tenant_id, user_id, pool))
                 .consistent_read(true)
                 .build(),
         )?;
@@ -202,12 +284,12 @@ impl Store {
                 .and_then(|mut tables| tables.remove(&self.table))
                 .unwrap_or_default()
             {
-                if text_attribute(&item, SK).is_some_and(|sk| sk.starts_with(COUNTER_PREFIX)) {
+                if text_attribute(&item, SK).is_some_and(|sk| sk.starts_with(DEVICE_PREFIX)) {
+                    device = Some(decode_item(item)?);
+                } else {
                     let counter: CounterItem = serde_dynamo::from_item(item)
                         .map_err(|err| Error::internal("decoding device count", err))?;
                     count = Some(counter.device_count);
-                } else {
-                    device = Some(decode(item)?);
                 }
             }
             match output
@@ -242,46 +324,78 @@ impl Store {
         moves: TokenMoves,
     ) -> Result<Device> {
         let user_id = registration.user_id.as_str();
+        let pool = Pool::of(registration.token_type);
         // An old owner whose counter cannot be decremented (absent: their
         // count starts later from their index items; or zero): skip it.
         let mut uncounted_owner: Option<String> = None;
+        let mut recounted = false;
         for attempt in 0..WRITE_ATTEMPTS {
             let (current, count) = self
-                .read_registration(tenant_id, &registration.token, user_id)
+                .read_registration(tenant_id, &registration.token, user_id, pool)
                 .await?;
             let moved_from = current
                 .as_ref()
-                .map(|old| old.user_id.as_str())
+                .map(|old| old.device.user_id.as_str())
                 .filter(|old_user| *old_user != user_id);
             if moved_from.is_some() && moves == TokenMoves::Refused {
                 tracing::info!("device move refused: the token belongs to another user");
                 return Err(token_owned_by_other_user());
             }
-            if current.is_none() || moved_from.is_some() {
-                // The token would become this user's: the counter decides.
+            let now = now_epoch_seconds();
+            // The token leaves its old counter: another user's, or the
+            // user's other pool (a token re-registered with another type).
+            let leaves = current
+                .as_ref()
+                .filter(|old| moved_from.is_some() || Pool::of(old.device.token_type) != pool);
+            // ...and joins this user's: new, moved, retyped, or an expired
+            // activity token coming back (a recount may have dropped it).
+            let joins = current.is_none()
+                || leaves.is_some()
+                || current.as_ref().is_some_and(|old| expired(old, now));
+            if joins {
                 match count {
                     None => {
-                        self.start_device_count(tenant_id, user_id).await?;
+                        self.start_device_count(tenant_id, user_id, pool).await?;
                         continue;
                     }
-                    Some(count) if count >= MAX_DEVICES_PER_USER as u64 => {
+                    Some(count) if count >= pool.cap() as u64 => {
+                        // Activity tokens also leave by expiring, which no
+                        // counter sees: count the live ones once.
+                        if pool == Pool::Activities && !recounted {
+                            recounted = true;
+                            self.recount_activity_tokens(tenant_id, user_id, count)
+                                .await?;
+                            continue;
+                        }
                         tracing::info!(count, "device refused: the user is at the cap");
-                        return Err(too_many_devices());
+                        return Err(too_many_devices(pool));
                     }
                     Some(_) => {}
                 }
             }
-            let decrement_old =
-                moved_from.is_some_and(|old| uncounted_owner.as_deref() != Some(old));
+            let decrement_old = leaves.is_some_and(|old| {
+                uncounted_owner.as_deref() != Some(old.device.user_id.as_str())
+                    && !expired(old, now)
+            });
             match self
-                .write_registration(tenant_id, registration, current.as_ref(), decrement_old)
+                .write_registration(
+                    tenant_id,
+                    registration,
+                    current.as_ref().map(|old| &old.device),
+                    Change {
+                        increment: joins,
+                        decrement_old,
+                    },
+                )
                 .await?
             {
                 Written::Done(device) => return Ok(device),
                 Written::Changed => back_off(attempt).await,
                 // Filled up or gone since the read: read it again.
                 Written::CounterRefused => {}
-                Written::OldOwnerUncounted => uncounted_owner = moved_from.map(str::to_owned),
+                Written::OldOwnerUncounted => {
+                    uncounted_owner = leaves.map(|old| old.device.user_id.clone())
+                }
             }
         }
         Err(device_conflict())
@@ -292,13 +406,18 @@ impl Store {
         tenant_id: &str,
         registration: &DeviceRegistration,
         current: Option<&Device>,
-        decrement_old: bool,
+        change: Change,
     ) -> Result<Written> {
         let now = now_rfc3339();
+        let expires_at = registration
+            .token_type
+            .is_activity()
+            .then(|| now_epoch_seconds().saturating_add(ACTIVITY_TOKEN_LIFETIME_SECS));
         let device = Device {
             token: registration.token.clone(),
             user_id: registration.user_id.clone(),
             platform: registration.platform,
+            token_type: registration.token_type,
             app_version: registration.app_version.clone(),
             created_at: current.map_or_else(|| now.clone(), |old| old.created_at.clone()),
             updated_at: now,
@@ -314,6 +433,7 @@ impl Store {
                     sk: sk.clone(),
                     entity: "device".to_owned(),
                     device: device.clone(),
+                    expires_at,
                 })?));
         // Unchanged since read: same owner, same last write.
         put_device = match current {
@@ -331,6 +451,7 @@ impl Store {
                     sk: sk.clone(),
                     entity: "device_index".to_owned(),
                     device: device.clone(),
+                    expires_at,
                 })?))
                 .build(),
         )?;
@@ -356,17 +477,19 @@ impl Store {
                     .build(),
             );
         }
-        // The token becomes this user's: one more device for them...
-        let increment_at = if current.is_none() || moved_from.is_some() {
-            items.push(self.count_device(tenant_id, &device.user_id, 1)?);
+        // The token becomes this user's: one more in its pool for them...
+        let pool = Pool::of(device.token_type);
+        let increment_at = if change.increment {
+            items.push(self.count_device(tenant_id, &device.user_id, pool, 1)?);
             Some(items.len() - 1)
         } else {
             None
         };
-        // ...and one fewer for the user it leaves.
-        let decrement_at = match moved_from {
-            Some(old) if decrement_old => {
-                items.push(self.count_device(tenant_id, &old.user_id, -1)?);
+        // ...and one fewer for the user or pool it leaves.
+        let decrement_at = match current {
+            Some(old) if change.decrement_old => {
+                let old_pool = Pool::of(old.token_type);
+                items.push(self.count_device(tenant_id, &old.user_id, old_pool, -1)?);
                 Some(items.len() - 1)
             }
             _ => None,
@@ -409,16 +532,22 @@ impl Store {
     /// The transaction item that adds `delta` (1 or -1) to the user's
     /// counter: an increment only below the cap, a decrement only above
     /// zero, neither on an absent counter.
-    fn count_device(&self, tenant_id: &str, user_id: &str, delta: i8) -> Result<TransactWriteItem> {
+    fn count_device(
+        &self,
+        tenant_id: &str,
+        user_id: &str,
+        pool: Pool,
+        delta: i8,
+    ) -> Result<TransactWriteItem> {
         let update = Update::builder()
             .table_name(&self.table)
-            .set_key(Some(counter_key(tenant_id, user_id)))
+            .set_key(Some(counter_key(tenant_id, user_id, pool)))
             .expression_attribute_values(":one", number(1));
         let update = if delta > 0 {
             update
                 .update_expression("SET device_count = device_count + :one")
                 .condition_expression("device_count < :cap")
-                .expression_attribute_values(":cap", number(MAX_DEVICES_PER_USER))
+                .expression_attribute_values(":cap", number(pool.cap()))
         } else {
             update
                 .update_expression("SET device_count = device_count - :one")
@@ -435,22 +564,81 @@ impl Store {
     /// Only registrations create counters, and each of them counts through
     /// the counter once it exists, so the count is exact; a concurrent
     /// creation wins harmlessly.
-    async fn start_device_count(&self, tenant_id: &str, user_id: &str) -> Result<()> {
-        let mut count = 0;
+    async fn start_device_count(&self, tenant_id: &str, user_id: &str, pool: Pool) -> Result<()> {
+        let count = self.count_pool(tenant_id, user_id, pool).await?;
+        let item = counter_item(tenant_id, user_id, pool, count as u64)?;
+        self.put_device_count(tenant_id, item, count).await
+    }
+
+    /// Sets the user's activity counter, read as `counted`, to their live
+    /// activity tokens: expiries and TTL deletions never decrement it. On
+    /// the condition that it is unchanged, so a concurrent registration's
+    /// increment is never lost.
+    async fn recount_activity_tokens(
+        &self,
+        tenant_id: &str,
+        user_id: &str,
+        counted: u64,
+    ) -> Result<()> {
+        let live = self
+            .count_pool(tenant_id, user_id, Pool::Activities)
+            .await? as u64;
+        if live >= counted {
+            return Ok(());
+        }
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(counter_key(tenant_id, user_id, Pool::Activities)))
+            .update_expression("SET device_count = :live")
+            .condition_expression("device_count = :counted")
+            .expression_attribute_values(":live", number(live as usize))
+            .expression_attribute_values(":counted", AttributeValue::N(counted.to_string()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => {
+                tracing::info!(counted, live, "activity tokens recounted");
+                Ok(())
+            }
+            // Changed meanwhile: the caller reads it again.
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(())
+            }
+            Err(err) => Err(Error::from_sdk("recounting activity tokens", err)),
+        }
+    }
+
+    /// The user's live index items of `pool`, at most about
+    /// [`MAX_DEVICES_LISTED`].
+    async fn count_pool(&self, tenant_id: &str, user_id: &str, pool: Pool) -> Result<usize> {
+        let mut count: usize = 0;
         let mut start: Option<HashMap<String, AttributeValue>> = None;
         loop {
-            let remaining = MAX_DEVICES_LISTED.saturating_sub(count);
-            let output = self
+            let mut query = self
                 .client
                 .query()
                 .table_name(&self.table)
                 .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
+                .filter_expression(pool.filter())
                 .expression_attribute_values(":pk", s(user_pk(tenant_id, user_id)))
                 .expression_attribute_values(":prefix", s(DEVICE_PREFIX))
+                .expression_attribute_values(":device", s(TokenType::Device.as_str()))
                 .select(Select::Count)
                 .consistent_read(true)
-                .limit(i32::try_from(remaining).unwrap_or(i32::MAX))
-                .set_exclusive_start_key(start.take())
+                .set_exclusive_start_key(start.take());
+            if pool == Pool::Activities {
+                query = query.expression_attribute_values(
+                    ":now",
+                    AttributeValue::N(now_epoch_seconds().to_string()),
+                );
+            }
+            let output = query
                 .send()
                 .await
                 .map_err(|err| Error::from_sdk("counting devices", err))?;
@@ -460,7 +648,16 @@ impl Store {
                 _ => break,
             }
         }
-        let item = counter_item(tenant_id, user_id, count as u64)?;
+        Ok(count)
+    }
+
+    /// Writes a new counter item unless one exists.
+    async fn put_device_count(
+        &self,
+        tenant_id: &str,
+        item: HashMap<String, AttributeValue>,
+        count: usize,
+    ) -> Result<()> {
         // With the tenant's existence: a counter never outlives its tenant's purge.
         let tenant_exists = live_tenant_check(&self.table, tenant_id)?;
         let put_counter = build(
@@ -507,6 +704,7 @@ impl Store {
     /// most [`MAX_DEVICES_LISTED`] of them, however many older data holds.
     #[tracing::instrument(skip_all, fields(tenant_id = %tenant_id))]
     pub async fn list_devices(&self, tenant_id: &str, user_id: &str) -> Result<Vec<Device>> {
+        let now = now_epoch_seconds();
         let mut devices = Vec::new();
         let mut start: Option<HashMap<String, AttributeValue>> = None;
         loop {
@@ -516,8 +714,12 @@ impl Store {
                 .query()
                 .table_name(&self.table)
                 .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
+                // Expired activity tokens stay until DynamoDB's lazy TTL
+                // deletion: never listed, never pushed to.
+                .filter_expression("attribute_not_exists(expires_at) OR expires_at > :now")
                 .expression_attribute_values(":pk", s(user_pk(tenant_id, user_id)))
                 .expression_attribute_values(":prefix", s(DEVICE_PREFIX))
+                .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
                 .consistent_read(true)
                 .limit(i32::try_from(remaining).unwrap_or(i32::MAX))
                 .set_exclusive_start_key(start.take())
@@ -525,7 +727,10 @@ impl Store {
                 .await
                 .map_err(|err| Error::from_sdk("listing devices", err))?;
             for item in output.items.unwrap_or_default() {
-                devices.push(decode(item)?);
+                let item = decode_item(item)?;
+                if !expired(&item, now) {
+                    devices.push(item.device);
+                }
             }
             match output.last_evaluated_key.filter(|last| !last.is_empty()) {
                 None => break,
@@ -550,6 +755,7 @@ impl Store {
         tenant_id: &str,
         user_id: &str,
         token: &str,
+        pool: Pool,
         condition: (&str, Vec<(&str, AttributeValue)>),
         context: &'static str,
     ) -> Result<bool> {
@@ -579,7 +785,7 @@ impl Store {
                 TransactWriteItem::builder().delete(delete_index).build(),
             ];
             if counted {
-                items.push(self.count_device(tenant_id, user_id, -1)?);
+                items.push(self.count_device(tenant_id, user_id, pool, -1)?);
             }
             let result = self
                 .client
@@ -629,18 +835,44 @@ impl Store {
         user_id: &str,
         token: &str,
     ) -> Result<bool> {
-        let deleted = self
-            .delete_registration(
-                tenant_id,
-                user_id,
-                token,
-                ("user_id = :user", vec![(":user", s(user_id))]),
-                "unregistering device",
-            )
-            .await?;
-        if deleted {
-            tracing::info!("device unregistered");
-            return Ok(true);
+        // The device's type says which counter it leaves: read it, then
+        // delete it on the condition that it is still what was read.
+        for _ in 0..WRITE_ATTEMPTS {
+            let current = self
+                .client
+                .get_item()
+                .table_name(&self.table)
+                .set_key(Some(key(tenant_pk(tenant_id), device_sk(token))))
+                .consistent_read(true)
+                .send()
+                .await
+                .map_err(|err| Error::from_sdk("unregistering device", err))?
+                .item
+                .map(decode)
+                .transpose()?;
+            let Some(current) = current.filter(|device| device.user_id == user_id) else {
+                break;
+            };
+            let deleted = self
+                .delete_registration(
+                    tenant_id,
+                    user_id,
+                    token,
+                    Pool::of(current.token_type),
+                    (
+                        "user_id = :user AND updated_at = :updated",
+                        vec![
+                            (":user", s(user_id)),
+                            (":updated", s(current.updated_at.clone())),
+                        ],
+                    ),
+                    "unregistering device",
+                )
+                .await?;
+            if deleted {
+                tracing::info!("device unregistered");
+                return Ok(true);
+            }
         }
         // Not this user's device. An index item without its device (never
         // written so, but cheap to heal) goes too.
@@ -666,6 +898,7 @@ impl Store {
                 tenant_id,
                 &device.user_id,
                 &device.token,
+                Pool::of(device.token_type),
                 (
                     "user_id = :user AND updated_at = :updated",
                     vec![
@@ -682,5 +915,60 @@ impl Store {
             tracing::info!("dead device token re-registered or gone; kept");
         }
         Ok(())
+    }
+
+    /// Shortens an activity token's life to `at` (Unix seconds) when that
+    /// is sooner than its expiry, if it is still the registration that was
+    /// pushed to: an activity that ended. Reads skip it from `at` on, and
+    /// DynamoDB's TTL deletes it later.
+    #[tracing::instrument(skip_all, fields(tenant_id = %tenant_id))]
+    pub async fn expire_activity_token(
+        &self,
+        tenant_id: &str,
+        device: &Device,
+        at: i64,
+    ) -> Result<()> {
+        let sk = device_sk(&device.token);
+        let update = |pk: String| {
+            build(
+                Update::builder()
+                    .table_name(&self.table)
+                    .set_key(Some(key(pk, sk.clone())))
+                    .update_expression("SET expires_at = :at")
+                    .condition_expression(
+                        "user_id = :user AND updated_at = :updated AND expires_at > :at",
+                    )
+                    .expression_attribute_values(":at", AttributeValue::N(at.to_string()))
+                    .expression_attribute_values(":user", s(device.user_id.clone()))
+                    .expression_attribute_values(":updated", s(device.updated_at.clone()))
+                    .build(),
+            )
+        };
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(
+                TransactWriteItem::builder()
+                    .update(update(tenant_pk(tenant_id))?)
+                    .build(),
+            )
+            .transact_items(
+                TransactWriteItem::builder()
+                    .update(update(user_pk(tenant_id, &device.user_id))?)
+                    .build(),
+            )
+            .send()
+            .await;
+        match result {
+            Ok(_) => {
+                tracing::info!("ended activity token expires");
+                Ok(())
+            }
+            Err(err) => match err.as_service_error() {
+                // Re-registered, gone, or already expiring sooner: kept as is.
+                Some(TransactWriteItemsError::TransactionCanceledException(_)) => Ok(()),
+                _ => Err(Error::from_sdk("expiring activity token", err)),
+            },
+        }
     }
 }

@@ -672,6 +672,7 @@ async fn a_large_tenant_partition_is_purged_in_bounded_steps() {
             user_id: format!("user-{}", n % 7),
             token: ios_token(n),
             platform: Platform::Ios,
+            token_type: Default::default(),
             app_version: None,
         };
         if let Err(err) = env
@@ -781,6 +782,7 @@ async fn fill(env: &TestEnv, tenant_id: &str, user_id: &str, first: u32, count: 
             user_id: user_id.to_owned(),
             token: ios_token(n),
             platform: Platform::Ios,
+            token_type: Default::default(),
             app_version: None,
         };
         if let Err(err) = env
