@@ -164,7 +164,7 @@ async fn a_live_activity_update_end_and_push_to_start_reach_only_their_tokens_wi
 
     let (answer, update) = s.send_ok(score_update()).await;
     assert_eq!(answer["delivered"], 1, "{answer}");
-    assert_eq!(tokens_of(&update), [activity.clone()]);
+    assert_eq!(tokens_of(&update), std::slice::from_ref(&activity));
     assert_eq!(update[0]["topic"], ACTIVITY_TOPIC);
     assert_eq!(update[0]["push_type"], "liveactivity");
     assert_eq!(update[0]["priority"], 10);
@@ -183,7 +183,7 @@ async fn a_live_activity_update_end_and_push_to_start_reach_only_their_tokens_wi
                                           "attributes_type": "MatchAttributes",
                                           "attributes": {"match": "A v B"}}}))
         .await;
-    assert_eq!(tokens_of(&start), [starter.clone()]);
+    assert_eq!(tokens_of(&start), std::slice::from_ref(&starter));
     assert_eq!(start[0]["topic"], ACTIVITY_TOPIC);
     assert_eq!(start[0]["push_type"], "liveactivity");
     assert_eq!(start[0]["priority"], 5);
@@ -212,7 +212,7 @@ async fn a_live_activity_update_end_and_push_to_start_reach_only_their_tokens_wi
                                           "content_state": {"home": 3, "away": 1},
                                           "dismissal_date": dismissed}}))
         .await;
-    assert_eq!(tokens_of(&end), [activity.clone()]);
+    assert_eq!(tokens_of(&end), std::slice::from_ref(&activity));
     assert_eq!(end[0]["payload"]["aps"]["event"], "end");
     assert_eq!(end[0]["payload"]["aps"]["dismissal-date"], dismissed);
     assert_eq!(
