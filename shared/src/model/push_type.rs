@@ -178,11 +178,23 @@ pub struct LiveActivity {
     pub content_state: Map<String, Value>,
     /// Unix seconds; ActivityKit ignores updates older than the last one.
     /// The send's time when absent.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "unix_seconds",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub timestamp: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "unix_seconds",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub dismissal_date: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "unix_seconds",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub stale_date: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub relevance_score: Option<f64>,
@@ -190,6 +202,40 @@ pub struct LiveActivity {
     pub attributes_type: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attributes: Option<Map<String, Value>>,
+}
+
+/// Latest Unix time accepted: the end of year 9999 (openapi.yaml's maximum).
+pub const MAX_UNIX_SECONDS: i64 = 253_402_300_799;
+
+/// A Unix time in whole seconds from 0 to [`MAX_UNIX_SECONDS`], written `5`
+/// or `5.0` alike (JSON Schema's `integer` accepts both).
+fn unix_seconds<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> std::result::Result<Option<i64>, D::Error> {
+    use serde::de::{Error as _, Unexpected};
+    let expected = "a Unix time in whole seconds from 0 to 253402300799";
+    let in_range = |seconds: i64| (0..=MAX_UNIX_SECONDS).contains(&seconds);
+    match Option::<serde_json::Number>::deserialize(deserializer)? {
+        None => Ok(None),
+        Some(number) => {
+            if let Some(seconds) = number.as_i64().filter(|s| in_range(*s)) {
+                return Ok(Some(seconds));
+            }
+            match number.as_f64() {
+                Some(value)
+                    if value.fract() == 0.0 && (0.0..=MAX_UNIX_SECONDS as f64).contains(&value) =>
+                {
+                    // Whole and in range: the conversion is exact.
+                    Ok(Some(value as i64))
+                }
+                Some(value) => Err(D::Error::invalid_value(Unexpected::Float(value), &expected)),
+                None => Err(D::Error::invalid_value(
+                    Unexpected::Other("number"),
+                    &expected,
+                )),
+            }
+        }
+    }
 }
 
 impl LiveActivity {
@@ -208,9 +254,10 @@ impl LiveActivity {
             ("dismissal_date", self.dismissal_date),
             ("stale_date", self.stale_date),
         ] {
-            if value.is_some_and(|seconds| seconds < 0) {
+            if value.is_some_and(|seconds| !(0..=MAX_UNIX_SECONDS).contains(&seconds)) {
                 return Err(Error::invalid_request(format!(
-                    "`live_activity.{field}` must be a Unix time in seconds (0 or more)"
+                    "`live_activity.{field}` must be a Unix time in seconds from 0 to \
+                     {MAX_UNIX_SECONDS}"
                 )));
             }
         }
@@ -548,6 +595,22 @@ mod tests {
         let mut dismissed_update = activity(LiveActivityEvent::Update);
         dismissed_update.dismissal_date = Some(5);
         assert!(detail(&n(&dismissed_update)).contains("`live_activity.dismissal_date`"));
+    }
+
+    #[test]
+    fn activity_times_are_whole_seconds_in_range_written_either_way() {
+        let parse = |json: &str| serde_json::from_str::<LiveActivity>(json);
+        let activity =
+            parse(r#"{"event":"end","content_state":{},"timestamp":5.0,"dismissal_date":7}"#);
+        assert_eq!(
+            activity.ok().map(|a| (a.timestamp, a.dismissal_date)),
+            Some((Some(5), Some(7)))
+        );
+        for bad in ["-1", "1.5", "253402300800", "1e300", "\"5\""] {
+            let json = format!(r#"{{"event":"update","content_state":{{}},"stale_date":{bad}}}"#);
+            assert!(parse(&json).is_err(), "{bad}");
+        }
+        assert!(parse(r#"{"event":"update","content_state":{},"timestamp":null}"#).is_ok());
     }
 
     #[test]
