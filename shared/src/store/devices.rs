@@ -163,10 +163,6 @@ fn encode(item: DeviceItem) -> Result<HashMap<String, AttributeValue>> {
     serde_dynamo::to_item(item).map_err(|err| Error::internal("encoding device item", err))
 }
 
-fn decode(item: HashMap<String, AttributeValue>) -> Result<Device> {
-    decode_item(item).map(|item| item.device)
-}
-
 fn decode_item(item: HashMap<String, AttributeValue>) -> Result<DeviceItem> {
     serde_dynamo::from_item::<_, DeviceItem>(item)
         .map_err(|err| Error::internal("decoding device item", err))
@@ -748,14 +744,14 @@ impl Store {
     }
 
     /// Deletes a device and its user index item, on `condition` over the
-    /// device item, and takes one off the user's counter. `false` when the
+    /// device item, and takes one off the user's counter of `pool`. `false` when the
     /// condition failed.
     async fn delete_registration(
         &self,
         tenant_id: &str,
         user_id: &str,
         token: &str,
-        pool: Pool,
+        pool: Option<Pool>,
         condition: (&str, Vec<(&str, AttributeValue)>),
         context: &'static str,
     ) -> Result<bool> {
@@ -763,7 +759,9 @@ impl Store {
         let (expression, values) = condition;
         // The counter of a user whose devices predate it is absent: their
         // count starts from what is left, so there is nothing to take off.
-        let mut counted = true;
+        // `pool` is `None` for a token no counter holds.
+        let mut counted = pool.is_some();
+        let pool = pool.unwrap_or(Pool::Devices);
         for attempt in 0..WRITE_ATTEMPTS {
             let mut delete_device = Delete::builder()
                 .table_name(&self.table)
@@ -848,17 +846,21 @@ impl Store {
                 .await
                 .map_err(|err| Error::from_sdk("unregistering device", err))?
                 .item
-                .map(decode)
+                .map(decode_item)
                 .transpose()?;
-            let Some(current) = current.filter(|device| device.user_id == user_id) else {
+            let Some(current) = current.filter(|item| item.device.user_id == user_id) else {
                 break;
             };
+            // An expired activity token may have been dropped by a recount.
+            let counted = (!expired(&current, now_epoch_seconds()))
+                .then_some(Pool::of(current.device.token_type));
+            let current = current.device;
             let deleted = self
                 .delete_registration(
                     tenant_id,
                     user_id,
                     token,
-                    Pool::of(current.token_type),
+                    counted,
                     (
                         "user_id = :user AND updated_at = :updated",
                         vec![
@@ -898,7 +900,7 @@ impl Store {
                 tenant_id,
                 &device.user_id,
                 &device.token,
-                Pool::of(device.token_type),
+                Some(Pool::of(device.token_type)),
                 (
                     "user_id = :user AND updated_at = :updated",
                     vec![

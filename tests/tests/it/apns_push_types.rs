@@ -494,6 +494,23 @@ async fn activity_tokens_have_their_own_cap_and_expired_ones_free_their_place() 
         .await;
     assert!(freed.is_ok(), "{freed:?}");
     assert_eq!(s.devices("fan").await.len(), 200);
+
+    // Unregistering the expired token frees nothing: it no longer counted.
+    let unregistered = store
+        .unregister_device(&s.tenant_id, "fan", &ios_token(0))
+        .await;
+    assert!(matches!(unregistered, Ok(true)), "{unregistered:?}");
+    let over = store
+        .register_device(
+            &s.tenant_id,
+            &activity_registration("fan", 501),
+            TokenMoves::Allowed,
+        )
+        .await;
+    assert!(
+        matches!(&over, Err(err) if err.code() == "too_many_activity_tokens"),
+        "{over:?}"
+    );
 }
 
 #[tokio::test]
