@@ -3,6 +3,7 @@
 pub mod api_key;
 pub mod batch;
 pub mod device;
+pub mod live_activity;
 pub mod notification;
 pub mod platform;
 pub mod push_type;
@@ -15,8 +16,9 @@ pub use batch::{
     BulkTarget,
 };
 pub use device::{Device, DeviceDeleted, DeviceList, DeviceRegistration, RegisterDeviceRequest};
+pub use live_activity::{LiveActivity, LiveActivityEvent};
 pub use notification::{Alert, Notification, Priority, WithNotification};
 pub use platform::{Platform, PushProvider};
-pub use push_type::{LiveActivity, LiveActivityEvent, PushType, TokenType};
+pub use push_type::{PushType, TokenType};
 pub use queue::{DeliverChunk, QueueMessage};
 pub use tenant::{CreateTenantRequest, Tenant, TenantList, UpdateTenantRequest};

@@ -15,7 +15,8 @@ use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
-use crate::model::push_type::{effective_push_type, validate_push_type, LiveActivity, PushType};
+use crate::model::push_type::{effective_push_type, validate_push_type, PushType};
+use crate::model::LiveActivity;
 
 /// APNs allows 64 bytes of `apns-collapse-id`.
 pub const MAX_COLLAPSE_ID_BYTES: usize = 64;
@@ -525,7 +526,7 @@ mod tests {
             mutable_content: true,
             push_type: Some(PushType::Liveactivity),
             live_activity: Some(LiveActivity {
-                event: crate::model::push_type::LiveActivityEvent::End,
+                event: crate::model::LiveActivityEvent::End,
                 content_state: Map::new(),
                 timestamp: Some(1),
                 dismissal_date: Some(2),
