@@ -25,6 +25,7 @@ impl TestEnv {
                             user_id: user_id.clone(),
                             token: token.clone(),
                             platform: *platform,
+                            token_type: Default::default(),
                             app_version: None,
                         },
                         TokenMoves::Allowed,

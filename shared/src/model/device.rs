@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::model::Platform;
+use crate::model::{Platform, TokenType};
 
 /// `user_id` is the tenant's own identifier for its user: any text of 1 to
 /// 256 characters without control characters.
@@ -15,6 +15,16 @@ pub const MAX_APP_VERSION_CHARS: usize = 64;
 /// answer): registering a new token beyond it is refused with 409
 /// `too_many_devices`.
 pub const MAX_DEVICES_PER_USER: usize = 100;
+/// Live Activity and push-to-start tokens one user may have live, counted
+/// apart from [`MAX_DEVICES_PER_USER`] (409 `too_many_activity_tokens`).
+pub const MAX_ACTIVITY_TOKENS_PER_USER: usize = 100;
+/// A Live Activity token lives at most this long after its registration:
+/// Apple ends an activity after 8 hours and keeps it on the Lock Screen up
+/// to 4 more.
+pub const ACTIVITY_TOKEN_LIFETIME_SECS: i64 = 24 * 3600;
+/// How long an ended activity without a `dismissal_date` stays: Apple
+/// removes it from the Lock Screen within 4 hours.
+pub const ENDED_ACTIVITY_LINGER_SECS: i64 = 4 * 3600;
 
 /// The device object of the contract.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -22,6 +32,9 @@ pub struct Device {
     pub token: String,
     pub user_id: String,
     pub platform: Platform,
+    /// Devices stored before token types existed are `device` tokens.
+    #[serde(default)]
+    pub token_type: TokenType,
     pub app_version: Option<String>,
     pub created_at: String,
     pub updated_at: String,
@@ -43,6 +56,9 @@ pub struct RegisterDeviceRequest {
     /// tenant has user verification on, ignored otherwise.
     #[serde(default)]
     pub user_signature: Option<String>,
+    /// `device` (default), `liveactivity` or `push_to_start`; iOS only.
+    #[serde(default)]
+    pub token_type: Option<String>,
 }
 
 /// Whether a registration may take a token away from another user of the
@@ -60,6 +76,7 @@ pub struct DeviceRegistration {
     pub user_id: String,
     pub token: String,
     pub platform: Platform,
+    pub token_type: TokenType,
     pub app_version: Option<String>,
 }
 
@@ -70,6 +87,15 @@ impl RegisterDeviceRequest {
         validate_user_id(&self.user_id)?;
         let platform: Platform = self.platform.parse()?;
         let token = platform.normalize_token(&self.token)?;
+        let token_type = match self.token_type.as_deref() {
+            None => TokenType::Device,
+            Some(value) => TokenType::parse(value)?,
+        };
+        if token_type.is_activity() && platform != Platform::Ios {
+            return Err(Error::invalid_request(format!(
+                "`token_type` `{token_type}` is for platform `ios` only (Live Activities)"
+            )));
+        }
         if let Some(version) = &self.app_version {
             if version.chars().count() > MAX_APP_VERSION_CHARS
                 || version.chars().any(char::is_control)
@@ -83,6 +109,7 @@ impl RegisterDeviceRequest {
             user_id: self.user_id,
             token,
             platform,
+            token_type,
             app_version: self.app_version,
         })
     }
@@ -121,6 +148,7 @@ mod tests {
             platform: platform.to_owned(),
             app_version: None,
             user_signature: None,
+            token_type: None,
         }
     }
 
@@ -173,6 +201,24 @@ mod tests {
             r#"{"user_id": "u", "token": "t", "platform": "ios", "signature": "ab"}"#,
         );
         assert!(unknown.is_err());
+    }
+
+    #[test]
+    fn token_types_are_for_ios_and_default_to_device() {
+        let registration = request("u", &"a".repeat(64), "ios").validate().ok();
+        assert_eq!(registration.map(|r| r.token_type), Some(TokenType::Device));
+        let mut activity = request("u", &"a".repeat(64), "ios");
+        activity.token_type = Some("push_to_start".to_owned());
+        assert_eq!(
+            activity.validate().ok().map(|r| r.token_type),
+            Some(TokenType::PushToStart)
+        );
+        let mut watch = request("u", &"a".repeat(64), "watchos");
+        watch.token_type = Some("liveactivity".to_owned());
+        assert!(detail(watch).1.contains("`token_type`"));
+        let mut unknown = request("u", &"a".repeat(64), "ios");
+        unknown.token_type = Some("widget".to_owned());
+        assert!(detail(unknown).1.contains("`token_type`"));
     }
 
     #[test]

@@ -3,8 +3,10 @@
 pub mod api_key;
 pub mod batch;
 pub mod device;
+pub mod live_activity;
 pub mod notification;
 pub mod platform;
+pub mod push_type;
 pub mod queue;
 pub mod tenant;
 
@@ -14,7 +16,9 @@ pub use batch::{
     BulkTarget,
 };
 pub use device::{Device, DeviceDeleted, DeviceList, DeviceRegistration, RegisterDeviceRequest};
+pub use live_activity::{LiveActivity, LiveActivityEvent};
 pub use notification::{Alert, Notification, Priority, WithNotification};
 pub use platform::{Platform, PushProvider};
+pub use push_type::{PushType, TokenType};
 pub use queue::{DeliverChunk, QueueMessage};
 pub use tenant::{CreateTenantRequest, Tenant, TenantList, UpdateTenantRequest};

@@ -15,6 +15,8 @@ use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
+use crate::model::push_type::{effective_push_type, validate_push_type, PushType};
+use crate::model::LiveActivity;
 
 /// APNs allows 64 bytes of `apns-collapse-id`.
 pub const MAX_COLLAPSE_ID_BYTES: usize = 64;
@@ -63,6 +65,11 @@ pub struct Notification {
         skip_serializing_if = "is_false"
     )]
     pub mutable_content: bool,
+    /// Apple's `apns-push-type`; derived from the payload when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub push_type: Option<PushType>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub live_activity: Option<LiveActivity>,
 }
 
 /// The `Alert` schema of the contract.
@@ -142,7 +149,7 @@ fn whole_number<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<u32
 
 impl Notification {
     /// The JSON keys of a notification, in the contract's order.
-    pub const FIELDS: [&'static str; 11] = [
+    pub const FIELDS: [&'static str; 13] = [
         "alert",
         "badge",
         "sound",
@@ -154,6 +161,8 @@ impl Notification {
         "priority",
         "ttl_seconds",
         "mutable_content",
+        "push_type",
+        "live_activity",
     ];
 
     /// Something the user sees or hears: APNs calls this an alert push.
@@ -169,7 +178,10 @@ impl Notification {
     /// The contract's rules beyond types. Every error names its field.
     pub fn validate(&self) -> Result<()> {
         let has_data = self.data.as_ref().is_some_and(|data| !data.is_empty());
-        if !(self.is_visible() || self.content_available || has_data) {
+        // Apple-only push types carry what Apple needs without any of these
+        // (a Live Activity its state, a widget push nothing at all).
+        let needs_content = !effective_push_type(self).is_apns_only();
+        if needs_content && !(self.is_visible() || self.content_available || has_data) {
             return Err(Error::invalid_request(
                 "a notification needs at least one of `alert`, `badge`, `sound`, \
                  `content_available` (true) or a non-empty `data`",
@@ -201,7 +213,7 @@ impl Notification {
                 )));
             }
         }
-        Ok(())
+        validate_push_type(self)
     }
 
     /// Reads the value of `key` from `map` into its field when `key` is a
@@ -229,6 +241,8 @@ impl Notification {
             "mutable_content" => {
                 self.mutable_content = map.next_value::<Option<bool>>()?.unwrap_or(false)
             }
+            "push_type" => self.push_type = map.next_value()?,
+            "live_activity" => self.live_activity = map.next_value()?,
             _ => return Ok(false),
         }
         Ok(true)
@@ -510,6 +524,17 @@ mod tests {
             priority: Some(Priority::High),
             ttl_seconds: Some(1),
             mutable_content: true,
+            push_type: Some(PushType::Liveactivity),
+            live_activity: Some(LiveActivity {
+                event: crate::model::LiveActivityEvent::End,
+                content_state: Map::new(),
+                timestamp: Some(1),
+                dismissal_date: Some(2),
+                stale_date: Some(3),
+                relevance_score: Some(0.5),
+                attributes_type: None,
+                attributes: None,
+            }),
         };
         let Ok(Value::Object(mut object)) = serde_json::to_value(&full) else {
             panic!("a notification serializes to an object");

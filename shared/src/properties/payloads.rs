@@ -66,6 +66,8 @@ prop_compose! {
             priority,
             ttl_seconds,
             mutable_content,
+            push_type: None,
+            live_activity: None,
         }
     }
 }

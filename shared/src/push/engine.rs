@@ -10,7 +10,9 @@ use tracing::Instrument;
 
 use crate::config::ProviderEndpoints;
 use crate::error::Result;
-use crate::model::{Notification, PushProvider};
+use crate::model::device::ENDED_ACTIVITY_LINGER_SECS;
+use crate::model::push_type::Audience;
+use crate::model::{Device, LiveActivityEvent, Notification, PushProvider};
 use crate::push::apns::{settle_bad_device_tokens, Apns, ApnsBatch, ApnsMessage};
 use crate::push::fcm::{Fcm, FcmBatch, FcmMessage};
 use crate::push::outcome::{transient, Attempt, DeliveryOutcome, TargetResult};
@@ -51,6 +53,12 @@ impl Default for PushConfig {
 pub struct EncodedNotification {
     pub(crate) apns: ApnsMessage,
     pub(crate) fcm: FcmMessage,
+    /// The devices it goes to: Live Activity sends to the tokens of their
+    /// event, Apple-only push types to Apple devices, others to devices.
+    audience: Audience,
+    /// An activity `end`: when the activity leaves the Lock Screen, after
+    /// which its tokens are expired.
+    activity_ends_at: Option<i64>,
 }
 
 impl EncodedNotification {
@@ -60,10 +68,32 @@ impl EncodedNotification {
     /// platforms the user has (so the answer does not depend on them).
     pub fn new(notification: &Notification) -> Result<Self> {
         notification.validate()?;
+        let activity = notification.live_activity.as_ref();
         Ok(Self {
             apns: crate::push::apns::payload::encode(notification)?,
             fcm: crate::push::fcm::message::encode(notification)?,
+            audience: Audience::of(notification),
+            activity_ends_at: activity
+                .filter(|a| a.event == LiveActivityEvent::End)
+                .map(|a| {
+                    a.dismissal_date.unwrap_or_else(|| {
+                        crate::clock::now_epoch_seconds().saturating_add(ENDED_ACTIVITY_LINGER_SECS)
+                    })
+                }),
         })
+    }
+
+    /// Whether this notification goes to `device` (see [`Audience`]).
+    pub fn reaches(&self, device: &Device) -> bool {
+        self.audience.admits(
+            device.token_type,
+            device.platform.provider() == PushProvider::Apns,
+        )
+    }
+
+    /// For an activity `end`: when its tokens stop being live.
+    pub fn activity_ends_at(&self) -> Option<i64> {
+        self.activity_ends_at
     }
 
     /// The exact APNs JSON payload.

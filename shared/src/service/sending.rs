@@ -168,6 +168,21 @@ impl Dispatcher {
                 tracing::warn!(tenant_id = %tenant.tenant_id, error = %err, "could not remove a dead device token");
             }
         }
+        if let Some(ends_at) = encoded.activity_ends_at() {
+            let expiries = devices
+                .iter()
+                .zip(&results)
+                .filter(|(_, result)| result.outcome.is_delivered())
+                .map(|(device, _)| {
+                    app.store
+                        .expire_activity_token(&tenant.tenant_id, device, ends_at)
+                });
+            for expiry in futures::future::join_all(expiries).await {
+                if let Err(err) = expiry {
+                    tracing::warn!(tenant_id = %tenant.tenant_id, error = %err, "could not expire an ended activity token");
+                }
+            }
+        }
         results
     }
 }
@@ -216,7 +231,8 @@ pub async fn send_notification(
     validate_user_id(user_id)?;
     let encoded = EncodedNotification::new(&request.notification)?;
     let message_id = uuid::Uuid::new_v4().to_string();
-    let devices = app.store.list_devices(&tenant.tenant_id, user_id).await?;
+    let mut devices = app.store.list_devices(&tenant.tenant_id, user_id).await?;
+    devices.retain(|device| encoded.reaches(device));
     if devices.is_empty() {
         tracing::info!(tenant_id = %tenant.tenant_id, message_id, "no devices registered for user");
         return Ok(SendNotificationResponse {

@@ -17,6 +17,14 @@
 //! first time a registration needs it. Counters live in the tenant's
 //! partition, so the tenant purge finds them without any device.
 //!
+//! Live Activity and push-to-start tokens (`token_type`) are devices too,
+//! counted apart (SK `USER_ACTIVITIES#{sha256 of user}`, capped at
+//! `MAX_ACTIVITY_TOKENS_PER_USER`). They carry `expires_at`, DynamoDB's TTL
+//! attribute: 24 hours after registration, sooner once their activity
+//! ended. TTL deletion is lazy and bypasses the counter, so reads skip
+//! expired items, and a user at the activity cap gets the counter recounted
+//! from their live tokens.
+//!
 //! DynamoDB caps a sort key at 1024 bytes while the contract accepts FCM
 //! tokens of up to 4096 characters: a token too long for the key is keyed by
 //! its SHA-256 instead (`DEVICE#sha256:{hex}`). The item always holds the
@@ -26,37 +34,79 @@
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, TransactWriteItem};
 use serde::{Deserialize, Serialize};
 
-use super::keys::{counter_sk, device_sk, user_pk, COUNTER_PREFIX, DEVICE_PREFIX};
-use super::ops::{delete_item, live_tenant_check, put_item, update_item, Item};
+use super::keys::{activity_counter_sk, counter_sk, device_sk, user_pk, DEVICE_PREFIX};
+use super::ops::{delete_item, live_tenant_check, put_item, update_item, ConditionalExt, Item};
 use super::{key, n, s, tenant_pk, text_attribute, Store, SK};
-use crate::clock::now_rfc3339;
+use crate::clock::{now_epoch_seconds, now_rfc3339};
 use crate::error::{Error, Result};
-use crate::model::device::{TokenMoves, MAX_DEVICES_PER_USER};
-use crate::model::{Device, DeviceRegistration};
+use crate::model::device::{
+    TokenMoves, ACTIVITY_TOKEN_LIFETIME_SECS, MAX_ACTIVITY_TOKENS_PER_USER, MAX_DEVICES_PER_USER,
+};
+use crate::model::{Device, DeviceRegistration, TokenType};
 
-/// Index items one listing reads at most: the cap plus a margin, so that a
-/// user whose devices predate the cap still costs bounded memory and work.
-pub const MAX_DEVICES_LISTED: usize = MAX_DEVICES_PER_USER + 10;
+/// Index items one listing reads at most: both caps plus a margin, so that
+/// a user whose devices predate the cap still costs bounded memory and work.
+pub const MAX_DEVICES_LISTED: usize = MAX_DEVICES_PER_USER + MAX_ACTIVITY_TOKENS_PER_USER + 10;
+
+/// Which counter and cap a token counts towards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pool {
+    Devices,
+    Activities,
+}
+
+impl Pool {
+    fn of(token_type: TokenType) -> Self {
+        if token_type.is_activity() {
+            Pool::Activities
+        } else {
+            Pool::Devices
+        }
+    }
+
+    fn cap(self) -> usize {
+        match self {
+            Pool::Devices => MAX_DEVICES_PER_USER,
+            Pool::Activities => MAX_ACTIVITY_TOKENS_PER_USER,
+        }
+    }
+
+    fn counter_sk(self, user_id: &str) -> String {
+        match self {
+            Pool::Devices => counter_sk(user_id),
+            Pool::Activities => activity_counter_sk(user_id),
+        }
+    }
+
+    /// The index items of this pool, for a Query's filter: devices stored
+    /// before token types existed have none and are `device` tokens.
+    fn filter(self) -> &'static str {
+        match self {
+            Pool::Devices => "attribute_not_exists(token_type) OR token_type = :device",
+            Pool::Activities => "token_type <> :device AND expires_at > :now",
+        }
+    }
+}
 /// Transactions one registration or deletion tries before answering 409
 /// `device_conflict` (each retry follows a concurrent change it lost to).
 const WRITE_ATTEMPTS: u32 = 6;
 
-fn counter_key(tenant_id: &str, user_id: &str) -> Item {
-    key(tenant_pk(tenant_id), counter_sk(user_id))
+fn counter_key(tenant_id: &str, user_id: &str, pool: Pool) -> Item {
+    key(tenant_pk(tenant_id), pool.counter_sk(user_id))
 }
 
 /// The counter item of a user with `count` devices, for test harnesses that
 /// write devices straight into the table.
 #[cfg(feature = "testing")]
 pub fn device_counter_item(tenant_id: &str, user_id: &str, count: u64) -> Result<Item> {
-    counter_item(tenant_id, user_id, count)
+    counter_item(tenant_id, user_id, Pool::Devices, count)
 }
 
-fn counter_item(tenant_id: &str, user_id: &str, count: u64) -> Result<Item> {
+fn counter_item(tenant_id: &str, user_id: &str, pool: Pool, count: u64) -> Result<Item> {
     super::ops::encode(
         CounterItem {
             pk: tenant_pk(tenant_id),
-            sk: counter_sk(user_id),
+            sk: pool.counter_sk(user_id),
             entity: "user_devices".to_owned(),
             user_id: user_id.to_owned(),
             device_count: count,
@@ -87,14 +137,31 @@ struct DeviceItem {
     entity: String,
     #[serde(flatten)]
     device: Device,
+    /// DynamoDB's TTL attribute (Unix seconds): activity tokens only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    expires_at: Option<i64>,
 }
 
 fn encode(item: DeviceItem) -> Result<Item> {
     super::ops::encode(item, "encoding device item")
 }
 
-fn decode(item: Item) -> Result<Device> {
-    super::ops::decode::<DeviceItem>(item, "decoding device item").map(|item| item.device)
+fn decode_item(item: Item) -> Result<DeviceItem> {
+    super::ops::decode(item, "decoding device item")
+}
+
+/// An activity token past its end, which DynamoDB has not deleted yet.
+fn expired(item: &DeviceItem, now: i64) -> bool {
+    item.expires_at.is_some_and(|at| at <= now)
+}
+
+/// What a registration does to the counters.
+#[derive(Debug, Clone, Copy)]
+struct Change {
+    /// The token joins the user's counter of its pool.
+    increment: bool,
+    /// It leaves the counter of its old owner or old pool.
+    decrement_old: bool,
 }
 
 /// How a registration's transaction ended.
@@ -109,13 +176,23 @@ enum Written {
     OldOwnerUncounted,
 }
 
-fn too_many_devices() -> Error {
-    Error::Conflict {
-        code: "too_many_devices",
-        detail: format!(
-            "this `user_id` already has {MAX_DEVICES_PER_USER} devices, the most a user may have; \
-             unregister one first (re-registering one of them always works)"
-        ),
+fn too_many_devices(pool: Pool) -> Error {
+    match pool {
+        Pool::Devices => Error::Conflict {
+            code: "too_many_devices",
+            detail: format!(
+                "this `user_id` already has {MAX_DEVICES_PER_USER} devices, the most a user may have; \
+                 unregister one first (re-registering one of them always works)"
+            ),
+        },
+        Pool::Activities => Error::Conflict {
+            code: "too_many_activity_tokens",
+            detail: format!(
+                "this `user_id` already has {MAX_ACTIVITY_TOKENS_PER_USER} live Live Activity \
+                 tokens (`token_type` `liveactivity` or `push_to_start`), the most a user may have; \
+                 unregister one or let them expire"
+            ),
+        },
     }
 }
 
@@ -154,19 +231,20 @@ impl Store {
         tenant_id: &str,
         token: &str,
         user_id: &str,
-    ) -> Result<(Option<Device>, Option<u64>)> {
+        pool: Pool,
+    ) -> Result<(Option<DeviceItem>, Option<u64>)> {
         let keys = vec![
             key(tenant_pk(tenant_id), device_sk(token)),
-            counter_key(tenant_id, user_id),
+            counter_key(tenant_id, user_id, pool),
         ];
         let mut device = None;
         let mut count = None;
         for item in self.batch_get_consistent(keys, "reading device").await? {
-            if text_attribute(&item, SK).is_some_and(|sk| sk.starts_with(COUNTER_PREFIX)) {
+            if text_attribute(&item, SK).is_some_and(|sk| sk.starts_with(DEVICE_PREFIX)) {
+                device = Some(decode_item(item)?);
+            } else {
                 let counter: CounterItem = super::ops::decode(item, "decoding device count")?;
                 count = Some(counter.device_count);
-            } else {
-                device = Some(decode(item)?);
             }
         }
         Ok((device, count))
@@ -186,46 +264,78 @@ impl Store {
         moves: TokenMoves,
     ) -> Result<Device> {
         let user_id = registration.user_id.as_str();
+        let pool = Pool::of(registration.token_type);
         // An old owner whose counter cannot be decremented (absent: their
         // count starts later from their index items; or zero): skip it.
         let mut uncounted_owner: Option<String> = None;
+        let mut recounted = false;
         for attempt in 0..WRITE_ATTEMPTS {
             let (current, count) = self
-                .read_registration(tenant_id, &registration.token, user_id)
+                .read_registration(tenant_id, &registration.token, user_id, pool)
                 .await?;
             let moved_from = current
                 .as_ref()
-                .map(|old| old.user_id.as_str())
+                .map(|old| old.device.user_id.as_str())
                 .filter(|old_user| *old_user != user_id);
             if moved_from.is_some() && moves == TokenMoves::Refused {
                 tracing::info!("device move refused: the token belongs to another user");
                 return Err(token_owned_by_other_user());
             }
-            if current.is_none() || moved_from.is_some() {
-                // The token would become this user's: the counter decides.
+            let now = now_epoch_seconds();
+            // The token leaves its old counter: another user's, or the
+            // user's other pool (a token re-registered with another type).
+            let leaves = current
+                .as_ref()
+                .filter(|old| moved_from.is_some() || Pool::of(old.device.token_type) != pool);
+            // ...and joins this user's: new, moved, retyped, or an expired
+            // activity token coming back (a recount may have dropped it).
+            let joins = current.is_none()
+                || leaves.is_some()
+                || current.as_ref().is_some_and(|old| expired(old, now));
+            if joins {
                 match count {
                     None => {
-                        self.start_device_count(tenant_id, user_id).await?;
+                        self.start_device_count(tenant_id, user_id, pool).await?;
                         continue;
                     }
-                    Some(count) if count >= MAX_DEVICES_PER_USER as u64 => {
+                    Some(count) if count >= pool.cap() as u64 => {
+                        // Activity tokens also leave by expiring, which no
+                        // counter sees: count the live ones once.
+                        if pool == Pool::Activities && !recounted {
+                            recounted = true;
+                            self.recount_activity_tokens(tenant_id, user_id, count)
+                                .await?;
+                            continue;
+                        }
                         tracing::info!(count, "device refused: the user is at the cap");
-                        return Err(too_many_devices());
+                        return Err(too_many_devices(pool));
                     }
                     Some(_) => {}
                 }
             }
-            let decrement_old =
-                moved_from.is_some_and(|old| uncounted_owner.as_deref() != Some(old));
+            let decrement_old = leaves.is_some_and(|old| {
+                uncounted_owner.as_deref() != Some(old.device.user_id.as_str())
+                    && !expired(old, now)
+            });
             match self
-                .write_registration(tenant_id, registration, current.as_ref(), decrement_old)
+                .write_registration(
+                    tenant_id,
+                    registration,
+                    current.as_ref().map(|old| &old.device),
+                    Change {
+                        increment: joins,
+                        decrement_old,
+                    },
+                )
                 .await?
             {
                 Written::Done(device) => return Ok(device),
                 Written::Changed => back_off(attempt).await,
                 // Filled up or gone since the read: read it again.
                 Written::CounterRefused => {}
-                Written::OldOwnerUncounted => uncounted_owner = moved_from.map(str::to_owned),
+                Written::OldOwnerUncounted => {
+                    uncounted_owner = leaves.map(|old| old.device.user_id.clone())
+                }
             }
         }
         Err(device_conflict())
@@ -236,13 +346,18 @@ impl Store {
         tenant_id: &str,
         registration: &DeviceRegistration,
         current: Option<&Device>,
-        decrement_old: bool,
+        change: Change,
     ) -> Result<Written> {
         let now = now_rfc3339();
+        let expires_at = registration
+            .token_type
+            .is_activity()
+            .then(|| now_epoch_seconds().saturating_add(ACTIVITY_TOKEN_LIFETIME_SECS));
         let device = Device {
             token: registration.token.clone(),
             user_id: registration.user_id.clone(),
             platform: registration.platform,
+            token_type: registration.token_type,
             app_version: registration.app_version.clone(),
             created_at: current.map_or_else(|| now.clone(), |old| old.created_at.clone()),
             updated_at: now,
@@ -254,6 +369,7 @@ impl Store {
             sk: sk.clone(),
             entity: "device".to_owned(),
             device: device.clone(),
+            expires_at,
         })?);
         // Unchanged since read: same owner, same last write.
         put_device = match current {
@@ -268,6 +384,7 @@ impl Store {
             sk: sk.clone(),
             entity: "device_index".to_owned(),
             device: device.clone(),
+            expires_at,
         })?);
         let mut items = vec![
             live_tenant_check(&self.table, tenant_id)?,
@@ -278,17 +395,19 @@ impl Store {
             let old_index = key(user_pk(tenant_id, &old.user_id), sk.clone());
             items.push(delete_item(self.tx_delete(old_index))?);
         }
-        // The token becomes this user's: one more device for them...
-        let increment_at = if current.is_none() || moved_from.is_some() {
-            items.push(self.count_device(tenant_id, &device.user_id, 1)?);
+        // The token becomes this user's: one more in its pool for them...
+        let pool = Pool::of(device.token_type);
+        let increment_at = if change.increment {
+            items.push(self.count_device(tenant_id, &device.user_id, pool, 1)?);
             Some(items.len() - 1)
         } else {
             None
         };
-        // ...and one fewer for the user it leaves.
-        let decrement_at = match moved_from {
-            Some(old) if decrement_old => {
-                items.push(self.count_device(tenant_id, &old.user_id, -1)?);
+        // ...and one fewer for the user or pool it leaves.
+        let decrement_at = match current {
+            Some(old) if change.decrement_old => {
+                let old_pool = Pool::of(old.token_type);
+                items.push(self.count_device(tenant_id, &old.user_id, old_pool, -1)?);
                 Some(items.len() - 1)
             }
             _ => None,
@@ -321,15 +440,21 @@ impl Store {
     /// The transaction item that adds `delta` (1 or -1) to the user's
     /// counter: an increment only below the cap, a decrement only above
     /// zero, neither on an absent counter.
-    fn count_device(&self, tenant_id: &str, user_id: &str, delta: i8) -> Result<TransactWriteItem> {
+    fn count_device(
+        &self,
+        tenant_id: &str,
+        user_id: &str,
+        pool: Pool,
+        delta: i8,
+    ) -> Result<TransactWriteItem> {
         let update = self
-            .tx_update(counter_key(tenant_id, user_id))
+            .tx_update(counter_key(tenant_id, user_id, pool))
             .expression_attribute_values(":one", n(1));
         let update = if delta > 0 {
             update
                 .update_expression("SET device_count = device_count + :one")
                 .condition_expression("device_count < :cap")
-                .expression_attribute_values(":cap", n(MAX_DEVICES_PER_USER))
+                .expression_attribute_values(":cap", n(pool.cap()))
         } else {
             update
                 .update_expression("SET device_count = device_count - :one")
@@ -344,18 +469,62 @@ impl Store {
     /// Only registrations create counters, and each of them counts through
     /// the counter once it exists, so the count is exact; a concurrent
     /// creation wins harmlessly.
-    async fn start_device_count(&self, tenant_id: &str, user_id: &str) -> Result<()> {
-        let count = self
-            .items_with_prefix_upto(
-                user_pk(tenant_id, user_id),
-                DEVICE_PREFIX,
-                MAX_DEVICES_LISTED,
-                true,
-                "counting devices",
-            )
+    async fn start_device_count(&self, tenant_id: &str, user_id: &str, pool: Pool) -> Result<()> {
+        let count = self.count_pool(tenant_id, user_id, pool).await?;
+        let item = counter_item(tenant_id, user_id, pool, count as u64)?;
+        self.put_device_count(tenant_id, item, count).await
+    }
+
+    /// Sets the user's activity counter, read as `counted`, to their live
+    /// activity tokens: expiries and TTL deletions never decrement it. On
+    /// the condition that it is unchanged, so a concurrent registration's
+    /// increment is never lost.
+    async fn recount_activity_tokens(
+        &self,
+        tenant_id: &str,
+        user_id: &str,
+        counted: u64,
+    ) -> Result<()> {
+        let live = self
+            .count_pool(tenant_id, user_id, Pool::Activities)
+            .await? as u64;
+        if live >= counted {
+            return Ok(());
+        }
+        let recounted = self
+            .update(counter_key(tenant_id, user_id, Pool::Activities))
+            .update_expression("SET device_count = :live")
+            .condition_expression("device_count = :counted")
+            .expression_attribute_values(":live", n(live))
+            .expression_attribute_values(":counted", n(counted))
+            .send()
+            .await
+            .condition_held("recounting activity tokens")?;
+        // Changed meanwhile: the caller reads it again.
+        if recounted {
+            tracing::info!(counted, live, "activity tokens recounted");
+        }
+        Ok(())
+    }
+
+    /// The user's live index items of `pool`, at most about
+    /// [`MAX_DEVICES_LISTED`].
+    async fn count_pool(&self, tenant_id: &str, user_id: &str, pool: Pool) -> Result<usize> {
+        let mut query = self
+            .query_prefix(user_pk(tenant_id, user_id), DEVICE_PREFIX)
+            .filter_expression(pool.filter())
+            .expression_attribute_values(":device", s(TokenType::Device.as_str()));
+        if pool == Pool::Activities {
+            query = query.expression_attribute_values(":now", n(now_epoch_seconds()));
+        }
+        Ok(self
+            .items_upto(query, MAX_DEVICES_LISTED, true, "counting devices")
             .await?
-            .count;
-        let item = counter_item(tenant_id, user_id, count as u64)?;
+            .count)
+    }
+
+    /// Writes a new counter item unless one exists.
+    async fn put_device_count(&self, tenant_id: &str, item: Item, count: usize) -> Result<()> {
         // With the tenant's existence: a counter never outlives its tenant's purge.
         let items = vec![
             live_tenant_check(&self.table, tenant_id)?,
@@ -379,37 +548,41 @@ impl Store {
     /// most [`MAX_DEVICES_LISTED`] of them, however many older data holds.
     #[tracing::instrument(skip_all, fields(tenant_id = %tenant_id))]
     pub async fn list_devices(&self, tenant_id: &str, user_id: &str) -> Result<Vec<Device>> {
+        let now = now_epoch_seconds();
+        let query = self
+            .query_prefix(user_pk(tenant_id, user_id), DEVICE_PREFIX)
+            // Expired activity tokens stay until DynamoDB's lazy TTL
+            // deletion: never listed, never pushed to.
+            .filter_expression("attribute_not_exists(expires_at) OR expires_at > :now")
+            .expression_attribute_values(":now", n(now));
         let found = self
-            .items_with_prefix_upto(
-                user_pk(tenant_id, user_id),
-                DEVICE_PREFIX,
-                MAX_DEVICES_LISTED,
-                false,
-                "listing devices",
-            )
+            .items_upto(query, MAX_DEVICES_LISTED, false, "listing devices")
             .await?;
-        let devices = found
-            .items
-            .into_iter()
-            .map(decode)
-            .collect::<Result<Vec<_>>>()?;
         if found.more {
             tracing::warn!(
-                listed = devices.len(),
+                listed = found.items.len(),
                 "the user may have more devices than a listing reads; the rest are left out"
             );
+        }
+        let mut devices = Vec::with_capacity(found.items.len());
+        for item in found.items {
+            let item = decode_item(item)?;
+            if !expired(&item, now) {
+                devices.push(item.device);
+            }
         }
         Ok(devices)
     }
 
     /// Deletes a device and its user index item, on `condition` over the
-    /// device item, and takes one off the user's counter. `false` when the
+    /// device item, and takes one off the user's counter of `pool`. `false` when the
     /// condition failed.
     async fn delete_registration(
         &self,
         tenant_id: &str,
         user_id: &str,
         token: &str,
+        pool: Option<Pool>,
         condition: (&str, Vec<(&str, AttributeValue)>),
         context: &'static str,
     ) -> Result<bool> {
@@ -417,7 +590,9 @@ impl Store {
         let (expression, values) = condition;
         // The counter of a user whose devices predate it is absent: their
         // count starts from what is left, so there is nothing to take off.
-        let mut counted = true;
+        // `pool` is `None` for a token no counter holds.
+        let mut counted = pool.is_some();
+        let pool = pool.unwrap_or(Pool::Devices);
         for attempt in 0..WRITE_ATTEMPTS {
             let mut delete_device = self
                 .tx_delete(key(tenant_pk(tenant_id), sk.clone()))
@@ -431,7 +606,7 @@ impl Store {
                 delete_item(self.tx_delete(index))?,
             ];
             if counted {
-                items.push(self.count_device(tenant_id, user_id, -1)?);
+                items.push(self.count_device(tenant_id, user_id, pool, -1)?);
             }
             let outcome = match self.transact(items, None, context).await {
                 Ok(outcome) => outcome,
@@ -466,18 +641,44 @@ impl Store {
         user_id: &str,
         token: &str,
     ) -> Result<bool> {
-        let deleted = self
-            .delete_registration(
-                tenant_id,
-                user_id,
-                token,
-                ("user_id = :user", vec![(":user", s(user_id))]),
-                "unregistering device",
-            )
-            .await?;
-        if deleted {
-            tracing::info!("device unregistered");
-            return Ok(true);
+        // The device's type says which counter it leaves: read it, then
+        // delete it on the condition that it is still what was read.
+        for _ in 0..WRITE_ATTEMPTS {
+            let current = self
+                .get_consistent(
+                    key(tenant_pk(tenant_id), device_sk(token)),
+                    "unregistering device",
+                )
+                .await?
+                .map(decode_item)
+                .transpose()?;
+            let Some(current) = current.filter(|item| item.device.user_id == user_id) else {
+                break;
+            };
+            // An expired activity token may have been dropped by a recount.
+            let counted = (!expired(&current, now_epoch_seconds()))
+                .then_some(Pool::of(current.device.token_type));
+            let current = current.device;
+            let deleted = self
+                .delete_registration(
+                    tenant_id,
+                    user_id,
+                    token,
+                    counted,
+                    (
+                        "user_id = :user AND updated_at = :updated",
+                        vec![
+                            (":user", s(user_id)),
+                            (":updated", s(current.updated_at.clone())),
+                        ],
+                    ),
+                    "unregistering device",
+                )
+                .await?;
+            if deleted {
+                tracing::info!("device unregistered");
+                return Ok(true);
+            }
         }
         // Not this user's device. An index item without its device (never
         // written so, but cheap to heal) goes too.
@@ -500,6 +701,7 @@ impl Store {
                 tenant_id,
                 &device.user_id,
                 &device.token,
+                Some(Pool::of(device.token_type)),
                 (
                     "user_id = :user AND updated_at = :updated",
                     vec![
@@ -514,6 +716,45 @@ impl Store {
             tracing::info!("dead device token removed");
         } else {
             tracing::info!("dead device token re-registered or gone; kept");
+        }
+        Ok(())
+    }
+
+    /// Shortens an activity token's life to `at` (Unix seconds) when that
+    /// is sooner than its expiry, if it is still the registration that was
+    /// pushed to: an activity that ended. Reads skip it from `at` on, and
+    /// DynamoDB's TTL deletes it later.
+    #[tracing::instrument(skip_all, fields(tenant_id = %tenant_id))]
+    pub async fn expire_activity_token(
+        &self,
+        tenant_id: &str,
+        device: &Device,
+        at: i64,
+    ) -> Result<()> {
+        let sk = device_sk(&device.token);
+        let update = |pk: String| {
+            update_item(
+                self.tx_update(key(pk, sk.clone()))
+                    .update_expression("SET expires_at = :at")
+                    .condition_expression(
+                        "user_id = :user AND updated_at = :updated AND expires_at > :at",
+                    )
+                    .expression_attribute_values(":at", n(at))
+                    .expression_attribute_values(":user", s(device.user_id.clone()))
+                    .expression_attribute_values(":updated", s(device.updated_at.clone())),
+            )
+        };
+        let items = vec![
+            update(tenant_pk(tenant_id))?,
+            update(user_pk(tenant_id, &device.user_id))?,
+        ];
+        // Cancelled: re-registered, gone, or already expiring sooner; kept as is.
+        if self
+            .transact(items, None, "expiring activity token")
+            .await?
+            .is_ok()
+        {
+            tracing::info!("ended activity token expires");
         }
         Ok(())
     }

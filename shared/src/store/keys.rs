@@ -46,6 +46,8 @@ pub(crate) fn key_lookup_pk(hash: &str) -> String {
 // Devices, their users' index partitions and device counters.
 pub(crate) const DEVICE_PREFIX: &str = "DEVICE#";
 pub(crate) const COUNTER_PREFIX: &str = "USER_DEVICES#";
+/// A user's count of live Live Activity and push-to-start tokens.
+pub(crate) const ACTIVITY_COUNTER_PREFIX: &str = "USER_ACTIVITIES#";
 /// Longest token kept verbatim in a sort key (1024 bytes with the prefix).
 const MAX_TOKEN_IN_KEY: usize = 1000;
 
@@ -73,6 +75,14 @@ pub(crate) fn user_pk(tenant_id: &str, user_id: &str) -> String {
 /// user ids run to 1024 bytes, and a hash cannot alias another user's key.
 pub(crate) fn counter_sk(user_id: &str) -> String {
     format!("{COUNTER_PREFIX}{}", hex::encode(Sha256::digest(user_id)))
+}
+
+/// The sort key of a user's activity token counter, beside [`counter_sk`].
+pub(crate) fn activity_counter_sk(user_id: &str) -> String {
+    format!(
+        "{ACTIVITY_COUNTER_PREFIX}{}",
+        hex::encode(Sha256::digest(user_id))
+    )
 }
 
 // Bulk batches and their chunks' progress and markers.

@@ -426,14 +426,12 @@ impl Store {
             .map_err(|err| Error::from_sdk(context, err))
     }
 
-    /// At most about `max` items of partition `pk` whose sort key starts
-    /// with `prefix`, strongly consistent, page by page; only their number
-    /// when `count_only`. `more` when the read stopped at `max` with a page
-    /// left.
-    pub(crate) async fn items_with_prefix_upto(
+    /// At most about `max` items `query` finds (after its filter), page by
+    /// page; only their number when `count_only`. `more` when the read
+    /// stopped at `max` with a page left.
+    pub(crate) async fn items_upto(
         &self,
-        pk: String,
-        prefix: &str,
+        query: QueryFluentBuilder,
         max: usize,
         count_only: bool,
         context: &'static str,
@@ -443,16 +441,18 @@ impl Store {
             count: 0,
             more: false,
         };
+        let query = if count_only {
+            query.select(Select::Count)
+        } else {
+            query
+        };
         let mut start: Option<Item> = None;
         loop {
             let remaining = max.saturating_sub(found.count);
-            let mut query = self
-                .query_prefix(pk.clone(), prefix)
+            let page = query
+                .clone()
                 .limit(i32::try_from(remaining).unwrap_or(i32::MAX));
-            if count_only {
-                query = query.select(Select::Count);
-            }
-            let output = self.query_page(query, start.take(), context).await?;
+            let output = self.query_page(page, start.take(), context).await?;
             let items = output.items.unwrap_or_default();
             let counted = if count_only {
                 usize::try_from(output.count.max(0)).unwrap_or(0)
@@ -472,8 +472,6 @@ impl Store {
         }
     }
 
-    /// Deletes items by key, 25 to a request, retrying what DynamoDB leaves
-    /// unprocessed.
     pub(crate) async fn batch_delete(&self, keys: Vec<Item>) -> Result<()> {
         for chunk in keys.chunks(25) {
             let mut requests = chunk

@@ -127,8 +127,8 @@ async fn a_user_registers_lists_and_unregisters_a_device_with_the_contract_bodie
     assert!(is_rfc3339_utc_seconds(&created_at), "{created_at}");
     assert_eq!(
         device,
-        json!({"token": token, "user_id": "user-123", "platform": "ios", "app_version": "1.2.0",
-               "created_at": created_at, "updated_at": created_at})
+        json!({"token": token, "user_id": "user-123", "platform": "ios", "token_type": "device",
+               "app_version": "1.2.0", "created_at": created_at, "updated_at": created_at})
     );
 
     let (status, listed) = list(&env, As::User(&owner), &tenant_id, Some("user-123")).await;
@@ -672,6 +672,7 @@ async fn a_large_tenant_partition_is_purged_in_bounded_steps() {
             user_id: format!("user-{}", n % 7),
             token: ios_token(n),
             platform: Platform::Ios,
+            token_type: Default::default(),
             app_version: None,
         };
         if let Err(err) = env
@@ -781,6 +782,7 @@ async fn fill(env: &TestEnv, tenant_id: &str, user_id: &str, first: u32, count: 
             user_id: user_id.to_owned(),
             token: ios_token(n),
             platform: Platform::Ios,
+            token_type: Default::default(),
             app_version: None,
         };
         if let Err(err) = env
@@ -1050,16 +1052,17 @@ async fn concurrent_registrations_never_exceed_the_cap() {
 async fn devices_from_before_the_cap_are_counted_and_listed_within_bounds() {
     let env = TestEnv::new().await;
     let (tenant_id, owner) = tenant(&env, "acme").await;
-    // 150 devices of one user written straight into the table, as data
+    // 250 devices of one user written straight into the table, as data
     // from before the cap would be (the first, of another user, is the
-    // template and goes through the store).
+    // template and goes through the store). A listing reads both caps (100
+    // devices, 100 activity tokens) and a margin of 10.
     let mut devices = vec![("template-user".to_owned(), ios_token(9999), Platform::Ios)];
-    devices.extend((0..150).map(|n| ("old-user".to_owned(), ios_token(n), Platform::Ios)));
+    devices.extend((0..250).map(|n| ("old-user".to_owned(), ios_token(n), Platform::Ios)));
     env.register_devices_fast_without_counts(&tenant_id, &devices)
         .await;
     assert_eq!(
         device_count(&env, &owner, &tenant_id, "old-user").await,
-        110
+        210
     );
     let (status, body) = register(
         &env,

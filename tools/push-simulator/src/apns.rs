@@ -17,7 +17,7 @@ use uuid::Uuid;
 use crate::credentials::{ApnsKey, VerifiedProviderToken};
 use crate::faults::{Provider, TokenFault};
 use crate::http_util::{self, BodyError, Resp};
-use crate::json_probe::PayloadProbe;
+use crate::json_probe::{ActivityEvent, ApsKeys, PayloadProbe};
 use crate::jwt;
 use crate::recorder::{ApnsDelivery, Delivery};
 use crate::state::{version_name, ConnInfo, State};
@@ -34,26 +34,31 @@ const TOKEN_LIFETIME_SECS: i64 = 3600;
 /// Tolerated clock skew for an `iat` in the future.
 const CLOCK_SKEW_SECS: i64 = 300;
 
-const PUSH_TYPES: [&str; 9] = [
-    "alert",
-    "background",
-    "voip",
-    "complication",
-    "fileprovider",
-    "mdm",
-    "liveactivity",
-    "location",
-    "pushtotalk",
+/// Apple's `apns-push-type` values, each with the `apns-topic` suffix it
+/// needs after the bundle id (`mdm` has an MDM certificate's topic, which
+/// no token-signing key may push to).
+const PUSH_TYPES: [(&str, Option<&str>); 10] = [
+    ("alert", Some("")),
+    ("background", Some("")),
+    ("voip", Some(".voip")),
+    ("complication", Some(".complication")),
+    ("fileprovider", Some(".pushkit.fileprovider")),
+    ("mdm", None),
+    ("liveactivity", Some(".push-type.liveactivity")),
+    ("location", Some(".location-query")),
+    ("pushtotalk", Some(".voip-ptt")),
+    ("widgets", Some(".push-type.widgets")),
 ];
 
 /// Topics Apple derives from a bundle id for the special push types.
-const TOPIC_SUFFIXES: [&str; 6] = [
+const TOPIC_SUFFIXES: [&str; 7] = [
     ".voip",
     ".complication",
     ".pushkit.fileprovider",
     ".push-type.liveactivity",
     ".location-query",
     ".voip-ptt",
+    ".push-type.widgets",
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -155,15 +160,17 @@ async fn accept(
     if topic.is_empty() {
         return Err(Rejection::bad_request("MissingTopic"));
     }
-    if !topic_allowed(&key, topic) {
+    let Some(topic_suffix) = topic_suffix(&key, topic) else {
         return Err(Rejection::bad_request("TopicDisallowed"));
-    }
+    };
     let push_type = match headers.push_type {
         None => None,
         Some(value) => {
             let value = header_str(value, "InvalidPushType")?;
-            let known = PUSH_TYPES.iter().find(|t| **t == value);
-            Some(*known.ok_or(Rejection::bad_request("InvalidPushType"))?)
+            let known = PUSH_TYPES.iter().find(|(name, _)| *name == value);
+            let (name, suffix) = *known.ok_or(Rejection::bad_request("InvalidPushType"))?;
+            check_topic(suffix, topic_suffix)?;
+            Some(name)
         }
     };
     let priority = match headers.priority {
@@ -192,8 +199,17 @@ async fn accept(
         ),
     };
 
+    if let (Some(push_type), Some(priority)) = (push_type, priority) {
+        check_priority(push_type, priority)?;
+    }
     let payload = match body {
-        Ok(bytes) => validate_payload(bytes)?,
+        Ok(bytes) => {
+            let (payload, aps) = validate_payload(bytes)?;
+            if let Some(push_type) = push_type {
+                check_payload(push_type, &aps)?;
+            }
+            payload
+        }
         Err(BodyError::TooLarge) => {
             return Err(Rejection::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
@@ -303,13 +319,77 @@ impl<'a> ApnsHeaders<'a> {
     }
 }
 
-fn topic_allowed(key: &ApnsKey, topic: &str) -> bool {
-    key.bundle_ids.is_empty()
-        || key.bundle_ids.iter().any(|bundle| {
-            topic
-                .strip_prefix(bundle.as_str())
-                .is_some_and(|rest| rest.is_empty() || TOPIC_SUFFIXES.contains(&rest))
-        })
+/// The topic's push-type suffix (`""` for the bundle id itself), or `None`
+/// when the key may not push to it. A key for any bundle reads the suffix
+/// off the end.
+fn topic_suffix<'t>(key: &ApnsKey, topic: &'t str) -> Option<&'t str> {
+    if key.bundle_ids.is_empty() {
+        let suffix = TOPIC_SUFFIXES
+            .iter()
+            .find(|suffix| topic.len() > suffix.len() && topic.ends_with(*suffix))
+            .map_or("", |suffix| &topic[topic.len() - suffix.len()..]);
+        return Some(suffix);
+    }
+    key.bundle_ids.iter().find_map(|bundle| {
+        topic
+            .strip_prefix(bundle.as_str())
+            .filter(|rest| rest.is_empty() || TOPIC_SUFFIXES.contains(rest))
+    })
+}
+
+/// The push type must match its topic: a special type on the bare bundle
+/// id is `InvalidPushType`, any type on another type's topic (or `mdm`,
+/// which needs an MDM topic) is `TopicDisallowed`.
+fn check_topic(wanted: Option<&str>, topic_suffix: &str) -> Result<(), Rejection> {
+    match wanted {
+        Some(wanted) if wanted == topic_suffix => Ok(()),
+        Some(_) if topic_suffix.is_empty() => Err(Rejection::bad_request("InvalidPushType")),
+        _ => Err(Rejection::bad_request("TopicDisallowed")),
+    }
+}
+
+/// Background and File Provider pushes go at 5, push-to-talk at 10, Live
+/// Activities at 5 or 10.
+fn check_priority(push_type: &str, priority: u8) -> Result<(), Rejection> {
+    let allowed = match push_type {
+        "background" | "fileprovider" => priority == 5,
+        "pushtotalk" => priority == 10,
+        "liveactivity" => priority != 1,
+        _ => true,
+    };
+    if allowed {
+        Ok(())
+    } else {
+        Err(Rejection::bad_request("BadPriority"))
+    }
+}
+
+/// What a push type's payload must (not) hold. Apple's reason for a payload
+/// that contradicts its push type: `InvalidPushType`.
+fn check_payload(push_type: &str, aps: &ApsKeys) -> Result<(), Rejection> {
+    let visible = aps.alert || aps.badge || aps.sound;
+    let valid = match push_type {
+        "background" => !visible && aps.content_available,
+        "widgets" => aps.content_changed && !visible,
+        "liveactivity" => {
+            aps.timestamp
+                && !aps.badge
+                && match aps.event {
+                    Some(ActivityEvent::Start) => {
+                        aps.content_state && aps.attributes_type && aps.attributes
+                    }
+                    Some(ActivityEvent::Update) => aps.content_state,
+                    Some(ActivityEvent::End) => true,
+                    Some(ActivityEvent::Other) | None => false,
+                }
+        }
+        _ => true,
+    };
+    if valid {
+        Ok(())
+    } else {
+        Err(Rejection::bad_request("InvalidPushType"))
+    }
 }
 
 /// Checks `authorization: bearer <ES256 JWT>`. A token's signature is
@@ -381,15 +461,16 @@ fn verify_provider_token(
     Ok(VerifiedProviderToken { key, issued_at })
 }
 
-/// Non-empty JSON object with an `aps` object; kept as its text.
-fn validate_payload(bytes: Bytes) -> Result<Box<str>, Rejection> {
+/// Non-empty JSON object with an `aps` object; kept as its text, with the
+/// `aps` keys the push-type rules need (one parse).
+fn validate_payload(bytes: Bytes) -> Result<(Box<str>, ApsKeys), Rejection> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(Rejection::bad_request("PayloadEmpty"));
     }
-    serde_json::from_slice::<PayloadProbe>(&bytes)
+    let PayloadProbe(aps) = serde_json::from_slice::<PayloadProbe>(&bytes)
         .map_err(|_| Rejection::bad_request("BadPayload"))?;
     String::from_utf8(bytes.to_vec())
-        .map(String::into_boxed_str)
+        .map(|text| (text.into_boxed_str(), aps))
         .map_err(|_| Rejection::bad_request("BadPayload"))
 }
 
@@ -423,7 +504,97 @@ mod tests {
     use super::*;
 
     fn payload(json: &str) -> Result<Box<str>, &'static str> {
-        validate_payload(Bytes::copy_from_slice(json.as_bytes())).map_err(|r| r.reason)
+        validate_payload(Bytes::copy_from_slice(json.as_bytes()))
+            .map(|(text, _)| text)
+            .map_err(|r| r.reason)
+    }
+
+    fn aps(json: &str) -> ApsKeys {
+        validate_payload(Bytes::copy_from_slice(json.as_bytes()))
+            .map(|(_, aps)| aps)
+            .unwrap_or_default()
+    }
+
+    fn reason<T>(result: Result<T, Rejection>) -> Option<&'static str> {
+        result.err().map(|r| r.reason)
+    }
+
+    #[test]
+    fn a_push_type_must_match_its_topic_suffix() {
+        assert_eq!(
+            reason(check_topic(
+                Some(".push-type.liveactivity"),
+                ".push-type.liveactivity"
+            )),
+            None
+        );
+        assert_eq!(reason(check_topic(Some(""), "")), None);
+        assert_eq!(
+            reason(check_topic(Some(".push-type.liveactivity"), "")),
+            Some("InvalidPushType")
+        );
+        assert_eq!(
+            reason(check_topic(Some(""), ".voip")),
+            Some("TopicDisallowed")
+        );
+        assert_eq!(
+            reason(check_topic(Some(".voip"), ".voip-ptt")),
+            Some("TopicDisallowed")
+        );
+        assert_eq!(reason(check_topic(None, "")), Some("TopicDisallowed"));
+        let any_bundle = ApnsKey {
+            key_id: "K".into(),
+            team_id: "T".into(),
+            bundle_ids: vec![],
+            public_key: vec![],
+        };
+        assert_eq!(topic_suffix(&any_bundle, "a.b.voip-ptt"), Some(".voip-ptt"));
+        assert_eq!(topic_suffix(&any_bundle, "a.b.voip"), Some(".voip"));
+        assert_eq!(topic_suffix(&any_bundle, "a.b"), Some(""));
+    }
+
+    #[test]
+    fn priorities_and_payloads_must_suit_the_push_type() {
+        assert_eq!(
+            reason(check_priority("background", 10)),
+            Some("BadPriority")
+        );
+        assert_eq!(reason(check_priority("background", 5)), None);
+        assert_eq!(reason(check_priority("pushtotalk", 5)), Some("BadPriority"));
+        assert_eq!(reason(check_priority("liveactivity", 5)), None);
+        assert_eq!(
+            reason(check_priority("liveactivity", 1)),
+            Some("BadPriority")
+        );
+        let background = aps(r#"{"aps":{"content-available":1,"badge":1}}"#);
+        assert_eq!(
+            reason(check_payload("background", &background)),
+            Some("InvalidPushType")
+        );
+        let update = aps(r#"{"aps":{"event":"update","timestamp":1,"content-state":{"a":1}}}"#);
+        assert_eq!(reason(check_payload("liveactivity", &update)), None);
+        let start_without_attributes =
+            aps(r#"{"aps":{"event":"start","timestamp":1,"content-state":{}}}"#);
+        assert_eq!(
+            reason(check_payload("liveactivity", &start_without_attributes)),
+            Some("InvalidPushType")
+        );
+        let no_event = aps(r#"{"aps":{"timestamp":1,"content-state":{}}}"#);
+        assert_eq!(
+            reason(check_payload("liveactivity", &no_event)),
+            Some("InvalidPushType")
+        );
+        assert_eq!(
+            reason(check_payload("widgets", &aps(r#"{"aps":{}}"#))),
+            Some("InvalidPushType")
+        );
+        assert_eq!(
+            reason(check_payload(
+                "widgets",
+                &aps(r#"{"aps":{"content-changed":true}}"#)
+            )),
+            None
+        );
     }
 
     #[test]
@@ -454,13 +625,13 @@ mod tests {
             bundle_ids: vec!["com.example.app".into()],
             public_key: vec![],
         };
-        assert!(topic_allowed(&key, "com.example.app"));
-        assert!(topic_allowed(&key, "com.example.app.voip"));
-        assert!(topic_allowed(
-            &key,
-            "com.example.app.push-type.liveactivity"
-        ));
-        assert!(!topic_allowed(&key, "com.example.app.other"));
-        assert!(!topic_allowed(&key, "com.example.other"));
+        assert_eq!(topic_suffix(&key, "com.example.app"), Some(""));
+        assert_eq!(topic_suffix(&key, "com.example.app.voip"), Some(".voip"));
+        assert_eq!(
+            topic_suffix(&key, "com.example.app.push-type.liveactivity"),
+            Some(".push-type.liveactivity")
+        );
+        assert_eq!(topic_suffix(&key, "com.example.app.other"), None);
+        assert_eq!(topic_suffix(&key, "com.example.other"), None);
     }
 }

@@ -109,7 +109,11 @@ impl Apns {
         let (Some(key), Some(topic)) = (&tenant.apns, &tenant.bundle_id) else {
             return Err(failed("apns not configured for tenant"));
         };
-        let topic = HeaderValue::from_str(topic)
+        let suffix = message.push_type.topic_suffix();
+        let mut topic_text = String::with_capacity(topic.len() + suffix.len());
+        topic_text.push_str(topic);
+        topic_text.push_str(suffix);
+        let topic = HeaderValue::from_str(&topic_text)
             .map_err(|_| failed("tenant bundle_id is not a valid apns-topic"))?;
         let cache_id = key.fingerprint(&tenant.tenant_id);
         let bearer = self.tokens.bearer(&cache_id, key).map_err(failed)?;
@@ -118,10 +122,7 @@ impl Apns {
         headers.insert(APNS_TOPIC, topic);
         headers.insert(
             APNS_PUSH_TYPE,
-            HeaderValue::from_static(match message.push_type {
-                a2::PushType::Background => "background",
-                _ => "alert",
-            }),
+            HeaderValue::from_static(message.push_type.as_str()),
         );
         headers.insert(
             APNS_PRIORITY,

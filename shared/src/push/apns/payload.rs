@@ -2,15 +2,16 @@
 //! types) and the request options, computed once per notification.
 
 use a2::request::payload::APS;
+use a2::Priority as ApnsPriority;
 use a2::{CollapseId, DefaultNotificationBuilder, NotificationBuilder, NotificationOptions};
-use a2::{Priority as ApnsPriority, PushType};
 use bytes::Bytes;
 use http::HeaderValue;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
-use crate::model::{Notification, Priority};
+use crate::model::push_type::effective_push_type;
+use crate::model::{LiveActivity, LiveActivityEvent, Notification, Priority, PushType};
 
 /// Apple refuses larger payloads (`PayloadTooLarge`).
 pub(crate) const MAX_PAYLOAD_BYTES: usize = 4096;
@@ -40,6 +41,47 @@ struct Aps<'a> {
     aps: &'a APS<'a>,
     #[serde(rename = "thread-id", skip_serializing_if = "Option::is_none")]
     thread_id: Option<&'a str>,
+    /// `a2` has no Live Activity keys: Apple's names, beside its `APS`.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    live_activity: Option<ActivityAps<'a>>,
+    /// WidgetKit: "the widget's content changed, reload its timeline".
+    #[serde(rename = "content-changed", skip_serializing_if = "Option::is_none")]
+    content_changed: Option<bool>,
+}
+
+/// The `aps` keys of "Starting and updating Live Activities with
+/// ActivityKit push notifications".
+#[derive(Serialize)]
+struct ActivityAps<'a> {
+    event: LiveActivityEvent,
+    timestamp: i64,
+    #[serde(rename = "content-state")]
+    content_state: &'a Map<String, Value>,
+    #[serde(rename = "dismissal-date", skip_serializing_if = "Option::is_none")]
+    dismissal_date: Option<i64>,
+    #[serde(rename = "stale-date", skip_serializing_if = "Option::is_none")]
+    stale_date: Option<i64>,
+    #[serde(rename = "relevance-score", skip_serializing_if = "Option::is_none")]
+    relevance_score: Option<f64>,
+    #[serde(rename = "attributes-type", skip_serializing_if = "Option::is_none")]
+    attributes_type: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    attributes: Option<&'a Map<String, Value>>,
+}
+
+impl<'a> ActivityAps<'a> {
+    fn new(activity: &'a LiveActivity, now_unix: i64) -> Self {
+        Self {
+            event: activity.event,
+            timestamp: activity.timestamp.unwrap_or(now_unix),
+            content_state: &activity.content_state,
+            dismissal_date: activity.dismissal_date,
+            stale_date: activity.stale_date,
+            relevance_score: activity.relevance_score,
+            attributes_type: activity.attributes_type.as_deref(),
+            attributes: activity.attributes.as_ref(),
+        }
+    }
 }
 
 pub(crate) fn encode(notification: &Notification) -> Result<ApnsMessage> {
@@ -76,10 +118,16 @@ pub(crate) fn encode(notification: &Notification) -> Result<ApnsMessage> {
     if !notification.mutable_content {
         payload.aps.mutable_content = None;
     }
+    let push_type = effective_push_type(notification);
     let body = Body {
         aps: Aps {
             aps: &payload.aps,
             thread_id: notification.thread_id.as_deref(),
+            live_activity: notification
+                .live_activity
+                .as_ref()
+                .map(|activity| ActivityAps::new(activity, crate::clock::now_epoch_seconds())),
+            content_changed: (push_type == PushType::Widgets).then_some(true),
         },
         data: notification.data.as_ref(),
     };
@@ -92,16 +140,15 @@ pub(crate) fn encode(notification: &Notification) -> Result<ApnsMessage> {
         )));
     }
 
-    // Apple: an alert, badge or sound is an `alert` push and may be urgent;
-    // anything else is `background` and must use priority 5.
-    let push_type = if notification.is_visible() {
-        PushType::Alert
-    } else {
-        PushType::Background
-    };
-    let priority = match (push_type, notification.priority) {
-        (PushType::Alert, None | Some(Priority::High)) => ApnsPriority::High,
-        _ => ApnsPriority::Normal,
+    // Each push type has the priorities Apple allows (checked by
+    // `Notification::validate`) and a default; a background push is 5.
+    let priority = match notification
+        .priority
+        .filter(|priority| push_type.allows(*priority))
+        .unwrap_or_else(|| push_type.default_priority())
+    {
+        Priority::High => ApnsPriority::High,
+        Priority::Normal => ApnsPriority::Normal,
     };
     let collapse_id = match notification.collapse_id.as_deref() {
         None => None,
@@ -171,6 +218,8 @@ mod tests {
             priority: Some(Priority::Normal),
             ttl_seconds: Some(60),
             mutable_content: true,
+            push_type: None,
+            live_activity: None,
         };
         assert_eq!(
             payload(&notification),

@@ -82,7 +82,10 @@ impl Worker {
         let waves: Vec<&[u32]> = unsettled.chunks(self.settings.wave_users.max(1)).collect();
         stats.users = unsettled.len();
         let mut resolved = match waves.first() {
-            Some(wave) => Some(self.resolve(tenant_id, &chunk.user_ids, wave).await),
+            Some(wave) => Some(
+                self.resolve(tenant_id, &chunk.user_ids, wave, &encoded)
+                    .await,
+            ),
             None => None,
         };
         let mut wave_index = 0;
@@ -108,7 +111,10 @@ impl Worker {
             let (update, upcoming) =
                 tokio::join!(self.deliver_wave(&context, wave, devices, stats), async {
                     match next {
-                        Some(wave) => Some(self.resolve(tenant_id, &chunk.user_ids, wave).await),
+                        Some(wave) => Some(
+                            self.resolve(tenant_id, &chunk.user_ids, wave, &encoded)
+                                .await,
+                        ),
                         None => None,
                     }
                 });
@@ -168,16 +174,22 @@ impl Worker {
         Ok(Verdict::Done)
     }
 
-    /// The devices of a wave's users, in wave order.
+    /// The devices of a wave's users that the notification goes to, in
+    /// wave order.
     async fn resolve(
         &self,
         tenant_id: &str,
         user_ids: &[String],
         wave: &[u32],
+        encoded: &EncodedNotification,
     ) -> Result<Vec<Vec<Device>>> {
         let lookups = wave.iter().map(|&index| async move {
             match user_ids.get(index as usize) {
-                Some(user_id) => self.app.store.list_devices(tenant_id, user_id).await,
+                Some(user_id) => {
+                    let mut devices = self.app.store.list_devices(tenant_id, user_id).await?;
+                    devices.retain(|device| encoded.reaches(device));
+                    Ok(devices)
+                }
                 None => Ok(Vec::new()),
             }
         });

@@ -221,6 +221,7 @@ mod tests {
             token: token.to_owned(),
             user_id: "u".to_owned(),
             platform: Platform::Ios,
+            token_type: Default::default(),
             app_version: None,
             created_at: String::new(),
             updated_at: String::new(),
