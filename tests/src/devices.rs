@@ -26,6 +26,7 @@ impl TestEnv {
                             token: token.clone(),
                             platform: *platform,
                             app_version: None,
+                            web_push_keys: None,
                         },
                         TokenMoves::Allowed,
                     )

@@ -17,4 +17,4 @@ pub use device::{Device, DeviceDeleted, DeviceList, DeviceRegistration, Register
 pub use notification::{Alert, Notification, Priority, WithNotification};
 pub use platform::{Platform, PushProvider};
 pub use queue::{DeliverChunk, QueueMessage};
-pub use tenant::{CreateTenantRequest, Tenant, TenantList, UpdateTenantRequest};
+pub use tenant::{CreateTenantRequest, Tenant, TenantList, UpdateTenantRequest, WebPushSettings};

@@ -673,6 +673,7 @@ async fn a_large_tenant_partition_is_purged_in_bounded_steps() {
             token: ios_token(n),
             platform: Platform::Ios,
             app_version: None,
+            web_push_keys: None,
         };
         if let Err(err) = env
             .app
@@ -782,6 +783,7 @@ async fn fill(env: &TestEnv, tenant_id: &str, user_id: &str, first: u32, count: 
             token: ios_token(n),
             platform: Platform::Ios,
             app_version: None,
+            web_push_keys: None,
         };
         if let Err(err) = env
             .app
