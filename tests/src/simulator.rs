@@ -62,6 +62,16 @@ impl PushSimulator {
         }
     }
 
+    /// An admin request; panics unless it succeeds.
+    pub async fn admin_call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Value {
+        self.admin(method, path, body).await
+    }
+
     async fn admin(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
         let mut request = self
             .admin
