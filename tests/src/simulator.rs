@@ -58,7 +58,9 @@ impl PushSimulator {
             web_push_hosts: ProviderEndpoints::default()
                 .web_push_hosts
                 .with(&self.running.tls_url())
-                .expect("the simulator's origin is a valid allow-list entry"),
+                .unwrap_or_else(|err| {
+                    panic!("the simulator's origin is a valid allow-list entry: {err:?}")
+                }),
         }
     }
 

@@ -20,9 +20,11 @@ pub struct BrowserSubscription {
 impl BrowserSubscription {
     /// A fresh subscription at `endpoint`.
     pub fn new(endpoint: &str) -> Self {
-        let private_key = PrivateKey::generate(&ECDH_P256).expect("P-256 key");
+        let private_key =
+            PrivateKey::generate(&ECDH_P256).unwrap_or_else(|err| panic!("P-256 key: {err:?}"));
         let mut auth = [0_u8; 16];
-        aws_lc_rs::rand::fill(&mut auth).expect("random auth secret");
+        aws_lc_rs::rand::fill(&mut auth)
+            .unwrap_or_else(|err| panic!("random auth secret: {err:?}"));
         Self {
             endpoint: endpoint.to_owned(),
             private_key,
@@ -31,7 +33,11 @@ impl BrowserSubscription {
     }
 
     pub fn p256dh(&self) -> String {
-        URL_SAFE_NO_PAD.encode(self.private_key.compute_public_key().expect("public key"))
+        URL_SAFE_NO_PAD.encode(
+            self.private_key
+                .compute_public_key()
+                .unwrap_or_else(|err| panic!("public key: {err:?}")),
+        )
     }
 
     pub fn auth(&self) -> String {
@@ -51,9 +57,10 @@ impl BrowserSubscription {
     pub fn decrypt(&self, body_b64: &str) -> Value {
         let body = URL_SAFE_NO_PAD
             .decode(body_b64)
-            .expect("body_b64 is base64url");
-        let plain = ece::decrypt(&body, &self.private_key, &self.auth).expect("decrypts");
-        serde_json::from_slice(&plain).expect("plaintext is JSON")
+            .unwrap_or_else(|err| panic!("body_b64 is base64url: {err:?}"));
+        let plain = ece::decrypt(&body, &self.private_key, &self.auth)
+            .unwrap_or_else(|err| panic!("decrypts: {err:?}"));
+        serde_json::from_slice(&plain).unwrap_or_else(|err| panic!("plaintext is JSON: {err:?}"))
     }
 }
 

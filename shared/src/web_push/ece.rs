@@ -103,7 +103,7 @@ pub fn encrypt_with(
         .map_err(|_| EceError::Crypto)?;
     let (cek, nonce) = agreement::agree(
         as_private,
-        &UnparsedPublicKey::new(&ECDH_P256, ua_public),
+        UnparsedPublicKey::new(&ECDH_P256, ua_public),
         EceError::BadPeerKey,
         |secret| derive(secret, auth_secret, ua_public, as_public.as_ref(), salt),
     )?;
@@ -147,7 +147,7 @@ pub fn decrypt(
         .map_err(|_| EceError::Crypto)?;
     let (cek, nonce) = agreement::agree(
         ua_private,
-        &UnparsedPublicKey::new(&ECDH_P256, as_public),
+        UnparsedPublicKey::new(&ECDH_P256, as_public),
         EceError::BadPeerKey,
         |secret| derive(secret, auth_secret, ua_public.as_ref(), as_public, &salt),
     )?;

@@ -216,10 +216,14 @@ fn vapid_parts(value: &str) -> Option<(&str, Vec<u8>)> {
     Some((token?, key?))
 }
 
-/// Checks the VAPID authorization for `audience`; `Err` is the answer.
-fn check_vapid(parts: &Parts, audience: &str, bound_key: Option<&[u8]>) -> Result<(), Resp> {
-    let unauthorized = |reason: &str| refuse(StatusCode::UNAUTHORIZED, reason);
-    let forbidden = |reason: &str| refuse(StatusCode::FORBIDDEN, reason);
+/// Checks the VAPID authorization for `audience`; `Err` is the refusal.
+fn check_vapid(
+    parts: &Parts,
+    audience: &str,
+    bound_key: Option<&[u8]>,
+) -> Result<(), (StatusCode, &'static str)> {
+    let unauthorized = |reason: &'static str| (StatusCode::UNAUTHORIZED, reason);
+    let forbidden = |reason: &'static str| (StatusCode::FORBIDDEN, reason);
     let value = parts
         .headers
         .get(AUTHORIZATION)
@@ -301,7 +305,7 @@ fn decrypt(body: &[u8], subscription: &Subscription) -> Option<Vec<u8>> {
     let receiver_key = subscription.private_key.compute_public_key().ok()?;
     let ikm = agreement::agree(
         &subscription.private_key,
-        &UnparsedPublicKey::new(&ECDH_P256, sender_key),
+        UnparsedPublicKey::new(&ECDH_P256, sender_key),
         (),
         |shared| {
             let prk = Salt::new(HKDF_SHA256, &subscription.auth).extract(shared);
@@ -355,8 +359,8 @@ pub(crate) async fn handle(state: &State, conn: ConnInfo, req: Request<Incoming>
             .get(&endpoint)
             .and_then(|s| s.application_server_key.clone())
     };
-    if let Err(answer) = check_vapid(&parts, &origin, bound_key.as_deref()) {
-        return answer;
+    if let Err((status, reason)) = check_vapid(&parts, &origin, bound_key.as_deref()) {
+        return refuse(status, reason);
     }
     if parts
         .headers
