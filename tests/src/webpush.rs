@@ -44,6 +44,17 @@ impl BrowserSubscription {
         URL_SAFE_NO_PAD.encode(self.auth)
     }
 
+    /// Base64url of the private scalar (32 bytes, big-endian), for an
+    /// independent implementation to decrypt with.
+    pub fn private_key_b64(&self) -> String {
+        use aws_lc_rs::encoding::{AsBigEndian, EcPrivateKeyBin};
+        let scalar: EcPrivateKeyBin = self
+            .private_key
+            .as_be_bytes()
+            .unwrap_or_else(|err| panic!("private scalar: {err:?}"));
+        URL_SAFE_NO_PAD.encode(scalar.as_ref())
+    }
+
     /// `PushSubscription.toJSON()`.
     pub fn to_json(&self) -> Value {
         json!({

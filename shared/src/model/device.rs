@@ -113,7 +113,11 @@ impl RegisterDeviceRequest {
             (_, None) => {
                 let token = self
                     .token
-                    .ok_or_else(|| Error::invalid_request("`token` is required"))?;
+                    .ok_or_else(|| {
+                        Error::invalid_request(
+                            "missing field `token` (every platform but `webpush` needs one)",
+                        )
+                    })?;
                 (platform.normalize_token(&token)?, None)
             }
         };

@@ -535,3 +535,54 @@ async fn the_web_platform_through_fcm_keeps_working_next_to_webpush() {
     assert_eq!(fcm.len(), 1);
     assert_eq!(s.sim.web_push_deliveries(&browser.endpoint).await.len(), 1);
 }
+
+/// Python's `http_ece` (installed in the project's virtualenv by
+/// scripts/test), decrypting `body_b64` with the browser's private key.
+fn http_ece_decrypt(browser: &BrowserSubscription, body_b64: &str) -> Value {
+    const SCRIPT: &str = r#"
+import base64, sys, http_ece
+from cryptography.hazmat.primitives.asymmetric import ec
+b64 = lambda text: base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+key = ec.derive_private_key(int.from_bytes(b64(sys.argv[1]), "big"), ec.SECP256R1())
+sys.stdout.write(http_ece.decrypt(b64(sys.argv[3]), private_key=key, auth_secret=b64(sys.argv[2]), version="aes128gcm").decode())
+"#;
+    let venv = std::env::var("NOTIFY_VENV_DIR").map_or_else(
+        |_| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv"),
+        std::path::PathBuf::from,
+    );
+    let output = std::process::Command::new(venv.join("bin/python3"))
+        .args([
+            "-c",
+            SCRIPT,
+            &browser.private_key_b64(),
+            &browser.auth(),
+            body_b64,
+        ])
+        .output()
+        .unwrap_or_else(|err| {
+            panic!("running the venv's python3 (scripts/test installs http-ece): {err}")
+        });
+    assert!(
+        output.status.success(),
+        "http_ece failed (install it with scripts/test, or pip install http-ece): {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap_or(Value::Null)
+}
+
+#[tokio::test]
+async fn pythons_http_ece_decrypts_what_we_sent_to_the_same_plaintext() {
+    let s = setup(Some(json!({"subject": SUBJECT}))).await;
+    let browser = BrowserSubscription::new(&s.sim.web_push_endpoint("independent"));
+    let (status, _) = s.register_subscription("u", browser.to_json()).await;
+    assert_eq!(status, 200);
+    let (status, answer) = s.send(order_shipped("u")).await;
+    assert_eq!(status, 200, "{answer}");
+    let deliveries = s.sim.web_push_deliveries(&browser.endpoint).await;
+    assert_eq!(deliveries.len(), 1);
+    let body_b64 = deliveries[0]["body_b64"].as_str().unwrap_or_default();
+    let theirs = http_ece_decrypt(&browser, body_b64);
+    assert_eq!(theirs["title"], "Order shipped", "{theirs}");
+    assert_eq!(theirs["message_id"], answer["message_id"]);
+    assert_eq!(theirs, browser.decrypt(body_b64));
+}
