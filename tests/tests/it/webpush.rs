@@ -586,3 +586,32 @@ async fn pythons_http_ece_decrypts_what_we_sent_to_the_same_plaintext() {
     assert_eq!(theirs["message_id"], answer["message_id"]);
     assert_eq!(theirs, browser.decrypt(body_b64));
 }
+
+#[tokio::test]
+async fn a_429_is_retried_after_retry_after_and_the_subscription_is_kept() {
+    let s = setup(Some(json!({"subject": SUBJECT}))).await;
+    let busy = BrowserSubscription::new(&s.sim.web_push_endpoint("busy-1"));
+    let (status, _) = s.register_subscription("u", busy.to_json()).await;
+    assert_eq!(status, 200);
+    let started = std::time::Instant::now();
+    let (status, answer) = s
+        .send(json!({"user_id": "u", "alert": {"body": "x"}}))
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["failed"], 1, "{answer}");
+    assert!(
+        answer["results"][0]["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("429"),
+        "{answer}"
+    );
+    // Four attempts with the push service's `Retry-After: 1` between them;
+    // the engine's own backoff alone would take 0.7 s.
+    assert!(
+        started.elapsed() >= Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(devices(&s.env, &s.owner, &s.tenant_id, "u").await.len(), 1);
+}
