@@ -46,6 +46,8 @@ venv_requirement() {
     mkdocs) echo 'mkdocs==1.6.1' ;;
     # The SDK from this checkout, editable: a regenerated SDK is used at once.
     sdk) echo "--editable=$NOTIFY_ROOT/sdks/python" ;;
+    # An independent RFC 8291 implementation the Web Push tests decrypt with.
+    http-ece) echo 'http-ece>=1.2,<2' ;;
     *) die "unknown venv component: $1" ;;
   esac
 }
@@ -66,6 +68,7 @@ venv_probe() {
     ruff) "$bin/ruff" --version ;;
     mkdocs) "$bin/mkdocs" --version ;;
     sdk) "$bin/python3" -c 'import mushu, mushu.notify.api.push' && [[ "$("$bin/python3" -c 'import mushu; print(mushu.__file__)')" == "$NOTIFY_ROOT/sdks/python/"* ]] ;;
+    http-ece) "$bin/python3" -c 'import http_ece' ;;
     *) return 1 ;;
   esac >/dev/null 2>&1
 }

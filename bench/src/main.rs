@@ -167,6 +167,7 @@ async fn run(
             .as_str()
             .map(str::to_owned),
         extra_ca_file: Some(simulator.ca_pem.display().to_string()),
+        ..ProviderEndpoints::default()
     };
     let tenant = TenantPush {
         tenant_id: "tnt_bench".to_owned(),
@@ -181,6 +182,7 @@ async fn run(
             &credentials["fcm_service_account"],
             &endpoints,
         )?),
+        web_push: None,
     };
     let mut config = PushConfig::default();
     if let Some(connections) = args.connections {

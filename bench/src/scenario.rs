@@ -39,6 +39,7 @@ pub fn targets(platform: Platform, count: usize) -> Vec<Target> {
                 _ => apns_token(n),
             },
             platform,
+            web_push_keys: None,
         })
         .collect()
 }

@@ -46,6 +46,7 @@ pub async fn run(simulator: &Simulator, admin: &Admin, run: WorkerRun) -> anyhow
         fcm: simulator.tls_url.clone(),
         oauth_token_url: Some(format!("{}/token", simulator.http_url)),
         extra_ca_file: Some(simulator.ca_pem.display().to_string()),
+        ..ProviderEndpoints::default()
     };
     let env = TestEnv::with_providers(endpoints).await;
     let owner = env.user_token("bench", &["bench"]);

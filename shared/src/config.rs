@@ -6,6 +6,9 @@
 
 use std::env;
 
+use crate::web_push::hosts::InvalidHostEntry;
+use crate::web_push::WebPushHosts;
+
 /// Apple's production and sandbox hosts and Google's FCM and OAuth endpoints,
 /// each overridable so the local push simulator can stand in for them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,6 +20,9 @@ pub struct ProviderEndpoints {
     pub oauth_token_url: Option<String>,
     /// Extra PEM certificate(s) to trust for provider TLS (the simulator's).
     pub extra_ca_file: Option<String>,
+    /// The push services Web Push subscriptions may point at
+    /// (`NOTIFY_WEB_PUSH_HOSTS`); nothing else is ever contacted for them.
+    pub web_push_hosts: WebPushHosts,
 }
 
 impl Default for ProviderEndpoints {
@@ -27,6 +33,7 @@ impl Default for ProviderEndpoints {
             fcm: "https://fcm.googleapis.com".to_owned(),
             oauth_token_url: None,
             extra_ca_file: None,
+            web_push_hosts: WebPushHosts::default(),
         }
     }
 }
@@ -73,9 +80,15 @@ pub enum ConfigError {
         name: &'static str,
         expected: &'static str,
     },
+    #[error("NOTIFY_WEB_PUSH_HOSTS: {0}")]
+    WebPushHosts(#[from] InvalidHostEntry),
 }
 
 impl Config {
+    /// `NOTIFY_WEB_PUSH_HOSTS`: comma-separated host names (https, port
+    /// 443), `*.domain` wildcards, `http(s)://host:port` origins (how a
+    /// local run allows the simulator), and `default` for the browsers'
+    /// push services; unset means `default`.
     pub fn from_env() -> Result<Self, ConfigError> {
         let defaults = ProviderEndpoints::default();
         Ok(Self {
@@ -99,6 +112,10 @@ impl Config {
                 fcm: optional("NOTIFY_FCM_URL").unwrap_or(defaults.fcm),
                 oauth_token_url: optional("NOTIFY_OAUTH_TOKEN_URL"),
                 extra_ca_file: optional("NOTIFY_PROVIDER_CA_FILE"),
+                web_push_hosts: match optional("NOTIFY_WEB_PUSH_HOSTS") {
+                    Some(list) => WebPushHosts::parse(&list)?,
+                    None => defaults.web_push_hosts,
+                },
             },
         })
     }

@@ -37,6 +37,9 @@ pub struct TenantCredentials {
     /// The user verification secret (`POST /tenants/{id}/user-verification`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_verification: Option<UserVerificationSecret>,
+    /// The tenant's VAPID key pair for standard Web Push.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub web_push: Option<crate::web_push::VapidKey>,
 }
 
 /// The key of the tenant's `user_signature` HMACs, and when it was made.
@@ -389,6 +392,7 @@ mod tests {
                     secret: "verification-secret".to_owned(),
                     created_at: "2026-12-03T08:00:00Z".to_owned(),
                 }),
+                web_push: None,
             }
         );
         assert!(printed.contains("ABCDE12345"), "{printed}");

@@ -18,6 +18,7 @@ pub mod store;
 pub mod telemetry;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod web_push;
 
 #[cfg(test)]
 mod properties;

@@ -27,6 +27,7 @@ impl TestEnv {
                             platform: *platform,
                             token_type: Default::default(),
                             app_version: None,
+                            web_push_keys: None,
                         },
                         TokenMoves::Allowed,
                     )

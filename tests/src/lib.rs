@@ -10,9 +10,11 @@ pub mod env;
 pub mod faults;
 pub mod keys;
 pub mod simulator;
+pub mod webpush;
 
 pub use calls::{call, parts, Call};
 pub use delivery::BulkRig;
 pub use env::TestEnv;
 pub use faults::Faults;
 pub use simulator::PushSimulator;
+pub use webpush::BrowserSubscription;

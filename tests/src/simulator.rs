@@ -54,7 +54,24 @@ impl PushSimulator {
             // (service accounts it issues name it as their `token_uri`).
             oauth_token_url: Some(format!("{}/token", self.running.http_url())),
             extra_ca_file: Some(self.running.ca_pem_path().display().to_string()),
+            // The simulator's Web Push endpoint on its TLS listener.
+            web_push_hosts: ProviderEndpoints::default()
+                .web_push_hosts
+                .with(&self.running.tls_url())
+                .unwrap_or_else(|err| {
+                    panic!("the simulator's origin is a valid allow-list entry: {err:?}")
+                }),
         }
+    }
+
+    /// An admin request; panics unless it succeeds.
+    pub async fn admin_call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Value {
+        self.admin(method, path, body).await
     }
 
     async fn admin(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {

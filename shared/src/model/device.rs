@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::model::{Platform, TokenType};
+use crate::web_push::{WebPushKeys, WebPushSubscription};
 
 /// `user_id` is the tenant's own identifier for its user: any text of 1 to
 /// 256 characters without control characters.
@@ -38,6 +39,10 @@ pub struct Device {
     pub app_version: Option<String>,
     pub created_at: String,
     pub updated_at: String,
+    /// A `webpush` device's subscription keys (`p256dh`, `auth`), which its
+    /// pushes are encrypted to; absent for every other platform.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub web_push_keys: Option<WebPushKeys>,
 }
 
 /// `POST /tenants/{tenant_id}/devices` as sent. `platform` is read as text
@@ -46,8 +51,14 @@ pub struct Device {
 #[serde(deny_unknown_fields)]
 pub struct RegisterDeviceRequest {
     pub user_id: String,
-    pub token: String,
+    /// Required, except for `webpush` devices, whose token is their
+    /// subscription's endpoint.
+    #[serde(default)]
+    pub token: Option<String>,
     pub platform: String,
+    /// A `webpush` device: the browser's `PushSubscription.toJSON()`.
+    #[serde(default)]
+    pub subscription: Option<WebPushSubscription>,
     /// The mushu CLI sends `null` when it has none.
     #[serde(default)]
     pub app_version: Option<String>,
@@ -78,6 +89,7 @@ pub struct DeviceRegistration {
     pub platform: Platform,
     pub token_type: TokenType,
     pub app_version: Option<String>,
+    pub web_push_keys: Option<WebPushKeys>,
 }
 
 impl RegisterDeviceRequest {
@@ -86,7 +98,46 @@ impl RegisterDeviceRequest {
     pub fn validate(self) -> Result<DeviceRegistration> {
         validate_user_id(&self.user_id)?;
         let platform: Platform = self.platform.parse()?;
-        let token = platform.normalize_token(&self.token)?;
+        let (token, web_push_keys) = match (platform, self.subscription) {
+            (Platform::Webpush, Some(subscription)) => {
+                if self
+                    .token
+                    .as_ref()
+                    .is_some_and(|token| *token != subscription.endpoint)
+                {
+                    return Err(Error::invalid_token_format(
+                        "`token` of a `webpush` device must be left out or equal `subscription.endpoint`",
+                    ));
+                }
+                if !crate::model::platform::is_web_push_endpoint(&subscription.endpoint) {
+                    return Err(Error::invalid_token_format(
+                        "`subscription.endpoint` must be an https URL of a push service (at most 2048 characters)",
+                    ));
+                }
+                subscription.keys.validate()?;
+                (subscription.endpoint, Some(subscription.keys))
+            }
+            (Platform::Webpush, None) => {
+                return Err(Error::invalid_request(
+                    "`subscription` is required for platform `webpush`: the browser's PushSubscription.toJSON()",
+                ))
+            }
+            (_, Some(_)) => {
+                return Err(Error::invalid_request(
+                    "`subscription` is only for platform `webpush`",
+                ))
+            }
+            (_, None) => {
+                let token = self
+                    .token
+                    .ok_or_else(|| {
+                        Error::invalid_request(
+                            "missing field `token` (every platform but `webpush` needs one)",
+                        )
+                    })?;
+                (platform.normalize_token(&token)?, None)
+            }
+        };
         let token_type = match self.token_type.as_deref() {
             None => TokenType::Device,
             Some(value) => TokenType::parse(value)?,
@@ -111,6 +162,7 @@ impl RegisterDeviceRequest {
             platform,
             token_type,
             app_version: self.app_version,
+            web_push_keys,
         })
     }
 }
@@ -144,8 +196,9 @@ mod tests {
     fn request(user_id: &str, token: &str, platform: &str) -> RegisterDeviceRequest {
         RegisterDeviceRequest {
             user_id: user_id.to_owned(),
-            token: token.to_owned(),
+            token: Some(token.to_owned()),
             platform: platform.to_owned(),
+            subscription: None,
             app_version: None,
             user_signature: None,
             token_type: None,

@@ -21,4 +21,4 @@ pub use notification::{Alert, Notification, Priority, WithNotification};
 pub use platform::{Platform, PushProvider};
 pub use push_type::{PushType, TokenType};
 pub use queue::{DeliverChunk, QueueMessage};
-pub use tenant::{CreateTenantRequest, Tenant, TenantList, UpdateTenantRequest};
+pub use tenant::{CreateTenantRequest, Tenant, TenantList, UpdateTenantRequest, WebPushSettings};

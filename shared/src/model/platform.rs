@@ -17,6 +17,9 @@ pub enum Platform {
     Macos,
     Android,
     Web,
+    /// Standard Web Push (RFC 8030) straight to the browser's push service;
+    /// `web` goes through FCM.
+    Webpush,
 }
 
 /// The push service that delivers to a platform.
@@ -24,6 +27,7 @@ pub enum Platform {
 pub enum PushProvider {
     Apns,
     Fcm,
+    WebPush,
 }
 
 /// APNs tokens are hex; 64 characters today, longer ones announced.
@@ -32,12 +36,13 @@ const APNS_TOKEN_LEN: std::ops::RangeInclusive<usize> = 64..=200;
 const FCM_TOKEN_LEN: std::ops::RangeInclusive<usize> = 100..=4096;
 
 impl Platform {
-    pub const ALL: [Platform; 5] = [
+    pub const ALL: [Platform; 6] = [
         Platform::Ios,
         Platform::Watchos,
         Platform::Macos,
         Platform::Android,
         Platform::Web,
+        Platform::Webpush,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -47,6 +52,7 @@ impl Platform {
             Platform::Macos => "macos",
             Platform::Android => "android",
             Platform::Web => "web",
+            Platform::Webpush => "webpush",
         }
     }
 
@@ -54,6 +60,7 @@ impl Platform {
         match self {
             Platform::Ios | Platform::Watchos | Platform::Macos => PushProvider::Apns,
             Platform::Android | Platform::Web => PushProvider::Fcm,
+            Platform::Webpush => PushProvider::WebPush,
         }
     }
 
@@ -72,6 +79,12 @@ impl Platform {
                 "`token` is not a valid FCM registration token for platform `{self}`: \
                  expected 100 to 4096 characters of A-Z, a-z, 0-9, `_`, `:` and `-`"
             ))),
+            // The token of a Web Push device is its subscription's endpoint
+            // (whose host the service checks against the allow-list).
+            PushProvider::WebPush if is_web_push_endpoint(token) => Ok(token.to_owned()),
+            PushProvider::WebPush => Err(Error::invalid_token_format(
+                "`token` of a `webpush` device is its subscription's `endpoint`: an https URL of a push service",
+            )),
         }
     }
 }
@@ -92,7 +105,7 @@ impl FromStr for Platform {
             .find(|platform| platform.as_str() == value)
             .ok_or_else(|| {
                 Error::invalid_request(
-                    "`platform` must be one of ios, watchos, macos, android, web",
+                    "`platform` must be one of ios, watchos, macos, android, web, webpush",
                 )
             })
     }
@@ -103,6 +116,12 @@ pub fn is_apns_token(token: &str) -> bool {
     APNS_TOKEN_LEN.contains(&token.len())
         && token.len().is_multiple_of(2)
         && token.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// An absolute `http(s)` URL of at most 2048 characters without user info
+/// or fragment: the shape of a subscription endpoint.
+pub fn is_web_push_endpoint(token: &str) -> bool {
+    crate::web_push::hosts::endpoint_origin(token).is_some()
 }
 
 /// 100 to 4096 characters of `[A-Za-z0-9_:-]`.
@@ -124,6 +143,7 @@ mod tests {
         assert_eq!(Platform::Macos.provider(), PushProvider::Apns);
         assert_eq!(Platform::Android.provider(), PushProvider::Fcm);
         assert_eq!(Platform::Web.provider(), PushProvider::Fcm);
+        assert_eq!(Platform::Webpush.provider(), PushProvider::WebPush);
     }
 
     #[test]

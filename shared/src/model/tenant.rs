@@ -17,6 +17,14 @@ pub struct Tenant {
     pub apns_configured: bool,
     pub fcm_configured: bool,
     pub fcm_project_id: Option<String>,
+    /// A VAPID key pair is in the tenant's secret: `webpush` devices can be
+    /// reached.
+    #[serde(default)]
+    pub web_push_configured: bool,
+    /// Base64url of the VAPID public key (65-byte uncompressed P-256
+    /// point): the web app's `applicationServerKey`.
+    #[serde(default)]
+    pub vapid_public_key: Option<String>,
     pub created_at: String,
     pub created_by: String,
     pub updated_at: String,
@@ -51,6 +59,20 @@ impl fmt::Debug for SecretJson {
     }
 }
 
+/// `web_push` on tenant creation or PATCH: generates a VAPID key pair when
+/// the tenant has none, uploads `private_key`, or replaces the pair when
+/// `rotate` is true. `subject` alone on a tenant with keys changes the
+/// contact only.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebPushSettings {
+    pub subject: String,
+    #[serde(default)]
+    pub private_key: Option<SecretString>,
+    #[serde(default)]
+    pub rotate: Option<bool>,
+}
+
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CreateTenantRequest {
@@ -62,6 +84,8 @@ pub struct CreateTenantRequest {
     pub use_sandbox: Option<bool>,
     /// A service-account object, or the same JSON as a string.
     pub fcm_service_account: Option<SecretJson>,
+    #[serde(default)]
+    pub web_push: Option<WebPushSettings>,
 }
 
 /// The creation fields to change or add; `org_id` cannot move.
@@ -74,6 +98,8 @@ pub struct UpdateTenantRequest {
     pub private_key: Option<SecretString>,
     pub use_sandbox: Option<bool>,
     pub fcm_service_account: Option<SecretJson>,
+    #[serde(default)]
+    pub web_push: Option<WebPushSettings>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

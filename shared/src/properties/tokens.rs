@@ -54,6 +54,10 @@ proptest! {
                         prop_assert_eq!(&stored, &token);
                     }
                 }
+                crate::model::PushProvider::WebPush => {
+                    // Endpoints are URLs: none of these token shapes is one.
+                    prop_assert_eq!(accepted.is_ok(), crate::model::platform::is_web_push_endpoint(&token));
+                }
             }
         }
     }

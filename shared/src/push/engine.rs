@@ -19,6 +19,7 @@ use crate::push::outcome::{transient, Attempt, DeliveryOutcome, TargetResult};
 use crate::push::retry::RetryPolicy;
 use crate::push::target::{Target, TenantPush};
 use crate::push::transport::{Transport, TransportSettings};
+use crate::push::webpush::{WebPush, WebPushBatch, WebPushMessage};
 
 /// Knobs of the engine; the defaults suit a 2-vCPU Lambda talking to APNs
 /// and FCM.
@@ -59,6 +60,7 @@ pub struct EncodedNotification {
     /// An activity `end`: when the activity leaves the Lock Screen, after
     /// which its tokens are expired.
     activity_ends_at: Option<i64>,
+    pub(crate) web_push: WebPushMessage,
 }
 
 impl EncodedNotification {
@@ -67,6 +69,15 @@ impl EncodedNotification {
     /// exceeds 4096 bytes or FCM's data exceeds 4096 bytes, whichever
     /// platforms the user has (so the answer does not depend on them).
     pub fn new(notification: &Notification) -> Result<Self> {
+        Self::with_message_id(notification, "")
+    }
+
+    /// [`Self::new`] whose Web Push plaintext carries `message_id` (the
+    /// send's id, or the bulk batch's). A Web Push plaintext over the
+    /// 4096-byte limit is not refused here, where the platforms are not
+    /// known: a single send to a user with a `webpush` device answers 413
+    /// ([`Self::check_web_push_size`]), a bulk delivery fails that device.
+    pub fn with_message_id(notification: &Notification, message_id: &str) -> Result<Self> {
         notification.validate()?;
         let activity = notification.live_activity.as_ref();
         Ok(Self {
@@ -80,6 +91,7 @@ impl EncodedNotification {
                         crate::clock::now_epoch_seconds().saturating_add(ENDED_ACTIVITY_LINGER_SECS)
                     })
                 }),
+            web_push: WebPushMessage::encode(notification, message_id),
         })
     }
 
@@ -94,6 +106,23 @@ impl EncodedNotification {
     /// For an activity `end`: when its tokens stop being live.
     pub fn activity_ends_at(&self) -> Option<i64> {
         self.activity_ends_at
+    }
+
+    /// 413 when the Web Push message would exceed 4096 bytes encrypted.
+    pub fn check_web_push_size(&self) -> Result<()> {
+        if self.web_push.fits() {
+            Ok(())
+        } else {
+            Err(crate::Error::PayloadTooLarge(format!(
+                "the Web Push message would exceed 4096 bytes once encrypted (its JSON may be at most {} bytes); shorten `alert` or `data`",
+                crate::web_push::ece::MAX_PLAINTEXT_LEN
+            )))
+        }
+    }
+
+    /// The exact Web Push plaintext (before encryption).
+    pub fn web_push_plaintext(&self) -> &[u8] {
+        &self.web_push.plaintext
     }
 
     /// The exact APNs JSON payload.
@@ -113,21 +142,24 @@ pub struct Providers {
     pub(crate) transport: Arc<Transport>,
     pub(crate) apns: Apns,
     pub(crate) fcm: Fcm,
+    pub(crate) web_push: WebPush,
     config: PushConfig,
 }
 
 enum Sender<'a> {
     Apns(ApnsBatch<'a>),
     Fcm(FcmBatch<'a>),
+    WebPush(WebPushBatch<'a>),
     /// Every target gets this outcome without a request.
     Refused(DeliveryOutcome),
 }
 
 impl Sender<'_> {
-    async fn attempt(&self, token: &str, attempt: u32) -> Attempt {
+    async fn attempt(&self, target: &Target, attempt: u32) -> Attempt {
         match self {
-            Sender::Apns(batch) => batch.attempt(token, attempt).await,
-            Sender::Fcm(batch) => batch.attempt(token, attempt).await,
+            Sender::Apns(batch) => batch.attempt(&target.token, attempt).await,
+            Sender::Fcm(batch) => batch.attempt(&target.token, attempt).await,
+            Sender::WebPush(batch) => batch.attempt(target, attempt).await,
             Sender::Refused(outcome) => outcome.clone().into(),
         }
     }
@@ -150,6 +182,7 @@ impl Providers {
         Ok(Self {
             apns: Apns::new(&transport, endpoints)?,
             fcm: Fcm::new(&transport, endpoints)?,
+            web_push: WebPush::new(endpoints.web_push_hosts.clone()),
             transport: Arc::new(transport),
             config,
         })
@@ -223,6 +256,18 @@ impl Providers {
                     },
                 ),
             };
+            let web_push = match wants(PushProvider::WebPush) {
+                false => None,
+                true => Some(
+                    match self
+                        .web_push
+                        .prepare(&self.transport, tenant, &encoded.web_push)
+                    {
+                        Ok(batch) => Sender::WebPush(batch),
+                        Err(outcome) => Sender::Refused(outcome),
+                    },
+                ),
+            };
             let mut results = vec![
                 TargetResult {
                     outcome: DeliveryOutcome::Failed("not attempted".into()),
@@ -240,16 +285,17 @@ impl Providers {
                 let sender = match target.platform.provider() {
                     PushProvider::Apns => apns.as_ref()?,
                     PushProvider::Fcm => fcm.as_ref()?,
+                    PushProvider::WebPush => web_push.as_ref()?,
                 };
-                Some((index, sender, target.token.as_str()))
+                Some((index, sender, target))
             });
             let mut running = FuturesUnordered::new();
             loop {
                 while running.len() < limit {
-                    let Some((index, sender, token)) = pending.next() else {
+                    let Some((index, sender, target)) = pending.next() else {
                         break;
                     };
-                    running.push(self.push_indexed(index, sender, token, deadline));
+                    running.push(self.push_indexed(index, sender, target, deadline));
                 }
                 let Some((index, result)) = running.next().await else {
                     break;
@@ -274,16 +320,16 @@ impl Providers {
         &self,
         index: usize,
         sender: &Sender<'_>,
-        token: &str,
+        target: &Target,
         deadline: Option<Instant>,
     ) -> (usize, TargetResult) {
-        (index, self.push_one(sender, token, deadline).await)
+        (index, self.push_one(sender, target, deadline).await)
     }
 
     async fn push_one(
         &self,
         sender: &Sender<'_>,
-        token: &str,
+        target: &Target,
         deadline: Option<Instant>,
     ) -> TargetResult {
         if let Sender::Refused(outcome) = sender {
@@ -305,7 +351,7 @@ impl Providers {
             let Some(Attempt {
                 outcome,
                 retry_after,
-            }) = within(deadline, sender.attempt(token, attempts)).await
+            }) = within(deadline, sender.attempt(target, attempts)).await
             else {
                 // Cut short: the provider may or may not have it.
                 return TargetResult {

@@ -1,4 +1,4 @@
-//! Push delivery to APNs and FCM HTTP v1.
+//! Push delivery to APNs, FCM HTTP v1 and standard Web Push.
 //!
 //! Build [`Providers`] once per container and reuse it: it owns the HTTP/2
 //! connections (a few per provider host, each multiplexing hundreds of
@@ -13,6 +13,7 @@ mod outcome;
 mod retry;
 mod target;
 mod transport;
+mod webpush;
 
 #[cfg(test)]
 mod tests;

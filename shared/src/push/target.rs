@@ -4,6 +4,7 @@
 
 use crate::credentials::{ApnsKey, ServiceAccount};
 use crate::model::Platform;
+use crate::web_push::{VapidKey, WebPushKeys};
 
 /// A tenant as the engine needs it: provider credentials and APNs settings.
 #[derive(Debug, Clone)]
@@ -14,6 +15,8 @@ pub struct TenantPush {
     pub use_sandbox: bool,
     pub apns: Option<ApnsKey>,
     pub fcm: Option<ServiceAccount>,
+    /// The VAPID key for `webpush` devices.
+    pub web_push: Option<VapidKey>,
 }
 
 /// One device to push to.
@@ -21,4 +24,6 @@ pub struct TenantPush {
 pub struct Target {
     pub token: String,
     pub platform: Platform,
+    /// A `webpush` device's subscription keys.
+    pub web_push_keys: Option<WebPushKeys>,
 }

@@ -4,8 +4,8 @@ use crate::app::App;
 use crate::auth::TenantAccess;
 use crate::error::{Error, Result};
 use crate::model::device::{validate_user_id, TokenMoves};
-use crate::model::platform::{is_apns_token, is_fcm_token};
-use crate::model::{Device, DeviceList, RegisterDeviceRequest};
+use crate::model::platform::{is_apns_token, is_fcm_token, is_web_push_endpoint};
+use crate::model::{Device, DeviceList, Platform, RegisterDeviceRequest};
 use crate::service::user_verification;
 
 /// Registers (or updates) a device. A `register`-only key is an app's key,
@@ -20,6 +20,19 @@ pub async fn register_device(
     let tenant_id = access.tenant.tenant_id.as_str();
     let user_signature = request.user_signature.clone();
     let registration = request.validate()?;
+    if registration.platform == Platform::Webpush
+        && app
+            .config
+            .providers
+            .web_push_hosts
+            .allowed_origin(&registration.token)
+            .is_none()
+    {
+        return Err(Error::invalid_token_format(format!(
+            "`subscription.endpoint` must be on a push service this deployment sends to ({})",
+            app.config.providers.web_push_hosts
+        )));
+    }
     let moves = if access.caller.is_registration_only() {
         let proved = user_verification::verify_user(
             app,
@@ -61,17 +74,44 @@ pub async fn list_devices(app: &App, tenant_id: &str, user_id: Option<&str>) -> 
     Ok(DeviceList { devices })
 }
 
-/// A path token must be a valid APNs or FCM token before it names a key:
-/// anything else (`sha256:<hex>`) could alias the hashed key of a long one.
-fn checked_path_token(token: &str) -> Result<&str> {
-    if is_apns_token(token) || is_fcm_token(token) {
-        Ok(token)
-    } else {
-        Err(Error::invalid_token_format(
-            "`token` is neither an APNs device token (64 to 200 hexadecimal characters) \
-             nor an FCM registration token (100 to 4096 characters of A-Z, a-z, 0-9, `_`, `:` and `-`)",
-        ))
+/// A path token must be a valid APNs or FCM token or a Web Push endpoint
+/// before it names a key: anything else (`sha256:<hex>`) could alias the
+/// hashed key of a long one. An endpoint comes URL-encoded
+/// (`https%3A%2F%2F...`); whether the router decoded it already or not,
+/// it is decoded here exactly once.
+fn checked_path_token(token: &str) -> Result<std::borrow::Cow<'_, str>> {
+    if is_apns_token(token) || is_fcm_token(token) || is_web_push_endpoint(token) {
+        return Ok(std::borrow::Cow::Borrowed(token));
     }
+    if let Some(endpoint) = percent_decoded(token).filter(|t| is_web_push_endpoint(t)) {
+        return Ok(std::borrow::Cow::Owned(endpoint));
+    }
+    Err(Error::invalid_token_format(
+        "`token` is neither an APNs device token (64 to 200 hexadecimal characters), \
+         an FCM registration token (100 to 4096 characters of A-Z, a-z, 0-9, `_`, `:` and `-`) \
+         nor a URL-encoded Web Push subscription endpoint",
+    ))
+}
+
+/// `%XX` decoding of a path segment; `None` when malformed or not UTF-8.
+fn percent_decoded(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut index = 0;
+    while index < bytes.len() {
+        match bytes[index] {
+            b'%' => {
+                let hex = std::str::from_utf8(bytes.get(index + 1..index + 3)?).ok()?;
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+                index += 3;
+            }
+            byte => {
+                out.push(byte);
+                index += 1;
+            }
+        }
+    }
+    String::from_utf8(out).ok()
 }
 
 /// Unregisters the user's device; 400 `invalid_token_format` for a token
@@ -85,6 +125,7 @@ pub async fn unregister_device(
 ) -> Result<()> {
     let user_id = required_user_id(user_id)?;
     let token = checked_path_token(token)?;
+    let token = token.as_ref();
     let not_found = || Error::NotFound("device not registered for this user".to_owned());
     if app
         .store
@@ -121,9 +162,20 @@ mod tests {
     #[test]
     fn path_tokens_must_be_apns_or_fcm_tokens() {
         let apns = "AB".repeat(32);
-        assert_eq!(checked_path_token(&apns).ok(), Some(apns.as_str()));
+        assert_eq!(
+            checked_path_token(&apns).ok().as_deref(),
+            Some(apns.as_str())
+        );
         let fcm = "f".repeat(4096);
         assert!(checked_path_token(&fcm).is_ok());
+        let endpoint = "https://fcm.googleapis.com/fcm/send/abc:APA91b";
+        assert_eq!(checked_path_token(endpoint).ok().as_deref(), Some(endpoint));
+        assert_eq!(
+            checked_path_token("https%3A%2F%2Ffcm.googleapis.com%2Ffcm%2Fsend%2Fabc%3AAPA91b")
+                .ok()
+                .as_deref(),
+            Some(endpoint)
+        );
         let alias = format!("sha256:{}", "0".repeat(64));
         for bad in [alias.as_str(), "", "short", &"a".repeat(4097)] {
             let err = checked_path_token(bad).err();

@@ -132,6 +132,7 @@ impl Dispatcher {
             use_sandbox: tenant.use_sandbox,
             apns: credentials.apns.clone(),
             fcm: credentials.fcm.clone(),
+            web_push: credentials.web_push.clone(),
         })
     }
 
@@ -152,6 +153,7 @@ impl Dispatcher {
             .map(|device| Target {
                 token: device.token.clone(),
                 platform: device.platform,
+                web_push_keys: device.web_push_keys.clone(),
             })
             .collect();
         let results = self
@@ -229,10 +231,16 @@ pub async fn send_notification(
 ) -> Result<SendNotificationResponse> {
     let user_id = &request.target.user_id;
     validate_user_id(user_id)?;
-    let encoded = EncodedNotification::new(&request.notification)?;
     let message_id = uuid::Uuid::new_v4().to_string();
+    let encoded = EncodedNotification::with_message_id(&request.notification, &message_id)?;
     let mut devices = app.store.list_devices(&tenant.tenant_id, user_id).await?;
     devices.retain(|device| encoded.reaches(device));
+    if devices
+        .iter()
+        .any(|device| device.platform == Platform::Webpush)
+    {
+        encoded.check_web_push_size()?;
+    }
     if devices.is_empty() {
         tracing::info!(tenant_id = %tenant.tenant_id, message_id, "no devices registered for user");
         return Ok(SendNotificationResponse {

@@ -10,7 +10,11 @@ use crate::credentials::{
 };
 use crate::error::{Error, Result};
 use crate::ids::{has_id_shape, new_tenant_id};
-use crate::model::{CreateTenantRequest, QueueMessage, Tenant, TenantList, UpdateTenantRequest};
+use crate::model::{
+    CreateTenantRequest, QueueMessage, Tenant, TenantList, UpdateTenantRequest, WebPushSettings,
+};
+use crate::web_push::vapid::validate_subject;
+use crate::web_push::VapidKey;
 
 /// Org ids name a space in keys and indexes: keep them plain.
 fn validate_org_id(org_id: &str) -> Result<()> {
@@ -25,6 +29,22 @@ fn validate_org_id(org_id: &str) -> Result<()> {
         Err(Error::invalid_request(
             "`org_id` must be 1 to 128 characters without spaces or `#`",
         ))
+    }
+}
+
+/// The tenant's VAPID key after `settings`: uploaded, generated (when it has
+/// none, or on `rotate`), or the current one under a new subject. Validated
+/// before anything is written.
+fn web_push_key(settings: &WebPushSettings, current: Option<&VapidKey>) -> Result<VapidKey> {
+    validate_subject(&settings.subject)?;
+    let rotate = settings.rotate.unwrap_or(false);
+    match (&settings.private_key, current) {
+        (Some(pem), _) => VapidKey::from_pem(&settings.subject, pem.expose_secret()),
+        (None, Some(key)) if !rotate => Ok(VapidKey {
+            subject: settings.subject.clone(),
+            ..key.clone()
+        }),
+        (None, _) => VapidKey::generate(&settings.subject),
     }
 }
 
@@ -109,6 +129,9 @@ pub async fn create_tenant(
             &app.config.providers,
         )?);
     }
+    if let Some(settings) = &request.web_push {
+        credentials.web_push = Some(web_push_key(settings, None)?);
+    }
 
     let now = now_rfc3339();
     let mut tenant = Tenant {
@@ -121,6 +144,8 @@ pub async fn create_tenant(
         apns_configured: false,
         fcm_configured: false,
         fcm_project_id: None,
+        web_push_configured: false,
+        vapid_public_key: None,
         created_at: now.clone(),
         created_by: user.sub.clone(),
         updated_at: now,
@@ -128,7 +153,7 @@ pub async fn create_tenant(
     };
     describe_credentials(&mut tenant, &credentials);
     // Secret first: a tenant item never points at credentials that are not there.
-    if credentials.apns.is_some() || credentials.fcm.is_some() {
+    if credentials.apns.is_some() || credentials.fcm.is_some() || credentials.web_push.is_some() {
         app.secrets
             .create_tenant_credentials(&tenant.tenant_id, &credentials)
             .await?;
@@ -159,6 +184,11 @@ fn describe_credentials(tenant: &mut Tenant, credentials: &TenantCredentials) {
         .fcm
         .as_ref()
         .map(|account| account.project_id.clone());
+    tenant.web_push_configured = credentials.web_push.is_some();
+    tenant.vapid_public_key = credentials
+        .web_push
+        .as_ref()
+        .map(|key| key.public_key.clone());
 }
 
 /// Tenants of one org (the caller must belong to it), or of all the caller's
@@ -208,12 +238,20 @@ pub async fn update_tenant(
         && request.key_id.is_none()
         && request.private_key.is_none()
         && request.use_sandbox.is_none()
-        && request.fcm_service_account.is_none();
+        && request.fcm_service_account.is_none()
+        && request.web_push.is_none();
     if nothing {
         return Err(Error::invalid_request(
-            "nothing to update: send at least one of `bundle_id`, `team_id`, `key_id`, `private_key`, `use_sandbox`, `fcm_service_account`",
+            "nothing to update: send at least one of `bundle_id`, `team_id`, `key_id`, `private_key`, `use_sandbox`, `fcm_service_account`, `web_push`",
         ));
     }
+    // Made before the tenant is claimed: a bad subject or key is a 400
+    // with nothing written. Used unless the tenant keeps its key.
+    let fresh_vapid = request
+        .web_push
+        .as_ref()
+        .map(|settings| web_push_key(settings, None))
+        .transpose()?;
     let apns_fields = ApnsFields {
         bundle_id: request.bundle_id.as_deref(),
         team_id: request.team_id.as_deref(),
@@ -243,13 +281,25 @@ pub async fn update_tenant(
         tenant.use_sandbox = sandbox;
     }
 
+    let web_push = request.web_push;
     change_tenant(app, tenant, |credentials| {
-        let changed = new_apns.is_some() || new_fcm.is_some();
+        let mut changed = new_apns.is_some() || new_fcm.is_some();
         if let Some(key) = new_apns {
             credentials.apns = Some(key);
         }
         if let Some(account) = new_fcm {
             credentials.fcm = Some(account);
+        }
+        if let (Some(settings), Some(fresh)) = (&web_push, fresh_vapid) {
+            let keep = settings.private_key.is_none() && !settings.rotate.unwrap_or(false);
+            credentials.web_push = Some(match credentials.web_push.take() {
+                Some(current) if keep => VapidKey {
+                    subject: settings.subject.clone(),
+                    ..current
+                },
+                _ => fresh,
+            });
+            changed = true;
         }
         changed
     })

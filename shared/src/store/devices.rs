@@ -361,6 +361,7 @@ impl Store {
             app_version: registration.app_version.clone(),
             created_at: current.map_or_else(|| now.clone(), |old| old.created_at.clone()),
             updated_at: now,
+            web_push_keys: registration.web_push_keys.clone(),
         };
         let moved_from = current.filter(|old| old.user_id != device.user_id);
         let sk = device_sk(&device.token);

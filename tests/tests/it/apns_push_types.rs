@@ -439,6 +439,7 @@ fn activity_registration(user_id: &str, n: usize) -> DeviceRegistration {
         platform: Platform::Ios,
         token_type: TokenType::Liveactivity,
         app_version: None,
+        web_push_keys: None,
     }
 }
 

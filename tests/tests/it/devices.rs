@@ -674,6 +674,7 @@ async fn a_large_tenant_partition_is_purged_in_bounded_steps() {
             platform: Platform::Ios,
             token_type: Default::default(),
             app_version: None,
+            web_push_keys: None,
         };
         if let Err(err) = env
             .app
@@ -784,6 +785,7 @@ async fn fill(env: &TestEnv, tenant_id: &str, user_id: &str, first: u32, count: 
             platform: Platform::Ios,
             token_type: Default::default(),
             app_version: None,
+            web_push_keys: None,
         };
         if let Err(err) = env
             .app

@@ -17,4 +17,5 @@ mod smoke;
 mod stored_data;
 mod tenant_isolation;
 mod tenants;
+mod webpush;
 mod worker;

@@ -32,8 +32,13 @@ pub(crate) async fn handle(state: &State, conn: ConnInfo, req: Request<Incoming>
         (&Method::GET, "/admin/credentials") => Ok(ok(state.registry.summary())),
         (&Method::POST, "/admin/apns-keys") => register_apns_key(state, &body),
         (&Method::POST, "/admin/fcm-accounts") => register_fcm_account(state, conn, &parts, &body),
+        (&Method::POST, "/admin/web-push-subscriptions") => Ok(
+            crate::webpush::create_subscription(state, conn, &parts, &body),
+        ),
         (&Method::GET, "/deliveries") => list_deliveries(state, &parts),
-        (&Method::DELETE, "/deliveries") => Ok(ok(json!({"cleared": state.recorder.clear()}))),
+        (&Method::DELETE, "/deliveries") => Ok(ok(
+            json!({"cleared": state.recorder.clear() + state.web_push.clear()}),
+        )),
         (&Method::GET, "/stats") => Ok(stats(state)),
         (&Method::GET, "/admin/faults") => Ok(ok(json!({"faults": state.faults.snapshot()}))),
         (&Method::POST, "/admin/faults") => add_fault(state, &body),
@@ -43,6 +48,7 @@ pub(crate) async fn handle(state: &State, conn: ConnInfo, req: Request<Incoming>
         }
         (&Method::POST, "/admin/reset") => {
             state.recorder.clear();
+            state.web_push.clear();
             state.faults.clear();
             state.stats.reset();
             tracing::info!("simulator reset");
@@ -232,7 +238,40 @@ fn register_fcm_account(
     Ok(ok(answer))
 }
 
+/// Web Push recordings: asked for with `provider=webpush`, or with a
+/// `token` that is an endpoint URL.
+fn web_push_deliveries(state: &State, parts: &Parts) -> Option<Result<Resp, Failure>> {
+    let pairs: Vec<(String, String)> =
+        http_util::form_pairs(parts.uri.query().unwrap_or_default()).collect();
+    let get = |name: &str| {
+        pairs
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
+    };
+    let token = get("token");
+    let wanted = get("provider") == Some("webpush")
+        || token.is_some_and(|t| t.starts_with("https://") || t.starts_with("http://"));
+    if !wanted {
+        return None;
+    }
+    let limit = match get("limit").map(str::parse::<usize>) {
+        None => None,
+        Some(Ok(limit)) => Some(limit),
+        Some(Err(_)) => {
+            return Some(Err(Failure::new(
+                StatusCode::BAD_REQUEST,
+                "limit must be a non-negative integer",
+            )))
+        }
+    };
+    Some(Ok(ok(state.web_push.query(token, limit))))
+}
+
 fn list_deliveries(state: &State, parts: &Parts) -> Result<Resp, Failure> {
+    if let Some(answer) = web_push_deliveries(state, parts) {
+        return answer;
+    }
     let mut filter = Filter::default();
     for (key, value) in http_util::form_pairs(parts.uri.query().unwrap_or_default()) {
         match key.as_str() {

@@ -1,5 +1,5 @@
-//! A local stand-in for Apple APNs, Google FCM HTTP v1 and Google's OAuth2
-//! token endpoint.
+//! A local stand-in for Apple APNs, Google FCM HTTP v1, Google's OAuth2
+//! token endpoint and a standard Web Push service.
 //!
 //! It speaks the providers' wire protocols (HTTP/2 over TLS, h2c and
 //! HTTP/1.1), validates requests the way the real services do, records every
@@ -25,6 +25,7 @@ mod server;
 mod state;
 mod stats;
 mod tls;
+mod webpush;
 
 pub use config::SimulatorConfig;
 pub use server::{RunningSimulator, Simulator};

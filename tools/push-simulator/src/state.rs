@@ -15,6 +15,7 @@ pub(crate) struct State {
     pub recorder: Recorder,
     pub faults: Faults,
     pub stats: Stats,
+    pub web_push: crate::webpush::WebPushState,
 }
 
 impl State {
@@ -24,6 +25,7 @@ impl State {
             recorder: Recorder::new(max_deliveries),
             faults: Faults::default(),
             stats: Stats::default(),
+            web_push: crate::webpush::WebPushState::default(),
         }
     }
 }

@@ -77,6 +77,7 @@ pub(super) async fn start_with(
             .as_str()
             .map(str::to_owned),
         extra_ca_file: Some(sim.ca_pem_path().display().to_string()),
+        ..ProviderEndpoints::default()
     };
     adjust(&mut endpoints);
     let tenant = TenantPush {
@@ -91,6 +92,7 @@ pub(super) async fn start_with(
             parse_service_account(&credentials["fcm_service_account"], &endpoints)
                 .expect("usable account"),
         ),
+        web_push: None,
     };
     let providers = Providers::with_config(&endpoints, config).expect("providers");
     Harness {
@@ -141,6 +143,7 @@ pub(super) fn ios(n: usize) -> Target {
     Target {
         token: format!("{n:064x}"),
         platform: Platform::Ios,
+        web_push_keys: None,
     }
 }
 
@@ -148,5 +151,6 @@ pub(super) fn android(n: usize) -> Target {
     Target {
         token: format!("fcm{n}:APA91b{}", "x_-Z".repeat(30)),
         platform: Platform::Android,
+        web_push_keys: None,
     }
 }

@@ -4,3 +4,4 @@ mod apns;
 mod engine;
 mod fcm;
 mod harness;
+mod webpush;

@@ -26,9 +26,10 @@ use pool::Pool;
 /// Provider error bodies are small; more is not read into memory.
 const MAX_BODY: usize = 64 * 1024;
 /// Origins (scheme, host, port) one container connects to at most. The
-/// providers' hosts and the token endpoint need a handful; the cap keeps a
-/// configuration mistake from growing the pool map without bound.
-const MAX_ORIGINS: usize = 16;
+/// providers' hosts and the token endpoint need a handful, Web Push a few
+/// more (Windows' push service spreads over many `*.notify.windows.com`
+/// hosts); the cap keeps the pool map from growing without bound.
+const MAX_ORIGINS: usize = 64;
 /// A `Retry-After` longer than this is read as this.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
 

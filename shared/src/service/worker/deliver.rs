@@ -27,7 +27,7 @@ impl Worker {
         };
         let batch_id = batch_uuid.hyphenated().to_string();
         let tenant_id = chunk.tenant_id.as_str();
-        let encoded = match EncodedNotification::new(&chunk.notification) {
+        let encoded = match EncodedNotification::with_message_id(&chunk.notification, &batch_id) {
             Ok(encoded) => encoded,
             Err(err) => {
                 tracing::error!(error = %err, "poison message: the notification is not deliverable");

@@ -225,6 +225,7 @@ mod tests {
             app_version: None,
             created_at: String::new(),
             updated_at: String::new(),
+            web_push_keys: None,
         }
     }
 

@@ -5,6 +5,7 @@
 
 mod faults;
 mod load;
+mod webpush;
 
 use std::time::{Duration, Instant};
 

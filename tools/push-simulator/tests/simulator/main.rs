@@ -9,3 +9,4 @@ mod apns;
 mod faults;
 mod fcm;
 mod support;
+mod webpush;

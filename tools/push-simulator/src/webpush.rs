@@ -1,0 +1,431 @@
+//! A Web Push service (RFC 8030) at `/wp/{id}`: checks the VAPID
+//! authorization (RFC 8292) as push services do (401 when missing or not
+//! signed by the key it names, 403 when expired, too long-lived, for
+//! another origin, or by a key other than the subscription's
+//! `applicationServerKey`), records each accepted request's headers and raw
+//! body, and decrypts the body (RFC 8291) when it made the subscription
+//! itself (`POST /admin/web-push-subscriptions`).
+//!
+//! Subscription ids starting with `gone` answer 410 (an expired
+//! subscription), ids starting with `busy` answer 429 with `Retry-After: 1`.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Mutex, MutexGuard};
+
+use aws_lc_rs::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_128_GCM};
+use aws_lc_rs::agreement::{self, PrivateKey, UnparsedPublicKey, ECDH_P256};
+use aws_lc_rs::hkdf::{self, Salt, HKDF_SHA256};
+use aws_lc_rs::signature::{self, ECDSA_P256_SHA256_FIXED};
+use base64::engine::general_purpose::{URL_SAFE, URL_SAFE_NO_PAD};
+use base64::Engine;
+use chrono::{DateTime, Utc};
+use http::header::{HeaderValue, AUTHORIZATION, LOCATION, RETRY_AFTER};
+use http::request::Parts;
+use http::{Method, Request, StatusCode};
+use hyper::body::Incoming;
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+use crate::http_util::{self, Resp};
+use crate::state::{ConnInfo, Listener, State};
+
+pub(crate) const PATH_PREFIX: &str = "/wp/";
+/// RFC 8030 push services accept at least 4096 bytes; this one no more.
+const MAX_BODY: usize = 4096;
+/// RFC 8292 §2: a token must not be valid for more than 24 hours.
+const MAX_TOKEN_LIFETIME_SECS: i64 = 24 * 3600;
+/// Recordings kept; the oldest are dropped first.
+const MAX_DELIVERIES: usize = 20_000;
+
+/// A subscription the simulator made: it holds the browser's side.
+struct Subscription {
+    private_key: PrivateKey,
+    auth: [u8; 16],
+    application_server_key: Option<Vec<u8>>,
+}
+
+struct WebPushDelivery {
+    endpoint: String,
+    headers: Map<String, Value>,
+    body: Vec<u8>,
+    plaintext: Option<Value>,
+    listener: Listener,
+    received_at: DateTime<Utc>,
+}
+
+#[derive(Default)]
+pub(crate) struct WebPushState {
+    subscriptions: Mutex<HashMap<String, Subscription>>,
+    deliveries: Mutex<VecDeque<WebPushDelivery>>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn b64(text: &str) -> Option<Vec<u8>> {
+    URL_SAFE_NO_PAD
+        .decode(text)
+        .ok()
+        .or_else(|| URL_SAFE.decode(text).ok())
+}
+
+impl WebPushState {
+    pub fn clear(&self) -> usize {
+        let mut deliveries = lock(&self.deliveries);
+        let count = deliveries.len();
+        deliveries.clear();
+        count
+    }
+
+    /// `{"count", "deliveries"}` of the pushes to `endpoint` (all when
+    /// `None`), oldest first, the newest `limit`.
+    pub fn query(&self, endpoint: Option<&str>, limit: Option<usize>) -> Value {
+        let deliveries = lock(&self.deliveries);
+        let mut matched: Vec<Value> = deliveries
+            .iter()
+            .rev()
+            .filter(|d| endpoint.is_none_or(|e| e == d.endpoint))
+            .take(limit.unwrap_or(usize::MAX))
+            .map(|d| {
+                json!({
+                    "provider": "webpush",
+                    "token": d.endpoint,
+                    "headers": d.headers,
+                    "body_b64": URL_SAFE_NO_PAD.encode(&d.body),
+                    "plaintext": d.plaintext,
+                    "listener": d.listener,
+                    "received_at": d.received_at,
+                })
+            })
+            .collect();
+        matched.reverse();
+        json!({"count": matched.len(), "deliveries": matched})
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct SubscriptionRequest {
+    /// Where the endpoint points (e.g. the TLS listener's
+    /// `https://127.0.0.1:9473`); the admin request's own origin by default.
+    #[serde(default)]
+    origin: Option<String>,
+    /// The VAPID public key (base64url) the subscription is bound to, as a
+    /// browser's `applicationServerKey`: pushes signed by another key get 403.
+    #[serde(default)]
+    application_server_key: Option<String>,
+    /// The subscription id (the endpoint's last segment); random by default.
+    #[serde(default)]
+    id: Option<String>,
+}
+
+/// `POST /admin/web-push-subscriptions`: a new subscription in the shape
+/// of `PushSubscription.toJSON()`.
+pub(crate) fn create_subscription(
+    state: &State,
+    conn: ConnInfo,
+    parts: &Parts,
+    body: &[u8],
+) -> Resp {
+    let request: SubscriptionRequest = if body.iter().all(u8::is_ascii_whitespace) {
+        SubscriptionRequest::default()
+    } else {
+        match serde_json::from_slice(body) {
+            Ok(request) => request,
+            Err(e) => {
+                return http_util::admin_error(
+                    StatusCode::BAD_REQUEST,
+                    format!("invalid request body: {e}"),
+                )
+            }
+        }
+    };
+    let application_server_key = match request.application_server_key.as_deref().map(b64) {
+        None => None,
+        Some(Some(key)) if key.len() == 65 => Some(key),
+        Some(_) => {
+            return http_util::admin_error(
+                StatusCode::BAD_REQUEST,
+                "application_server_key must be a base64url 65-byte P-256 point",
+            )
+        }
+    };
+    let id = request
+        .id
+        .filter(|id| {
+            !id.is_empty()
+                && id.len() <= 128
+                && id
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
+        .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
+    let origin = request
+        .origin
+        .map(|origin| origin.trim_end_matches('/').to_owned())
+        .unwrap_or_else(|| http_util::base_url(conn, parts));
+    let (Ok(private_key), mut auth) = (PrivateKey::generate(&ECDH_P256), [0_u8; 16]) else {
+        return http_util::admin_error(StatusCode::INTERNAL_SERVER_ERROR, "key generation failed");
+    };
+    let (Ok(public_key), Ok(())) = (
+        private_key.compute_public_key(),
+        aws_lc_rs::rand::fill(&mut auth),
+    ) else {
+        return http_util::admin_error(StatusCode::INTERNAL_SERVER_ERROR, "key generation failed");
+    };
+    let endpoint = format!("{origin}{PATH_PREFIX}{id}");
+    let answer = json!({
+        "endpoint": endpoint,
+        "expirationTime": null,
+        "keys": {
+            "p256dh": URL_SAFE_NO_PAD.encode(public_key.as_ref()),
+            "auth": URL_SAFE_NO_PAD.encode(auth),
+        },
+    });
+    lock(&state.web_push.subscriptions).insert(
+        endpoint,
+        Subscription {
+            private_key,
+            auth,
+            application_server_key,
+        },
+    );
+    http_util::json(StatusCode::CREATED, &answer)
+}
+
+fn refuse(status: StatusCode, reason: &str) -> Resp {
+    http_util::json(
+        status,
+        &json!({"code": status.as_u16(), "errno": 109, "error": reason}),
+    )
+}
+
+/// `vapid t=<jwt>, k=<key>`: the token and the decoded key.
+fn vapid_parts(value: &str) -> Option<(&str, Vec<u8>)> {
+    let rest = value.strip_prefix("vapid ")?;
+    let mut token = None;
+    let mut key = None;
+    for part in rest.split(',').map(str::trim) {
+        if let Some(t) = part.strip_prefix("t=") {
+            token = Some(t);
+        } else if let Some(k) = part.strip_prefix("k=") {
+            key = b64(k);
+        }
+    }
+    Some((token?, key?))
+}
+
+/// Checks the VAPID authorization for `audience`; `Err` is the refusal.
+fn check_vapid(
+    parts: &Parts,
+    audience: &str,
+    bound_key: Option<&[u8]>,
+) -> Result<(), (StatusCode, &'static str)> {
+    let unauthorized = |reason: &'static str| (StatusCode::UNAUTHORIZED, reason);
+    let forbidden = |reason: &'static str| (StatusCode::FORBIDDEN, reason);
+    let value = parts
+        .headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| unauthorized("missing VAPID authorization"))?;
+    let (token, key) = vapid_parts(value)
+        .ok_or_else(|| unauthorized("authorization is not `vapid t=..., k=...`"))?;
+    let mut pieces = token.split('.');
+    let (Some(header), Some(claims), Some(sig), None) =
+        (pieces.next(), pieces.next(), pieces.next(), pieces.next())
+    else {
+        return Err(unauthorized("the VAPID token is not a JWT"));
+    };
+    let header: Value = b64(header)
+        .and_then(|h| serde_json::from_slice(&h).ok())
+        .ok_or_else(|| unauthorized("bad JWT header"))?;
+    if header["alg"] != "ES256" {
+        return Err(unauthorized("the VAPID token must be ES256"));
+    }
+    let signature = b64(sig).ok_or_else(|| unauthorized("bad JWT signature"))?;
+    let signed = &token[..header_len(token)];
+    signature::UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, &key)
+        .verify(signed.as_bytes(), &signature)
+        .map_err(|_| unauthorized("the VAPID token is not signed by the key in `k`"))?;
+    let claims: Value = b64(claims)
+        .and_then(|c| serde_json::from_slice(&c).ok())
+        .ok_or_else(|| unauthorized("bad JWT claims"))?;
+    if claims["aud"].as_str() != Some(audience) {
+        return Err(forbidden(
+            "the VAPID token's `aud` is not this push service's origin",
+        ));
+    }
+    let now = Utc::now().timestamp();
+    let exp = claims["exp"]
+        .as_i64()
+        .ok_or_else(|| forbidden("the VAPID token has no `exp`"))?;
+    if exp <= now {
+        return Err(forbidden("the VAPID token has expired"));
+    }
+    if exp > now.saturating_add(MAX_TOKEN_LIFETIME_SECS) {
+        return Err(forbidden("the VAPID token is valid for more than 24 hours"));
+    }
+    let subject = claims["sub"].as_str().unwrap_or_default();
+    if !(subject.starts_with("mailto:") || subject.starts_with("https:")) {
+        return Err(forbidden("the VAPID `sub` must be a mailto: or https: URI"));
+    }
+    if bound_key.is_some_and(|bound| bound != key.as_slice()) {
+        return Err(forbidden(
+            "the VAPID key is not the subscription's applicationServerKey",
+        ));
+    }
+    Ok(())
+}
+
+/// Length of `header.claims` in a JWT.
+fn header_len(token: &str) -> usize {
+    token.rfind('.').unwrap_or(token.len())
+}
+
+struct Len(usize);
+
+impl hkdf::KeyType for Len {
+    fn len(&self) -> usize {
+        self.0
+    }
+}
+
+fn hkdf_fill(prk: &hkdf::Prk, info: &[&[u8]], out: &mut [u8]) -> Option<()> {
+    prk.expand(info, Len(out.len())).ok()?.fill(out).ok()
+}
+
+/// RFC 8291 decryption of a one-record `aes128gcm` body, as the browser
+/// holding the subscription would do it.
+fn decrypt(body: &[u8], subscription: &Subscription) -> Option<Vec<u8>> {
+    let salt = body.get(..16)?;
+    let id_len = usize::from(*body.get(20)?);
+    let sender_key = body.get(21..21 + id_len)?;
+    let mut record = body.get(21 + id_len..)?.to_vec();
+    let receiver_key = subscription.private_key.compute_public_key().ok()?;
+    let ikm = agreement::agree(
+        &subscription.private_key,
+        UnparsedPublicKey::new(&ECDH_P256, sender_key),
+        (),
+        |shared| {
+            let prk = Salt::new(HKDF_SHA256, &subscription.auth).extract(shared);
+            let mut ikm = [0_u8; 32];
+            hkdf_fill(
+                &prk,
+                &[b"WebPush: info\0", receiver_key.as_ref(), sender_key],
+                &mut ikm,
+            )
+            .ok_or(())?;
+            Ok(ikm)
+        },
+    )
+    .ok()?;
+    let prk = Salt::new(HKDF_SHA256, salt).extract(&ikm);
+    let mut cek = [0_u8; 16];
+    hkdf_fill(&prk, &[b"Content-Encoding: aes128gcm\0"], &mut cek)?;
+    let mut nonce = [0_u8; 12];
+    hkdf_fill(&prk, &[b"Content-Encoding: nonce\0"], &mut nonce)?;
+    let key = LessSafeKey::new(UnboundKey::new(&AES_128_GCM, &cek).ok()?);
+    let plain = key
+        .open_in_place(
+            Nonce::assume_unique_for_key(nonce),
+            Aad::empty(),
+            &mut record,
+        )
+        .ok()?;
+    let end = plain.iter().rposition(|b| *b != 0)?;
+    (plain[end] == 2).then(|| plain[..end].to_vec())
+}
+
+/// `POST /wp/{id}`.
+pub(crate) async fn handle(state: &State, conn: ConnInfo, req: Request<Incoming>) -> Resp {
+    let (parts, body) = req.into_parts();
+    if parts.method != Method::POST {
+        return refuse(StatusCode::METHOD_NOT_ALLOWED, "POST required");
+    }
+    let id = parts.uri.path().trim_start_matches(PATH_PREFIX).to_owned();
+    if id.is_empty() || id.contains('/') {
+        return refuse(StatusCode::NOT_FOUND, "no such subscription");
+    }
+    let body = match http_util::read_body(&parts.headers, body, MAX_BODY).await {
+        Ok(body) => body,
+        Err(_) => return refuse(StatusCode::PAYLOAD_TOO_LARGE, "body over 4096 bytes"),
+    };
+    let origin = http_util::base_url(conn, &parts);
+    let endpoint = format!("{origin}{}", parts.uri.path());
+    let bound_key = {
+        let subscriptions = lock(&state.web_push.subscriptions);
+        subscriptions
+            .get(&endpoint)
+            .and_then(|s| s.application_server_key.clone())
+    };
+    if let Err((status, reason)) = check_vapid(&parts, &origin, bound_key.as_deref()) {
+        return refuse(status, reason);
+    }
+    if parts
+        .headers
+        .get("ttl")
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
+        .is_none()
+    {
+        return refuse(StatusCode::BAD_REQUEST, "the TTL header is required");
+    }
+    if parts
+        .headers
+        .get("content-encoding")
+        .map(HeaderValue::as_bytes)
+        != Some(b"aes128gcm")
+    {
+        return refuse(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "Content-Encoding must be aes128gcm",
+        );
+    }
+    if id.starts_with("gone") {
+        return refuse(StatusCode::GONE, "subscription expired");
+    }
+    if id.starts_with("busy") {
+        let mut answer = refuse(StatusCode::TOO_MANY_REQUESTS, "slow down");
+        answer
+            .headers_mut()
+            .insert(RETRY_AFTER, HeaderValue::from_static("1"));
+        return answer;
+    }
+    let plaintext = {
+        let subscriptions = lock(&state.web_push.subscriptions);
+        subscriptions.get(&endpoint).and_then(|s| decrypt(&body, s))
+    }
+    .map(|plain| {
+        serde_json::from_slice(&plain)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&plain).into_owned()))
+    });
+    let headers: Map<String, Value> = parts
+        .headers
+        .iter()
+        .map(|(name, value)| {
+            (
+                name.as_str().to_owned(),
+                Value::String(String::from_utf8_lossy(value.as_bytes()).into_owned()),
+            )
+        })
+        .collect();
+    {
+        let mut deliveries = lock(&state.web_push.deliveries);
+        if deliveries.len() >= MAX_DELIVERIES {
+            deliveries.pop_front();
+        }
+        deliveries.push_back(WebPushDelivery {
+            endpoint: endpoint.clone(),
+            headers,
+            body: body.to_vec(),
+            plaintext,
+            listener: conn.listener,
+            received_at: Utc::now(),
+        });
+    }
+    let mut answer = http_util::empty(StatusCode::CREATED);
+    if let Ok(location) = HeaderValue::try_from(format!("{endpoint}/message")) {
+        answer.headers_mut().insert(LOCATION, location);
+    }
+    answer
+}
