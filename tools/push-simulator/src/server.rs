@@ -89,7 +89,11 @@ impl Simulator {
         let tls_addr = tls_listener.local_addr()?;
 
         let shared = Shared {
-            state: Arc::new(State::new(config.max_deliveries)),
+            state: Arc::new(State::new(if config.lean {
+                0
+            } else {
+                config.max_deliveries
+            })),
             builder: Arc::new(connection_builder()),
             acceptor: TlsAcceptor::from(material.server_config),
         };

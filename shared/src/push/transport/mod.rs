@@ -6,6 +6,8 @@
 //! to a dispatch task (and hyper spawns a task per request body), which
 //! costs more CPU per push than the push itself on a small Lambda.
 
+#[cfg(feature = "hyper-util-client")]
+mod hyper_client;
 mod pool;
 mod tls;
 
@@ -37,6 +39,18 @@ pub(crate) struct TransportSettings {
     pub connections_per_host: usize,
     pub connect_timeout: Duration,
     pub request_timeout: Duration,
+    pub client: HttpClient,
+}
+
+/// Which HTTP/2 client carries the pushes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum HttpClient {
+    /// Ours, on `h2` (this module).
+    #[default]
+    Own,
+    /// `hyper-util`'s pooled client: only for the benchmark's comparison.
+    #[cfg(feature = "hyper-util-client")]
+    HyperUtil,
 }
 
 #[derive(Debug, Clone, thiserror::Error)]
@@ -92,12 +106,18 @@ pub(crate) struct Transport {
     tls: TlsConnector,
     settings: TransportSettings,
     pools: Mutex<HashMap<Origin, Arc<Pool>>>,
+    #[cfg(feature = "hyper-util-client")]
+    hyper: Option<Arc<hyper_client::HyperClient>>,
 }
 
 impl Transport {
     pub fn new(extra_ca_file: Option<&str>, settings: TransportSettings) -> Result<Self> {
+        let tls = TlsConnector::from(tls::client_config(extra_ca_file)?);
         Ok(Self {
-            tls: TlsConnector::from(tls::client_config(extra_ca_file)?),
+            #[cfg(feature = "hyper-util-client")]
+            hyper: (settings.client == HttpClient::HyperUtil)
+                .then(|| Arc::new(hyper_client::client(tls.clone(), settings.connect_timeout))),
+            tls,
             settings,
             pools: Mutex::new(HashMap::new()),
         })
@@ -146,6 +166,8 @@ impl Transport {
             base_path: uri.path().trim_end_matches('/').to_owned(),
             request_timeout: self.settings.request_timeout,
             pool,
+            #[cfg(feature = "hyper-util-client")]
+            hyper: self.hyper.clone(),
         })
     }
 }
@@ -158,6 +180,8 @@ pub(crate) struct Endpoint {
     base_path: String,
     request_timeout: Duration,
     pool: Arc<Pool>,
+    #[cfg(feature = "hyper-util-client")]
+    hyper: Option<Arc<hyper_client::HyperClient>>,
 }
 
 impl Endpoint {
@@ -186,6 +210,10 @@ impl Endpoint {
     }
 
     async fn round_trip(&self, request: Request<()>, body: Bytes) -> Result<Reply, TransportError> {
+        #[cfg(feature = "hyper-util-client")]
+        if let Some(client) = &self.hyper {
+            return hyper_client::round_trip(client, request, body).await;
+        }
         let mut lease = self.pool.lease().await?;
         let failed = |err: h2::Error, lease: &pool::Lease| {
             if !err.is_reset() {
@@ -283,6 +311,7 @@ mod tests {
                 connections_per_host: 1,
                 connect_timeout: Duration::from_secs(1),
                 request_timeout: Duration::from_secs(1),
+                client: HttpClient::Own,
             },
         )
         .unwrap();
