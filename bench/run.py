@@ -34,24 +34,28 @@ def log(message):
 
 
 def run_measured(cmd, timeout=600):
-    """Runs cmd, returns (returncode, stdout, stderr, peak RSS KiB of that child)."""
+    """Runs cmd, returns (returncode, stdout, stderr, peak RSS KiB of that child).
+
+    The peak is the child's VmHWM, read every 10 ms until it exits (rusage's
+    ru_maxrss would include the Python parent's size, inherited at fork)."""
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         process = subprocess.Popen(cmd, stdout=out, stderr=err, text=True)
         deadline = time.monotonic() + timeout
+        peak = 0
         while True:
-            pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+            peak = max(peak, proc_peak_rss(process.pid) or 0)
+            pid, status, _ = os.wait4(process.pid, os.WNOHANG)
             if pid:
                 break
             if time.monotonic() > deadline:
                 process.kill()
-                pid, status, usage = os.wait4(process.pid, 0)
+                pid, status, _ = os.wait4(process.pid, 0)
                 break
             time.sleep(0.01)
         process.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
-        # ru_maxrss is in KiB on Linux.
-        return process.returncode, out.read(), err.read(), usage.ru_maxrss
+        return process.returncode, out.read(), err.read(), peak
 
 
 def start_announcing(cmd):

@@ -101,7 +101,11 @@ pub async fn run(simulator: &Simulator, admin: &Admin, run: WorkerRun) -> anyhow
         let batch_id = insert_batch(&env, &tenant_id, users_per_round).await?;
         let bodies = message_bodies(&tenant_id, &batch_id, &user_ids, run.users_per_message)?;
         if let Some(meter) = &meter {
-            admin.client().post(format!("{meter}/__meter/reset")).send().await?;
+            admin
+                .client()
+                .post(format!("{meter}/__meter/reset"))
+                .send()
+                .await?;
         }
         let started = Instant::now();
         let mut processed = process_all(&worker, &bodies, round, 1).await;

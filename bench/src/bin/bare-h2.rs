@@ -55,35 +55,62 @@ fn tls_acceptor() -> anyhow::Result<TlsAcceptor> {
     Ok(TlsAcceptor::from(Arc::new(config)))
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+/// Like the simulator: one single-threaded runtime per core, each
+/// accepting and serving its own connections, so the threading model is
+/// the same and only the work per request differs.
+fn main() -> anyhow::Result<()> {
     let acceptor = tls_acceptor()?;
-    let tls = TcpListener::bind("127.0.0.1:0").await?;
-    let cleartext = TcpListener::bind("127.0.0.1:0").await?;
+    let tls = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let cleartext = std::net::TcpListener::bind("127.0.0.1:0")?;
     println!(
         "{{\"tls\":\"https://{}\",\"http\":\"http://{}\"}}",
         tls.local_addr()?,
         cleartext.local_addr()?
     );
+    tls.set_nonblocking(true)?;
+    cleartext.set_nonblocking(true)?;
     let builder = Arc::new(builder());
-    let tls_builder = builder.clone();
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = cleartext.accept().await {
-            let _ = stream.set_nodelay(true);
-            let builder = builder.clone();
-            tokio::spawn(async move {
+    let workers = std::thread::available_parallelism().map_or(2, usize::from);
+    let mut threads = Vec::new();
+    for _ in 0..workers {
+        let (tls, cleartext) = (tls.try_clone()?, cleartext.try_clone()?);
+        let (acceptor, builder) = (acceptor.clone(), builder.clone());
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        threads.push(std::thread::spawn(move || {
+            runtime.block_on(serve(tls, cleartext, acceptor, builder))
+        }));
+    }
+    for thread in threads {
+        let _ = thread.join();
+    }
+    Ok(())
+}
+
+async fn serve(
+    tls: std::net::TcpListener,
+    cleartext: std::net::TcpListener,
+    acceptor: TlsAcceptor,
+    builder: Arc<auto::Builder<TokioExecutor>>,
+) -> anyhow::Result<()> {
+    let (tls, cleartext) = (
+        TcpListener::from_std(tls)?,
+        TcpListener::from_std(cleartext)?,
+    );
+    loop {
+        let (stream, secure) = tokio::select! {
+            accepted = tls.accept() => (accepted?.0, true),
+            accepted = cleartext.accept() => (accepted?.0, false),
+        };
+        let _ = stream.set_nodelay(true);
+        let (acceptor, builder) = (acceptor.clone(), builder.clone());
+        tokio::spawn(async move {
+            if !secure {
                 let _ = builder
                     .serve_connection(TokioIo::new(stream), service_fn(answer))
                     .await;
-            });
-        }
-    });
-    loop {
-        let (stream, _) = tls.accept().await?;
-        let _ = stream.set_nodelay(true);
-        let (acceptor, builder) = (acceptor.clone(), tls_builder.clone());
-        tokio::spawn(async move {
-            if let Ok(stream) = acceptor.accept(stream).await {
+            } else if let Ok(stream) = acceptor.accept(stream).await {
                 let _ = builder
                     .serve_connection(TokioIo::new(stream), service_fn(answer))
                     .await;
