@@ -57,7 +57,11 @@ class Emulator:
                 if not first:
                     # The runtime's second poll: nothing more to do.
                     emulator.released.wait(30)
-                    return self.reply(410, b"{}")
+                    try:
+                        self.reply(410, b"{}")
+                    except OSError:
+                        pass  # the process was killed while it waited
+                    return
                 deadline = int(time.time() * 1000) + 30_000
                 self.reply(200, emulator.event, {
                     "Lambda-Runtime-Aws-Request-Id": str(uuid.uuid4()),

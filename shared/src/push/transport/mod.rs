@@ -5,6 +5,14 @@
 //! Why not hyper's client or reqwest: each request there crosses a channel
 //! to a dispatch task (and hyper spawns a task per request body), which
 //! costs more CPU per push than the push itself on a small Lambda.
+//!
+//! Measured (`scripts/bench`, row "our engine over hyper-util", the same
+//! engine on `hyper-util`'s pooled HTTP/2 client, `hyper_client.rs`): on
+//! 2026-12-03, on a 2-core machine shared with other builds (load 5 to 12),
+//! hyper-util/ours was 0.29x in one run (18k vs 62k pushes/s) and 1.03x
+//! (median of the per-round ratios 0.65, 1.03, 1.31) in the next. That is
+//! not yet a measured advantage either way; the quiet-machine rerun of
+//! `scripts/bench` decides, and bench/README.md holds its figure.
 
 #[cfg(feature = "hyper-util-client")]
 mod hyper_client;
@@ -39,6 +47,8 @@ pub(crate) struct TransportSettings {
     pub connections_per_host: usize,
     pub connect_timeout: Duration,
     pub request_timeout: Duration,
+    // Read only when the benchmark's second client is built in.
+    #[cfg_attr(not(feature = "hyper-util-client"), allow(dead_code))]
     pub client: HttpClient,
 }
 
