@@ -324,6 +324,44 @@ mod tests {
         assert_eq!(apns_public_key(&pem).unwrap(), key.public_key);
     }
 
+    fn verified(registry: &Registry, key_id: &str) -> VerifiedProviderToken {
+        VerifiedProviderToken {
+            key: registry.apns_key(key_id).unwrap(),
+            issued_at: 1,
+        }
+    }
+
+    #[test]
+    fn a_replaced_key_stops_vouching_for_a_token_this_thread_memoised() {
+        let registry = Registry::default();
+        let (key, _) = generate_apns_key(vec![]).unwrap();
+        let key_id = key.key_id.clone();
+        registry.add_apns_key(key);
+        registry.remember_provider_token("token-a", verified(&registry, &key_id));
+        // Twice: the second answer comes from this thread's memo.
+        assert!(registry.verified_provider_token("token-a").is_some());
+        assert!(registry.verified_provider_token("token-a").is_some());
+
+        let (mut replacement, _) = generate_apns_key(vec![]).unwrap();
+        replacement.key_id = key_id;
+        registry.add_apns_key(replacement);
+        assert!(registry.verified_provider_token("token-a").is_none());
+        assert!(registry.verified_provider_token("token-b").is_none());
+    }
+
+    #[test]
+    fn a_memoised_token_of_one_simulator_is_unknown_to_another() {
+        let first = Registry::default();
+        let second = Registry::default();
+        let (key, _) = generate_apns_key(vec![]).unwrap();
+        let key_id = key.key_id.clone();
+        first.add_apns_key(key);
+        first.remember_provider_token("token-a", verified(&first, &key_id));
+        assert!(first.verified_provider_token("token-a").is_some());
+        assert!(second.verified_provider_token("token-a").is_none());
+        assert!(first.verified_provider_token("token-a").is_some());
+    }
+
     #[test]
     fn generated_service_account_pem_yields_the_same_public_key() {
         let (account, file) = generate_service_account("proj", "http://x/token").unwrap();
