@@ -1,8 +1,9 @@
 """A counting proxy in front of the AWS emulator (moto), for the fan-out
 cost rows: every request is forwarded unchanged except that DynamoDB calls
 ask for `ReturnConsumedCapacity: TOTAL`, so the emulator reports the
-capacity units each call consumed (moto computes them from item sizes by
-AWS's rounding rules). Tallies per service and operation.
+capacity units each call consumed (moto computes them from item sizes);
+for transactions, which moto reports nothing for, they are computed from
+the request by AWS's rules. Tallies per service and operation.
 
     python3 bench/aws_meter.py UPSTREAM_URL   # prints {"url": ...} once listening
     GET  /__meter        the tallies as JSON
@@ -108,6 +109,8 @@ def main():
                     units = total_units(json.loads(answer))
                 except json.JSONDecodeError:
                     units = 0.0
+                if not units and operation == "TransactWriteItems":
+                    units = transact_write_units(body)
                 if operation in READS:
                     read_units = units
                 else:
@@ -127,6 +130,23 @@ def main():
     server.daemon_threads = True
     print(json.dumps({"url": f"http://127.0.0.1:{server.server_address[1]}"}), flush=True)
     server.serve_forever()
+
+
+def transact_write_units(body):
+    """moto reports no capacity for transactions: AWS charges 2 write units
+    per started KB of each item written. A Put's size is estimated from its
+    request JSON (an overestimate: DynamoDB JSON carries type tags); an
+    Update, Delete or ConditionCheck is counted as one item under 1 KB."""
+    try:
+        actions = json.loads(body).get("TransactItems", [])
+    except (json.JSONDecodeError, AttributeError):
+        return 0.0
+    units = 0.0
+    for action in actions:
+        put = action.get("Put") if isinstance(action, dict) else None
+        size = len(json.dumps(put["Item"])) if put and "Item" in put else 1
+        units += 2 * max(1, -(-size // 1024))
+    return units
 
 
 def total_units(answer):
