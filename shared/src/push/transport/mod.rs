@@ -6,13 +6,12 @@
 //! to a dispatch task (and hyper spawns a task per request body), which
 //! costs more CPU per push than the push itself on a small Lambda.
 //!
-//! Measured (`scripts/bench`, row "our engine over hyper-util", the same
-//! engine on `hyper-util`'s pooled HTTP/2 client, `hyper_client.rs`): on
-//! 2026-12-03, on a 2-core machine shared with other builds (load 5 to 12),
-//! hyper-util/ours was 0.29x in one run (18k vs 62k pushes/s) and 1.03x
-//! (median of the per-round ratios 0.65, 1.03, 1.31) in the next. That is
-//! not yet a measured advantage either way; the quiet-machine rerun of
-//! `scripts/bench` decides, and bench/README.md holds its figure.
+//! Measured (`scripts/bench`, row "our engine over hyper-util": the same
+//! engine on `hyper-util`'s pooled HTTP/2 client, `hyper_client.rs`), 20,000
+//! APNs pushes against the simulator over TLS on a shared 2-core machine,
+//! 2026-12-03: hyper-util did 0.63x our pushes/s (rounds 0.63, 0.61, 0.66;
+//! 40k vs 63k pushes/s) at a higher peak RSS (28.8 vs 24.0 MiB). A busier
+//! run before it gave 1.03x (0.65, 1.03, 1.31). bench/README.md.
 
 #[cfg(feature = "hyper-util-client")]
 mod hyper_client;
