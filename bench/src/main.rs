@@ -17,7 +17,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use notify_shared::config::ProviderEndpoints;
 use notify_shared::credentials::{parse_service_account, validate_apns_key};
 use notify_shared::model::Platform;
-use notify_shared::push::{EncodedNotification, Providers, PushConfig, TenantPush};
+use notify_shared::push::{EncodedNotification, HttpClient, Providers, PushConfig, TenantPush};
 
 use simulator::{Admin, Simulator};
 
@@ -42,6 +42,9 @@ struct Args {
     /// Use the simulator's cleartext (h2c) listener instead of TLS.
     #[arg(long)]
     cleartext: bool,
+    /// The HTTP/2 client under the engine: ours, or hyper-util's.
+    #[arg(long, value_enum, default_value = "own")]
+    transport: Transport,
     /// Client runtime worker threads (default: one per CPU).
     #[arg(long)]
     worker_threads: Option<usize>,
@@ -81,6 +84,12 @@ enum Command {
         #[arg(long, default_value_t = 50)]
         devices_per_user: usize,
     },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Transport {
+    Own,
+    HyperUtil,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -191,13 +200,18 @@ async fn run(
     if let Some(in_flight) = args.in_flight {
         config.max_in_flight = in_flight;
     }
+    config.http_client = match args.transport {
+        Transport::Own => HttpClient::Own,
+        Transport::HyperUtil => HttpClient::HyperUtil,
+    };
     let providers = Providers::with_config(&endpoints, config)?;
     let encoded = EncodedNotification::new(&scenario::notification())?;
     println!(
-        "push-bench: {} devices per run, {} rounds, {} ({} connections/host, {} in flight, {threads} client threads)",
+        "push-bench: {} devices per run, {} rounds, {} over {:?} ({} connections/host, {} in flight, {threads} client threads)",
         args.devices,
         args.rounds,
         if args.cleartext { "h2c" } else { "TLS" },
+        args.transport,
         config.connections_per_host,
         config.max_in_flight,
     );

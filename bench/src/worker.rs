@@ -23,6 +23,9 @@ use crate::simulator::{Admin, Simulator};
 
 /// A Lambda invocation gets at most ten SQS records.
 const MESSAGES: usize = 10;
+/// Base URL of bench/aws_meter.py in front of the emulator: when set, each
+/// round's AWS calls (the worker's alone) are printed.
+const METER_VARIABLE: &str = "NOTIFY_BENCH_AWS_METER";
 
 #[derive(Debug, Clone, Copy)]
 pub struct WorkerRun {
@@ -93,10 +96,18 @@ pub async fn run(simulator: &Simulator, admin: &Admin, run: WorkerRun) -> anyhow
 
     // Round 0 warms the container up (connections, provider tokens, the
     // tenant's credentials); the timed rounds follow.
+    let meter = std::env::var(METER_VARIABLE).ok();
     for round in 0..=run.rounds {
         admin.reset().await?;
         let batch_id = insert_batch(&env, &tenant_id, users_per_round).await?;
         let bodies = message_bodies(&tenant_id, &batch_id, &user_ids, run.users_per_message)?;
+        if let Some(meter) = &meter {
+            admin
+                .client()
+                .post(format!("{meter}/__meter/reset"))
+                .send()
+                .await?;
+        }
         let started = Instant::now();
         let mut processed = process_all(&worker, &bodies, round, 1).await;
         let elapsed = started.elapsed();
@@ -117,6 +128,16 @@ pub async fn run(simulator: &Simulator, admin: &Admin, run: WorkerRun) -> anyhow
             }
         }
         report(round, &processed, elapsed, admin).await?;
+        if let Some(meter) = &meter {
+            let calls: serde_json::Value = admin
+                .client()
+                .get(format!("{meter}/__meter"))
+                .send()
+                .await?
+                .json()
+                .await?;
+            println!("aws calls (round {round}): {calls}");
+        }
     }
     println!(
         "peak RSS of the worker process: {:.1} MiB",

@@ -18,7 +18,7 @@ use crate::push::fcm::{Fcm, FcmBatch, FcmMessage};
 use crate::push::outcome::{transient, Attempt, DeliveryOutcome, TargetResult};
 use crate::push::retry::RetryPolicy;
 use crate::push::target::{Target, TenantPush};
-use crate::push::transport::{Transport, TransportSettings};
+use crate::push::transport::{HttpClient, Transport, TransportSettings};
 use crate::push::webpush::{WebPush, WebPushBatch, WebPushMessage};
 
 /// Knobs of the engine; the defaults suit a 2-vCPU Lambda talking to APNs
@@ -35,6 +35,8 @@ pub struct PushConfig {
     /// One request and its answer, waiting for a connection included.
     pub request_timeout: Duration,
     pub retry: RetryPolicy,
+    /// The HTTP/2 client: ours unless the benchmark asks for another.
+    pub http_client: HttpClient,
 }
 
 impl Default for PushConfig {
@@ -45,6 +47,7 @@ impl Default for PushConfig {
             connect_timeout: Duration::from_secs(5),
             request_timeout: Duration::from_secs(10),
             retry: RetryPolicy::default(),
+            http_client: HttpClient::Own,
         }
     }
 }
@@ -177,6 +180,7 @@ impl Providers {
                 connections_per_host: config.connections_per_host,
                 connect_timeout: config.connect_timeout,
                 request_timeout: config.request_timeout,
+                client: config.http_client,
             },
         )?;
         Ok(Self {

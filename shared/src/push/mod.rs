@@ -22,3 +22,4 @@ pub use engine::{EncodedNotification, Providers, PushConfig, DEADLINE_REACHED};
 pub use outcome::{DeliveryOutcome, TargetResult};
 pub use retry::RetryPolicy;
 pub use target::{Target, TenantPush};
+pub use transport::HttpClient;

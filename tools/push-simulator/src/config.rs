@@ -17,6 +17,10 @@ pub struct SimulatorConfig {
     pub max_deliveries: usize,
     /// Worker threads serving connections (each connection stays on one).
     pub workers: usize,
+    /// Benchmark mode: pushes are checked and counted as always, but not
+    /// recorded (`GET /deliveries` stays empty), so the hot path does no
+    /// copying or locking beyond the counters.
+    pub lean: bool,
 }
 
 impl SimulatorConfig {
@@ -40,6 +44,7 @@ impl Default for SimulatorConfig {
             state_dir: PathBuf::from(".dev/simulator"),
             max_deliveries: 1_000_000,
             workers: std::thread::available_parallelism().map_or(2, usize::from),
+            lean: false,
         }
     }
 }

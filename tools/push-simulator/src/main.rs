@@ -52,6 +52,9 @@ struct Args {
     /// Worker threads serving connections (default: one per CPU).
     #[arg(long, env = "PUSH_SIMULATOR_WORKERS")]
     workers: Option<usize>,
+    /// Check and count pushes without recording them (for benchmarks).
+    #[arg(long, env = "PUSH_SIMULATOR_LEAN")]
+    lean: bool,
     /// Log filter (e.g. info, debug, push_simulator=debug).
     #[arg(long, env = "PUSH_SIMULATOR_LOG_LEVEL", default_value = "info")]
     log_level: String,
@@ -81,6 +84,7 @@ async fn main() -> anyhow::Result<()> {
         workers: args
             .workers
             .unwrap_or_else(|| SimulatorConfig::default().workers),
+        lean: args.lean,
     })
     .await?;
 

@@ -92,9 +92,10 @@ pub(crate) struct Recorder {
 }
 
 impl Recorder {
+    /// Keeps the newest `max` deliveries; 0 keeps none (lean mode).
     pub fn new(max: usize) -> Self {
         Self {
-            max: max.max(1),
+            max,
             deliveries: Mutex::new(VecDeque::new()),
             dropped: AtomicU64::new(0),
         }
@@ -105,6 +106,9 @@ impl Recorder {
     }
 
     pub fn record(&self, delivery: Delivery) {
+        if self.max == 0 {
+            return;
+        }
         let mut deliveries = self.lock();
         if deliveries.len() >= self.max {
             deliveries.pop_front();

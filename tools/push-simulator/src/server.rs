@@ -22,7 +22,7 @@ use hyper_util::server::conn::auto;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
-use tokio::task::{JoinHandle, JoinSet};
+use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 
 use crate::config::SimulatorConfig;
@@ -89,7 +89,11 @@ impl Simulator {
         let tls_addr = tls_listener.local_addr()?;
 
         let shared = Shared {
-            state: Arc::new(State::new(config.max_deliveries)),
+            state: Arc::new(State::new(if config.lean {
+                0
+            } else {
+                config.max_deliveries
+            })),
             builder: Arc::new(connection_builder()),
             acceptor: TlsAcceptor::from(material.server_config),
         };
@@ -250,25 +254,30 @@ async fn worker(
     shared: Shared,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let mut connections = JoinSet::new();
+    // Each connection task holds a clone of `alive`; `drained` yields None
+    // once all have ended. (A JoinSet did this before, but it takes a lock
+    // on every wake-up of every connection: 4% of the hot path in a
+    // profile under h2load.)
+    let (alive, mut drained) = mpsc::channel::<()>(1);
     loop {
         tokio::select! {
             accepted = incoming.recv() => match accepted {
                 Some(accepted) => {
-                    connections.spawn(connection(accepted, shared.clone(), shutdown.clone()));
+                    let (shared, shutdown, alive) = (shared.clone(), shutdown.clone(), alive.clone());
+                    tokio::spawn(async move {
+                        connection(accepted, shared, shutdown).await;
+                        drop(alive);
+                    });
                 }
                 None => break,
             },
-            Some(_) = connections.join_next(), if !connections.is_empty() => {}
             _ = shutdown.changed() => break,
         }
     }
+    drop(alive);
     // Connections see the same signal and close gracefully; give them a
     // moment before the runtime (and whatever is left) is dropped.
-    let _ = tokio::time::timeout(DRAIN_TIMEOUT, async {
-        while connections.join_next().await.is_some() {}
-    })
-    .await;
+    let _ = tokio::time::timeout(DRAIN_TIMEOUT, drained.recv()).await;
 }
 
 async fn connection(accepted: Accepted, shared: Shared, shutdown: watch::Receiver<bool>) {

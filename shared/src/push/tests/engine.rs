@@ -112,3 +112,34 @@ async fn delivery_futures_can_be_spawned() {
     assert_send(&delivery);
     assert!(delivery.await.unwrap()[0].outcome.is_delivered());
 }
+
+/// The benchmark's second client: the same engine over hyper-util must
+/// deliver the same pushes, or its figure in bench/README.md means nothing.
+#[cfg(feature = "hyper-util-client")]
+#[tokio::test]
+async fn the_hyper_util_client_delivers_and_reads_errors_like_ours() {
+    let h = start_with(
+        crate::push::PushConfig {
+            http_client: crate::push::HttpClient::HyperUtil,
+            ..quick_config()
+        },
+        |_| {},
+    )
+    .await;
+    h.fault(json!({"fault": "unregistered", "token": ios(2).token}))
+        .await;
+    let targets = vec![ios(1), ios(2), android(1)];
+    let results = h
+        .providers
+        .deliver(&h.tenant, &hello(), &targets)
+        .await
+        .unwrap();
+    assert!(results[0].outcome.is_delivered());
+    assert_eq!(
+        results[1].outcome,
+        DeliveryOutcome::DeadToken("Unregistered".into())
+    );
+    assert!(results[2].outcome.is_delivered());
+    let stats = h.stats().await;
+    assert_eq!(stats["accepted_by_provider"], json!({"apns": 1, "fcm": 1}));
+}

@@ -5,7 +5,16 @@
 //! Why not hyper's client or reqwest: each request there crosses a channel
 //! to a dispatch task (and hyper spawns a task per request body), which
 //! costs more CPU per push than the push itself on a small Lambda.
+//!
+//! Measured (`scripts/bench`, row "our engine over hyper-util": the same
+//! engine on `hyper-util`'s pooled HTTP/2 client, `hyper_client.rs`), 20,000
+//! APNs pushes against the simulator over TLS on a shared 2-core machine,
+//! 2026-12-03: hyper-util did 0.63x our pushes/s (rounds 0.63, 0.61, 0.66;
+//! 40k vs 63k pushes/s) at a higher peak RSS (28.8 vs 24.0 MiB). A busier
+//! run before it gave 1.03x (0.65, 1.03, 1.31). bench/README.md.
 
+#[cfg(feature = "hyper-util-client")]
+mod hyper_client;
 mod pool;
 mod tls;
 
@@ -38,6 +47,20 @@ pub(crate) struct TransportSettings {
     pub connections_per_host: usize,
     pub connect_timeout: Duration,
     pub request_timeout: Duration,
+    // Read only when the benchmark's second client is built in.
+    #[cfg_attr(not(feature = "hyper-util-client"), allow(dead_code))]
+    pub client: HttpClient,
+}
+
+/// Which HTTP/2 client carries the pushes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum HttpClient {
+    /// Ours, on `h2` (this module).
+    #[default]
+    Own,
+    /// `hyper-util`'s pooled client: only for the benchmark's comparison.
+    #[cfg(feature = "hyper-util-client")]
+    HyperUtil,
 }
 
 #[derive(Debug, Clone, thiserror::Error)]
@@ -93,12 +116,18 @@ pub(crate) struct Transport {
     tls: TlsConnector,
     settings: TransportSettings,
     pools: Mutex<HashMap<Origin, Arc<Pool>>>,
+    #[cfg(feature = "hyper-util-client")]
+    hyper: Option<Arc<hyper_client::HyperClient>>,
 }
 
 impl Transport {
     pub fn new(extra_ca_file: Option<&str>, settings: TransportSettings) -> Result<Self> {
+        let tls = TlsConnector::from(tls::client_config(extra_ca_file)?);
         Ok(Self {
-            tls: TlsConnector::from(tls::client_config(extra_ca_file)?),
+            #[cfg(feature = "hyper-util-client")]
+            hyper: (settings.client == HttpClient::HyperUtil)
+                .then(|| Arc::new(hyper_client::client(tls.clone(), settings.connect_timeout))),
+            tls,
             settings,
             pools: Mutex::new(HashMap::new()),
         })
@@ -147,6 +176,8 @@ impl Transport {
             base_path: uri.path().trim_end_matches('/').to_owned(),
             request_timeout: self.settings.request_timeout,
             pool,
+            #[cfg(feature = "hyper-util-client")]
+            hyper: self.hyper.clone(),
         })
     }
 }
@@ -159,6 +190,8 @@ pub(crate) struct Endpoint {
     base_path: String,
     request_timeout: Duration,
     pool: Arc<Pool>,
+    #[cfg(feature = "hyper-util-client")]
+    hyper: Option<Arc<hyper_client::HyperClient>>,
 }
 
 impl Endpoint {
@@ -187,6 +220,10 @@ impl Endpoint {
     }
 
     async fn round_trip(&self, request: Request<()>, body: Bytes) -> Result<Reply, TransportError> {
+        #[cfg(feature = "hyper-util-client")]
+        if let Some(client) = &self.hyper {
+            return hyper_client::round_trip(client, request, body).await;
+        }
         let mut lease = self.pool.lease().await?;
         let failed = |err: h2::Error, lease: &pool::Lease| {
             if !err.is_reset() {
@@ -284,6 +321,7 @@ mod tests {
                 connections_per_host: 1,
                 connect_timeout: Duration::from_secs(1),
                 request_timeout: Duration::from_secs(1),
+                client: HttpClient::Own,
             },
         )
         .unwrap();

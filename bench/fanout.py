@@ -1,0 +1,200 @@
+"""Fan-out cost of a bulk push: a 10,000-user bulk, two devices each.
+
+The worker side is measured: `push-bench worker` runs the real delivery
+worker (`Worker::process`, ten queue messages at once as one invocation)
+against moto behind bench/aws_meter.py, which counts every AWS call and the
+capacity units moto reports. moto serves ~300 DynamoDB requests/s, so two
+small runs (10 messages of 5 and of 20 users) give each operation's calls
+and units per message and per user, and the 10,000-user bulk (20 messages
+of 500 users, as notify/bulk chunks it) is extrapolated linearly from them.
+
+The enqueue side (notify/bulk's handler) and the SQS event source's polling
+are counted from the code, not measured: see ENQUEUE below.
+
+Prices: AWS on-demand, us-east-1, see PRICES; the date is PRICES_DATE.
+"""
+
+import json
+import math
+import os
+import re
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+USERS = 10_000
+DEVICES_PER_USER = 2
+USERS_PER_CHUNK = 500          # shared/src/service/bulk.rs MAX_USERS_PER_CHUNK
+MESSAGES_PER_INVOCATION = 10   # template.yaml WorkerBatchSize default
+WORKER_MEMORY_GB = 0.5         # template.yaml: the worker's MemorySize 512
+RUNS = (5, 20)                 # users per message in the two metered runs
+MESSAGES = 10                  # bench/src/worker.rs MESSAGES
+
+# us-east-1 on-demand list prices, arm64 Lambda (the template's
+# architecture). DynamoDB's are those after AWS's November 2024 on-demand
+# price cut. Taken from AWS's public pricing pages as published in 2025
+# (not re-checked live from this machine, which has no internet).
+PRICES_DATE = "2025 (AWS pricing pages; DynamoDB after the 2024-11-01 cut)"
+PRICES = {
+    "dynamodb_write_request_unit": 0.625 / 1e6,
+    "dynamodb_read_request_unit": 0.125 / 1e6,
+    "sqs_request": 0.40 / 1e6,          # standard queue, per 64 KB chunk
+    "lambda_request": 0.20 / 1e6,
+    "lambda_gb_second_arm64": 0.0000133334,
+}
+SNS_MOBILE_PUSH_PER_MILLION = 0.50
+
+# notify/bulk for one 10,000-user request, from shared/src/service/bulk.rs:
+# the API key look-up (GetItem), insert_batch (PutItem), enqueue (20
+# messages in SendMessageBatch calls of 10), settle_batch_state (UpdateItem);
+# then the event source mapping receives and deletes each invocation's 10
+# messages (ReceiveMessage, DeleteMessageBatch). Items are under 1 KB: one
+# unit each (eventually consistent reads: half a unit).
+CHUNKS = math.ceil(USERS / USERS_PER_CHUNK)
+INVOCATIONS = math.ceil(CHUNKS / MESSAGES_PER_INVOCATION)
+ENQUEUE = {
+    "dynamodb.GetItem (API key)": {"calls": 1, "read_units": 0.5, "write_units": 0},
+    "dynamodb.PutItem (batch)": {"calls": 1, "read_units": 0, "write_units": 1},
+    "dynamodb.UpdateItem (batch open)": {"calls": 1, "read_units": 0, "write_units": 1},
+    "sqs.SendMessageBatch": {"calls": math.ceil(CHUNKS / 10), "read_units": 0, "write_units": 0},
+    "sqs.ReceiveMessage (event source)": {"calls": INVOCATIONS, "read_units": 0,
+                                          "write_units": 0},
+    "sqs.DeleteMessageBatch (event source)": {"calls": INVOCATIONS, "read_units": 0,
+                                              "write_units": 0},
+}
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def moto_binary():
+    binary = ROOT / ".venv" / "bin" / "moto_server"
+    return binary if binary.exists() else None
+
+
+def wait_for(url, seconds=30):
+    import urllib.request
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=2).read()
+            return True
+        except OSError:
+            time.sleep(0.2)
+    return False
+
+
+def measure(bin_dir, sim, engine_rate, log):
+    moto = moto_binary()
+    if moto is None:
+        log("fan-out: .venv/bin/moto_server missing (scripts/bench installs it); skipped")
+        return None
+    port = int(os.environ.get("NOTIFY_BENCH_MOTO_PORT") or free_port())
+    processes = []
+    try:
+        processes.append(subprocess.Popen([str(moto), "-H", "127.0.0.1", "-p", str(port)],
+                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        if not wait_for(f"http://127.0.0.1:{port}/moto-api/"):
+            log("fan-out: moto did not start; skipped")
+            return None
+        meter = subprocess.Popen(["python3", str(Path(__file__).with_name("aws_meter.py")),
+                                  f"http://127.0.0.1:{port}"], stdout=subprocess.PIPE, text=True)
+        processes.append(meter)
+        meter_url = json.loads(meter.stdout.readline())["url"]
+        runs = {}
+        for users in RUNS:
+            log(f"fan-out: worker run, {MESSAGES} messages x {users} users x "
+                f"{DEVICES_PER_USER} devices, against moto through the meter")
+            runs[users] = worker_calls(bin_dir, sim, meter_url, users, log)
+            if runs[users] is None:
+                return None
+    finally:
+        for process in processes:
+            process.kill()
+            process.wait()
+    return cost(runs, engine_rate)
+
+
+def worker_calls(bin_dir, sim, meter_url, users, log):
+    env = dict(os.environ, NOTIFY_TEST_AWS_ENDPOINT=meter_url, NOTIFY_BENCH_AWS_METER=meter_url)
+    result = subprocess.run(
+        [str(bin_dir / "push-bench"), "--http-url", sim.http_url, "--tls-url", sim.tls_url,
+         "--ca-file", sim.ca_pem, "--rounds", "1", "worker", "--users-per-message", str(users),
+         "--devices-per-user", str(DEVICES_PER_USER)],
+        env=env, capture_output=True, text=True, timeout=900)
+    match = re.search(r"aws calls \(round 1\): (\{.*\})", result.stdout)
+    if result.returncode != 0 or not match:
+        log(f"fan-out: push-bench worker failed ({result.returncode}): "
+            f"{result.stdout[-2000:]}\n{result.stderr[-2000:]}")
+        return None
+    return json.loads(match.group(1))
+
+
+def cost(runs, engine_rate):
+    """Per operation: calls = MESSAGES * (per_message + per_user * users)."""
+    (u1, c1), (u2, c2) = sorted(runs.items())
+    worker = {}
+    for operation in sorted(set(c1) | set(c2)):
+        a, b = c1.get(operation, {}), c2.get(operation, {})
+        projected = {}
+        for key in ("calls", "read_units", "write_units"):
+            x, y = a.get(key, 0), b.get(key, 0)
+            per_user = (y - x) / (MESSAGES * (u2 - u1))
+            per_message = x / MESSAGES - per_user * u1
+            projected[key] = max(0.0, CHUNKS * per_message + USERS * per_user)
+        worker[operation] = {k: round(v, 1) for k, v in projected.items()}
+    pushes = USERS * DEVICES_PER_USER
+    every = dict(worker)
+    every.update(ENQUEUE)
+    dynamodb_calls = sum(v["calls"] for k, v in every.items() if k.startswith("dynamodb"))
+    sqs_calls = sum(v["calls"] for k, v in every.items() if k.startswith("sqs"))
+    read_units = sum(v["read_units"] for v in every.values())
+    write_units = sum(v["write_units"] for v in every.values())
+    # The worker's push phase at the engine's measured rate; the notify/bulk
+    # invocation is a few DynamoDB/SQS calls (counted as 100 ms).
+    worker_seconds = pushes / engine_rate if engine_rate else 0
+    gb_seconds = worker_seconds * WORKER_MEMORY_GB + 0.1 * 0.25
+    invocations = INVOCATIONS + 1
+    dollars = {
+        "dynamodb": write_units * PRICES["dynamodb_write_request_unit"]
+        + read_units * PRICES["dynamodb_read_request_unit"],
+        "sqs": sqs_calls * PRICES["sqs_request"],
+        "lambda": invocations * PRICES["lambda_request"]
+        + gb_seconds * PRICES["lambda_gb_second_arm64"],
+    }
+    per_million = {k: v / pushes * 1e6 for k, v in dollars.items()}
+    total = sum(per_million.values())
+    return {
+        "users": USERS, "devices_per_user": DEVICES_PER_USER, "pushes": pushes,
+        "metered_runs_users_per_message": list(RUNS),
+        "worker_calls_projected": worker, "enqueue_counted_from_code": ENQUEUE,
+        "dynamodb_calls": round(dynamodb_calls), "sqs_calls": round(sqs_calls),
+        "read_units": round(read_units, 1), "write_units": round(write_units, 1),
+        "lambda_invocations": invocations, "lambda_gb_seconds": round(gb_seconds, 3),
+        "prices": PRICES, "prices_date": PRICES_DATE,
+        "cost_per_million_pushes": {k: round(v, 4) for k, v in per_million.items()},
+        "total_per_million_pushes": round(total, 4),
+        "sns_mobile_push_per_million": SNS_MOBILE_PUSH_PER_MILLION,
+        "sns_over_ours": round(SNS_MOBILE_PUSH_PER_MILLION / total, 1) if total else None,
+    }
+
+
+def render(fanout):
+    per = fanout["cost_per_million_pushes"]
+    return "\n".join([
+        f"fan-out, {fanout['users']:,} users x {fanout['devices_per_user']} devices "
+        f"({fanout['pushes']:,} pushes): {fanout['dynamodb_calls']:,} DynamoDB calls "
+        f"({fanout['read_units']:,} RRU, {fanout['write_units']:,} WRU), "
+        f"{fanout['sqs_calls']:,} SQS calls, {fanout['lambda_invocations']} Lambda invocations, "
+        f"{fanout['lambda_gb_seconds']} GB-s",
+        f"cost per million pushes: ${fanout['total_per_million_pushes']:.4f} "
+        f"(DynamoDB ${per['dynamodb']:.4f}, SQS ${per['sqs']:.4f}, Lambda ${per['lambda']:.4f}) "
+        f"vs SNS mobile push ${fanout['sns_mobile_push_per_million']:.2f}: "
+        f"SNS costs {fanout['sns_over_ours']}x ours",
+    ])
