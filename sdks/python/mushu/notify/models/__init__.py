@@ -15,11 +15,15 @@ from .delivery_result import DeliveryResult
 from .device import Device
 from .device_deleted import DeviceDeleted
 from .device_list import DeviceList
+from .device_token_type import DeviceTokenType
 from .error import Error
 from .fcm_service_account import FcmServiceAccount
 from .health import Health
+from .live_activity import LiveActivity
+from .live_activity_event import LiveActivityEvent
 from .notification import Notification
 from .notification_priority_type_0 import NotificationPriorityType0
+from .notification_push_type_type_0 import NotificationPushTypeType0
 from .platform import Platform
 from .register_device_request import RegisterDeviceRequest
 from .scope import Scope
@@ -28,10 +32,14 @@ from .send_notification_response import SendNotificationResponse
 from .tenant import Tenant
 from .tenant_deleted import TenantDeleted
 from .tenant_list import TenantList
+from .token_type_type_0 import TokenTypeType0
 from .token_validation import TokenValidation
 from .update_tenant_request import UpdateTenantRequest
 from .user_verification_deleted import UserVerificationDeleted
 from .user_verification_secret import UserVerificationSecret
+from .web_push_keys import WebPushKeys
+from .web_push_settings import WebPushSettings
+from .web_push_subscription import WebPushSubscription
 
 __all__ = (
     "Alert",
@@ -49,11 +57,15 @@ __all__ = (
     "Device",
     "DeviceDeleted",
     "DeviceList",
+    "DeviceTokenType",
     "Error",
     "FcmServiceAccount",
     "Health",
+    "LiveActivity",
+    "LiveActivityEvent",
     "Notification",
     "NotificationPriorityType0",
+    "NotificationPushTypeType0",
     "Platform",
     "RegisterDeviceRequest",
     "Scope",
@@ -62,8 +74,12 @@ __all__ = (
     "Tenant",
     "TenantDeleted",
     "TenantList",
+    "TokenTypeType0",
     "TokenValidation",
     "UpdateTenantRequest",
     "UserVerificationDeleted",
     "UserVerificationSecret",
+    "WebPushKeys",
+    "WebPushSettings",
+    "WebPushSubscription",
 )

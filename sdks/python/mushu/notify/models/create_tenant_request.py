@@ -9,6 +9,7 @@ from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
     from ..models.fcm_service_account import FcmServiceAccount
+    from ..models.web_push_settings import WebPushSettings
 
 
 T = TypeVar("T", bound="CreateTenantRequest")
@@ -30,6 +31,7 @@ class CreateTenantRequest:
                 `invalid_credentials`. Never returned.
             team_id (None | str | Unset): Apple Developer Team ID (10 upper-case letters and digits).
             use_sandbox (bool | None | Unset): APNs sandbox (development builds) rather than production. Default true.
+            web_push (None | Unset | WebPushSettings):
     """
 
     bundle_id: None | str | Unset = UNSET
@@ -39,9 +41,11 @@ class CreateTenantRequest:
     private_key: None | str | Unset = UNSET
     team_id: None | str | Unset = UNSET
     use_sandbox: bool | None | Unset = UNSET
+    web_push: None | Unset | WebPushSettings = UNSET
 
     def to_dict(self) -> dict[str, Any]:
         from ..models.fcm_service_account import FcmServiceAccount
+        from ..models.web_push_settings import WebPushSettings
 
         bundle_id: None | str | Unset
         if isinstance(self.bundle_id, Unset):
@@ -87,6 +91,14 @@ class CreateTenantRequest:
         else:
             use_sandbox = self.use_sandbox
 
+        web_push: dict[str, Any] | None | Unset
+        if isinstance(self.web_push, Unset):
+            web_push = UNSET
+        elif isinstance(self.web_push, WebPushSettings):
+            web_push = self.web_push.to_dict()
+        else:
+            web_push = self.web_push
+
         field_dict: dict[str, Any] = {}
 
         field_dict.update({})
@@ -104,12 +116,15 @@ class CreateTenantRequest:
             field_dict["team_id"] = team_id
         if use_sandbox is not UNSET:
             field_dict["use_sandbox"] = use_sandbox
+        if web_push is not UNSET:
+            field_dict["web_push"] = web_push
 
         return field_dict
 
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
         from ..models.fcm_service_account import FcmServiceAccount
+        from ..models.web_push_settings import WebPushSettings
 
         d = dict(src_dict)
 
@@ -188,6 +203,23 @@ class CreateTenantRequest:
 
         use_sandbox = _parse_use_sandbox(d.pop("use_sandbox", UNSET))
 
+        def _parse_web_push(data: object) -> None | Unset | WebPushSettings:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                web_push_type_0 = WebPushSettings.from_dict(data)
+
+                return web_push_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(None | Unset | WebPushSettings, data)
+
+        web_push = _parse_web_push(d.pop("web_push", UNSET))
+
         create_tenant_request = cls(
             bundle_id=bundle_id,
             fcm_service_account=fcm_service_account,
@@ -196,6 +228,7 @@ class CreateTenantRequest:
             private_key=private_key,
             team_id=team_id,
             use_sandbox=use_sandbox,
+            web_push=web_push,
         )
 
         return create_tenant_request

@@ -20,7 +20,8 @@ class DeliveryResult:
             `BadDeviceToken`, `InvalidProviderToken`, `UNREGISTERED`, `SENDER_ID_MISMATCH`...) or a fixed sentence
             (`provider connection failed`, `deadline reached before the provider answered`...); never remote or system error
             text. docs/operations.md lists them with what to check.
-        platform (Platform): `ios`, `watchos`, `macos` are delivered by APNs; `android`, `web` by FCM.
+        platform (Platform): `ios`, `watchos`, `macos` are delivered by APNs; `android`, `web` by FCM; `webpush` by
+            standard Web Push (RFC 8030) straight to the browser's push service.
         success (bool):
         token (str): The device token; for an API key without the `devices` scope only its first 8 characters and `…`
             (such a key may not read tokens).

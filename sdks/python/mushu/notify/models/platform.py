@@ -7,6 +7,7 @@ class Platform(StrEnum):
     MACOS = "macos"
     WATCHOS = "watchos"
     WEB = "web"
+    WEBPUSH = "webpush"
 
     def __str__(self) -> str:
         return str(self.value)

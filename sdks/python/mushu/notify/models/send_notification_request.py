@@ -7,10 +7,12 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.notification_priority_type_0 import NotificationPriorityType0
+from ..models.notification_push_type_type_0 import NotificationPushTypeType0
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
     from ..models.alert import Alert
+    from ..models.live_activity import LiveActivity
 
 
 T = TypeVar("T", bound="SendNotificationRequest")
@@ -30,8 +32,18 @@ class SendNotificationRequest:
         content_available (bool | None | Unset): A silent/background push.
         data (Any | Unset): Custom keys for the app. Not allowed: `aps` (APNs), and `from`, `notification`,
             `message_type` or keys starting with `google` or `gcm`, in any case (FCM).
+        live_activity (LiveActivity | None | Unset):
         mutable_content (bool | None | Unset):
         priority (None | NotificationPriorityType0 | Unset):
+        push_type (None | NotificationPushTypeType0 | Unset): Apple's `apns-push-type`. Absent: `liveactivity` with
+            `live_activity`, `alert` with an alert, badge or sound, `background` otherwise. Each goes with Apple's topic
+            (the tenant's bundle id, plus `.push-type.liveactivity`, `.voip`, `.location-query`, `.complication`,
+            `.pushkit.fileprovider`, `.voip-ptt` or `.push-type.widgets`). Priorities: `background` and `fileprovider` only
+            `normal`, `pushtotalk` only `high`, the others either (default `high`; `widgets` `normal`); a named type with
+            another is 400 naming `priority`. `background` needs `content_available` and no alert, badge or sound; `voip`,
+            `location`, `complication`, `fileprovider`, `pushtotalk` and `widgets` take no alert, badge, sound,
+            `content_available` or `mutable_content`, and reach Apple devices only. `mdm` is not offered: it needs an MDM
+            push certificate and topic.
         sound (None | str | Unset):
         thread_id (None | str | Unset):
         ttl_seconds (int | None | Unset):
@@ -44,8 +56,10 @@ class SendNotificationRequest:
     collapse_id: None | str | Unset = UNSET
     content_available: bool | None | Unset = UNSET
     data: Any | Unset = UNSET
+    live_activity: LiveActivity | None | Unset = UNSET
     mutable_content: bool | None | Unset = UNSET
     priority: None | NotificationPriorityType0 | Unset = UNSET
+    push_type: None | NotificationPushTypeType0 | Unset = UNSET
     sound: None | str | Unset = UNSET
     thread_id: None | str | Unset = UNSET
     ttl_seconds: int | None | Unset = UNSET
@@ -53,6 +67,7 @@ class SendNotificationRequest:
 
     def to_dict(self) -> dict[str, Any]:
         from ..models.alert import Alert
+        from ..models.live_activity import LiveActivity
 
         user_id = self.user_id
 
@@ -90,6 +105,14 @@ class SendNotificationRequest:
 
         data = self.data
 
+        live_activity: dict[str, Any] | None | Unset
+        if isinstance(self.live_activity, Unset):
+            live_activity = UNSET
+        elif isinstance(self.live_activity, LiveActivity):
+            live_activity = self.live_activity.to_dict()
+        else:
+            live_activity = self.live_activity
+
         mutable_content: bool | None | Unset
         if isinstance(self.mutable_content, Unset):
             mutable_content = UNSET
@@ -103,6 +126,14 @@ class SendNotificationRequest:
             priority = self.priority.value
         else:
             priority = self.priority
+
+        push_type: None | str | Unset
+        if isinstance(self.push_type, Unset):
+            push_type = UNSET
+        elif isinstance(self.push_type, NotificationPushTypeType0):
+            push_type = self.push_type.value
+        else:
+            push_type = self.push_type
 
         sound: None | str | Unset
         if isinstance(self.sound, Unset):
@@ -141,10 +172,14 @@ class SendNotificationRequest:
             field_dict["content_available"] = content_available
         if data is not UNSET:
             field_dict["data"] = data
+        if live_activity is not UNSET:
+            field_dict["live_activity"] = live_activity
         if mutable_content is not UNSET:
             field_dict["mutable_content"] = mutable_content
         if priority is not UNSET:
             field_dict["priority"] = priority
+        if push_type is not UNSET:
+            field_dict["push_type"] = push_type
         if sound is not UNSET:
             field_dict["sound"] = sound
         if thread_id is not UNSET:
@@ -157,6 +192,7 @@ class SendNotificationRequest:
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
         from ..models.alert import Alert
+        from ..models.live_activity import LiveActivity
 
         d = dict(src_dict)
         user_id = d.pop("user_id")
@@ -216,6 +252,23 @@ class SendNotificationRequest:
 
         data = d.pop("data", UNSET)
 
+        def _parse_live_activity(data: object) -> LiveActivity | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                live_activity_type_0 = LiveActivity.from_dict(data)
+
+                return live_activity_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(LiveActivity | None | Unset, data)
+
+        live_activity = _parse_live_activity(d.pop("live_activity", UNSET))
+
         def _parse_mutable_content(data: object) -> bool | None | Unset:
             if data is None:
                 return data
@@ -241,6 +294,23 @@ class SendNotificationRequest:
             return cast(None | NotificationPriorityType0 | Unset, data)
 
         priority = _parse_priority(d.pop("priority", UNSET))
+
+        def _parse_push_type(data: object) -> None | NotificationPushTypeType0 | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                push_type_type_0 = NotificationPushTypeType0(data)
+
+                return push_type_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(None | NotificationPushTypeType0 | Unset, data)
+
+        push_type = _parse_push_type(d.pop("push_type", UNSET))
 
         def _parse_sound(data: object) -> None | str | Unset:
             if data is None:
@@ -277,8 +347,10 @@ class SendNotificationRequest:
             collapse_id=collapse_id,
             content_available=content_available,
             data=data,
+            live_activity=live_activity,
             mutable_content=mutable_content,
             priority=priority,
+            push_type=push_type,
             sound=sound,
             thread_id=thread_id,
             ttl_seconds=ttl_seconds,

@@ -7,6 +7,8 @@ from typing import Any, Self, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..types import UNSET, Unset
+
 T = TypeVar("T", bound="Tenant")
 
 
@@ -27,6 +29,9 @@ class Tenant:
         tenant_id (str):
         updated_at (datetime.datetime):
         use_sandbox (bool):
+        vapid_public_key (None | str | Unset): Base64url of the VAPID public key (the 65-byte uncompressed P-256 point),
+            the web app's `applicationServerKey`.
+        web_push_configured (bool | Unset): The tenant has a VAPID key pair; `webpush` devices can be reached.
     """
 
     apns_configured: bool
@@ -41,6 +46,8 @@ class Tenant:
     tenant_id: str
     updated_at: datetime.datetime
     use_sandbox: bool
+    vapid_public_key: None | str | Unset = UNSET
+    web_push_configured: bool | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -72,6 +79,14 @@ class Tenant:
 
         use_sandbox = self.use_sandbox
 
+        vapid_public_key: None | str | Unset
+        if isinstance(self.vapid_public_key, Unset):
+            vapid_public_key = UNSET
+        else:
+            vapid_public_key = self.vapid_public_key
+
+        web_push_configured = self.web_push_configured
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -90,6 +105,10 @@ class Tenant:
                 "use_sandbox": use_sandbox,
             }
         )
+        if vapid_public_key is not UNSET:
+            field_dict["vapid_public_key"] = vapid_public_key
+        if web_push_configured is not UNSET:
+            field_dict["web_push_configured"] = web_push_configured
 
         return field_dict
 
@@ -140,6 +159,17 @@ class Tenant:
 
         use_sandbox = d.pop("use_sandbox")
 
+        def _parse_vapid_public_key(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        vapid_public_key = _parse_vapid_public_key(d.pop("vapid_public_key", UNSET))
+
+        web_push_configured = d.pop("web_push_configured", UNSET)
+
         tenant = cls(
             apns_configured=apns_configured,
             bundle_id=bundle_id,
@@ -153,6 +183,8 @@ class Tenant:
             tenant_id=tenant_id,
             updated_at=updated_at,
             use_sandbox=use_sandbox,
+            vapid_public_key=vapid_public_key,
+            web_push_configured=web_push_configured,
         )
 
         tenant.additional_properties = d

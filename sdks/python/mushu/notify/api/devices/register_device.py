@@ -128,8 +128,8 @@ def sync_detailed(
     Args:
         tenant_id (str):
         body (RegisterDeviceRequest): APNs platforms (`ios`, `watchos`, `macos`) take an APNs
-            token, FCM platforms (`android`, `web`) an FCM token; anything else is 400
-            `invalid_token_format`.
+            token, FCM platforms (`android`, `web`) an FCM token, `webpush` a `subscription` (its
+            endpoint becomes the device's token); anything else is 400 `invalid_token_format`.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -175,8 +175,8 @@ def sync(
     Args:
         tenant_id (str):
         body (RegisterDeviceRequest): APNs platforms (`ios`, `watchos`, `macos`) take an APNs
-            token, FCM platforms (`android`, `web`) an FCM token; anything else is 400
-            `invalid_token_format`.
+            token, FCM platforms (`android`, `web`) an FCM token, `webpush` a `subscription` (its
+            endpoint becomes the device's token); anything else is 400 `invalid_token_format`.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -217,8 +217,8 @@ async def asyncio_detailed(
     Args:
         tenant_id (str):
         body (RegisterDeviceRequest): APNs platforms (`ios`, `watchos`, `macos`) take an APNs
-            token, FCM platforms (`android`, `web`) an FCM token; anything else is 400
-            `invalid_token_format`.
+            token, FCM platforms (`android`, `web`) an FCM token, `webpush` a `subscription` (its
+            endpoint becomes the device's token); anything else is 400 `invalid_token_format`.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -262,8 +262,8 @@ async def asyncio(
     Args:
         tenant_id (str):
         body (RegisterDeviceRequest): APNs platforms (`ios`, `watchos`, `macos`) take an APNs
-            token, FCM platforms (`android`, `web`) an FCM token; anything else is 400
-            `invalid_token_format`.
+            token, FCM platforms (`android`, `web`) an FCM token, `webpush` a `subscription` (its
+            endpoint becomes the device's token); anything else is 400 `invalid_token_format`.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -1,0 +1,10 @@
+from enum import StrEnum
+
+
+class DeviceTokenType(StrEnum):
+    DEVICE = "device"
+    LIVEACTIVITY = "liveactivity"
+    PUSH_TO_START = "push_to_start"
+
+    def __str__(self) -> str:
+        return str(self.value)
