@@ -17,7 +17,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use notify_shared::config::ProviderEndpoints;
 use notify_shared::credentials::{parse_service_account, validate_apns_key};
 use notify_shared::model::Platform;
-use notify_shared::push::{EncodedNotification, HttpClient, Providers, PushConfig, TenantPush};
+use notify_shared::push::{EncodedNotification, HttpClient, PushConfig, PushEngine, TenantPush};
 
 use simulator::{Admin, Simulator};
 
@@ -204,7 +204,7 @@ async fn run(
         Transport::Own => HttpClient::Own,
         Transport::HyperUtil => HttpClient::HyperUtil,
     };
-    let providers = Providers::with_config(&endpoints, config)?;
+    let providers = PushEngine::with_config(&endpoints, config)?;
     let encoded = EncodedNotification::new(&scenario::notification())?;
     println!(
         "push-bench: {} devices per run, {} rounds, {} over {:?} ({} connections/host, {} in flight, {threads} client threads)",

@@ -139,9 +139,10 @@ impl EncodedNotification {
     }
 }
 
-/// The provider clients, built once per container and shared by every
+/// The push engine: the APNs, FCM and Web Push clients over one transport,
+/// built once per container and shared by every
 /// invocation: connections, provider tokens and access tokens persist.
-pub struct Providers {
+pub struct PushEngine {
     pub(crate) transport: Arc<Transport>,
     pub(crate) apns: Apns,
     pub(crate) fcm: Fcm,
@@ -168,7 +169,7 @@ impl Sender<'_> {
     }
 }
 
-impl Providers {
+impl PushEngine {
     pub fn new(endpoints: &ProviderEndpoints) -> Result<Self> {
         Self::with_config(endpoints, PushConfig::default())
     }

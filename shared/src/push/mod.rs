@@ -1,9 +1,9 @@
 //! Push delivery to APNs, FCM HTTP v1 and standard Web Push.
 //!
-//! Build [`Providers`] once per container and reuse it: it owns the HTTP/2
+//! Build [`PushEngine`] once per container and reuse it: it owns the HTTP/2
 //! connections (a few per provider host, each multiplexing hundreds of
 //! streams), the APNs provider tokens and the FCM access tokens.
-//! [`Providers::deliver`] sends one notification to many devices
+//! [`PushEngine::deliver`] sends one notification to many devices
 //! concurrently; payloads are serialized once per notification.
 
 mod apns;
@@ -18,7 +18,7 @@ mod webpush;
 #[cfg(test)]
 mod tests;
 
-pub use engine::{EncodedNotification, Providers, PushConfig, DEADLINE_REACHED};
+pub use engine::{EncodedNotification, PushConfig, PushEngine, DEADLINE_REACHED};
 pub use outcome::{DeliveryOutcome, TargetResult};
 pub use retry::RetryPolicy;
 pub use target::{Target, TenantPush};

@@ -17,7 +17,7 @@ use crate::credentials::TenantCredentials;
 use crate::error::Result;
 use crate::model::device::validate_user_id;
 use crate::model::{Device, Platform, Scope, Tenant, WithNotification};
-use crate::push::{EncodedNotification, Providers, Target, TargetResult, TenantPush};
+use crate::push::{EncodedNotification, PushEngine, Target, TargetResult, TenantPush};
 
 /// How long a container reuses a tenant's credentials before reading its
 /// secret again (a credential change takes effect within this).
@@ -93,12 +93,12 @@ impl CredentialsCache {
 /// Provider clients and tenant credentials, shared by every invocation of a
 /// container.
 pub struct Dispatcher {
-    providers: Providers,
+    providers: PushEngine,
     credentials: CredentialsCache,
 }
 
 impl Dispatcher {
-    pub fn new(providers: Providers) -> Self {
+    pub fn new(providers: PushEngine) -> Self {
         Self {
             providers,
             credentials: CredentialsCache::default(),
@@ -107,10 +107,10 @@ impl Dispatcher {
 
     /// Provider clients for the configured endpoints. No network I/O.
     pub fn from_config(config: &Config) -> Result<Self> {
-        Ok(Self::new(Providers::new(&config.providers)?))
+        Ok(Self::new(PushEngine::new(&config.providers)?))
     }
 
-    pub fn providers(&self) -> &Providers {
+    pub fn providers(&self) -> &PushEngine {
         &self.providers
     }
 
@@ -137,7 +137,7 @@ impl Dispatcher {
     }
 
     /// Pushes to every device concurrently, over by `deadline` (see
-    /// [`Providers::deliver_encoded_until`]), then removes the devices whose
+    /// [`PushEngine::deliver_encoded_until`]), then removes the devices whose
     /// tokens the provider reported dead (unless re-registered meanwhile).
     /// `results[i]` is the result for `devices[i]`.
     pub async fn deliver_to_devices(

@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 
 const BUNDLE_ID: &str = "com.acme.app";
 
-/// One app (one `Providers`, as in a warm container) and a simulator.
+/// One app (one `PushEngine`, as in a warm container) and a simulator.
 struct Container {
     env: TestEnv,
     sim: PushSimulator,

@@ -208,7 +208,7 @@ async fn a_4097_byte_payload_is_refused_before_anything_is_sent() {
 async fn cleartext_http2_endpoints_work_the_same() {
     let h = start_with(quick_config(), |_| {}).await;
     let http_url = h.sim.http_url();
-    let h2c = crate::push::Providers::with_config(
+    let h2c = crate::push::PushEngine::with_config(
         &crate::config::ProviderEndpoints {
             apns_sandbox: http_url.clone(),
             fcm: http_url,

@@ -1,5 +1,5 @@
 //! A simulator per test, credentials registered with it, and a tenant and
-//! `Providers` pointed at it.
+//! `PushEngine` pointed at it.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -10,12 +10,12 @@ use serde_json::{json, Value};
 use crate::config::ProviderEndpoints;
 use crate::credentials::{parse_service_account, validate_apns_key};
 use crate::model::Platform;
-use crate::push::{Providers, PushConfig, RetryPolicy, Target, TenantPush};
+use crate::push::{PushConfig, PushEngine, RetryPolicy, Target, TenantPush};
 
 pub(super) struct Harness {
     pub sim: RunningSimulator,
     pub admin: reqwest::Client,
-    pub providers: Providers,
+    pub providers: PushEngine,
     pub tenant: TenantPush,
     state_dir: PathBuf,
 }
@@ -94,7 +94,7 @@ pub(super) async fn start_with(
         ),
         web_push: None,
     };
-    let providers = Providers::with_config(&endpoints, config).expect("providers");
+    let providers = PushEngine::with_config(&endpoints, config).expect("providers");
     Harness {
         sim,
         admin,

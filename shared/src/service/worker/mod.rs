@@ -24,7 +24,7 @@
 //!    condition that the marker does not exist: counted exactly once.
 //! 5. No new wave starts close to the invocation's deadline, and a wave's
 //!    pushes are over (cut short if need be: see
-//!    `Providers::deliver_encoded_until`) a few seconds before it, leaving
+//!    `PushEngine::deliver_encoded_until`) a few seconds before it, leaving
 //!    the time to record the wave: the message is retried with its
 //!    progress kept rather than the invocation timing out with pushes
 //!    sent and not recorded (which would push them again).
