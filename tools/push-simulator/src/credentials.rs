@@ -125,15 +125,24 @@ impl Registry {
         read(&self.fcm_accounts).get(client_email).cloned()
     }
 
-    pub fn verified_provider_token(&self, token: &str) -> Option<VerifiedProviderToken> {
+    /// The token this thread verified last, if it is `token` (raw header
+    /// bytes: equal bytes are as valid as the text they were checked as).
+    pub fn memoized_provider_token(&self, token: &[u8]) -> Option<VerifiedProviderToken> {
         let generation = self.provider_generation.load(Ordering::Acquire);
-        let memo = LAST_PROVIDER_TOKEN.with_borrow(|last| {
+        LAST_PROVIDER_TOKEN.with_borrow(|last| {
             last.as_ref()
                 .filter(|m| {
-                    m.registry == self.id && m.generation == generation && *m.token == *token
+                    m.registry == self.id
+                        && m.generation == generation
+                        && m.token.as_bytes() == token
                 })
                 .map(|m| m.verified.clone())
-        });
+        })
+    }
+
+    pub fn verified_provider_token(&self, token: &str) -> Option<VerifiedProviderToken> {
+        let generation = self.provider_generation.load(Ordering::Acquire);
+        let memo = self.memoized_provider_token(token.as_bytes());
         if memo.is_some() {
             return memo;
         }

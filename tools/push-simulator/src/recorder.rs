@@ -105,6 +105,11 @@ impl Recorder {
         self.deliveries.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// False in lean mode (`max_deliveries` 0): nothing is kept.
+    pub fn is_recording(&self) -> bool {
+        self.max != 0
+    }
+
     pub fn record(&self, delivery: Delivery) {
         if self.max == 0 {
             return;
