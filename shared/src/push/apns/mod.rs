@@ -14,7 +14,7 @@ mod auth;
 pub(crate) mod payload;
 
 use a2::{ErrorBody, ErrorReason};
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::Bytes;
 use http::header::{HeaderName, AUTHORIZATION};
 use http::{HeaderMap, HeaderValue, Method, Request, StatusCode, Version};
 
@@ -159,12 +159,8 @@ impl ApnsBatch<'_> {
         if !is_apns_token(token) {
             return failed("invalid apns device token format").into();
         }
-        let mut path = BytesMut::with_capacity(DEVICE_PATH.len() + token.len());
-        path.put_slice(DEVICE_PATH.as_bytes());
-        path.put_slice(token.as_bytes());
-        let uri = match std::str::from_utf8(&path).map(|path| self.endpoint.uri(path)) {
-            Ok(Ok(uri)) => uri,
-            _ => return failed("invalid apns device token format").into(),
+        let Ok(uri) = self.endpoint.uri_joined(DEVICE_PATH, token) else {
+            return failed("invalid apns device token format").into();
         };
         let mut headers = self.headers.clone();
         let mut renewed = None;

@@ -198,9 +198,16 @@ impl Endpoint {
     /// The absolute URI of `path` (which starts with `/`) under this
     /// endpoint's base path.
     pub fn uri(&self, path: &str) -> Result<Uri, TransportError> {
-        let mut full = BytesMut::with_capacity(self.base_path.len() + path.len());
+        self.uri_joined(path, "")
+    }
+
+    /// [`Self::uri`] of `path` followed by `tail` (one buffer: a push's
+    /// path is built per request).
+    pub fn uri_joined(&self, path: &str, tail: &str) -> Result<Uri, TransportError> {
+        let mut full = BytesMut::with_capacity(self.base_path.len() + path.len() + tail.len());
         full.extend_from_slice(self.base_path.as_bytes());
         full.extend_from_slice(path.as_bytes());
+        full.extend_from_slice(tail.as_bytes());
         let path = PathAndQuery::from_maybe_shared(full.freeze())
             .map_err(|_| TransportError::Invalid("invalid request path".to_owned()))?;
         let mut parts = http::uri::Parts::default();
