@@ -387,3 +387,110 @@ async fn many_concurrent_pushes_over_one_http2_connection_are_all_recorded() {
     assert_eq!(stats["accepted_by_provider"]["apns"], 800);
     assert_eq!(h.deliveries("").await.len(), 800);
 }
+
+#[tokio::test]
+async fn a_lean_simulator_checks_every_push_as_always_counts_it_and_records_nothing() {
+    let h = Harness::start_lean().await;
+    let creds = h.credentials("com.example.app", "proj-a").await;
+    let jwt = apns_jwt(&creds, now());
+    let push = |jwt: String, headers: Vec<(&'static str, &'static str)>, body: Vec<u8>| {
+        let request = h
+            .tls
+            .post(h.sim.tls_url() + "/3/device/" + &device_token())
+            .header("authorization", format!("bearer {jwt}"))
+            .body(body);
+        headers
+            .into_iter()
+            .fold(request, |r, (name, value)| r.header(name, value))
+            .send()
+    };
+    let topic = ("apns-topic", "com.example.app");
+
+    // Twice with one token: the second request takes the memoised path.
+    for _ in 0..2 {
+        let ok = push(jwt.clone(), vec![topic], APNS_BODY.into())
+            .await
+            .unwrap();
+        assert_eq!(ok.status(), StatusCode::OK);
+        assert_eq!(ok.headers()["apns-id"].len(), 36);
+    }
+    let echoed = push(
+        jwt.clone(),
+        vec![topic, ("apns-id", "123e4567-e89b-12d3-a456-426614174000")],
+        APNS_BODY.into(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        echoed.headers()["apns-id"],
+        "123e4567-e89b-12d3-a456-426614174000"
+    );
+
+    let rejected = [
+        (
+            push(
+                jwt.clone(),
+                vec![("apns-topic", "com.other.app")],
+                APNS_BODY.into(),
+            ),
+            "TopicDisallowed",
+        ),
+        (
+            push(
+                jwt.clone(),
+                vec![topic, ("apns-push-type", "background")],
+                APNS_BODY.into(),
+            ),
+            "InvalidPushType",
+        ),
+        (
+            push(
+                jwt.clone(),
+                vec![topic, ("apns-priority", "7")],
+                APNS_BODY.into(),
+            ),
+            "BadPriority",
+        ),
+        // Invalid UTF-8 inside a string serde_json skips.
+        (
+            push(
+                jwt.clone(),
+                vec![topic],
+                b"{\"aps\":{},\"x\":\"\xff\"}".to_vec(),
+            ),
+            "BadPayload",
+        ),
+        (
+            push(jwt.clone() + "x", vec![topic], APNS_BODY.into()),
+            "InvalidProviderToken",
+        ),
+        (
+            push(
+                apns_jwt(&creds, now() - 7200),
+                vec![topic],
+                APNS_BODY.into(),
+            ),
+            "ExpiredProviderToken",
+        ),
+    ];
+    for (response, expected) in rejected {
+        let (_, reason) = reason(response.await.unwrap()).await;
+        assert_eq!(reason, expected);
+    }
+    // A token that differs only in the scheme's case is the same token.
+    let response = h
+        .tls
+        .post(h.sim.tls_url() + "/3/device/" + &device_token())
+        .header("authorization", format!("BEARER {jwt}"))
+        .header("apns-topic", "com.example.app")
+        .body(APNS_BODY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+
+    let stats = h.get("/stats").await;
+    assert_eq!(stats["accepted"], 4);
+    assert_eq!(stats["rejected"], 6);
+    assert!(h.deliveries("").await.is_empty());
+}

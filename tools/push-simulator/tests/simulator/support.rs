@@ -33,13 +33,25 @@ impl Drop for TempDir {
 
 impl Harness {
     pub async fn start() -> Harness {
+        Self::start_with(false).await
+    }
+
+    /// `--lean`: checks and counts, records nothing.
+    pub async fn start_lean() -> Harness {
+        Self::start_with(true).await
+    }
+
+    async fn start_with(lean: bool) -> Harness {
         // reqwest is built without a bundled provider: pick aws-lc-rs.
         let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
         let state_dir =
             std::env::temp_dir().join(format!("push-simulator-test-{}", uuid::Uuid::new_v4()));
-        let sim = Simulator::start(SimulatorConfig::ephemeral(&state_dir))
-            .await
-            .expect("simulator starts");
+        let sim = Simulator::start(SimulatorConfig {
+            lean,
+            ..SimulatorConfig::ephemeral(&state_dir)
+        })
+        .await
+        .expect("simulator starts");
         let tls = tls_client(sim.ca_pem(), &[b"h2"]).build().unwrap();
         let h2c = Client::builder().http2_prior_knowledge().build().unwrap();
         Harness {
