@@ -169,13 +169,14 @@ impl LiveActivity {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::model::push_type::validate_push_type;
     use crate::model::Notification;
     use serde_json::json;
 
-    fn activity(event: LiveActivityEvent) -> LiveActivity {
+    /// A minimal activity of `event`, for the tests here and in `push_type`.
+    pub(crate) fn activity(event: LiveActivityEvent) -> LiveActivity {
         LiveActivity {
             event,
             content_state: Map::new(),
@@ -188,7 +189,8 @@ mod tests {
         }
     }
 
-    fn detail(notification: &Notification) -> String {
+    /// Why `notification` is refused (panics when it is accepted).
+    pub(crate) fn detail(notification: &Notification) -> String {
         match validate_push_type(notification) {
             Ok(()) => panic!("accepted: {notification:?}"),
             Err(err) => err.to_string(),

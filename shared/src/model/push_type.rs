@@ -285,28 +285,8 @@ impl Audience {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Alert, LiveActivity, LiveActivityEvent};
-    use serde_json::Map;
-
-    fn activity(event: LiveActivityEvent) -> LiveActivity {
-        LiveActivity {
-            event,
-            content_state: Map::new(),
-            timestamp: Some(1),
-            dismissal_date: None,
-            stale_date: None,
-            relevance_score: None,
-            attributes_type: None,
-            attributes: None,
-        }
-    }
-
-    fn detail(notification: &Notification) -> String {
-        match validate_push_type(notification) {
-            Ok(()) => panic!("accepted: {notification:?}"),
-            Err(err) => err.to_string(),
-        }
-    }
+    use crate::model::live_activity::tests::{activity, detail};
+    use crate::model::{Alert, LiveActivityEvent};
 
     #[test]
     fn topic_suffixes_are_apples() {

@@ -90,7 +90,7 @@ fn der_of(pem: &str) -> Option<Vec<u8>> {
 
 fn unusable() -> Error {
     Error::invalid_credentials(
-        "`web_push.private_key` must be a P-256 private key in PKCS#8 PEM (-----BEGIN PRIVATE KEY-----)",
+        "`web_push.private_key` must be a P-256 private key in PKCS#8 PEM (a PEM block labelled PRIVATE KEY)",
     )
 }
 
