@@ -7,7 +7,7 @@ pub(crate) mod message;
 
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use http::header::{AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode, Version};
@@ -91,16 +91,17 @@ impl WebPush {
                 return Ok(value.clone());
             }
         }
-        let exp = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or_default()
-            .saturating_add(TOKEN_LIFETIME.as_secs());
+        let exp = crate::clock::now_unix_secs().saturating_add(TOKEN_LIFETIME.as_secs());
         let mut value = HeaderValue::try_from(key.sign(&id.1, exp)?)
             .map_err(|_| "web push key of tenant cannot sign VAPID tokens")?;
         value.set_sensitive(true);
         if cache.len() >= MAX_ENTRIES {
             cache.retain(|_, (_, expires)| *expires > now);
+            // Still full of live tokens (wildcard hosts give many origins):
+            // start over rather than grow; they are re-signed on demand.
+            if cache.len() >= MAX_ENTRIES {
+                cache.clear();
+            }
         }
         cache.insert(id, (value.clone(), now + TOKEN_LIFETIME));
         Ok(value)
