@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use super::keys::{org_partition, tenant_index_sk, TENANT_INDEX_PREFIX};
 pub(crate) use super::keys::{tenant_key, TENANT_SK};
-use super::ops::{decode, encode, ConditionalExt, ABSENT, LIVE_TENANT};
+use super::ops::{decode, encode, through_conflicts, ConditionalExt, ABSENT, LIVE_TENANT};
 use super::{n, s, tenant_pk, Store, GSI1};
 use crate::error::{Error, Result};
 use crate::model::Tenant;
@@ -152,18 +152,21 @@ impl Store {
         until: i64,
         now: i64,
     ) -> Result<bool> {
-        self.update(tenant_key(tenant_id))
+        // Or this very claim, applied by an attempt whose answer was lost
+        // (the SDK sends the same request again): it recognises itself.
+        let request = self
+            .update(tenant_key(tenant_id))
             .update_expression("SET revision = :next, claim_id = :claim, claim_until = :until")
             .condition_expression(format!(
-                "{LIVE_TENANT} AND {} AND {NO_ACTIVE_CLAIM}",
+                "{LIVE_TENANT} AND (({} AND {NO_ACTIVE_CLAIM}) OR (claim_id = :claim AND revision = :next))",
                 revision_is(revision)
             ))
             .expression_attribute_values(":rev", n(revision))
             .expression_attribute_values(":next", n(revision.saturating_add(1)))
             .expression_attribute_values(":claim", s(claim_id))
             .expression_attribute_values(":until", n(until))
-            .expression_attribute_values(":now", n(now))
-            .send()
+            .expression_attribute_values(":now", n(now));
+        through_conflicts(|| request.clone().send())
             .await
             .condition_held("claiming tenant")
     }
@@ -172,11 +175,12 @@ impl Store {
     /// claim is not `claim_id`'s any more.
     #[tracing::instrument(skip(self, claim_id))]
     pub async fn release_tenant_claim(&self, tenant_id: &str, claim_id: &str) -> Result<()> {
-        self.update(tenant_key(tenant_id))
+        let request = self
+            .update(tenant_key(tenant_id))
             .update_expression("REMOVE claim_id, claim_until")
             .condition_expression("claim_id = :claim")
-            .expression_attribute_values(":claim", s(claim_id))
-            .send()
+            .expression_attribute_values(":claim", s(claim_id));
+        through_conflicts(|| request.clone().send())
             .await
             .condition_held("releasing tenant claim")?;
         Ok(())
@@ -191,13 +195,14 @@ impl Store {
         let mut item = TenantItem::new(tenant);
         item.revision = tenant.revision.saturating_add(1);
         let item = encode(item, "encoding tenant item")?;
-        self.put(item)
+        let request = self
+            .put(item)
             .condition_expression(format!(
                 "{LIVE_TENANT} AND {}",
                 revision_is(tenant.revision)
             ))
-            .expression_attribute_values(":rev", n(tenant.revision))
-            .send()
+            .expression_attribute_values(":rev", n(tenant.revision));
+        through_conflicts(|| request.clone().send())
             .await
             .condition_held("updating tenant")
     }
@@ -250,13 +255,13 @@ impl Store {
         tenant_id: &str,
         now: &str,
     ) -> Result<Option<TenantRecord>> {
-        let output = self
+        let request = self
             .update(tenant_key(tenant_id))
             .update_expression("SET deleted_at = if_not_exists(deleted_at, :now)")
             .condition_expression("attribute_exists(PK)")
             .expression_attribute_values(":now", s(now))
-            .return_values(ReturnValue::AllNew)
-            .send()
+            .return_values(ReturnValue::AllNew);
+        let output = through_conflicts(|| request.clone().send())
             .await
             .unless_condition_failed("marking tenant deleted")?;
         output
@@ -271,10 +276,11 @@ impl Store {
     #[tracing::instrument(skip(self))]
     pub async fn delete_tenant(&self, tenant_id: &str) -> Result<bool> {
         let now = crate::clock::now_epoch_seconds();
-        self.delete(tenant_key(tenant_id))
+        let request = self
+            .delete(tenant_key(tenant_id))
             .condition_expression(format!("attribute_exists(PK) AND {NO_ACTIVE_CLAIM}"))
-            .expression_attribute_values(":now", n(now))
-            .send()
+            .expression_attribute_values(":now", n(now));
+        through_conflicts(|| request.clone().send())
             .await
             .condition_held("deleting tenant")
     }
