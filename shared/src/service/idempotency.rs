@@ -213,13 +213,10 @@ async fn store_answer(
             .await
         {
             Ok(true) => return,
-            // An earlier attempt was applied though its answer was lost, or
-            // the record expired meanwhile: nothing left to store.
+            // The record expired meanwhile, or the answer is too long to
+            // store: replays will get 409.
             Ok(false) => {
-                tracing::warn!(
-                    attempt,
-                    "idempotency claim no longer in progress at completion"
-                );
+                tracing::warn!(attempt, "idempotent answer not stored");
                 return;
             }
             Err(err) if attempt < COMPLETION_ATTEMPTS => {

@@ -130,7 +130,13 @@ impl Store {
             .send()
             .await
             .condition_held("inserting tenant")?;
-        if !inserted {
+        // The very item this call writes (a fresh random id, its creation
+        // time): an attempt whose answer was lost wrote it.
+        let ours = || async {
+            let record = self.tenant_record(&tenant.tenant_id).await?;
+            Ok::<_, Error>(record.is_some_and(|record| record.tenant == *tenant))
+        };
+        if !inserted && !ours().await? {
             return Err(Error::Conflict {
                 code: "tenant_exists",
                 detail: "a tenant with this id already exists; retry".to_owned(),
@@ -186,22 +192,29 @@ impl Store {
         Ok(())
     }
 
-    /// Writes `tenant` (ending any claim) on condition that the tenant is
-    /// live and still at `tenant.revision` (the revision its claim set);
-    /// the item's revision goes one up. `false`: it changed, is being
-    /// deleted or is gone.
-    #[tracing::instrument(skip(self, tenant), fields(tenant_id = %tenant.tenant_id))]
-    pub async fn replace_tenant(&self, tenant: &Tenant) -> Result<bool> {
+    /// Writes `tenant`, ending the claim `claim_id`, on condition that the
+    /// tenant is live and still at `tenant.revision` (the revision its claim
+    /// set); the item's revision goes one up. `false`: it changed, is being
+    /// deleted or is gone. The written item keeps `claim_id` (without
+    /// `claim_until`, so it holds nothing): a second attempt of this write
+    /// (the SDK's, after a lost answer) recognises it as its own.
+    #[tracing::instrument(skip(self, tenant, claim_id), fields(tenant_id = %tenant.tenant_id))]
+    pub async fn replace_tenant(&self, tenant: &Tenant, claim_id: &str) -> Result<bool> {
         let mut item = TenantItem::new(tenant);
-        item.revision = tenant.revision.saturating_add(1);
+        let next = tenant.revision.saturating_add(1);
+        item.revision = next;
+        item.claim_id = Some(claim_id.to_owned());
         let item = encode(item, "encoding tenant item")?;
         let request = self
             .put(item)
             .condition_expression(format!(
-                "{LIVE_TENANT} AND {}",
+                "{LIVE_TENANT} AND ({} OR (claim_id = :claim AND revision = :next \
+                 AND attribute_not_exists(claim_until)))",
                 revision_is(tenant.revision)
             ))
-            .expression_attribute_values(":rev", n(tenant.revision));
+            .expression_attribute_values(":rev", n(tenant.revision))
+            .expression_attribute_values(":next", n(next))
+            .expression_attribute_values(":claim", s(claim_id));
         through_conflicts(|| request.clone().send())
             .await
             .condition_held("updating tenant")

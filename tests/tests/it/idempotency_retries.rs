@@ -275,3 +275,43 @@ async fn another_key_or_user_replaying_an_idempotency_key_gets_422_and_no_device
     assert_eq!((status, &again), (200, &first));
     assert_eq!(rig.pushes().await, 1);
 }
+
+// ---------------------------------------------------------------------------
+// Tenant writes
+// ---------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_tenant_create_and_patch_whose_writes_lose_their_first_answer_succeed() {
+    let (env, sim) = TestEnv::with_simulator().await;
+    let owner = env.user_token("owner", &["acme"]);
+    let lost = LostAnswer::new(usize::MAX, any_write);
+    let app = env.app_with(lost.clone());
+    let body = sim.tenant_body("acme", BUNDLE_ID).await;
+    let created = tenant_create::handle(
+        &app,
+        call("POST", "/tenants").bearer(&owner).json(body).build(),
+    )
+    .await;
+    let (status, tenant) = parts(&created);
+    assert_eq!(
+        status, 200,
+        "a created tenant answered as existing: {tenant}"
+    );
+    let tenant_id = tenant["tenant_id"].as_str().unwrap_or_default().to_owned();
+    for sandbox in [false, true] {
+        let patch = call("PATCH", "/tenants/{tenant_id}")
+            .param("tenant_id", &tenant_id)
+            .bearer(&owner)
+            .json(json!({"use_sandbox": sandbox}))
+            .build();
+        let (status, body) = parts(&tenant_update::handle(&app, patch).await);
+        assert_eq!(
+            status, 200,
+            "an applied change answered as conflicting: {body}"
+        );
+        assert_eq!(body["use_sandbox"], sandbox, "{body}");
+    }
+    assert!(lost.lost() >= 4, "only {} answers were lost", lost.lost());
+    // The tenant's credentials survived its creation: it sends.
+    assert_eq!(env.tenant_secret_count().await, 1);
+}
