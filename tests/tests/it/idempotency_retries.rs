@@ -15,6 +15,7 @@ use notify_shared::service::sending::Dispatcher;
 use notify_shared::App;
 use notify_tests::delivery::{ios_token, BUNDLE_ID};
 use notify_tests::faults::LostAnswer;
+use notify_tests::keys::tenant_with_apns;
 use notify_tests::{call, parts, BulkRig, Call, PushSimulator, TestEnv};
 use serde_json::{json, Value};
 
@@ -314,4 +315,29 @@ async fn a_tenant_create_and_patch_whose_writes_lose_their_first_answer_succeed(
     assert!(lost.lost() >= 4, "only {} answers were lost", lost.lost());
     // The tenant's credentials survived its creation: it sends.
     assert_eq!(env.tenant_secret_count().await, 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_api_key_create_and_delete_whose_writes_lose_their_first_answer_succeed() {
+    let env = TestEnv::new().await;
+    let owner = env.user_token("owner", &["acme"]);
+    let tenant_id = env.create_tenant(&owner, tenant_with_apns("acme")).await;
+    let lost = LostAnswer::new(usize::MAX, any_write);
+    let app = env.app_with(lost.clone());
+    let create = call("POST", "/tenants/{tenant_id}/api-keys")
+        .param("tenant_id", &tenant_id)
+        .bearer(&owner)
+        .json(json!({"name": "backend"}))
+        .build();
+    let (status, created) = parts(&api_key_create::handle(&app, create).await);
+    assert_eq!(status, 200, "{created}");
+    let key_id = created["key_id"].as_str().unwrap_or_default();
+    let delete = call("DELETE", "/tenants/{tenant_id}/api-keys/{key_id}")
+        .param("tenant_id", &tenant_id)
+        .param("key_id", key_id)
+        .bearer(&owner)
+        .build();
+    let (status, body) = parts(&api_key_delete::handle(&app, delete).await);
+    assert_eq!(status, 200, "an applied delete answered as unknown: {body}");
+    assert_eq!(lost.lost(), 2, "both writes lose their first answer");
 }
