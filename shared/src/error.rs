@@ -67,6 +67,16 @@ pub enum Error {
         #[source]
         source: BoxError,
     },
+    /// 503 after work that may have taken effect though it could not be
+    /// confirmed (the answer to its last write was lost): an
+    /// `Idempotency-Key` stays held, so that a retry with it cannot do the
+    /// work a second time.
+    #[error("{context}: outcome unknown")]
+    Unsettled {
+        context: &'static str,
+        #[source]
+        source: BoxError,
+    },
     /// 500: anything that is our fault.
     #[error("{context}: internal error")]
     Internal {
@@ -108,6 +118,17 @@ impl Error {
         }
     }
 
+    /// 422: an `Idempotency-Key` that another caller (another user or API
+    /// key) used: its answer is that caller's alone.
+    pub fn idempotency_key_of_another_caller() -> Self {
+        Self::Unprocessable {
+            code: "idempotency_key_reused",
+            detail: "this `Idempotency-Key` was already used by another caller (another user or \
+                     API key); use a new key for a new request"
+                .to_owned(),
+        }
+    }
+
     /// 409: the first request with this `Idempotency-Key` is still running.
     pub fn idempotency_in_progress(retry_after_secs: u64) -> Self {
         Self::Busy {
@@ -137,8 +158,32 @@ impl Error {
         }
     }
 
-    /// Classifies an AWS SDK failure: throttling, timeouts, connection errors
-    /// and 5xx answers are the dependency's trouble (503, worth a retry);
+    /// Work that may have taken effect without it being confirmed (see
+    /// [`Error::Unsettled`]).
+    pub fn unsettled(context: &'static str, source: impl Into<BoxError>) -> Self {
+        Self::Unsettled {
+            context,
+            source: source.into(),
+        }
+    }
+
+    /// This failure as a 503: for a step after which nothing was done, so
+    /// that a retry is safe whatever the cause.
+    pub fn into_unavailable(self) -> Self {
+        match self {
+            Self::Internal { context, source } => Self::Unavailable { context, source },
+            other => other,
+        }
+    }
+
+    /// Whether the failed request may have done (part of) its work: its
+    /// `Idempotency-Key` must not run again.
+    pub fn may_have_taken_effect(&self) -> bool {
+        matches!(self, Self::Unsettled { .. })
+    }
+
+    /// Classifies an AWS SDK failure: throttling, transaction conflicts,
+    /// timeouts, connection errors and 5xx answers are the dependency's trouble (503, worth a retry);
     /// everything else is a bug on our side (500).
     pub fn from_sdk<E>(context: &'static str, err: SdkError<E, HttpResponse>) -> Self
     where
@@ -155,6 +200,9 @@ impl Error {
                                 | "ProvisionedThroughputExceededException"
                                 | "RequestLimitExceeded"
                                 | "TransactionInProgressException"
+                                // A transaction held the item (a plain write's
+                                // refusal; callers retry it briefly first).
+                                | "TransactionConflictException"
                                 | "LimitExceededException"
                         )
                     )
@@ -180,7 +228,7 @@ impl Error {
             Self::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Replayed { status, .. } => *status,
             Self::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable { .. } | Self::Unsettled { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -198,7 +246,7 @@ impl Error {
             Self::NotFound(_) => "not_found",
             Self::PayloadTooLarge(_) => "payload_too_large",
             Self::Throttled { .. } => "throttled",
-            Self::Unavailable { .. } => "service_unavailable",
+            Self::Unavailable { .. } | Self::Unsettled { .. } => "service_unavailable",
             Self::Internal { .. } => "internal_error",
         }
     }
@@ -206,7 +254,7 @@ impl Error {
     /// The human sentence for the body. 5xx never carry their cause.
     pub fn detail(&self, request_id: &str) -> String {
         match self {
-            Self::Unavailable { .. } => format!(
+            Self::Unavailable { .. } | Self::Unsettled { .. } => format!(
                 "a dependency of the service is unavailable; retry later (request id {request_id})"
             ),
             Self::Internal { .. } => format!("internal error (request id {request_id})"),
@@ -223,7 +271,7 @@ impl Error {
             Self::Busy {
                 retry_after_secs, ..
             } => Some(*retry_after_secs),
-            Self::Unavailable { .. } => Some(1),
+            Self::Unavailable { .. } | Self::Unsettled { .. } => Some(1),
             _ => None,
         }
     }

@@ -25,7 +25,7 @@ async fn send(app: &App, req: &Request) -> Result<serde_json::Value> {
         .authenticator()
         .authorize_tenant(req, &tenant_id, Requirement::Scope(Scope::Send))
         .await?;
-    idempotent(app, req, &tenant_id, ENDPOINT, async {
+    idempotent(app, req, &access.caller, &tenant_id, ENDPOINT, async {
         let request: BulkNotificationRequest = json_body(req)?;
         bulk::send_bulk(app, &tenant_id, &access.caller, request).await
     })

@@ -33,7 +33,7 @@ async fn send(app: &App, dispatcher: &Dispatcher, req: &Request) -> Result<serde
             .and_then(|context| invocation_deadline(context.deadline(), SystemTime::now())),
         full_tokens: sending::reveals_device_tokens(&access.caller),
     };
-    idempotent(app, req, &tenant_id, ENDPOINT, async {
+    idempotent(app, req, &access.caller, &tenant_id, ENDPOINT, async {
         sending::send_notification(app, dispatcher, &access.tenant, json_body(req)?, options).await
     })
     .await

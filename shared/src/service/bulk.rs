@@ -303,21 +303,9 @@ pub async fn send_bulk(
             ),
         }
         // Whatever the cause, the batch was not accepted and a retry is safe.
-        return Err(match err {
-            Error::Internal { context, source } => Error::Unavailable { context, source },
-            other => other,
-        });
+        return Err(err.into_unavailable());
     }
-    if !app
-        .store
-        .settle_batch_state(tenant_id, &batch_id, BatchState::Open)
-        .await?
-    {
-        return Err(Error::internal(
-            "opening batch",
-            "the batch was no longer pending",
-        ));
-    }
+    open_batch(app, tenant_id, &batch_id).await?;
     tracing::info!(
         tenant_id,
         batch_id,
@@ -334,6 +322,47 @@ pub async fn send_bulk(
         failed: rejected,
         status: BatchStatus::Queued,
     })
+}
+
+/// Turns the enqueued batch `open`, so that workers deliver it. When the
+/// write fails, the batch is settled rather than left in doubt (its answer
+/// may have been lost after it was applied): aborted while still pending,
+/// so that nothing is delivered and a retry is safe (503); found open, it is
+/// accepted (200). Only when neither can be told does the request end
+/// [`Error::Unsettled`], which keeps its `Idempotency-Key` from running
+/// again.
+async fn open_batch(app: &App, tenant_id: &str, batch_id: &str) -> Result<()> {
+    let failure = match app
+        .store
+        .settle_batch_state(tenant_id, batch_id, BatchState::Open)
+        .await
+    {
+        Ok(true) => return Ok(()),
+        // Aborted or gone (the tenant is being deleted): its chunks deliver
+        // nothing.
+        Ok(false) => {
+            return Err(Error::Unavailable {
+                context: "opening batch",
+                source: "the batch is no longer pending".into(),
+            })
+        }
+        Err(err) => err,
+    };
+    tracing::warn!(tenant_id, batch_id, error = %failure, "opening the batch failed; settling it");
+    match app
+        .store
+        .settle_batch_state(tenant_id, batch_id, BatchState::Aborted)
+        .await
+    {
+        Ok(true) => Err(failure.into_unavailable()),
+        // Not pending: open (the failed write was applied after all) or gone.
+        Ok(false) => match app.store.get_batch(tenant_id, batch_id).await {
+            Ok(Some(batch)) if batch.state == BatchState::Open => Ok(()),
+            Ok(_) => Err(failure.into_unavailable()),
+            Err(err) => Err(Error::unsettled("opening batch", err)),
+        },
+        Err(err) => Err(Error::unsettled("opening batch", err)),
+    }
 }
 
 /// Sends every body; `Err` (503 or 500) as soon as one cannot be sent.

@@ -5,17 +5,24 @@
 //! A handler authorises the request, then wraps its work in [`idempotent`]:
 //!
 //! ```ignore
-//! idempotent(app, req, &tenant_id, "notify", async {
+//! idempotent(app, req, &access.caller, &tenant_id, "notify", async {
 //!     sending::send_notification(app, dispatcher, &access.tenant, json_body(req)?).await
 //! })
 //! .await
 //! ```
 //!
 //! Stored: 200 answers, and the 4xx answers that depend only on the request
-//! (400, 413, 422), so a replay is byte for byte the first answer. Not
-//! stored: anything else (5xx, a tenant deleted meanwhile...): the work
-//! failed before sending anything, and the record is released (deleted) so
-//! that a retry runs.
+//! (400, 413, 422), so a replay is byte for byte the first answer; a long
+//! answer in parts (see `store::idempotency`). Not stored: anything else
+//! (5xx, a tenant deleted meanwhile...): the work failed before sending
+//! anything, and the record is released (deleted) so that a retry runs;
+//! except when the failure says the work may have taken effect
+//! ([`Error::Unsettled`]): the key is then kept, as below.
+//!
+//! An answer is returned only to the caller that made it: the same user, or
+//! the same API key. Another caller that sends the same key gets 422
+//! `idempotency_key_reused` and nothing of the first answer (its device
+//! tokens, which a `send`-only key must not read).
 //!
 //! At most once: a claim is never taken over. While the first request holds
 //! its lease, a replay gets 409 `idempotency_in_progress` with `Retry-After`;
@@ -35,6 +42,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::app::App;
+use crate::auth::Caller;
 use crate::clock::now_epoch_seconds;
 use crate::error::{Error, ErrorBody, Result};
 use crate::store::{Claim, IdempotencySlot, IdempotencyState};
@@ -87,6 +95,7 @@ pub fn idempotency_key(req: &Request) -> Result<Option<String>> {
 pub async fn idempotent<T, Fut>(
     app: &App,
     req: &Request,
+    caller: &Caller,
     tenant_id: &str,
     endpoint: &str,
     run: Fut,
@@ -100,14 +109,30 @@ where
     };
     let slot = IdempotencySlot::new(tenant_id, endpoint, &key);
     let fingerprint = hex::encode(Sha256::digest(req.body().as_ref()));
+    let owner = answer_owner(caller);
     let now = now_epoch_seconds();
     let claim = app
         .store
-        .claim_idempotency_key(&slot, &fingerprint, now, LEASE_SECS, ANSWER_TTL_SECS)
+        .claim_idempotency_key(
+            &slot,
+            &fingerprint,
+            &owner,
+            now,
+            LEASE_SECS,
+            ANSWER_TTL_SECS,
+        )
         .await?;
     let claim_id = match claim {
         Claim::Claimed { claim_id } => claim_id,
         Claim::Existing(record) => {
+            if record.owner.as_deref() != Some(owner.as_str()) {
+                tracing::warn!(
+                    tenant_id,
+                    endpoint,
+                    "idempotency key sent by another caller"
+                );
+                return Err(Error::idempotency_key_of_another_caller());
+            }
             if record.fingerprint != fingerprint {
                 return Err(Error::idempotency_key_reused());
             }
@@ -150,6 +175,14 @@ where
             let expires_at = now_epoch_seconds() + ANSWER_TTL_SECS;
             store_answer(app, &slot, &claim_id, status, &body, expires_at).await;
         }
+        // Kept in progress: replays get 409, never a second run.
+        None if result.as_ref().is_err_and(Error::may_have_taken_effect) => {
+            tracing::warn!(
+                tenant_id,
+                endpoint,
+                "the work may have taken effect; its idempotency key stays claimed"
+            );
+        }
         None => {
             if let Err(err) = app.store.release_idempotency_key(&slot, &claim_id).await {
                 tracing::warn!(tenant_id, endpoint, error = %err, "could not release idempotency key");
@@ -180,13 +213,10 @@ async fn store_answer(
             .await
         {
             Ok(true) => return,
-            // An earlier attempt was applied though its answer was lost, or
-            // the record expired meanwhile: nothing left to store.
+            // The record expired meanwhile, or the answer is too long to
+            // store: replays will get 409.
             Ok(false) => {
-                tracing::warn!(
-                    attempt,
-                    "idempotency claim no longer in progress at completion"
-                );
+                tracing::warn!(attempt, "idempotent answer not stored");
                 return;
             }
             Err(err) if attempt < COMPLETION_ATTEMPTS => {
@@ -201,6 +231,16 @@ async fn store_answer(
             ),
         }
     }
+}
+
+/// Who an answer belongs to: the user or the API key that asked, hashed
+/// (a user id may be an email address).
+pub fn answer_owner(caller: &Caller) -> String {
+    let who = match caller {
+        Caller::User(claims) => format!("user:{}", claims.sub),
+        Caller::ApiKey(grant) => format!("key:{}", grant.key_id),
+    };
+    hex::encode(Sha256::digest(who))
 }
 
 fn to_json<T: Serialize>(value: T) -> Result<Value> {

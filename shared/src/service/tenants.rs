@@ -366,7 +366,7 @@ pub async fn change_tenant(
         }
         describe_credentials(&mut tenant, &credentials);
         tenant.updated_at = now_rfc3339();
-        app.store.replace_tenant(&tenant).await
+        app.store.replace_tenant(&tenant, &claim_id).await
     }
     .await;
     match committed {

@@ -179,10 +179,19 @@ impl Store {
             )?,
             delete_item(self.tx_delete(key(key_lookup_pk(&record.key_hash), KEY_LOOKUP_SK)))?,
         ];
-        match self.transact(items, None, "deleting API key").await? {
+        // The SDK retries a transaction whose answer was lost; with a token
+        // of this call DynamoDB applies it once and answers with success.
+        let request_token = uuid::Uuid::new_v4().to_string();
+        match self
+            .transact(items, Some(&request_token), "deleting API key")
+            .await?
+        {
             Ok(()) => Ok(true),
-            // Deleted by a concurrent request: the key is gone either way.
-            Err(cancelled) if cancelled.condition_failed(0) => Ok(false),
+            // The key was there when read and is gone now: deleted by an
+            // earlier attempt of this call whose answer was lost (a store
+            // that ignores the token, such as the emulator), or by a
+            // concurrent request. Either way this DELETE's work is done.
+            Err(cancelled) if cancelled.condition_failed(0) => Ok(true),
             Err(cancelled) => Err(cancelled.into_error("deleting API key")),
         }
     }

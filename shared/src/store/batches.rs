@@ -17,7 +17,9 @@ use std::collections::{HashMap, HashSet};
 use serde::{Deserialize, Serialize};
 
 use super::keys::{batch_sk, chunk_sk};
-use super::ops::{decode, encode, live_tenant_check, update_item, ConditionalExt};
+use super::ops::{
+    decode, encode, live_tenant_check, through_conflicts, update_item, ConditionalExt,
+};
 use super::{key, n, s, tenant_pk, text_attribute, Store, SK};
 use crate::error::{Error, Result};
 use crate::model::{Batch, BatchState};
@@ -158,8 +160,7 @@ pub enum CountResult {
 }
 
 impl Store {
-    /// Stores a new batch record for a live tenant; fails rather than
-    /// overwrite one.
+    /// Stores a new batch record for a live tenant, never overwriting one.
     #[tracing::instrument(skip(self, batch), fields(tenant_id = %batch.tenant_id, batch_id = %batch.batch_id))]
     pub async fn insert_batch(&self, batch: &Batch) -> Result<()> {
         let item = encode(
@@ -175,21 +176,30 @@ impl Store {
             live_tenant_check(&self.table, &batch.tenant_id)?,
             self.tx_put_new(item)?,
         ];
+        // The SDK retries a transaction whose answer was lost; with the
+        // batch's (unique) id as token DynamoDB applies it once and answers
+        // the retry with success.
         match self
-            .transact_for_tenant(items, None, "inserting batch")
+            .transact_for_tenant(items, Some(&batch.batch_id), "inserting batch")
             .await?
         {
             Ok(()) => Ok(()),
-            Err(cancelled) if cancelled.condition_failed(1) => Err(Error::Conflict {
-                code: "batch_exists",
-                detail: "a batch with this id already exists; retry".to_owned(),
-            }),
+            // The batch exists: a fresh batch id is a random UUID, so an
+            // earlier attempt of this very call wrote it (a store that does
+            // not honour the request token, such as the emulator).
+            Err(cancelled) if cancelled.condition_failed(1) => {
+                tracing::info!("batch already written by an earlier attempt");
+                Ok(())
+            }
             Err(cancelled) => Err(cancelled.into_error("inserting batch")),
         }
     }
 
     /// Moves a pending batch to `to` (open or aborted); `false` when it was
-    /// not pending any more (or is gone).
+    /// not pending any more (or is gone). A batch already at `to` counts as
+    /// moved: only the request that made the batch moves it, so that is
+    /// this very write, applied by an attempt whose answer was lost (the
+    /// SDK then sends it again).
     #[tracing::instrument(skip(self))]
     pub async fn settle_batch_state(
         &self,
@@ -202,13 +212,14 @@ impl Store {
             BatchState::Aborted => "aborted",
             BatchState::Pending => return Ok(false),
         };
-        self.update(key(tenant_pk(tenant_id), batch_sk(batch_id)))
+        let request = self
+            .update(key(tenant_pk(tenant_id), batch_sk(batch_id)))
             .update_expression("SET #state = :to")
-            .condition_expression("#state = :pending")
+            .condition_expression("#state = :pending OR #state = :to")
             .expression_attribute_names("#state", "state")
             .expression_attribute_values(":to", s(to))
-            .expression_attribute_values(":pending", s("pending"))
-            .send()
+            .expression_attribute_values(":pending", s("pending"));
+        through_conflicts(|| request.clone().send())
             .await
             .condition_held("updating batch state")
     }
@@ -235,11 +246,12 @@ impl Store {
         now: &str,
     ) -> Result<()> {
         // Gone meanwhile (the condition failed): counting will notice.
-        self.update(key(tenant_pk(tenant_id), batch_sk(batch_id)))
+        let request = self
+            .update(key(tenant_pk(tenant_id), batch_sk(batch_id)))
             .update_expression("SET started_at = if_not_exists(started_at, :now)")
             .condition_expression("attribute_exists(PK)")
-            .expression_attribute_values(":now", s(now))
-            .send()
+            .expression_attribute_values(":now", s(now));
+        through_conflicts(|| request.clone().send())
             .await
             .condition_held("marking batch started")?;
         Ok(())

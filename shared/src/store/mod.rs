@@ -10,7 +10,7 @@
 //! | user's device   | `TENANT#{tenant}#USER#{user}` | `DEVICE#{token}` |                       |
 //! | user's device count | `TENANT#{tenant}` | `USER_DEVICES#{sha256 of user}` |                    |
 //! | user verification on | `TENANT#{tenant}` | `USER_VERIFICATION` (the secret is in Secrets Manager) | |
-//! | idempotency     | `TENANT#{tenant}`    | `IDEMPOTENCY#{endpoint}#{sha256}` |               |
+//! | idempotency     | `TENANT#{tenant}`    | `IDEMPOTENCY#{endpoint}#{sha256}` (+ `#PART#…`, see `idempotency.rs`) |  |
 //! | bulk batch      | `TENANT#{tenant}`    | `BATCH#{batch}` (+ `#CHUNK#…`, see `batches.rs`) |    |
 //!
 //! Key builders and prefixes live in `keys.rs`, the DynamoDB call ceremony

@@ -4,9 +4,10 @@
 //! and batched deletes. The item modules say what to write; this says how.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::time::Duration;
 
-use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::delete_item::builders::DeleteItemFluentBuilder;
 use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::put_item::builders::PutItemFluentBuilder;
@@ -142,6 +143,52 @@ where
     }
 }
 
+/// Attempts at a write that another transaction keeps refusing
+/// (`TransactionConflict`): DynamoDB refuses a write to an item an ongoing
+/// transaction holds, and the SDK does not retry that. A hot item (the
+/// tenant's, which every registration checks) frees up within milliseconds.
+const CONFLICT_ATTEMPTS: u32 = 4;
+
+/// A short, growing, jittered pause before attempt `attempt + 1` of a write
+/// that lost to a transaction: 20, 40, 80 ms plus as much again at random,
+/// so that the writers that collided do not collide again.
+async fn conflict_pause(attempt: u32) {
+    let base = 20_u64 << attempt.min(6);
+    let jitter = rand::random::<u64>() % base;
+    tokio::time::sleep(Duration::from_millis(base.saturating_add(jitter))).await;
+}
+
+/// Whether a single write was refused because a transaction holds its item.
+fn held_by_transaction<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>) -> bool {
+    err.as_service_error().and_then(ProvideErrorMetadata::code)
+        == Some("TransactionConflictException")
+}
+
+/// Sends a single write (`attempt` builds and sends it afresh), again after
+/// a short jittered pause while a transaction holds its item, a few times
+/// at most. Such a refusal changed nothing, so sending again is safe; if it
+/// lasts, the last refusal is returned ([`Error::from_sdk`] makes it a 503
+/// with `Retry-After`).
+pub(crate) async fn through_conflicts<T, E, Fut>(
+    mut attempt: impl FnMut() -> Fut,
+) -> std::result::Result<T, SdkError<E, HttpResponse>>
+where
+    E: ProvideErrorMetadata,
+    Fut: Future<Output = std::result::Result<T, SdkError<E, HttpResponse>>>,
+{
+    let mut tries = 1;
+    loop {
+        match attempt().await {
+            Err(err) if held_by_transaction(&err) && tries < CONFLICT_ATTEMPTS => {
+                tracing::info!(attempt = tries, "item held by a transaction; trying again");
+                conflict_pause(tries - 1).await;
+                tries += 1;
+            }
+            result => return result,
+        }
+    }
+}
+
 /// A transaction DynamoDB cancelled: why, item by item.
 pub(crate) struct Cancelled {
     reasons: Vec<CancellationReason>,
@@ -161,8 +208,26 @@ impl Cancelled {
             .any(|reason| reason.code() == Some("TransactionConflict"))
     }
 
-    /// A cancellation none of the expected reasons explains.
+    /// Cancelled only because other transactions held items: nothing was
+    /// refused on its merits, and the same transaction may pass shortly.
+    fn only_conflicts(&self) -> bool {
+        self.any_conflict()
+            && !self
+                .reasons
+                .iter()
+                .any(|reason| reason.code() == Some("ConditionalCheckFailed"))
+    }
+
+    /// A cancellation none of the expected reasons explains. One that
+    /// conflicts kept causing is the service being busy (503 with
+    /// `Retry-After`), never a 500.
     pub(crate) fn into_error(self, context: &'static str) -> Error {
+        if self.any_conflict() {
+            return Error::Unavailable {
+                context,
+                source: Box::new(self.error),
+            };
+        }
         Error::from_sdk(context, self.error)
     }
 }
@@ -269,34 +334,46 @@ impl Store {
 
     /// Runs a transaction. `Ok(Err(cancelled))` when DynamoDB cancelled it
     /// (conditions, conflicts: the caller reads the reasons); any other
-    /// failure becomes an [`Error`] with `context`. A `request_token` makes
-    /// the SDK's retry of a transaction whose answer was lost (a 500, a
-    /// timeout) apply it once and answer with success.
+    /// failure becomes an [`Error`] with `context`. A cancellation caused
+    /// only by other transactions holding its items is tried again a few
+    /// times, after short jittered pauses, before it is returned. A
+    /// `request_token` makes the SDK's retry of a transaction whose answer
+    /// was lost (a 500, a timeout) apply it once and answer with success.
     pub(crate) async fn transact(
         &self,
         items: Vec<TransactWriteItem>,
         request_token: Option<&str>,
         context: &'static str,
     ) -> Result<std::result::Result<(), Cancelled>> {
-        let result = self
-            .client
-            .transact_write_items()
-            .set_client_request_token(request_token.map(str::to_owned))
-            .set_transact_items(Some(items))
-            .send()
-            .await;
-        let Err(err) = result else {
-            return Ok(Ok(()));
-        };
-        match err.as_service_error() {
-            Some(TransactWriteItemsError::TransactionCanceledException(cancel)) => {
-                let reasons = cancel.cancellation_reasons().to_vec();
-                Ok(Err(Cancelled {
-                    reasons,
+        let mut tries = 1;
+        loop {
+            let result = self
+                .client
+                .transact_write_items()
+                .set_client_request_token(request_token.map(str::to_owned))
+                .set_transact_items(Some(items.clone()))
+                .send()
+                .await;
+            let Err(err) = result else {
+                return Ok(Ok(()));
+            };
+            let cancelled = match err.as_service_error() {
+                Some(TransactWriteItemsError::TransactionCanceledException(cancel)) => Cancelled {
+                    reasons: cancel.cancellation_reasons().to_vec(),
                     error: err,
-                }))
+                },
+                _ => return Err(Error::from_sdk(context, err)),
+            };
+            if !cancelled.only_conflicts() || tries >= CONFLICT_ATTEMPTS {
+                return Ok(Err(cancelled));
             }
-            _ => Err(Error::from_sdk(context, err)),
+            tracing::info!(
+                attempt = tries,
+                context,
+                "transaction conflict; trying again"
+            );
+            conflict_pause(tries - 1).await;
+            tries += 1;
         }
     }
 

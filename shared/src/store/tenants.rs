@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use super::keys::{org_partition, tenant_index_sk, TENANT_INDEX_PREFIX};
 pub(crate) use super::keys::{tenant_key, TENANT_SK};
-use super::ops::{decode, encode, ConditionalExt, ABSENT, LIVE_TENANT};
+use super::ops::{decode, encode, through_conflicts, ConditionalExt, ABSENT, LIVE_TENANT};
 use super::{n, s, tenant_pk, Store, GSI1};
 use crate::error::{Error, Result};
 use crate::model::Tenant;
@@ -130,7 +130,13 @@ impl Store {
             .send()
             .await
             .condition_held("inserting tenant")?;
-        if !inserted {
+        // The very item this call writes (a fresh random id, its creation
+        // time): an attempt whose answer was lost wrote it.
+        let ours = || async {
+            let record = self.tenant_record(&tenant.tenant_id).await?;
+            Ok::<_, Error>(record.is_some_and(|record| record.tenant == *tenant))
+        };
+        if !inserted && !ours().await? {
             return Err(Error::Conflict {
                 code: "tenant_exists",
                 detail: "a tenant with this id already exists; retry".to_owned(),
@@ -152,18 +158,21 @@ impl Store {
         until: i64,
         now: i64,
     ) -> Result<bool> {
-        self.update(tenant_key(tenant_id))
+        // Or this very claim, applied by an attempt whose answer was lost
+        // (the SDK sends the same request again): it recognises itself.
+        let request = self
+            .update(tenant_key(tenant_id))
             .update_expression("SET revision = :next, claim_id = :claim, claim_until = :until")
             .condition_expression(format!(
-                "{LIVE_TENANT} AND {} AND {NO_ACTIVE_CLAIM}",
+                "{LIVE_TENANT} AND (({} AND {NO_ACTIVE_CLAIM}) OR (claim_id = :claim AND revision = :next))",
                 revision_is(revision)
             ))
             .expression_attribute_values(":rev", n(revision))
             .expression_attribute_values(":next", n(revision.saturating_add(1)))
             .expression_attribute_values(":claim", s(claim_id))
             .expression_attribute_values(":until", n(until))
-            .expression_attribute_values(":now", n(now))
-            .send()
+            .expression_attribute_values(":now", n(now));
+        through_conflicts(|| request.clone().send())
             .await
             .condition_held("claiming tenant")
     }
@@ -172,32 +181,41 @@ impl Store {
     /// claim is not `claim_id`'s any more.
     #[tracing::instrument(skip(self, claim_id))]
     pub async fn release_tenant_claim(&self, tenant_id: &str, claim_id: &str) -> Result<()> {
-        self.update(tenant_key(tenant_id))
+        let request = self
+            .update(tenant_key(tenant_id))
             .update_expression("REMOVE claim_id, claim_until")
             .condition_expression("claim_id = :claim")
-            .expression_attribute_values(":claim", s(claim_id))
-            .send()
+            .expression_attribute_values(":claim", s(claim_id));
+        through_conflicts(|| request.clone().send())
             .await
             .condition_held("releasing tenant claim")?;
         Ok(())
     }
 
-    /// Writes `tenant` (ending any claim) on condition that the tenant is
-    /// live and still at `tenant.revision` (the revision its claim set);
-    /// the item's revision goes one up. `false`: it changed, is being
-    /// deleted or is gone.
-    #[tracing::instrument(skip(self, tenant), fields(tenant_id = %tenant.tenant_id))]
-    pub async fn replace_tenant(&self, tenant: &Tenant) -> Result<bool> {
+    /// Writes `tenant`, ending the claim `claim_id`, on condition that the
+    /// tenant is live and still at `tenant.revision` (the revision its claim
+    /// set); the item's revision goes one up. `false`: it changed, is being
+    /// deleted or is gone. The written item keeps `claim_id` (without
+    /// `claim_until`, so it holds nothing): a second attempt of this write
+    /// (the SDK's, after a lost answer) recognises it as its own.
+    #[tracing::instrument(skip(self, tenant, claim_id), fields(tenant_id = %tenant.tenant_id))]
+    pub async fn replace_tenant(&self, tenant: &Tenant, claim_id: &str) -> Result<bool> {
         let mut item = TenantItem::new(tenant);
-        item.revision = tenant.revision.saturating_add(1);
+        let next = tenant.revision.saturating_add(1);
+        item.revision = next;
+        item.claim_id = Some(claim_id.to_owned());
         let item = encode(item, "encoding tenant item")?;
-        self.put(item)
+        let request = self
+            .put(item)
             .condition_expression(format!(
-                "{LIVE_TENANT} AND {}",
+                "{LIVE_TENANT} AND ({} OR (claim_id = :claim AND revision = :next \
+                 AND attribute_not_exists(claim_until)))",
                 revision_is(tenant.revision)
             ))
             .expression_attribute_values(":rev", n(tenant.revision))
-            .send()
+            .expression_attribute_values(":next", n(next))
+            .expression_attribute_values(":claim", s(claim_id));
+        through_conflicts(|| request.clone().send())
             .await
             .condition_held("updating tenant")
     }
@@ -250,13 +268,13 @@ impl Store {
         tenant_id: &str,
         now: &str,
     ) -> Result<Option<TenantRecord>> {
-        let output = self
+        let request = self
             .update(tenant_key(tenant_id))
             .update_expression("SET deleted_at = if_not_exists(deleted_at, :now)")
             .condition_expression("attribute_exists(PK)")
             .expression_attribute_values(":now", s(now))
-            .return_values(ReturnValue::AllNew)
-            .send()
+            .return_values(ReturnValue::AllNew);
+        let output = through_conflicts(|| request.clone().send())
             .await
             .unless_condition_failed("marking tenant deleted")?;
         output
@@ -271,10 +289,11 @@ impl Store {
     #[tracing::instrument(skip(self))]
     pub async fn delete_tenant(&self, tenant_id: &str) -> Result<bool> {
         let now = crate::clock::now_epoch_seconds();
-        self.delete(tenant_key(tenant_id))
+        let request = self
+            .delete(tenant_key(tenant_id))
             .condition_expression(format!("attribute_exists(PK) AND {NO_ACTIVE_CLAIM}"))
-            .expression_attribute_values(":now", n(now))
-            .send()
+            .expression_attribute_values(":now", n(now));
+        through_conflicts(|| request.clone().send())
             .await
             .condition_held("deleting tenant")
     }

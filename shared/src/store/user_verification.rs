@@ -12,7 +12,7 @@ use aws_sdk_dynamodb::types::ReturnValue;
 use serde::{Deserialize, Serialize};
 
 use super::keys::USER_VERIFICATION_SK;
-use super::ops::{condition_check, decode, encode, put_item};
+use super::ops::{condition_check, decode, encode, put_item, through_conflicts};
 use super::tenants::tenant_key;
 use super::{key, tenant_pk, Store};
 use crate::error::{Error, Result};
@@ -71,10 +71,10 @@ impl Store {
     /// Turns the marker off; `false` when verification was off already.
     #[tracing::instrument(skip_all, fields(tenant_id = %tenant_id))]
     pub async fn delete_user_verification(&self, tenant_id: &str) -> Result<bool> {
-        let output = self
+        let request = self
             .delete(key(tenant_pk(tenant_id), USER_VERIFICATION_SK))
-            .return_values(ReturnValue::AllOld)
-            .send()
+            .return_values(ReturnValue::AllOld);
+        let output = through_conflicts(|| request.clone().send())
             .await
             .map_err(|err| Error::from_sdk("deleting user verification", err))?;
         Ok(output.attributes.is_some_and(|old| !old.is_empty()))

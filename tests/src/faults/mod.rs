@@ -1,11 +1,14 @@
 //! Fault injection for the integration tests: interceptors on the app's
 //! AWS clients that fail chosen calls (by operation, or by DynamoDB call and
-//! key), hold a call at a point of a request, or record the keys DynamoDB
-//! would refuse.
+//! key), hold a call at a point of a request, record the keys DynamoDB
+//! would refuse, lose a call's answer after it was applied, or refuse a
+//! write as a transaction conflict.
 
+mod answers;
 mod dynamodb;
 mod operations;
 
+pub use answers::{writes_sort_key, Conflicts, LostAnswer};
 pub use dynamodb::{DynamoDbFault, DynamoDbKeys, Target};
 pub use operations::{Faults, Gate};
 

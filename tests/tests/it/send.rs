@@ -1,6 +1,9 @@
 //! Single sends against the push simulator: what reaches APNs and FCM, dead
 //! tokens, payload limits, bad input and `Idempotency-Key`.
 
+use notify_shared::auth::user_token::UserClaims;
+use notify_shared::auth::Caller;
+use notify_shared::service::idempotency::answer_owner;
 use notify_shared::service::sending::Dispatcher;
 use notify_shared::store::IdempotencySlot;
 use notify_tests::{call, parts, Call, PushSimulator, TestEnv};
@@ -95,6 +98,17 @@ fn order_shipped(user_id: &str) -> Value {
         "sound": "default",
         "data": {"order_id": "1042"}
     })
+}
+
+/// Whom the answers of user `sub` belong to.
+fn owner_of_user(sub: &str) -> String {
+    answer_owner(&Caller::User(UserClaims {
+        sub: sub.to_owned(),
+        exp: 0,
+        orgs: Vec::new(),
+        email: None,
+        iat: None,
+    }))
 }
 
 fn is_uuid_v4(text: &str) -> bool {
@@ -434,7 +448,14 @@ async fn a_key_still_in_progress_is_409_with_retry_after() {
     s.env
         .app
         .store
-        .claim_idempotency_key(&slot, &fingerprint, now, 120, 86_400)
+        .claim_idempotency_key(
+            &slot,
+            &fingerprint,
+            &owner_of_user("owner"),
+            now,
+            120,
+            86_400,
+        )
         .await
         .unwrap_or_else(|err| panic!("claiming: {err}"));
     let (status, headers, text) = s
@@ -469,7 +490,14 @@ async fn an_expired_idempotency_record_counts_as_absent() {
     s.env
         .app
         .store
-        .claim_idempotency_key(&slot, "other-body", two_days_ago, 120, 86_400)
+        .claim_idempotency_key(
+            &slot,
+            "other-body",
+            &owner_of_user("owner"),
+            two_days_ago,
+            120,
+            86_400,
+        )
         .await
         .unwrap_or_else(|err| panic!("claiming: {err}"));
     let (status, _, text) = s
