@@ -19,34 +19,55 @@ mod pool;
 mod tls;
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use h2::RecvStream;
-use http::header::RETRY_AFTER;
+use http::header::{AUTHORIZATION, RETRY_AFTER};
 use http::uri::{Authority, PathAndQuery, Scheme};
 use http::{HeaderMap, Request, StatusCode, Uri};
 use tokio_rustls::TlsConnector;
 
+use crate::clock::Clock;
 use crate::error::Result;
 use pool::Pool;
 
 /// Provider error bodies are small; more is not read into memory.
 const MAX_BODY: usize = 64 * 1024;
-/// Origins (scheme, host, port) one container connects to at most. The
-/// providers' hosts and the token endpoint need a handful, Web Push a few
-/// more (Windows' push service spreads over many `*.notify.windows.com`
-/// hosts); the cap keeps the pool map from growing without bound.
-const MAX_ORIGINS: usize = 64;
 /// A `Retry-After` longer than this is read as this.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
+
+/// What one container keeps connections to, and the bounds no tenant can
+/// steer (house style 16; security review N1):
+///
+/// - the providers' own origins (FCM, the OAuth token endpoint, a Web Push
+///   service on one of them): from configuration, few, never evicted;
+/// - APNs, per (environment, credential): Apple binds a connection to one
+///   team, key and token; the least recently used credential's pool goes
+///   when there are too many (it reconnects when next used);
+/// - Web Push origins, by the tenant whose push made them: idle ones go
+///   first, a tenant beyond its share loses its own least recently used,
+///   and when all are taken the tenant holding the most loses one.
+///
+/// Evicting a pool never fails a request: requests hold their own handle
+/// and the connections close when the last one is done.
+pub(crate) const MAX_PROVIDER_ORIGINS: usize = 16;
+pub(crate) const MAX_CREDENTIAL_POOLS: usize = 256;
+pub(crate) const MAX_WEB_PUSH_ORIGINS: usize = 64;
+pub(crate) const MAX_WEB_PUSH_ORIGINS_PER_TENANT: usize = 16;
+/// A credential or Web Push pool unused this long is dropped first.
+const IDLE_POOL_MILLIS: u64 = 10 * 60 * 1000;
 
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct TransportSettings {
     pub connections_per_host: usize,
     pub connect_timeout: Duration,
     pub request_timeout: Duration,
+    /// A connection idle longer than this (wall clock) is replaced before
+    /// use rather than trusted.
+    pub idle_timeout: Duration,
     // Read only when the benchmark's second client is built in.
     #[cfg_attr(not(feature = "hyper-util-client"), allow(dead_code))]
     pub client: HttpClient,
@@ -102,6 +123,22 @@ pub(crate) struct Reply {
     pub status: StatusCode,
     pub retry_after: Option<Duration>,
     pub body: Bytes,
+    /// Retires the connection that carried it.
+    pub connection: Connection,
+}
+
+/// The connection an answer came on.
+#[derive(Debug, Default)]
+pub(crate) struct Connection(Option<Arc<AtomicBool>>);
+
+impl Connection {
+    /// The provider said this connection is no longer usable (APNs binds a
+    /// connection to one team, key and token): later requests open a new one.
+    pub fn retire(&self) {
+        if let Some(closed) = &self.0 {
+            closed.store(true, Ordering::Release);
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -111,31 +148,17 @@ pub(crate) struct Origin {
     pub port: u16,
 }
 
-/// Connection pools by origin, shared by every provider client.
-pub(crate) struct Transport {
-    tls: TlsConnector,
-    settings: TransportSettings,
-    pools: Mutex<HashMap<Origin, Arc<Pool>>>,
-    #[cfg(feature = "hyper-util-client")]
-    hyper: Option<Arc<hyper_client::HyperClient>>,
+/// A parsed provider base URL, before any connection.
+#[derive(Debug, Clone)]
+pub(crate) struct Location {
+    origin: Origin,
+    scheme: Scheme,
+    authority: Authority,
+    base_path: String,
 }
 
-impl Transport {
-    pub fn new(extra_ca_file: Option<&str>, settings: TransportSettings) -> Result<Self> {
-        let tls = TlsConnector::from(tls::client_config(extra_ca_file)?);
-        Ok(Self {
-            #[cfg(feature = "hyper-util-client")]
-            hyper: (settings.client == HttpClient::HyperUtil)
-                .then(|| Arc::new(hyper_client::client(tls.clone(), settings.connect_timeout))),
-            tls,
-            settings,
-            pools: Mutex::new(HashMap::new()),
-        })
-    }
-
-    /// The endpoint for a base URL (`https://api.push.apple.com`, or one
-    /// with a path such as `http://127.0.0.1:9100/token`).
-    pub fn endpoint(&self, url: &str) -> Result<Endpoint, TransportError> {
+impl Location {
+    pub fn parse(url: &str) -> Result<Self, TransportError> {
         let invalid = || TransportError::Invalid(format!("invalid provider URL {url:?}"));
         let uri: Uri = url.parse().map_err(|_| invalid())?;
         let https = match uri.scheme_str() {
@@ -153,32 +176,267 @@ impl Transport {
             host: host.to_owned(),
             port: authority.port_u16().unwrap_or(if https { 443 } else { 80 }),
         };
+        Ok(Self {
+            origin,
+            scheme: if https { Scheme::HTTPS } else { Scheme::HTTP },
+            authority,
+            base_path: uri.path().trim_end_matches('/').to_owned(),
+        })
+    }
+}
+
+/// A pool and when it was last handed out.
+struct Kept {
+    pool: Arc<Pool>,
+    /// Wall-clock milliseconds.
+    used_at: u64,
+    /// Order of use, for least-recently-used eviction.
+    tick: u64,
+}
+
+struct WebPushKept {
+    tenant: Arc<str>,
+    kept: Kept,
+}
+
+#[derive(Default)]
+struct Pools {
+    providers: HashMap<Origin, Arc<Pool>>,
+    /// By origin, base path (the APNs environment) and credential.
+    credentials: HashMap<(Origin, String, [u8; 32]), Kept>,
+    web_push: HashMap<Origin, WebPushKept>,
+    ticks: u64,
+}
+
+impl Pools {
+    fn tick(&mut self) -> u64 {
+        self.ticks += 1;
+        self.ticks
+    }
+}
+
+/// The least recently used key of `entries`.
+fn least_recent<'a, K: Clone + 'a>(entries: impl Iterator<Item = (&'a K, &'a Kept)>) -> Option<K> {
+    entries
+        .min_by_key(|(_, kept)| kept.tick)
+        .map(|(key, _)| key.clone())
+}
+
+/// Connection pools shared by every provider client, under the bounds of
+/// [`MAX_PROVIDER_ORIGINS`] and its neighbours.
+pub(crate) struct Transport {
+    tls: TlsConnector,
+    settings: TransportSettings,
+    clock: Clock,
+    pools: Mutex<Pools>,
+    #[cfg(feature = "hyper-util-client")]
+    hyper: Option<Arc<hyper_client::HyperClient>>,
+}
+
+impl Transport {
+    pub fn new(
+        extra_ca_file: Option<&str>,
+        settings: TransportSettings,
+        clock: Clock,
+    ) -> Result<Self> {
+        let tls = TlsConnector::from(tls::client_config(extra_ca_file)?);
+        Ok(Self {
+            #[cfg(feature = "hyper-util-client")]
+            hyper: (settings.client == HttpClient::HyperUtil)
+                .then(|| Arc::new(hyper_client::client(tls.clone(), settings.connect_timeout))),
+            tls,
+            settings,
+            clock,
+            pools: Mutex::new(Pools::default()),
+        })
+    }
+
+    fn pools(&self) -> MutexGuard<'_, Pools> {
+        self.pools.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn pool(&self, origin: &Origin, binds_tokens: bool) -> Result<Arc<Pool>, TransportError> {
+        Ok(Arc::new(Pool::new(
+            origin.clone(),
+            self.tls.clone(),
+            self.settings,
+            self.clock.clone(),
+            binds_tokens,
+        )?))
+    }
+
+    fn endpoint_on(&self, location: &Location, pool: Arc<Pool>) -> Endpoint {
+        Endpoint {
+            scheme: location.scheme.clone(),
+            authority: location.authority.clone(),
+            base_path: location.base_path.clone(),
+            request_timeout: self.settings.request_timeout,
+            binds_tokens: pool.binds_tokens(),
+            pool,
+            #[cfg(feature = "hyper-util-client")]
+            hyper: self.hyper.clone(),
+        }
+    }
+
+    /// The endpoint of one of the providers' own base URLs (FCM, the OAuth
+    /// token endpoint), from configuration: kept for the container's life.
+    pub fn endpoint(&self, url: &str) -> Result<Endpoint, TransportError> {
+        let location = Location::parse(url)?;
         let pool = {
-            let mut pools = self.pools.lock().unwrap_or_else(|p| p.into_inner());
-            match pools.get(&origin) {
+            let mut pools = self.pools();
+            match pools.providers.get(&location.origin) {
                 Some(pool) => pool.clone(),
-                None if pools.len() >= MAX_ORIGINS => {
+                None if pools.providers.len() >= MAX_PROVIDER_ORIGINS => {
                     return Err(TransportError::Invalid(format!(
-                        "more than {MAX_ORIGINS} provider origins"
+                        "more than {MAX_PROVIDER_ORIGINS} provider origins"
                     )))
                 }
                 None => {
-                    let pool =
-                        Arc::new(Pool::new(origin.clone(), self.tls.clone(), self.settings)?);
-                    pools.insert(origin, pool.clone());
+                    let pool = self.pool(&location.origin, false)?;
+                    pools
+                        .providers
+                        .insert(location.origin.clone(), pool.clone());
                     pool
                 }
             }
         };
-        Ok(Endpoint {
-            scheme: if https { Scheme::HTTPS } else { Scheme::HTTP },
-            authority,
-            base_path: uri.path().trim_end_matches('/').to_owned(),
-            request_timeout: self.settings.request_timeout,
-            pool,
-            #[cfg(feature = "hyper-util-client")]
-            hyper: self.hyper.clone(),
-        })
+        Ok(self.endpoint_on(&location, pool))
+    }
+
+    /// The APNs endpoint at `location` for one credential
+    /// (`apns::auth::credential_id`): its own connections, each holding to
+    /// one provider token at a time.
+    pub fn credential_endpoint(
+        &self,
+        location: &Location,
+        credential: &[u8; 32],
+    ) -> Result<Endpoint, TransportError> {
+        let now = self.clock.now_unix_millis();
+        let key = (
+            location.origin.clone(),
+            location.base_path.clone(),
+            *credential,
+        );
+        let mut pools = self.pools();
+        let tick = pools.tick();
+        if let Some(kept) = pools.credentials.get_mut(&key) {
+            kept.used_at = now;
+            kept.tick = tick;
+            let pool = kept.pool.clone();
+            drop(pools);
+            return Ok(self.endpoint_on(location, pool));
+        }
+        if pools.credentials.len() >= MAX_CREDENTIAL_POOLS {
+            pools
+                .credentials
+                .retain(|_, kept| now.saturating_sub(kept.used_at) < IDLE_POOL_MILLIS);
+        }
+        if pools.credentials.len() >= MAX_CREDENTIAL_POOLS {
+            if let Some(oldest) = least_recent(pools.credentials.iter()) {
+                pools.credentials.remove(&oldest);
+            }
+        }
+        let pool = self.pool(&location.origin, true)?;
+        pools.credentials.insert(
+            key,
+            Kept {
+                pool: pool.clone(),
+                used_at: now,
+                tick,
+            },
+        );
+        drop(pools);
+        Ok(self.endpoint_on(location, pool))
+    }
+
+    /// The endpoint of a Web Push service's origin, for a push of `tenant`
+    /// (whose share of the origins it counts against).
+    pub fn web_push_endpoint(&self, url: &str, tenant: &str) -> Result<Endpoint, TransportError> {
+        let location = Location::parse(url)?;
+        let now = self.clock.now_unix_millis();
+        let mut pools = self.pools();
+        // A service on a provider's origin (Chrome's is FCM's) shares it.
+        if let Some(pool) = pools.providers.get(&location.origin).cloned() {
+            drop(pools);
+            return Ok(self.endpoint_on(&location, pool));
+        }
+        let tick = pools.tick();
+        if let Some(entry) = pools.web_push.get_mut(&location.origin) {
+            entry.kept.used_at = now;
+            entry.kept.tick = tick;
+            let pool = entry.kept.pool.clone();
+            drop(pools);
+            return Ok(self.endpoint_on(&location, pool));
+        }
+        make_room_for_web_push(&mut pools.web_push, tenant, now);
+        let pool = self.pool(&location.origin, false)?;
+        pools.web_push.insert(
+            location.origin.clone(),
+            WebPushKept {
+                tenant: tenant.into(),
+                kept: Kept {
+                    pool: pool.clone(),
+                    used_at: now,
+                    tick,
+                },
+            },
+        );
+        drop(pools);
+        Ok(self.endpoint_on(&location, pool))
+    }
+
+    /// Pools kept now: (provider origins, credential pools, Web Push origins).
+    #[cfg(test)]
+    pub fn pool_counts(&self) -> (usize, usize, usize) {
+        let pools = self.pools();
+        (
+            pools.providers.len(),
+            pools.credentials.len(),
+            pools.web_push.len(),
+        )
+    }
+}
+
+/// Frees a place for one more Web Push origin of `tenant`: idle origins go
+/// first; then, if the tenant holds its whole share, its least recently
+/// used; then, if all places are taken, the least recently used of the
+/// tenant holding the most.
+fn make_room_for_web_push(origins: &mut HashMap<Origin, WebPushKept>, tenant: &str, now: u64) {
+    let held = |origins: &HashMap<Origin, WebPushKept>, tenant: &str| {
+        origins
+            .values()
+            .filter(|entry| &*entry.tenant == tenant)
+            .count()
+    };
+    if origins.len() >= MAX_WEB_PUSH_ORIGINS
+        || held(origins, tenant) >= MAX_WEB_PUSH_ORIGINS_PER_TENANT
+    {
+        origins.retain(|_, entry| now.saturating_sub(entry.kept.used_at) < IDLE_POOL_MILLIS);
+    }
+    let evict_from = if held(origins, tenant) >= MAX_WEB_PUSH_ORIGINS_PER_TENANT {
+        Some(Arc::<str>::from(tenant))
+    } else if origins.len() >= MAX_WEB_PUSH_ORIGINS {
+        let mut counts: HashMap<&Arc<str>, usize> = HashMap::new();
+        for entry in origins.values() {
+            *counts.entry(&entry.tenant).or_default() += 1;
+        }
+        counts
+            .into_iter()
+            .max_by_key(|(_, count)| *count)
+            .map(|(tenant, _)| tenant.clone())
+    } else {
+        None
+    };
+    if let Some(victim) = evict_from {
+        let oldest = least_recent(
+            origins
+                .iter()
+                .filter(|(_, entry)| entry.tenant == victim)
+                .map(|(origin, entry)| (origin, &entry.kept)),
+        );
+        if let Some(oldest) = oldest {
+            origins.remove(&oldest);
+        }
     }
 }
 
@@ -189,6 +447,8 @@ pub(crate) struct Endpoint {
     authority: Authority,
     base_path: String,
     request_timeout: Duration,
+    /// Requests lease a connection that carries their `authorization`.
+    binds_tokens: bool,
     pool: Arc<Pool>,
     #[cfg(feature = "hyper-util-client")]
     hyper: Option<Arc<hyper_client::HyperClient>>,
@@ -219,45 +479,66 @@ impl Endpoint {
     }
 
     /// Sends `request` with `body` and reads the whole answer, within the
-    /// request timeout (waiting for a connection included).
+    /// request timeout (waiting for a connection included). A connection
+    /// whose request timed out is retired: a silently dropped connection
+    /// must not hold every retry.
     pub async fn send(&self, request: Request<()>, body: Bytes) -> Result<Reply, TransportError> {
-        tokio::time::timeout(self.request_timeout, self.round_trip(request, body))
-            .await
-            .unwrap_or(Err(TransportError::Timeout))
-    }
-
-    async fn round_trip(&self, request: Request<()>, body: Bytes) -> Result<Reply, TransportError> {
         #[cfg(feature = "hyper-util-client")]
         if let Some(client) = &self.hyper {
-            return hyper_client::round_trip(client, request, body).await;
-        }
-        let mut lease = self.pool.lease().await?;
-        let failed = |err: h2::Error, lease: &pool::Lease| {
-            if !err.is_reset() {
-                lease.retire();
-            }
-            TransportError::Http2(err.to_string())
-        };
-        let (response, mut stream) = lease
-            .sender
-            .send_request(request, body.is_empty())
-            .map_err(|err| failed(err, &lease))?;
-        if !body.is_empty() {
-            stream
-                .send_data(body, true)
-                .map_err(|err| failed(err, &lease))?;
-        }
-        let response = response.await.map_err(|err| failed(err, &lease))?;
-        let (parts, mut recv) = response.into_parts();
-        let body = read_body(&mut recv)
+            return tokio::time::timeout(
+                self.request_timeout,
+                hyper_client::round_trip(client, request, body),
+            )
             .await
-            .map_err(|err| failed(err, &lease))?;
-        Ok(Reply {
-            status: parts.status,
-            retry_after: retry_after(&parts.headers),
-            body,
-        })
+            .unwrap_or(Err(TransportError::Timeout));
+        }
+        let deadline = tokio::time::Instant::now() + self.request_timeout;
+        let token = request
+            .headers()
+            .get(AUTHORIZATION)
+            .filter(|_| self.binds_tokens);
+        let mut lease = tokio::time::timeout_at(deadline, self.pool.lease(token))
+            .await
+            .unwrap_or(Err(TransportError::Timeout))?;
+        let closed = lease.closer();
+        match tokio::time::timeout_at(deadline, round_trip(&mut lease, request, body)).await {
+            Ok(reply) => reply,
+            Err(_) => {
+                closed.store(true, Ordering::Release);
+                Err(TransportError::Timeout)
+            }
+        }
     }
+}
+
+async fn round_trip(
+    lease: &mut pool::Lease,
+    request: Request<()>,
+    body: Bytes,
+) -> Result<Reply, TransportError> {
+    let closed = lease.closer();
+    let failed = |err: h2::Error| {
+        if !err.is_reset() {
+            closed.store(true, Ordering::Release);
+        }
+        TransportError::Http2(err.to_string())
+    };
+    let (response, mut stream) = lease
+        .sender
+        .send_request(request, body.is_empty())
+        .map_err(failed)?;
+    if !body.is_empty() {
+        stream.send_data(body, true).map_err(failed)?;
+    }
+    let response = response.await.map_err(failed)?;
+    let (parts, mut recv) = response.into_parts();
+    let body = read_body(&mut recv).await.map_err(failed)?;
+    Ok(Reply {
+        status: parts.status,
+        retry_after: retry_after(&parts.headers),
+        body,
+        connection: Connection(Some(closed.clone())),
+    })
 }
 
 /// Reads the answer, giving flow-control credit back as it goes. A body in
@@ -320,19 +601,34 @@ mod tests {
         assert!(!err.reason().contains("os error"));
     }
 
-    #[tokio::test]
-    async fn the_pool_map_is_bounded() {
-        let transport = Transport::new(
+    fn transport() -> Transport {
+        Transport::new(
             None,
             TransportSettings {
                 connections_per_host: 1,
                 connect_timeout: Duration::from_secs(1),
                 request_timeout: Duration::from_secs(1),
+                idle_timeout: Duration::from_secs(30),
                 client: HttpClient::Own,
             },
+            Clock::manual(1_700_000_000),
         )
-        .unwrap();
-        for port in 1..=MAX_ORIGINS {
+        .unwrap()
+    }
+
+    fn web_push_origins_of(transport: &Transport, tenant: &str) -> usize {
+        let pools = transport.pools();
+        pools
+            .web_push
+            .values()
+            .filter(|entry| &*entry.tenant == tenant)
+            .count()
+    }
+
+    #[tokio::test]
+    async fn provider_origins_are_bounded_and_kept() {
+        let transport = transport();
+        for port in 1..=MAX_PROVIDER_ORIGINS {
             assert!(transport
                 .endpoint(&format!("http://127.0.0.1:{port}"))
                 .is_ok());
@@ -345,5 +641,85 @@ mod tests {
             transport.endpoint("http://127.0.0.1:60000"),
             Err(TransportError::Invalid(_))
         ));
+    }
+
+    #[tokio::test]
+    async fn one_tenants_many_web_push_origins_crowd_out_neither_providers_nor_other_tenants() {
+        let transport = transport();
+        transport.endpoint("https://fcm.example").unwrap();
+        transport
+            .web_push_endpoint("https://updates.example", "victim")
+            .unwrap();
+        for n in 0..(MAX_WEB_PUSH_ORIGINS * 2) {
+            transport
+                .web_push_endpoint(&format!("https://x{n}.notify.windows.com"), "attacker")
+                .expect("the attacker's own origins replace each other");
+        }
+        assert_eq!(
+            web_push_origins_of(&transport, "attacker"),
+            MAX_WEB_PUSH_ORIGINS_PER_TENANT
+        );
+        assert_eq!(web_push_origins_of(&transport, "victim"), 1);
+        assert_eq!(transport.pool_counts().0, 1, "the provider origin stays");
+        // Other tenants filling the rest evict from the largest holder.
+        for n in 0..MAX_WEB_PUSH_ORIGINS {
+            transport
+                .web_push_endpoint(&format!("https://y{n}.example"), &format!("t{n}"))
+                .unwrap();
+        }
+        assert_eq!(web_push_origins_of(&transport, "victim"), 1);
+        assert!(transport.pool_counts().2 <= MAX_WEB_PUSH_ORIGINS);
+    }
+
+    #[tokio::test]
+    async fn credential_pools_are_bounded_least_recently_used_first() {
+        let transport = transport();
+        let apns = Location::parse("https://api.sandbox.example").unwrap();
+        transport.credential_endpoint(&apns, &[0; 32]).unwrap();
+        for n in 1..=MAX_CREDENTIAL_POOLS {
+            let id = [
+                n as u8,
+                (n >> 8) as u8,
+                1,
+                0,
+                0,
+                0,
+                0,
+                0,
+                0,
+                0,
+                0,
+                0,
+                0,
+                0,
+                0,
+                0,
+                0,
+                0,
+                0,
+                0,
+                0,
+                0,
+                0,
+                0,
+                0,
+                0,
+                0,
+                0,
+                0,
+                0,
+                0,
+                0,
+            ];
+            transport.credential_endpoint(&apns, &id).unwrap();
+            // The first credential keeps being used.
+            transport.credential_endpoint(&apns, &[0; 32]).unwrap();
+        }
+        assert_eq!(transport.pool_counts().1, MAX_CREDENTIAL_POOLS);
+        let pools = transport.pools();
+        assert!(pools
+            .credentials
+            .keys()
+            .any(|(_, _, credential)| *credential == [0; 32]));
     }
 }

@@ -1,0 +1,178 @@
+//! Apple's connection rules against the simulator, which plays them: one
+//! team, key and token per connection, a new token at most every 20
+//! minutes, token ages on Apple's clock, and connections Lambda dropped
+//! while frozen.
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use serde_json::json;
+
+use super::harness::{ios, quick_config, start, start_clocked, Harness};
+use crate::clock::Clock;
+use crate::model::{Alert, Notification};
+use crate::push::{DeliveryOutcome, PushConfig, TenantPush};
+
+fn alert() -> Notification {
+    Notification {
+        alert: Some(Alert {
+            title: Some("Hello".into()),
+            subtitle: None,
+            body: None,
+        }),
+        ..Notification::default()
+    }
+}
+
+/// A clock that tests move, starting `minutes` before now.
+fn minutes_ago(minutes: u64) -> Clock {
+    Clock::manual(crate::clock::now_unix_secs().saturating_sub(minutes * 60))
+}
+
+/// Single and batch deliveries of each tenant in turn, twice over, on one
+/// engine: every push delivered.
+async fn send_in_turn(h: &Harness, tenants: &[&TenantPush]) {
+    let batch: Vec<_> = (100..140).map(ios).collect();
+    for round in 0..2 {
+        for (n, tenant) in tenants.iter().enumerate() {
+            let single = h
+                .providers
+                .deliver(tenant, &alert(), &[ios(round * 10 + n)])
+                .await
+                .unwrap();
+            assert_eq!(
+                single[0].outcome,
+                DeliveryOutcome::Delivered,
+                "tenant {}",
+                tenant.tenant_id
+            );
+            let results = h.providers.deliver(tenant, &alert(), &batch).await.unwrap();
+            assert!(
+                results.iter().all(|r| r.outcome.is_delivered()),
+                "tenant {}: {:?}",
+                tenant.tenant_id,
+                results.iter().find(|r| !r.outcome.is_delivered())
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn tenants_of_two_teams_on_one_engine_each_get_every_push_delivered() {
+    let h = start().await;
+    let other_team = h.apns_tenant("tnt_other_team", json!({})).await;
+    send_in_turn(&h, &[&h.tenant, &other_team]).await;
+}
+
+#[tokio::test]
+async fn tenants_with_two_keys_of_one_team_each_get_every_push_delivered() {
+    let h = start().await;
+    let team = h.tenant.apns.as_ref().map(|key| key.team_id.clone());
+    let second_key = h
+        .apns_tenant("tnt_second_key", json!({"team_id": team}))
+        .await;
+    send_in_turn(&h, &[&h.tenant, &second_key]).await;
+}
+
+#[tokio::test]
+async fn tenants_sharing_one_key_send_one_token_and_every_push_is_delivered() {
+    let h = start().await;
+    let same_key = TenantPush {
+        tenant_id: "tnt_same_key".into(),
+        ..h.tenant.clone()
+    };
+    send_in_turn(&h, &[&h.tenant, &same_key]).await;
+    assert_eq!(h.providers.apns.tokens.signed.load(Ordering::Relaxed), 1);
+}
+
+/// The engine's clock 51 minutes on (a renewal due), the simulator's
+/// window still running on its own: Apple calls the connection's second
+/// token too soon, and the engine moves to a new connection.
+#[tokio::test]
+async fn a_connection_apple_calls_unusable_after_a_token_update_is_replaced_and_the_push_delivered()
+{
+    // 51 minutes behind: the second token is Apple's now.
+    let clock = minutes_ago(51);
+    let config = PushConfig {
+        idle_timeout: Duration::from_secs(24 * 3600),
+        connections_per_host: 1,
+        ..quick_config()
+    };
+    let h = start_clocked(config, |_| {}, clock.clone()).await;
+    let first = h
+        .providers
+        .deliver(&h.tenant, &alert(), &[ios(1)])
+        .await
+        .unwrap();
+    assert!(first[0].outcome.is_delivered());
+    clock.advance(Duration::from_secs(51 * 60));
+    let second = h
+        .providers
+        .deliver(&h.tenant, &alert(), &[ios(2)])
+        .await
+        .unwrap();
+    assert_eq!(second[0].outcome, DeliveryOutcome::Delivered);
+    assert_eq!(second[0].attempts, 2, "one refusal, then a new connection");
+    let stats = h.stats().await;
+    assert_eq!(
+        stats["rejected_by_reason"]["apns"]["TooManyProviderTokenUpdates"],
+        json!(1)
+    );
+}
+
+/// Our clock stood still (a frozen Lambda) while Apple's ran: the cached
+/// token looks 10 minutes old to us and is 65 minutes old to Apple.
+#[tokio::test]
+async fn a_token_apple_calls_expired_is_signed_anew_though_our_clock_calls_it_young() {
+    let clock = minutes_ago(65);
+    let h = start_clocked(quick_config(), |_| {}, clock.clone()).await;
+    // Signed now, by our clock 65 minutes ago: Apple refuses it...
+    let stale = h
+        .providers
+        .deliver(&h.tenant, &alert(), &[ios(1)])
+        .await
+        .unwrap();
+    assert!(!stale[0].outcome.is_delivered());
+    clock.advance(Duration::from_secs(10 * 60));
+    // ...and, our clock saying 10 minutes, it is still renewed.
+    let results = h
+        .providers
+        .deliver(&h.tenant, &alert(), &[ios(2)])
+        .await
+        .unwrap();
+    assert_eq!(results[0].outcome, DeliveryOutcome::Delivered);
+    let stats = h.stats().await;
+    assert!(stats["rejected_by_reason"]["apns"]["ExpiredProviderToken"].as_u64() >= Some(2));
+}
+
+#[tokio::test]
+async fn after_idle_connections_are_dropped_the_first_push_opens_a_new_connection() {
+    let config = PushConfig {
+        idle_timeout: Duration::from_millis(300),
+        request_timeout: Duration::from_secs(2),
+        ..quick_config()
+    };
+    let h = start_clocked(config, |_| {}, Clock::system()).await;
+    let first = h
+        .providers
+        .deliver(&h.tenant, &alert(), &[ios(1)])
+        .await
+        .unwrap();
+    assert!(first[0].outcome.is_delivered());
+    // Lambda froze the process; the network dropped its connections
+    // without a word.
+    h.fault(json!({"fault": "freeze_connections"})).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let started = std::time::Instant::now();
+    let after = h
+        .providers
+        .deliver(&h.tenant, &alert(), &[ios(2)])
+        .await
+        .unwrap();
+    assert_eq!(after[0].outcome, DeliveryOutcome::Delivered);
+    assert_eq!(after[0].attempts, 1);
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "no request timed out"
+    );
+}
