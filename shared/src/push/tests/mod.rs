@@ -5,6 +5,7 @@ mod apns_connections;
 mod engine;
 mod fcm;
 mod harness;
+mod token_clock;
 mod webpush;
 
 /// A usable APNs key of its own (a fresh P-256 key), for unit tests that
