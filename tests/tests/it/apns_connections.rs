@@ -54,8 +54,8 @@ async fn bulk(rig: &BulkRig, tenant_id: &str, body: Value) -> String {
 }
 
 #[tokio::test]
-async fn tenants_of_two_teams_and_of_two_keys_of_one_team_sending_in_turn_get_every_push_delivered(
-) {
+async fn tenants_of_two_teams_and_of_two_keys_of_one_team_sending_in_turn_get_every_push_delivered()
+{
     let rig = BulkRig::start().await;
     let (other_team, team_id) = apns_tenant(&rig, json!({})).await;
     let (second_key, _) = apns_tenant(&rig, json!({"team_id": team_id})).await;
@@ -106,14 +106,19 @@ async fn tenants_of_two_teams_and_of_two_keys_of_one_team_sending_in_turn_get_ev
     }
     let pushes = rig.pushes_by_token().await;
     for n in 0..tenants.len() {
-        assert_eq!(pushes.get(&ios_token(n)), Some(&4), "device {n}: {pushes:?}");
+        assert_eq!(
+            pushes.get(&ios_token(n)),
+            Some(&4),
+            "device {n}: {pushes:?}"
+        );
     }
 }
 
 #[tokio::test]
 async fn a_data_only_send_to_an_apple_device_is_delivered_as_a_background_push() {
     let rig = BulkRig::start().await;
-    rig.register(&[("u".into(), ios_token(1), Platform::Ios)]).await;
+    rig.register(&[("u".into(), ios_token(1), Platform::Ios)])
+        .await;
     let answer = send(
         &rig,
         &rig.env.dispatcher(),
@@ -156,8 +161,7 @@ async fn register(rig: &BulkRig, tenant_id: &str, body: Value) -> (u16, Value) {
 /// allowed wildcard (`*.notify.windows.com`) once took every place in the
 /// container's origin map.
 #[tokio::test]
-async fn a_tenant_sending_to_70_invented_push_service_hosts_leaves_other_tenants_pushes_arriving(
-) {
+async fn a_tenant_sending_to_70_invented_push_service_hosts_leaves_other_tenants_pushes_arriving() {
     let rig = BulkRig::start().await;
     let dispatcher = rig.env.dispatcher();
     let attacker = web_push_tenant(&rig).await;
@@ -173,8 +177,17 @@ async fn a_tenant_sending_to_70_invented_push_service_hosts_leaves_other_tenants
         .await;
         assert_eq!(status, 200, "{answer}");
     }
-    let attack = send(&rig, &dispatcher, &attacker, json!({"user_id": "a", "alert": {"title": "x"}})).await;
-    assert_eq!(attack["delivered"], 0, "invented hosts do not answer: {attack}");
+    let attack = send(
+        &rig,
+        &dispatcher,
+        &attacker,
+        json!({"user_id": "a", "alert": {"title": "x"}}),
+    )
+    .await;
+    assert_eq!(
+        attack["delivered"], 0,
+        "invented hosts do not answer: {attack}"
+    );
 
     rig.env
         .register_devices(
@@ -193,7 +206,13 @@ async fn a_tenant_sending_to_70_invented_push_service_hosts_leaves_other_tenants
     )
     .await;
     assert_eq!(status, 200, "{answer}");
-    let answer = send(&rig, &dispatcher, &victim, json!({"user_id": "v", "alert": {"title": "hi"}})).await;
+    let answer = send(
+        &rig,
+        &dispatcher,
+        &victim,
+        json!({"user_id": "v", "alert": {"title": "hi"}}),
+    )
+    .await;
     let outcomes: HashMap<String, Value> = answer["results"]
         .as_array()
         .cloned()

@@ -299,6 +299,8 @@ async fn accept(
         key,
         payload: String::from_utf8_lossy(&payload).into(),
         listener: conn.listener,
+        connection: conn.id,
+        environment,
         http_version: version_name(parts.version),
         received_at: Utc::now(),
     }))

@@ -156,7 +156,11 @@ impl Apns {
         );
         let now = self.clock.now_unix_secs();
         if let Some(expiration) = message.expiration(now) {
-            headers.insert(APNS_EXPIRATION, HeaderValue::from(expiration));
+            // A new value every second: HPACK-indexing each would only
+            // evict useful entries (Apple's HPACK advice).
+            let mut expiration = HeaderValue::from(expiration);
+            expiration.set_sensitive(true);
+            headers.insert(APNS_EXPIRATION, expiration);
         }
         if let Some(collapse_id) = &message.collapse_id {
             headers.insert(APNS_COLLAPSE_ID, collapse_id.clone());

@@ -176,3 +176,52 @@ async fn after_idle_connections_are_dropped_the_first_push_opens_a_new_connectio
         "no request timed out"
     );
 }
+
+/// Provider review M3: APNs slows and disconnects a connection with many
+/// rejected pushes. One tenant's bad tokens stay on its own connections.
+#[tokio::test]
+async fn one_tenants_rejected_pushes_go_on_connections_that_carry_no_other_tenants_pushes() {
+    let h = super::harness::start_with(quick_config(), |endpoints| {
+        endpoints.apns_sandbox = format!("{}/sandbox", endpoints.apns_sandbox);
+    })
+    .await;
+    let careless = h.apns_tenant("tnt_careless", json!({})).await;
+    let bad: Vec<_> = (200..220).map(ios).collect();
+    for target in &bad {
+        h.fault(json!({"fault": "bad_device_token", "token": target.token}))
+            .await;
+    }
+    let mut careless_targets = bad.clone();
+    careless_targets.extend((300..305).map(ios));
+    let good: Vec<_> = (400..425).map(ios).collect();
+    let notification = alert();
+    let (careless_results, results) = tokio::join!(
+        h.providers
+            .deliver(&careless, &notification, &careless_targets),
+        h.providers.deliver(&h.tenant, &notification, &good),
+    );
+    assert_eq!(careless_results.unwrap().len(), 25);
+    assert!(results.unwrap().iter().all(|r| r.outcome.is_delivered()));
+    let deliveries = h.deliveries("apns").await;
+    let connections_of = |team: &str| {
+        deliveries
+            .iter()
+            .filter(|d| d["team_id"] == json!(team))
+            .map(|d| d["connection"].as_u64().unwrap_or_default())
+            .collect::<std::collections::BTreeSet<_>>()
+    };
+    let team = |tenant: &TenantPush| {
+        tenant
+            .apns
+            .as_ref()
+            .map(|k| k.team_id.clone())
+            .unwrap_or_default()
+    };
+    let careless_connections = connections_of(&team(&careless));
+    let other_connections = connections_of(&team(&h.tenant));
+    assert!(!careless_connections.is_empty() && !other_connections.is_empty());
+    assert!(careless_connections.is_disjoint(&other_connections));
+    assert!(deliveries
+        .iter()
+        .all(|d| d["environment"] == json!("sandbox")));
+}

@@ -28,12 +28,20 @@ fn hello() -> Notification {
 async fn an_fcm_access_token_is_renewed_when_the_wall_clock_says_so_after_a_freeze() {
     let clock = Clock::manual(now_unix_secs());
     let h = start_clocked(quick_config(), |_| {}, clock.clone()).await;
-    let first = h.providers.deliver(&h.tenant, &hello(), &[android(1)]).await.unwrap();
+    let first = h
+        .providers
+        .deliver(&h.tenant, &hello(), &[android(1)])
+        .await
+        .unwrap();
     assert!(first[0].outcome.is_delivered(), "{first:?}");
     // 56 minutes frozen: the token (an hour's life, renewed 5 minutes
     // early) is due.
     clock.advance(Duration::from_secs(56 * 60));
-    let second = h.providers.deliver(&h.tenant, &hello(), &[android(2)]).await.unwrap();
+    let second = h
+        .providers
+        .deliver(&h.tenant, &hello(), &[android(2)])
+        .await
+        .unwrap();
     assert!(second[0].outcome.is_delivered(), "{second:?}");
     assert_eq!(h.providers.fcm.tokens.fetched.load(Ordering::Relaxed), 2);
 }
