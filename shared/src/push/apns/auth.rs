@@ -57,6 +57,10 @@ pub(crate) fn credential_id(key: &ApnsKey) -> CacheId {
 pub(crate) struct ProviderTokens {
     cache: Mutex<HashMap<CacheId, Signed>>,
     clock: Clock,
+    /// Bumped whenever a token is dropped before its scheduled renewal, so
+    /// that batches holding it take the current one (one connection, one
+    /// token: see [`ProviderTokens::generation`]).
+    generation: AtomicU64,
     /// Signatures made; tests check reuse with it.
     pub signed: AtomicU64,
 }
@@ -87,8 +91,16 @@ impl ProviderTokens {
         Self {
             cache: Mutex::new(HashMap::new()),
             clock,
+            generation: AtomicU64::new(0),
             signed: AtomicU64::new(0),
         }
+    }
+
+    /// Changes when a cached token was dropped early (refused by Apple, or
+    /// evicted by the bound): a batch that took its token under another
+    /// generation asks for the current one before each push.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
     }
 
     /// `authorization` value for `key` (cached under `id`, its
@@ -117,6 +129,7 @@ impl ProviderTokens {
                     .map(|(id, _)| *id);
                 if let Some(oldest) = oldest {
                     cache.remove(&oldest);
+                    self.generation.fetch_add(1, Ordering::AcqRel);
                 }
             }
         }
@@ -145,6 +158,7 @@ impl ProviderTokens {
                     return false;
                 }
                 cache.remove(id);
+                self.generation.fetch_add(1, Ordering::AcqRel);
                 true
             }
             // Already renewed by another request.

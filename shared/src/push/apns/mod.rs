@@ -33,8 +33,8 @@ use crate::model::platform::is_apns_token;
 use crate::push::outcome::{dead, failed, transient, Attempt, DeliveryOutcome};
 use crate::push::target::TenantPush;
 use crate::push::transport::{Endpoint, Location, Reply, Transport};
-pub(crate) use auth::ProviderTokens;
-use auth::{credential_id, CacheId, Refused};
+pub(crate) use auth::{credential_id, ProviderTokens};
+use auth::{CacheId, Refused};
 pub(crate) use payload::ApnsMessage;
 
 const APNS_ID: HeaderName = HeaderName::from_static("apns-id");
@@ -92,10 +92,12 @@ pub(crate) struct ApnsBatch<'a> {
     /// The credential's provider-token cache entry.
     cache_id: CacheId,
     headers: HeaderMap,
-    /// When the token in `headers` is renewed (wall-clock seconds): from
-    /// then on each attempt takes the current one, so that a long batch
-    /// and a new one never put two tokens on one connection.
+    /// When the token in `headers` is renewed (wall-clock seconds), and the
+    /// token cache's generation it was taken under: once either has passed,
+    /// each attempt takes the current token, so that a long batch and a
+    /// new one never take turns with two tokens on one connection.
     renew_at: u64,
+    generation: u64,
     payload: Bytes,
 }
 
@@ -131,6 +133,7 @@ impl Apns {
         let topic = HeaderValue::from_str(&topic_text)
             .map_err(|_| failed("tenant bundle_id is not a valid apns-topic"))?;
         let cache_id = credential_id(key);
+        let generation = self.tokens.generation();
         let (bearer, renew_at) = self.tokens.bearer(&cache_id, key).map_err(failed)?;
         let location = if tenant.use_sandbox {
             &self.sandbox
@@ -172,6 +175,7 @@ impl Apns {
             cache_id,
             headers,
             renew_at,
+            generation,
             payload: message.payload.clone(),
         })
     }
@@ -188,8 +192,11 @@ impl ApnsBatch<'_> {
         };
         let mut headers = self.headers.clone();
         // A retry may follow a renewal after an expiry; a long batch
-        // follows the scheduled renewal.
-        if attempt > 1 || self.apns.clock.now_unix_secs() >= self.renew_at {
+        // follows renewals too.
+        if attempt > 1
+            || self.apns.tokens.generation() != self.generation
+            || self.apns.clock.now_unix_secs() >= self.renew_at
+        {
             match self.apns.tokens.bearer(&self.cache_id, self.key) {
                 Ok((bearer, _)) => {
                     headers.insert(AUTHORIZATION, bearer);

@@ -225,3 +225,40 @@ async fn one_tenants_rejected_pushes_go_on_connections_that_carry_no_other_tenan
         .iter()
         .all(|d| d["environment"] == json!("sandbox")));
 }
+
+/// After Apple refused the token a batch started with, the rest of the
+/// batch takes the new one: the old and the new token never take turns on
+/// a connection (each turn would cost a connection).
+#[tokio::test]
+async fn a_batch_whose_token_apple_called_expired_moves_to_the_new_token_on_one_connection() {
+    let clock = minutes_ago(65);
+    let config = PushConfig {
+        connections_per_host: 1,
+        max_in_flight: 4,
+        ..quick_config()
+    };
+    let h = start_clocked(config, |_| {}, clock.clone()).await;
+    // A token signed when our clock said 65 minutes ago...
+    let key = h.tenant.apns.as_ref().unwrap();
+    let id = crate::push::apns::credential_id(key);
+    h.providers.apns.tokens.bearer(&id, key).unwrap();
+    // ...looks 10 minutes old to us, and is 65 to Apple.
+    clock.advance(Duration::from_secs(10 * 60));
+    let targets: Vec<_> = (500..540).map(ios).collect();
+    let results = h
+        .providers
+        .deliver(&h.tenant, &alert(), &targets)
+        .await
+        .unwrap();
+    assert!(
+        results.iter().all(|r| r.outcome.is_delivered()),
+        "{results:?}"
+    );
+    let connections: std::collections::BTreeSet<_> = h
+        .deliveries("apns")
+        .await
+        .iter()
+        .map(|d| d["connection"].as_u64().unwrap_or_default())
+        .collect();
+    assert_eq!(connections.len(), 1, "{connections:?}");
+}
