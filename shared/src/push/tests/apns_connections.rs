@@ -262,3 +262,21 @@ async fn a_batch_whose_token_apple_called_expired_moves_to_the_new_token_on_one_
         .collect();
     assert_eq!(connections.len(), 1, "{connections:?}");
 }
+
+/// Provider review L1: reasons `a2 0.10` cannot parse are reported by name.
+#[tokio::test]
+async fn an_expired_device_token_is_dead_and_reported_by_its_name() {
+    let h = start().await;
+    h.fault(json!({"fault": "expired_token", "token": ios(9).token}))
+        .await;
+    let results = h
+        .providers
+        .deliver(&h.tenant, &alert(), &[ios(9), ios(10)])
+        .await
+        .unwrap();
+    assert_eq!(
+        results[0].outcome,
+        DeliveryOutcome::DeadToken("ExpiredToken".into())
+    );
+    assert!(results[1].outcome.is_delivered());
+}
