@@ -15,10 +15,10 @@
 
 #[cfg(feature = "hyper-util-client")]
 mod hyper_client;
+mod origins;
 mod pool;
 mod tls;
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -32,33 +32,13 @@ use tokio_rustls::TlsConnector;
 
 use crate::clock::Clock;
 use crate::error::Result;
+use origins::Origins;
 use pool::Pool;
 
 /// Provider error bodies are small; more is not read into memory.
 const MAX_BODY: usize = 64 * 1024;
 /// A `Retry-After` longer than this is read as this.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
-
-/// What one container keeps connections to, and the bounds no tenant can
-/// steer (house style 16; security review N1):
-///
-/// - the providers' own origins (FCM, the OAuth token endpoint, a Web Push
-///   service on one of them): from configuration, few, never evicted;
-/// - APNs, per (environment, credential): Apple binds a connection to one
-///   team, key and token; the least recently used credential's pool goes
-///   when there are too many (it reconnects when next used);
-/// - Web Push origins, by the tenant whose push made them: idle ones go
-///   first, a tenant beyond its share loses its own least recently used,
-///   and when all are taken the tenant holding the most loses one.
-///
-/// Evicting a pool never fails a request: requests hold their own handle
-/// and the connections close when the last one is done.
-pub(crate) const MAX_PROVIDER_ORIGINS: usize = 16;
-pub(crate) const MAX_CREDENTIAL_POOLS: usize = 256;
-pub(crate) const MAX_WEB_PUSH_ORIGINS: usize = 64;
-pub(crate) const MAX_WEB_PUSH_ORIGINS_PER_TENANT: usize = 16;
-/// A credential or Web Push pool unused this long is dropped first.
-const IDLE_POOL_MILLIS: u64 = 10 * 60 * 1000;
 
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct TransportSettings {
@@ -185,50 +165,13 @@ impl Location {
     }
 }
 
-/// A pool and when it was last handed out.
-struct Kept {
-    pool: Arc<Pool>,
-    /// Wall-clock milliseconds.
-    used_at: u64,
-    /// Order of use, for least-recently-used eviction.
-    tick: u64,
-}
-
-struct WebPushKept {
-    tenant: Arc<str>,
-    kept: Kept,
-}
-
-#[derive(Default)]
-struct Pools {
-    providers: HashMap<Origin, Arc<Pool>>,
-    /// By origin, base path (the APNs environment) and credential.
-    credentials: HashMap<(Origin, String, [u8; 32]), Kept>,
-    web_push: HashMap<Origin, WebPushKept>,
-    ticks: u64,
-}
-
-impl Pools {
-    fn tick(&mut self) -> u64 {
-        self.ticks += 1;
-        self.ticks
-    }
-}
-
-/// The least recently used key of `entries`.
-fn least_recent<'a, K: Clone + 'a>(entries: impl Iterator<Item = (&'a K, &'a Kept)>) -> Option<K> {
-    entries
-        .min_by_key(|(_, kept)| kept.tick)
-        .map(|(key, _)| key.clone())
-}
-
-/// Connection pools shared by every provider client, under the bounds of
-/// [`MAX_PROVIDER_ORIGINS`] and its neighbours.
+/// Connection pools shared by every provider client, kept in an
+/// [`Origins`] map under bounds no tenant can steer.
 pub(crate) struct Transport {
     tls: TlsConnector,
     settings: TransportSettings,
     clock: Clock,
-    pools: Mutex<Pools>,
+    origins: Mutex<Origins>,
     #[cfg(feature = "hyper-util-client")]
     hyper: Option<Arc<hyper_client::HyperClient>>,
 }
@@ -247,14 +190,15 @@ impl Transport {
             tls,
             settings,
             clock,
-            pools: Mutex::new(Pools::default()),
+            origins: Mutex::new(Origins::default()),
         })
     }
 
-    fn pools(&self) -> MutexGuard<'_, Pools> {
-        self.pools.lock().unwrap_or_else(|p| p.into_inner())
+    fn origins(&self) -> MutexGuard<'_, Origins> {
+        self.origins.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// A new pool (no I/O until its first request).
     fn pool(&self, origin: &Origin, binds_tokens: bool) -> Result<Arc<Pool>, TransportError> {
         Ok(Arc::new(Pool::new(
             origin.clone(),
@@ -282,70 +226,29 @@ impl Transport {
     /// token endpoint), from configuration: kept for the container's life.
     pub fn endpoint(&self, url: &str) -> Result<Endpoint, TransportError> {
         let location = Location::parse(url)?;
-        let pool = {
-            let mut pools = self.pools();
-            match pools.providers.get(&location.origin) {
-                Some(pool) => pool.clone(),
-                None if pools.providers.len() >= MAX_PROVIDER_ORIGINS => {
-                    return Err(TransportError::Invalid(format!(
-                        "more than {MAX_PROVIDER_ORIGINS} provider origins"
-                    )))
-                }
-                None => {
-                    let pool = self.pool(&location.origin, false)?;
-                    pools
-                        .providers
-                        .insert(location.origin.clone(), pool.clone());
-                    pool
-                }
-            }
-        };
+        let pool = self
+            .origins()
+            .provider(&location.origin, || self.pool(&location.origin, false))?;
         Ok(self.endpoint_on(&location, pool))
     }
 
     /// The APNs endpoint at `location` for one credential
-    /// (`apns::auth::credential_id`): its own connections, each holding to
-    /// one provider token at a time.
+    /// (`apns::credential_id`): connections of its own, each holding to one
+    /// provider token at a time.
     pub fn credential_endpoint(
         &self,
         location: &Location,
         credential: &[u8; 32],
     ) -> Result<Endpoint, TransportError> {
-        let now = self.clock.now_unix_millis();
         let key = (
             location.origin.clone(),
             location.base_path.clone(),
             *credential,
         );
-        let mut pools = self.pools();
-        let tick = pools.tick();
-        if let Some(kept) = pools.credentials.get_mut(&key) {
-            kept.used_at = now;
-            kept.tick = tick;
-            let pool = kept.pool.clone();
-            drop(pools);
-            return Ok(self.endpoint_on(location, pool));
-        }
-        if pools.credentials.len() >= MAX_CREDENTIAL_POOLS {
-            pools
-                .credentials
-                .retain(|_, kept| now.saturating_sub(kept.used_at) < IDLE_POOL_MILLIS);
-        }
-        if pools.credentials.len() >= MAX_CREDENTIAL_POOLS {
-            if let Some(oldest) = least_recent(pools.credentials.iter()) {
-                pools.credentials.remove(&oldest);
-            }
-        }
-        let pool = self.pool(&location.origin, true)?;
-        pools.credentials.insert(
-            key,
-            Kept {
-                pool: pool.clone(),
-                used_at: now,
-                tick,
-            },
-        );
-        drop(pools);
+        let now = self.clock.now_unix_millis();
+        let pool = self
+            .origins()
+            .credential(key, now, || self.pool(&location.origin, true))?;
         Ok(self.endpoint_on(location, pool))
     }
 
@@ -354,89 +257,10 @@ impl Transport {
     pub fn web_push_endpoint(&self, url: &str, tenant: &str) -> Result<Endpoint, TransportError> {
         let location = Location::parse(url)?;
         let now = self.clock.now_unix_millis();
-        let mut pools = self.pools();
-        // A service on a provider's origin (Chrome's is FCM's) shares it.
-        if let Some(pool) = pools.providers.get(&location.origin).cloned() {
-            drop(pools);
-            return Ok(self.endpoint_on(&location, pool));
-        }
-        let tick = pools.tick();
-        if let Some(entry) = pools.web_push.get_mut(&location.origin) {
-            entry.kept.used_at = now;
-            entry.kept.tick = tick;
-            let pool = entry.kept.pool.clone();
-            drop(pools);
-            return Ok(self.endpoint_on(&location, pool));
-        }
-        make_room_for_web_push(&mut pools.web_push, tenant, now);
-        let pool = self.pool(&location.origin, false)?;
-        pools.web_push.insert(
-            location.origin.clone(),
-            WebPushKept {
-                tenant: tenant.into(),
-                kept: Kept {
-                    pool: pool.clone(),
-                    used_at: now,
-                    tick,
-                },
-            },
-        );
-        drop(pools);
+        let pool = self.origins().web_push(&location.origin, tenant, now, || {
+            self.pool(&location.origin, false)
+        })?;
         Ok(self.endpoint_on(&location, pool))
-    }
-
-    /// Pools kept now: (provider origins, credential pools, Web Push origins).
-    #[cfg(test)]
-    pub fn pool_counts(&self) -> (usize, usize, usize) {
-        let pools = self.pools();
-        (
-            pools.providers.len(),
-            pools.credentials.len(),
-            pools.web_push.len(),
-        )
-    }
-}
-
-/// Frees a place for one more Web Push origin of `tenant`: idle origins go
-/// first; then, if the tenant holds its whole share, its least recently
-/// used; then, if all places are taken, the least recently used of the
-/// tenant holding the most.
-fn make_room_for_web_push(origins: &mut HashMap<Origin, WebPushKept>, tenant: &str, now: u64) {
-    let held = |origins: &HashMap<Origin, WebPushKept>, tenant: &str| {
-        origins
-            .values()
-            .filter(|entry| &*entry.tenant == tenant)
-            .count()
-    };
-    if origins.len() >= MAX_WEB_PUSH_ORIGINS
-        || held(origins, tenant) >= MAX_WEB_PUSH_ORIGINS_PER_TENANT
-    {
-        origins.retain(|_, entry| now.saturating_sub(entry.kept.used_at) < IDLE_POOL_MILLIS);
-    }
-    let evict_from = if held(origins, tenant) >= MAX_WEB_PUSH_ORIGINS_PER_TENANT {
-        Some(Arc::<str>::from(tenant))
-    } else if origins.len() >= MAX_WEB_PUSH_ORIGINS {
-        let mut counts: HashMap<&Arc<str>, usize> = HashMap::new();
-        for entry in origins.values() {
-            *counts.entry(&entry.tenant).or_default() += 1;
-        }
-        counts
-            .into_iter()
-            .max_by_key(|(_, count)| *count)
-            .map(|(tenant, _)| tenant.clone())
-    } else {
-        None
-    };
-    if let Some(victim) = evict_from {
-        let oldest = least_recent(
-            origins
-                .iter()
-                .filter(|(_, entry)| entry.tenant == victim)
-                .map(|(origin, entry)| (origin, &entry.kept)),
-        );
-        if let Some(oldest) = oldest {
-            origins.remove(&oldest);
-        }
     }
 }
 
@@ -576,6 +400,10 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
 
 #[cfg(test)]
 mod tests {
+    use super::origins::{
+        MAX_CREDENTIAL_POOLS, MAX_PROVIDER_ORIGINS, MAX_WEB_PUSH_ORIGINS,
+        MAX_WEB_PUSH_ORIGINS_PER_TENANT,
+    };
     use super::*;
     use http::HeaderValue;
 
@@ -617,12 +445,7 @@ mod tests {
     }
 
     fn web_push_origins_of(transport: &Transport, tenant: &str) -> usize {
-        let pools = transport.pools();
-        pools
-            .web_push
-            .values()
-            .filter(|entry| &*entry.tenant == tenant)
-            .count()
+        transport.origins().web_push_origins_of(tenant)
     }
 
     #[tokio::test]
@@ -660,7 +483,11 @@ mod tests {
             MAX_WEB_PUSH_ORIGINS_PER_TENANT
         );
         assert_eq!(web_push_origins_of(&transport, "victim"), 1);
-        assert_eq!(transport.pool_counts().0, 1, "the provider origin stays");
+        assert_eq!(
+            transport.origins().counts().0,
+            1,
+            "the provider origin stays"
+        );
         // Other tenants filling the rest evict from the largest holder.
         for n in 0..MAX_WEB_PUSH_ORIGINS {
             transport
@@ -668,7 +495,7 @@ mod tests {
                 .unwrap();
         }
         assert_eq!(web_push_origins_of(&transport, "victim"), 1);
-        assert!(transport.pool_counts().2 <= MAX_WEB_PUSH_ORIGINS);
+        assert!(transport.origins().counts().2 <= MAX_WEB_PUSH_ORIGINS);
     }
 
     #[tokio::test]
@@ -677,49 +504,13 @@ mod tests {
         let apns = Location::parse("https://api.sandbox.example").unwrap();
         transport.credential_endpoint(&apns, &[0; 32]).unwrap();
         for n in 1..=MAX_CREDENTIAL_POOLS {
-            let id = [
-                n as u8,
-                (n >> 8) as u8,
-                1,
-                0,
-                0,
-                0,
-                0,
-                0,
-                0,
-                0,
-                0,
-                0,
-                0,
-                0,
-                0,
-                0,
-                0,
-                0,
-                0,
-                0,
-                0,
-                0,
-                0,
-                0,
-                0,
-                0,
-                0,
-                0,
-                0,
-                0,
-                0,
-                0,
-            ];
+            let mut id = [1; 32];
+            id[..8].copy_from_slice(&(n as u64).to_be_bytes());
             transport.credential_endpoint(&apns, &id).unwrap();
             // The first credential keeps being used.
             transport.credential_endpoint(&apns, &[0; 32]).unwrap();
         }
-        assert_eq!(transport.pool_counts().1, MAX_CREDENTIAL_POOLS);
-        let pools = transport.pools();
-        assert!(pools
-            .credentials
-            .keys()
-            .any(|(_, _, credential)| *credential == [0; 32]));
+        assert_eq!(transport.origins().counts().1, MAX_CREDENTIAL_POOLS);
+        assert!(transport.origins().holds_credential(&[0; 32]));
     }
 }
