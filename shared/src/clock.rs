@@ -1,6 +1,9 @@
 //! Timestamps as the contract writes them (RFC 3339, UTC, whole seconds),
-//! and the end of a Lambda invocation as a monotonic instant.
+//! the end of a Lambda invocation as a monotonic instant, and [`Clock`]:
+//! the wall clock that provider-token ages are judged on.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use chrono::{SecondsFormat, Utc};
@@ -20,6 +23,55 @@ pub fn now_unix_secs() -> u64 {
         .duration_since(UNIX_EPOCH)
         .map(|since| since.as_secs())
         .unwrap_or_default()
+}
+
+/// The wall clock for ages that must count the time Lambda kept the
+/// process frozen: provider tokens (an APNs token over an hour old is
+/// refused, whatever the process saw) and idle connections. `Instant`
+/// (CLOCK_MONOTONIC) may stand still during a freeze. Tests use
+/// [`Clock::manual`] and move it themselves.
+#[derive(Debug, Clone, Default)]
+pub struct Clock {
+    /// Milliseconds since the epoch, when a test controls the clock.
+    manual: Option<Arc<AtomicU64>>,
+}
+
+impl Clock {
+    /// The system's wall clock.
+    pub fn system() -> Self {
+        Self::default()
+    }
+
+    /// A clock that shows `unix_secs` until [`Clock::advance`] moves it.
+    pub fn manual(unix_secs: u64) -> Self {
+        Self {
+            manual: Some(Arc::new(AtomicU64::new(unix_secs.saturating_mul(1000)))),
+        }
+    }
+
+    /// Moves a manual clock forward (a system clock moves by itself).
+    pub fn advance(&self, by: Duration) {
+        if let Some(millis) = &self.manual {
+            let by = u64::try_from(by.as_millis()).unwrap_or(u64::MAX);
+            let _ = millis.fetch_update(Ordering::AcqRel, Ordering::Acquire, |now| {
+                Some(now.saturating_add(by))
+            });
+        }
+    }
+
+    pub fn now_unix_millis(&self) -> u64 {
+        match &self.manual {
+            Some(millis) => millis.load(Ordering::Acquire),
+            None => SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|since| u64::try_from(since.as_millis()).unwrap_or(u64::MAX))
+                .unwrap_or_default(),
+        }
+    }
+
+    pub fn now_unix_secs(&self) -> u64 {
+        self.now_unix_millis() / 1000
+    }
 }
 
 /// The invocation's end as an `Instant`, from Lambda's deadline (wall-clock
@@ -60,6 +112,17 @@ mod tests {
         let before = now_epoch_seconds();
         let unix = i64::try_from(now_unix_secs()).unwrap_or_default();
         assert!(before > 1_700_000_000 && (before..=before + 1).contains(&unix));
+    }
+
+    #[test]
+    fn a_manual_clock_moves_only_when_told_and_the_system_clock_by_itself() {
+        let clock = Clock::manual(1_700_000_000);
+        assert_eq!(clock.now_unix_secs(), 1_700_000_000);
+        clock.advance(Duration::from_secs(3601));
+        assert_eq!(clock.now_unix_secs(), 1_700_003_601);
+        let system = Clock::system();
+        system.advance(Duration::from_secs(3600));
+        assert!(system.now_unix_secs().abs_diff(now_unix_secs()) <= 1);
     }
 
     #[test]

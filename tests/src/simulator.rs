@@ -43,12 +43,13 @@ impl PushSimulator {
         }
     }
 
-    /// Sandbox APNs and FCM at the simulator's TLS listener, trusting its CA;
-    /// production APNs nowhere (tenants here are sandbox tenants).
+    /// Sandbox APNs (the simulator's `/sandbox` listener path) and FCM at
+    /// the simulator's TLS listener, trusting its CA; production APNs
+    /// nowhere (tenants here are sandbox tenants).
     pub fn endpoints(&self) -> ProviderEndpoints {
         ProviderEndpoints {
             apns_production: "https://127.0.0.1:1".to_owned(),
-            apns_sandbox: self.running.tls_url(),
+            apns_sandbox: format!("{}/sandbox", self.running.tls_url()),
             fcm: self.running.tls_url(),
             // A local deployment's override: the simulator's token endpoint
             // (service accounts it issues name it as their `token_uri`).

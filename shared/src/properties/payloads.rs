@@ -123,7 +123,9 @@ proptest! {
         prop_assert_eq!(&aps["sound"], &n.sound.clone().map_or(Value::Null, Value::from));
         prop_assert_eq!(&aps["category"], &n.category.clone().map_or(Value::Null, Value::from));
         prop_assert_eq!(&aps["thread-id"], &n.thread_id.clone().map_or(Value::Null, Value::from));
-        prop_assert_eq!(&aps["content-available"], &if n.content_available { json!(1) } else { Value::Null });
+        // A background push (a send with nothing visible) must wake the app.
+        let background = crate::model::push_type::effective_push_type(&n) == crate::model::PushType::Background;
+        prop_assert_eq!(&aps["content-available"], &if n.content_available || background { json!(1) } else { Value::Null });
         prop_assert_eq!(&aps["mutable-content"], &if n.mutable_content { json!(1) } else { Value::Null });
 
         let android = &message["android"];

@@ -8,6 +8,7 @@ use futures::stream::FuturesUnordered;
 use futures::StreamExt;
 use tracing::Instrument;
 
+use crate::clock::Clock;
 use crate::config::ProviderEndpoints;
 use crate::error::Result;
 use crate::model::device::ENDED_ACTIVITY_LINGER_SECS;
@@ -34,6 +35,9 @@ pub struct PushConfig {
     pub connect_timeout: Duration,
     /// One request and its answer, waiting for a connection included.
     pub request_timeout: Duration,
+    /// A connection idle this long (wall clock, so a Lambda freeze counts)
+    /// is replaced before use: Lambda drops idle connections while frozen.
+    pub idle_timeout: Duration,
     pub retry: RetryPolicy,
     /// The HTTP/2 client: ours unless the benchmark asks for another.
     pub http_client: HttpClient,
@@ -46,6 +50,7 @@ impl Default for PushConfig {
             max_in_flight: 1000,
             connect_timeout: Duration::from_secs(5),
             request_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(30),
             retry: RetryPolicy::default(),
             http_client: HttpClient::Own,
         }
@@ -175,19 +180,35 @@ impl PushEngine {
     }
 
     pub fn with_config(endpoints: &ProviderEndpoints, config: PushConfig) -> Result<Self> {
+        Self::with_clock(endpoints, config, Clock::system())
+    }
+
+    /// [`Self::with_config`] whose provider-token ages and idle connections
+    /// are judged on `clock` (tests move a [`Clock::manual`]).
+    pub fn with_clock(
+        endpoints: &ProviderEndpoints,
+        config: PushConfig,
+        clock: Clock,
+    ) -> Result<Self> {
         let transport = Transport::new(
             endpoints.extra_ca_file.as_deref(),
             TransportSettings {
                 connections_per_host: config.connections_per_host,
                 connect_timeout: config.connect_timeout,
                 request_timeout: config.request_timeout,
+                idle_timeout: config.idle_timeout,
                 client: config.http_client,
             },
+            clock.clone(),
         )?;
+        let mut fcm = Fcm::new(&transport, endpoints)?;
+        fcm.tokens.clock = clock.clone();
+        let mut web_push = WebPush::new(endpoints.web_push_hosts.clone());
+        web_push.clock = clock.clone();
         Ok(Self {
-            apns: Apns::new(&transport, endpoints)?,
-            fcm: Fcm::new(&transport, endpoints)?,
-            web_push: WebPush::new(endpoints.web_push_hosts.clone()),
+            apns: Apns::new(endpoints, clock)?,
+            fcm,
+            web_push,
             transport: Arc::new(transport),
             config,
         })
@@ -241,10 +262,12 @@ impl PushEngine {
             let wants = |provider| targets.iter().any(|t| t.platform.provider() == provider);
             let apns = match wants(PushProvider::Apns) {
                 false => None,
-                true => Some(match self.apns.prepare(tenant, &encoded.apns) {
-                    Ok(batch) => Sender::Apns(batch),
-                    Err(outcome) => Sender::Refused(outcome),
-                }),
+                true => Some(
+                    match self.apns.prepare(&self.transport, tenant, &encoded.apns) {
+                        Ok(batch) => Sender::Apns(batch),
+                        Err(outcome) => Sender::Refused(outcome),
+                    },
+                ),
             };
             let fcm = match wants(PushProvider::Fcm) {
                 false => None,

@@ -4,6 +4,7 @@
 //! stack, from `scripts/test`.
 
 mod api_keys;
+mod apns_connections;
 mod apns_push_types;
 mod bad_input;
 mod bulk;

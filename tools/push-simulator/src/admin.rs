@@ -9,6 +9,7 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::apns_connection::Environment;
 use crate::credentials::{self, ApnsKey, FcmAccount};
 use crate::faults::FaultSpec;
 use crate::http_util::{self, admin_error, Resp};
@@ -98,6 +99,12 @@ fn parse<T: DeserializeOwned>(body: &Bytes) -> Result<T, Failure> {
 struct CredentialsRequest {
     bundle_id: Option<String>,
     project_id: Option<String>,
+    /// The APNs key's team (another key of an existing team); random if absent.
+    team_id: Option<String>,
+    /// Restricts the APNs key to one environment.
+    environment: Option<Environment>,
+    /// The key id of the one key this key may share a connection with.
+    related_key_id: Option<String>,
 }
 
 /// Fresh APNs key and service account, registered, in the shape Notify's
@@ -119,14 +126,15 @@ async fn create_credentials(
         .unwrap_or_else(credentials::random_project_id);
     let token_uri = format!("{}{}", http_util::base_url(conn, parts), oauth::PATH);
     let bundle_ids = vec![bundle_id.clone()];
+    let team_id = request.team_id.filter(|t| !t.is_empty());
     // RSA key generation takes a while; keep it off the async workers.
     let generated = tokio::task::spawn_blocking(move || {
-        let apns = credentials::generate_apns_key(bundle_ids)?;
+        let apns = credentials::generate_apns_key(team_id, bundle_ids)?;
         let fcm = credentials::generate_service_account(&project_id, &token_uri)?;
         anyhow::Ok((apns, fcm))
     })
     .await;
-    let ((apns_key, p8), (account, service_account)) = match generated {
+    let ((mut apns_key, p8), (account, service_account)) = match generated {
         Ok(Ok(generated)) => generated,
         Ok(Err(e)) => {
             return Err(Failure::new(
@@ -148,6 +156,8 @@ async fn create_credentials(
         "private_key": p8,
         "fcm_service_account": service_account,
     });
+    apns_key.environment = request.environment;
+    apns_key.related_key_id = request.related_key_id;
     tracing::info!(key_id = %apns_key.key_id, team_id = %apns_key.team_id,
         project_id = %account.project_id, client_email = %account.client_email,
         "credentials created");
@@ -164,6 +174,8 @@ struct ApnsKeyRequest {
     private_key: String,
     #[serde(default)]
     bundle_ids: Vec<String>,
+    environment: Option<Environment>,
+    related_key_id: Option<String>,
 }
 
 fn register_apns_key(state: &State, body: &Bytes) -> Result<Resp, Failure> {
@@ -187,6 +199,8 @@ fn register_apns_key(state: &State, body: &Bytes) -> Result<Resp, Failure> {
         team_id: request.team_id,
         bundle_ids: request.bundle_ids,
         public_key,
+        environment: request.environment,
+        related_key_id: request.related_key_id,
     });
     Ok(ok(answer))
 }

@@ -14,6 +14,7 @@ use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
 
+use crate::apns_connection::{Environment, Push};
 use crate::credentials::{ApnsKey, VerifiedProviderToken};
 use crate::faults::{Provider, TokenFault};
 use crate::http_util::{self, BodyError, Resp};
@@ -23,11 +24,17 @@ use crate::recorder::{ApnsDelivery, Delivery};
 use crate::state::{version_name, ConnInfo, State};
 use crate::stats::APNS;
 
+/// `api.push.apple.com`'s path...
 pub(crate) const PATH_PREFIX: &str = "/3/device/";
+/// ...and `api.sandbox.push.apple.com`'s, on the same listeners: a client
+/// configured with `<simulator>/sandbox` as its sandbox URL reaches it.
+pub(crate) const SANDBOX_PATH_PREFIX: &str = "/sandbox/3/device/";
 
 const APNS_ID: HeaderName = HeaderName::from_static("apns-id");
 
 const MAX_PAYLOAD: usize = 4096;
+/// VoIP payloads may be larger ("Sending notification requests to APNs").
+const MAX_VOIP_PAYLOAD: usize = 5120;
 const MAX_COLLAPSE_ID: usize = 64;
 /// Apple refuses provider tokens older than an hour.
 const TOKEN_LIFETIME_SECS: i64 = 3600;
@@ -143,13 +150,16 @@ async fn accept(
     }
     // Read the body up front (bounded) so the stream is always consumed;
     // its errors are reported after the header checks, as Apple orders them.
-    let body = http_util::read_body(&parts.headers, body, MAX_PAYLOAD).await;
+    let body = http_util::read_body(&parts.headers, body, MAX_VOIP_PAYLOAD).await;
 
-    let token = parts
-        .uri
-        .path()
-        .strip_prefix(PATH_PREFIX)
-        .unwrap_or_default();
+    let path = parts.uri.path();
+    let (environment, token) = match path.strip_prefix(SANDBOX_PATH_PREFIX) {
+        Some(token) => (Environment::Sandbox, token),
+        None => (
+            Environment::Production,
+            path.strip_prefix(PATH_PREFIX).unwrap_or_default(),
+        ),
+    };
     if token.is_empty() {
         return Err(Rejection::bad_request("MissingDeviceToken"));
     }
@@ -172,6 +182,20 @@ async fn accept(
     let Some(topic_suffix) = topic_suffix(&key, topic) else {
         return Err(Rejection::bad_request("TopicDisallowed"));
     };
+    state
+        .apns_connections
+        .admit(
+            &state.registry,
+            &Push {
+                connection: conn.id,
+                environment,
+                key: &key,
+                token: bearer_token(headers.authorization),
+                bundle_id: &topic[..topic.len() - topic_suffix.len()],
+                now: std::time::Instant::now(),
+            },
+        )
+        .map_err(|refusal| Rejection::new(refusal.status, refusal.reason))?;
     let push_type = match headers.push_type {
         None => None,
         Some(value) => {
@@ -212,6 +236,12 @@ async fn accept(
         check_priority(push_type, priority)?;
     }
     let payload = match body {
+        Ok(bytes) if bytes.len() > MAX_PAYLOAD && push_type != Some("voip") => {
+            return Err(Rejection::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "PayloadTooLarge",
+            ))
+        }
         Ok(bytes) => {
             let (payload, aps) = validate_payload(bytes)?;
             if let Some(push_type) = push_type {
@@ -228,6 +258,9 @@ async fn accept(
         Err(BodyError::Read) => return Err(Rejection::bad_request("BadPayload")),
     };
 
+    if state.faults.apns_expired_token(token) {
+        return Err(Rejection::new(StatusCode::GONE, "ExpiredToken"));
+    }
     match state.faults.token_fault(Provider::Apns, token) {
         Some(TokenFault::Unregistered) => {
             return Err(Rejection::new(StatusCode::GONE, "Unregistered"))
@@ -266,6 +299,8 @@ async fn accept(
         key,
         payload: String::from_utf8_lossy(&payload).into(),
         listener: conn.listener,
+        connection: conn.id,
+        environment,
         http_version: version_name(parts.version),
         received_at: Utc::now(),
     }))
@@ -449,6 +484,15 @@ fn authorize(
 
 const BEARER: &[u8] = b"bearer ";
 
+/// The JWT of an `authorization` header that [`authorize`] accepted.
+fn bearer_token(authorization: Option<&HeaderValue>) -> &[u8] {
+    authorization
+        .map(HeaderValue::as_bytes)
+        .and_then(|value| value.get(BEARER.len()..))
+        .map(<[u8]>::trim_ascii)
+        .unwrap_or_default()
+}
+
 fn check_age(verified: VerifiedProviderToken, now: i64) -> Result<Arc<ApnsKey>, Rejection> {
     if now - verified.issued_at > TOKEN_LIFETIME_SECS {
         return Err(Rejection::forbidden("ExpiredProviderToken"));
@@ -576,6 +620,8 @@ mod tests {
             team_id: "T".into(),
             bundle_ids: vec![],
             public_key: vec![],
+            environment: None,
+            related_key_id: None,
         };
         assert_eq!(topic_suffix(&any_bundle, "a.b.voip-ptt"), Some(".voip-ptt"));
         assert_eq!(topic_suffix(&any_bundle, "a.b.voip"), Some(".voip"));
@@ -653,6 +699,8 @@ mod tests {
             team_id: "T".into(),
             bundle_ids: vec!["com.example.app".into()],
             public_key: vec![],
+            environment: None,
+            related_key_id: None,
         };
         assert_eq!(topic_suffix(&key, "com.example.app"), Some(""));
         assert_eq!(topic_suffix(&key, "com.example.app.voip"), Some(".voip"));

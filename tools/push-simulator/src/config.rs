@@ -2,6 +2,7 @@
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// Settings for [`crate::Simulator::start`].
 #[derive(Debug, Clone)]
@@ -21,6 +22,9 @@ pub struct SimulatorConfig {
     /// recorded (`GET /deliveries` stays empty), so the hot path does no
     /// copying or locking beyond the counters.
     pub lean: bool,
+    /// APNs takes a new provider token on a connection at most this often
+    /// (Apple: 20 minutes); shorter in tests.
+    pub apns_token_update_window: Duration,
 }
 
 impl SimulatorConfig {
@@ -45,6 +49,7 @@ impl Default for SimulatorConfig {
             max_deliveries: 1_000_000,
             workers: std::thread::available_parallelism().map_or(2, usize::from),
             lean: false,
+            apns_token_update_window: Duration::from_secs(20 * 60),
         }
     }
 }

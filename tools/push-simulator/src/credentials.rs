@@ -19,6 +19,8 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::PrivateKeyDer;
 use serde_json::{json, Value};
 
+use crate::apns_connection::Environment;
+
 /// A registered APNs auth key (`.p8`), by key id.
 #[derive(Debug)]
 pub(crate) struct ApnsKey {
@@ -28,6 +30,10 @@ pub(crate) struct ApnsKey {
     pub bundle_ids: Vec<String>,
     /// Uncompressed P-256 point.
     pub public_key: Vec<u8>,
+    /// A key restricted to Sandbox or Production; `None`: both.
+    pub environment: Option<Environment>,
+    /// The one other key of the team that may share a connection with it.
+    pub related_key_id: Option<String>,
 }
 
 /// A registered Google service account, by client email.
@@ -121,6 +127,20 @@ impl Registry {
         read(&self.apns_keys).get(key_id).cloned()
     }
 
+    /// The bundle ids of every key of `team_id` (what a connection is bound
+    /// to at its first push); `None` when one of them may push to any topic.
+    pub fn team_topics(&self, team_id: &str) -> Option<Vec<String>> {
+        let keys = read(&self.apns_keys);
+        let mut topics = Vec::new();
+        for key in keys.values().filter(|key| key.team_id == team_id) {
+            if key.bundle_ids.is_empty() {
+                return None;
+            }
+            topics.extend(key.bundle_ids.iter().cloned());
+        }
+        Some(topics)
+    }
+
     pub fn fcm_account(&self, client_email: &str) -> Option<Arc<FcmAccount>> {
         read(&self.fcm_accounts).get(client_email).cloned()
     }
@@ -206,7 +226,10 @@ fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
 }
 
 /// A fresh APNs auth key: the registered key and the `.p8` PEM.
-pub(crate) fn generate_apns_key(bundle_ids: Vec<String>) -> anyhow::Result<(ApnsKey, String)> {
+pub(crate) fn generate_apns_key(
+    team_id: Option<String>,
+    bundle_ids: Vec<String>,
+) -> anyhow::Result<(ApnsKey, String)> {
     let pair = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING)
         .map_err(|_| anyhow!("P-256 key generation failed"))?;
     let pkcs8 = pair
@@ -214,9 +237,11 @@ pub(crate) fn generate_apns_key(bundle_ids: Vec<String>) -> anyhow::Result<(Apns
         .map_err(|_| anyhow!("P-256 key serialization failed"))?;
     let key = ApnsKey {
         key_id: random_string(UPPER_ALPHANUMERIC, 10),
-        team_id: random_string(UPPER_ALPHANUMERIC, 10),
+        team_id: team_id.unwrap_or_else(|| random_string(UPPER_ALPHANUMERIC, 10)),
         bundle_ids,
         public_key: pair.public_key().as_ref().to_vec(),
+        environment: None,
+        related_key_id: None,
     };
     Ok((key, pem_encode("PRIVATE KEY", pkcs8.as_ref())))
 }
@@ -323,7 +348,7 @@ mod tests {
 
     #[test]
     fn generated_apns_key_pem_yields_the_same_public_key() {
-        let (key, pem) = generate_apns_key(vec![]).unwrap();
+        let (key, pem) = generate_apns_key(None, vec![]).unwrap();
         assert_eq!(key.key_id.len(), 10);
         assert!(key
             .key_id
@@ -343,7 +368,7 @@ mod tests {
     #[test]
     fn a_replaced_key_stops_vouching_for_a_token_this_thread_memoised() {
         let registry = Registry::default();
-        let (key, _) = generate_apns_key(vec![]).unwrap();
+        let (key, _) = generate_apns_key(None, vec![]).unwrap();
         let key_id = key.key_id.clone();
         registry.add_apns_key(key);
         registry.remember_provider_token("token-a", verified(&registry, &key_id));
@@ -351,7 +376,7 @@ mod tests {
         assert!(registry.verified_provider_token("token-a").is_some());
         assert!(registry.verified_provider_token("token-a").is_some());
 
-        let (mut replacement, _) = generate_apns_key(vec![]).unwrap();
+        let (mut replacement, _) = generate_apns_key(None, vec![]).unwrap();
         replacement.key_id = key_id;
         registry.add_apns_key(replacement);
         assert!(registry.verified_provider_token("token-a").is_none());
@@ -362,7 +387,7 @@ mod tests {
     fn a_memoised_token_of_one_simulator_is_unknown_to_another() {
         let first = Registry::default();
         let second = Registry::default();
-        let (key, _) = generate_apns_key(vec![]).unwrap();
+        let (key, _) = generate_apns_key(None, vec![]).unwrap();
         let key_id = key.key_id.clone();
         first.add_apns_key(key);
         first.remember_provider_token("token-a", verified(&first, &key_id));

@@ -1,7 +1,7 @@
 //! Injected failures: dead device tokens, provider error statuses and slow
 //! answers. An atomic flag keeps the no-fault hot path lock-free.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
@@ -75,6 +75,14 @@ pub(crate) enum FaultSpec {
     TokenLifetime {
         expires_in: serde_json::Number,
     },
+    /// APNs answers 410 `ExpiredToken` for this device token.
+    ExpiredToken {
+        token: String,
+    },
+    /// Every open connection stops answering, its socket left open: what a
+    /// client finds after Lambda froze it long enough for the network to
+    /// drop its idle connections. New connections work.
+    FreezeConnections,
 }
 
 impl FaultSpec {
@@ -87,6 +95,8 @@ impl FaultSpec {
             FaultSpec::Status { .. } => "status",
             FaultSpec::Delay { .. } => "delay",
             FaultSpec::TokenLifetime { .. } => "token_lifetime",
+            FaultSpec::ExpiredToken { .. } => "expired_token",
+            FaultSpec::FreezeConnections => "freeze_connections",
         }
     }
 }
@@ -118,21 +128,35 @@ struct FaultSet {
     statuses: Vec<StatusFault>,
     delays: Vec<DelayFault>,
     token_lifetime: Option<serde_json::Number>,
+    /// APNs device tokens answered 410 `ExpiredToken`.
+    expired_tokens: BTreeSet<String>,
 }
 
 impl FaultSet {
     fn is_empty(&self) -> bool {
-        self.tokens.is_empty()
+        self.expired_tokens.is_empty()
+            && self.tokens.is_empty()
             && self.statuses.is_empty()
             && self.delays.is_empty()
             && self.token_lifetime.is_none()
     }
 }
 
-#[derive(Default)]
 pub(crate) struct Faults {
     active: AtomicBool,
     set: Mutex<FaultSet>,
+    /// Bumped by `freeze_connections`; every open connection watches it.
+    freezes: tokio::sync::watch::Sender<u64>,
+}
+
+impl Default for Faults {
+    fn default() -> Self {
+        Self {
+            active: AtomicBool::default(),
+            set: Mutex::default(),
+            freezes: tokio::sync::watch::channel(0).0,
+        }
+    }
 }
 
 /// Uses up one of `remaining` (None: unlimited); true once none are left.
@@ -207,6 +231,12 @@ impl Faults {
             FaultSpec::TokenLifetime { expires_in } => {
                 set.token_lifetime = Some(expires_in);
             }
+            FaultSpec::ExpiredToken { token } => {
+                set.expired_tokens.insert(token.to_ascii_lowercase());
+            }
+            FaultSpec::FreezeConnections => {
+                self.freezes.send_modify(|freezes| *freezes += 1);
+            }
         }
         self.update_flag(&set);
         Ok(())
@@ -264,6 +294,21 @@ impl Faults {
                 .map(|(_, f)| *f),
             Provider::Fcm => None,
         })
+    }
+
+    /// Whether APNs must answer 410 `ExpiredToken` for this device token.
+    pub fn apns_expired_token(&self, token: &str) -> bool {
+        self.is_active()
+            && self
+                .lock()
+                .expired_tokens
+                .contains(&token.to_ascii_lowercase())
+    }
+
+    /// Changes when open connections must freeze (see
+    /// [`FaultSpec::FreezeConnections`]).
+    pub fn freezes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.freezes.subscribe()
     }
 
     /// The status this request must fail with, using up one count.

@@ -10,6 +10,7 @@
 
 mod admin;
 mod apns;
+mod apns_connection;
 mod config;
 mod credentials;
 mod faults;

@@ -55,6 +55,14 @@ struct Args {
     /// Check and count pushes without recording them (for benchmarks).
     #[arg(long, env = "PUSH_SIMULATOR_LEAN")]
     lean: bool,
+    /// APNs takes a new provider token on a connection at most once per
+    /// this many seconds (Apple: 1200).
+    #[arg(
+        long,
+        env = "PUSH_SIMULATOR_APNS_TOKEN_UPDATE_WINDOW_SECS",
+        default_value_t = 1200
+    )]
+    apns_token_update_window_secs: u64,
     /// Log filter (e.g. info, debug, push_simulator=debug).
     #[arg(long, env = "PUSH_SIMULATOR_LOG_LEVEL", default_value = "info")]
     log_level: String,
@@ -85,6 +93,9 @@ async fn main() -> anyhow::Result<()> {
             .workers
             .unwrap_or_else(|| SimulatorConfig::default().workers),
         lean: args.lean,
+        apns_token_update_window: std::time::Duration::from_secs(
+            args.apns_token_update_window_secs,
+        ),
     })
     .await?;
 

@@ -10,6 +10,7 @@ use serde::{Serialize, Serializer};
 use serde_json::value::RawValue;
 use uuid::Uuid;
 
+use crate::apns_connection::Environment;
 use crate::credentials::{ApnsKey, FcmAccount};
 use crate::state::Listener;
 
@@ -29,6 +30,9 @@ pub(crate) struct ApnsDelivery {
     pub key: Arc<ApnsKey>,
     pub payload: Box<str>,
     pub listener: Listener,
+    /// The connection it came on, and that connection's environment.
+    pub connection: u64,
+    pub environment: Environment,
     pub http_version: &'static str,
     pub received_at: DateTime<Utc>,
 }
@@ -180,6 +184,8 @@ impl Serialize for Delivery {
             key_id: &'a str,
             payload: &'a RawValue,
             listener: Listener,
+            connection: u64,
+            environment: Environment,
             http_version: &'a str,
             received_at: DateTime<Utc>,
         }
@@ -211,6 +217,8 @@ impl Serialize for Delivery {
                 key_id: &d.key.key_id,
                 payload: raw(&d.payload),
                 listener: d.listener,
+                connection: d.connection,
+                environment: d.environment,
                 http_version: d.http_version,
                 received_at: d.received_at,
             }

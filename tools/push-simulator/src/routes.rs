@@ -11,7 +11,7 @@ use crate::{admin, apns, fcm, oauth, webpush};
 
 pub(crate) async fn handle(state: &State, conn: ConnInfo, req: Request<Incoming>) -> Resp {
     let path = req.uri().path();
-    if path.starts_with(apns::PATH_PREFIX) {
+    if path.starts_with(apns::PATH_PREFIX) || path.starts_with(apns::SANDBOX_PATH_PREFIX) {
         apns::handle(state, conn, req).await
     } else if path.starts_with("/3/") {
         http_util::json(StatusCode::NOT_FOUND, &json!({"reason": "BadPath"}))

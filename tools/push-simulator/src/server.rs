@@ -89,11 +89,14 @@ impl Simulator {
         let tls_addr = tls_listener.local_addr()?;
 
         let shared = Shared {
-            state: Arc::new(State::new(if config.lean {
-                0
-            } else {
-                config.max_deliveries
-            })),
+            state: Arc::new(State::new(
+                if config.lean {
+                    0
+                } else {
+                    config.max_deliveries
+                },
+                config.apns_token_update_window,
+            )),
             builder: Arc::new(connection_builder()),
             acceptor: TlsAcceptor::from(material.server_config),
         };
@@ -222,6 +225,8 @@ async fn accept_loop(
 ) {
     let mut next = 0;
     loop {
+        // Connection ids: unique across both listeners.
+        static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
             _ = shutdown.changed() => break,
@@ -241,6 +246,7 @@ async fn accept_loop(
         let conn = ConnInfo {
             listener: kind,
             local_addr,
+            id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         };
         next = (next + 1) % queues.len();
         if queues[next].send(Accepted { stream, conn }).is_err() {
@@ -310,8 +316,10 @@ async fn serve<IO>(
 ) where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
+    let mut freezes = state.faults.freezes();
+    let service_state = state.clone();
     let service = service_fn(move |req: Request<Incoming>| {
-        let state = state.clone();
+        let state = service_state.clone();
         async move { Ok::<_, Infallible>(routes::handle(&state, conn, req).await) }
     });
     let connection = builder.serve_connection(TokioIo::new(io), service);
@@ -326,5 +334,12 @@ async fn serve<IO>(
             connection.as_mut().graceful_shutdown();
             let _ = connection.await;
         }
+        _ = freezes.changed() => {
+            // Frozen: the socket stays open and is never read or written
+            // again, like a connection the network dropped silently.
+            tracing::debug!(connection = conn.id, "connection frozen");
+            let _ = shutdown.changed().await;
+        }
     }
+    state.apns_connections.forget(conn.id);
 }

@@ -2,6 +2,7 @@
 //! itself.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use http::Version;
 
@@ -16,11 +17,14 @@ pub(crate) struct State {
     pub faults: Faults,
     pub stats: Stats,
     pub web_push: crate::webpush::WebPushState,
+    /// What each open connection is bound to, for APNs.
+    pub apns_connections: crate::apns_connection::Bindings,
 }
 
 impl State {
-    pub fn new(max_deliveries: usize) -> Self {
+    pub fn new(max_deliveries: usize, apns_token_update_window: Duration) -> Self {
         Self {
+            apns_connections: crate::apns_connection::Bindings::new(apns_token_update_window),
             registry: Registry::default(),
             recorder: Recorder::new(max_deliveries),
             faults: Faults::default(),
@@ -52,6 +56,8 @@ impl Listener {
 pub(crate) struct ConnInfo {
     pub listener: Listener,
     pub local_addr: SocketAddr,
+    /// Unique among this simulator's connections.
+    pub id: u64,
 }
 
 pub(crate) fn version_name(version: Version) -> &'static str {

@@ -3,30 +3,38 @@
 //!
 //! What `a2` is for here: the APNs data model. Payloads are built with its
 //! `NotificationBuilder`/`APS` and options (`PushType`, `Priority`,
-//! `CollapseId`, expiration), and Apple's error bodies are read into its
-//! `ErrorBody`/`ErrorReason` (see `payload.rs`). What it is not for: its
-//! HTTP client and its token signer are not used (default features off).
-//! Requests go over our own HTTP/2 transport (`push::transport`), shared
-//! with FCM and pointed at the simulator by configuration, and provider
-//! tokens are signed and cached per tenant key in `auth.rs`.
+//! `CollapseId`, expiration) (see `payload.rs`). What it is not for: its
+//! HTTP client and token signer (default features off), and Apple's error
+//! bodies, whose `reason` is read as text (`reason.rs`): `a2 0.10` lacks
+//! several reasons Apple documents. Requests go over our own HTTP/2
+//! transport (`push::transport`), shared with FCM and pointed at the
+//! simulator by configuration.
+//!
+//! Apple binds a connection to the team, key, environment and topics of
+//! its first push and takes a new token on it at most every 20 minutes
+//! ("Establishing a token-based connection to APNs"). So connections are
+//! kept per (environment, credential) (`Transport::credential_endpoint`),
+//! every tenant holding one credential sends its one token
+//! (`auth.rs`), and a connection Apple calls unusable is retired.
 
 mod auth;
 pub(crate) mod payload;
+mod reason;
 
-use a2::{ErrorBody, ErrorReason};
 use bytes::Bytes;
 use http::header::{HeaderName, AUTHORIZATION};
 use http::{HeaderMap, HeaderValue, Method, Request, StatusCode, Version};
 
+use crate::clock::Clock;
 use crate::config::ProviderEndpoints;
 use crate::credentials::ApnsKey;
 use crate::error::Result;
 use crate::model::platform::is_apns_token;
 use crate::push::outcome::{dead, failed, transient, Attempt, DeliveryOutcome};
 use crate::push::target::TenantPush;
-use crate::push::transport::{Endpoint, Reply, Transport};
-use auth::CacheId;
-pub(crate) use auth::ProviderTokens;
+use crate::push::transport::{Endpoint, Location, Reply, Transport};
+pub(crate) use auth::{credential_id, ProviderTokens};
+use auth::{CacheId, Refused};
 pub(crate) use payload::ApnsMessage;
 
 const APNS_ID: HeaderName = HeaderName::from_static("apns-id");
@@ -68,34 +76,42 @@ pub(crate) fn settle_bad_device_tokens(outcomes: &mut [&mut DeliveryOutcome]) {
 }
 
 pub(crate) struct Apns {
-    production: Endpoint,
-    sandbox: Endpoint,
+    production: Location,
+    sandbox: Location,
     pub tokens: ProviderTokens,
+    clock: Clock,
 }
 
 /// One notification on its way to one tenant's Apple devices: everything
 /// but the device token and `apns-id` is built once.
 pub(crate) struct ApnsBatch<'a> {
     apns: &'a Apns,
-    endpoint: &'a Endpoint,
+    /// The connections of this environment and credential.
+    endpoint: Endpoint,
     key: &'a ApnsKey,
-    /// The key's provider-token cache entry.
+    /// The credential's provider-token cache entry.
     cache_id: CacheId,
     headers: HeaderMap,
+    /// When the token in `headers` is renewed (wall-clock seconds), and the
+    /// token cache's generation it was taken under: once either has passed,
+    /// each attempt takes the current token, so that a long batch and a
+    /// new one never take turns with two tokens on one connection.
+    renew_at: u64,
+    generation: u64,
     payload: Bytes,
 }
 
 impl Apns {
-    pub fn new(transport: &Transport, endpoints: &ProviderEndpoints) -> Result<Self> {
-        let endpoint = |url: &str| {
-            transport
-                .endpoint(url)
+    pub fn new(endpoints: &ProviderEndpoints, clock: Clock) -> Result<Self> {
+        let location = |url: &str| {
+            Location::parse(url)
                 .map_err(|err| crate::Error::internal("configuring the APNs endpoint", err))
         };
         Ok(Self {
-            production: endpoint(&endpoints.apns_production)?,
-            sandbox: endpoint(&endpoints.apns_sandbox)?,
-            tokens: ProviderTokens::default(),
+            production: location(&endpoints.apns_production)?,
+            sandbox: location(&endpoints.apns_sandbox)?,
+            tokens: ProviderTokens::new(clock.clone()),
+            clock,
         })
     }
 
@@ -103,6 +119,7 @@ impl Apns {
     /// tenant gets without a request being made.
     pub fn prepare<'a>(
         &'a self,
+        transport: &Transport,
         tenant: &'a TenantPush,
         message: &ApnsMessage,
     ) -> Result<ApnsBatch<'a>, DeliveryOutcome> {
@@ -115,8 +132,17 @@ impl Apns {
         topic_text.push_str(suffix);
         let topic = HeaderValue::from_str(&topic_text)
             .map_err(|_| failed("tenant bundle_id is not a valid apns-topic"))?;
-        let cache_id = key.fingerprint(&tenant.tenant_id);
-        let bearer = self.tokens.bearer(&cache_id, key).map_err(failed)?;
+        let cache_id = credential_id(key);
+        let generation = self.tokens.generation();
+        let (bearer, renew_at) = self.tokens.bearer(&cache_id, key).map_err(failed)?;
+        let location = if tenant.use_sandbox {
+            &self.sandbox
+        } else {
+            &self.production
+        };
+        let endpoint = transport
+            .credential_endpoint(location, &cache_id)
+            .map_err(|err| failed(err.reason()))?;
         let mut headers = HeaderMap::with_capacity(8);
         headers.insert(AUTHORIZATION, bearer);
         headers.insert(APNS_TOPIC, topic);
@@ -131,23 +157,25 @@ impl Apns {
                 a2::Priority::Normal => "5",
             }),
         );
-        let now = crate::clock::now_unix_secs();
+        let now = self.clock.now_unix_secs();
         if let Some(expiration) = message.expiration(now) {
-            headers.insert(APNS_EXPIRATION, HeaderValue::from(expiration));
+            // A new value every second: HPACK-indexing each would only
+            // evict useful entries (Apple's HPACK advice).
+            let mut expiration = HeaderValue::from(expiration);
+            expiration.set_sensitive(true);
+            headers.insert(APNS_EXPIRATION, expiration);
         }
         if let Some(collapse_id) = &message.collapse_id {
             headers.insert(APNS_COLLAPSE_ID, collapse_id.clone());
         }
         Ok(ApnsBatch {
             apns: self,
-            endpoint: if tenant.use_sandbox {
-                &self.sandbox
-            } else {
-                &self.production
-            },
+            endpoint,
             key,
             cache_id,
             headers,
+            renew_at,
+            generation,
             payload: message.payload.clone(),
         })
     }
@@ -163,17 +191,20 @@ impl ApnsBatch<'_> {
             return failed("invalid apns device token format").into();
         };
         let mut headers = self.headers.clone();
-        let mut renewed = None;
-        if attempt > 1 {
-            // The token may have been renewed after an expiry.
+        // A retry may follow a renewal after an expiry; a long batch
+        // follows renewals too.
+        if attempt > 1
+            || self.apns.tokens.generation() != self.generation
+            || self.apns.clock.now_unix_secs() >= self.renew_at
+        {
             match self.apns.tokens.bearer(&self.cache_id, self.key) {
-                Ok(bearer) => {
-                    headers.insert(AUTHORIZATION, bearer.clone());
-                    renewed = Some(bearer);
+                Ok((bearer, _)) => {
+                    headers.insert(AUTHORIZATION, bearer);
                 }
                 Err(reason) => return failed(reason).into(),
             }
         }
+        let bearer = headers.get(AUTHORIZATION).cloned();
         headers.insert(APNS_ID, apns_id());
         let mut request = Request::new(());
         *request.method_mut() = Method::POST;
@@ -181,10 +212,7 @@ impl ApnsBatch<'_> {
         *request.version_mut() = Version::HTTP_2;
         *request.headers_mut() = headers;
         match self.endpoint.send(request, self.payload.clone()).await {
-            Ok(reply) => {
-                let bearer = renewed.as_ref().or(self.headers.get(AUTHORIZATION));
-                self.classify(reply, bearer)
-            }
+            Ok(reply) => self.classify(reply, bearer.as_ref()),
             Err(err) if err.is_retryable() => transient(err.reason()).into(),
             Err(err) => failed(err.reason()).into(),
         }
@@ -195,36 +223,50 @@ impl ApnsBatch<'_> {
             return DeliveryOutcome::Delivered.into();
         }
         let retry_after = reply.retry_after;
-        let reason = serde_json::from_slice::<ErrorBody>(&reply.body).map(|body| body.reason);
+        let reason = reason::of(&reply.body);
         let outcome = match (reply.status.as_u16(), reason) {
-            (_, Ok(ErrorReason::Unregistered)) | (410, Err(_)) => dead("Unregistered"),
+            (_, Some(reason @ ("Unregistered" | "ExpiredToken"))) => dead(reason),
+            (410, None) => dead("Unregistered"),
             // Dead, unless most of the delivery says so: see
             // `settle_bad_device_tokens`.
-            (_, Ok(ErrorReason::BadDeviceToken)) => dead(BAD_DEVICE_TOKEN),
+            (_, Some("BadDeviceToken")) => dead(BAD_DEVICE_TOKEN),
             // The tenant's bundle_id does not match the app: a
             // configuration error, not a dead token.
-            (_, Ok(ErrorReason::DeviceTokenNotForTopic)) => failed(
+            (_, Some("DeviceTokenNotForTopic")) => failed(
                 "DeviceTokenNotForTopic: the tenant's bundle_id is not this device's app (device kept)",
             ),
-            (_, Ok(ErrorReason::ExpiredProviderToken)) => {
-                if bearer.is_some_and(|stale| self.apns.tokens.expire(&self.cache_id, stale)) {
-                    transient("ExpiredProviderToken")
-                } else {
-                    failed("ExpiredProviderToken")
-                }
-            }
-            (_, Ok(ErrorReason::InvalidProviderToken)) => {
-                // The next delivery signs anew (a replaced key, a clock
-                // fixed); this one is not retried.
+            // Apple's clock says the token is over an hour old: sign anew,
+            // whatever ours says (it may have stood still).
+            (_, Some("ExpiredProviderToken")) => {
                 if let Some(stale) = bearer {
-                    self.apns.tokens.expire(&self.cache_id, stale);
+                    self.apns.tokens.expire(&self.cache_id, stale, Refused::Expired);
+                }
+                transient("ExpiredProviderToken")
+            }
+            (_, Some("InvalidProviderToken")) => {
+                // The next delivery signs anew (a replaced key, a clock
+                // fixed), on a new connection; this one is not retried.
+                reply.connection.retire();
+                if let Some(stale) = bearer {
+                    self.apns.tokens.expire(&self.cache_id, stale, Refused::Invalid);
                 }
                 failed("InvalidProviderToken")
             }
-            (429 | 500..=599, Ok(reason)) => transient(format!("{reason:?}")),
-            (status @ (429 | 500..=599), Err(_)) => transient(format!("apns status {status}")),
-            (_, Ok(reason)) => failed(format!("{reason:?}")),
-            (status, Err(_)) => failed(format!("apns status {status}")),
+            // The connection is bound to another key or unusable for a
+            // while: open a new one ("To use this token, open a new
+            // connection").
+            (_, Some(reason @ ("UnrelatedKeyIdInToken" | "TooManyProviderTokenUpdates"))) => {
+                reply.connection.retire();
+                transient(reason)
+            }
+            (_, Some("BadEnvironmentKeyIdInToken")) => {
+                reply.connection.retire();
+                failed("BadEnvironmentKeyIdInToken: the tenant's APNs key is for the other environment; check use_sandbox")
+            }
+            (429 | 500..=599, Some(reason)) => transient(reason),
+            (status @ (429 | 500..=599), None) => transient(format!("apns status {status}")),
+            (_, Some(reason)) => failed(reason),
+            (status, None) => failed(format!("apns status {status}")),
         };
         Attempt {
             outcome,

@@ -13,8 +13,11 @@ use crate::error::{Error, Result};
 use crate::model::push_type::effective_push_type;
 use crate::model::{LiveActivity, LiveActivityEvent, Notification, Priority, PushType};
 
-/// Apple refuses larger payloads (`PayloadTooLarge`).
+/// Apple refuses larger payloads (`PayloadTooLarge`)...
 pub(crate) const MAX_PAYLOAD_BYTES: usize = 4096;
+/// ...except VoIP ones, which may be this large ("Sending notification
+/// requests to APNs").
+pub(crate) const MAX_VOIP_PAYLOAD_BYTES: usize = 5120;
 
 /// Everything about a notification that does not depend on the device.
 #[derive(Debug, Clone)]
@@ -106,7 +109,10 @@ pub(crate) fn encode(notification: &Notification) -> Result<ApnsMessage> {
     if let Some(category) = &notification.category {
         builder = builder.set_category(category);
     }
-    if notification.content_available {
+    let push_type = effective_push_type(notification);
+    // A background push must carry `content-available: 1` ("Pushing
+    // background updates to your App"): a send with only `data` is one.
+    if notification.content_available || push_type == PushType::Background {
         builder = builder.set_content_available();
     }
     if notification.mutable_content {
@@ -118,7 +124,6 @@ pub(crate) fn encode(notification: &Notification) -> Result<ApnsMessage> {
     if !notification.mutable_content {
         payload.aps.mutable_content = None;
     }
-    let push_type = effective_push_type(notification);
     let body = Body {
         aps: Aps {
             aps: &payload.aps,
@@ -133,9 +138,14 @@ pub(crate) fn encode(notification: &Notification) -> Result<ApnsMessage> {
     };
     let json = serde_json::to_vec(&body)
         .map_err(|err| Error::internal("encoding the APNs payload", err))?;
-    if json.len() > MAX_PAYLOAD_BYTES {
+    let limit = if push_type == PushType::Voip {
+        MAX_VOIP_PAYLOAD_BYTES
+    } else {
+        MAX_PAYLOAD_BYTES
+    };
+    if json.len() > limit {
         return Err(Error::PayloadTooLarge(format!(
-            "the APNs payload would be {} bytes; Apple accepts at most {MAX_PAYLOAD_BYTES}",
+            "the APNs payload would be {} bytes; Apple accepts at most {limit} for this push type",
             json.len()
         )));
     }

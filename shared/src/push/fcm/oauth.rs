@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http::header::CONTENT_TYPE;
@@ -42,12 +42,16 @@ pub(crate) struct AccessTokens {
     entries: Mutex<HashMap<CacheId, Entry>>,
     /// Token requests made; tests check reuse with it.
     pub fetched: AtomicU64,
+    /// Token ages on the wall clock (a frozen Lambda's monotonic clock may
+    /// stand still while the token expires).
+    pub(crate) clock: crate::clock::Clock,
 }
 
 #[derive(Clone)]
 struct Grant {
     bearer: HeaderValue,
-    renew_at: Instant,
+    /// Wall-clock seconds.
+    renew_at: u64,
 }
 
 #[derive(Serialize)]
@@ -105,6 +109,7 @@ impl AccessTokens {
             token_url_override,
             entries: Mutex::new(HashMap::new()),
             fetched: AtomicU64::new(0),
+            clock: crate::clock::Clock::system(),
         }
     }
 
@@ -127,7 +132,8 @@ impl AccessTokens {
     ) -> Result<HeaderValue, DeliveryOutcome> {
         let entry = self.entry(id);
         let mut grant = entry.lock().await;
-        if let Some(current) = grant.as_ref().filter(|g| Instant::now() < g.renew_at) {
+        let now = self.clock.now_unix_secs();
+        if let Some(current) = grant.as_ref().filter(|g| now < g.renew_at) {
             return Ok(current.bearer.clone());
         }
         let fresh = self.fetch(transport, account).await?;
@@ -184,12 +190,12 @@ impl AccessTokens {
             let mut bearer = HeaderValue::try_from(format!("Bearer {}", answer.access_token))
                 .map_err(|_| transient("fcm oauth: unusable access token"))?;
             bearer.set_sensitive(true);
-            let now = Instant::now();
+            let now = self.clock.now_unix_secs();
             let lifetime = lifetime(answer.expires_in.as_ref());
             tracing::debug!(client_email = %account.client_email, lifetime_s = lifetime.as_secs(), "fcm access token fetched");
             return Ok(Grant {
                 bearer,
-                renew_at: now.checked_add(lifetime).unwrap_or(now),
+                renew_at: now.saturating_add(lifetime.as_secs()),
             });
         }
         let error = serde_json::from_slice::<TokenError>(&reply.body)

@@ -7,6 +7,7 @@ use std::time::Duration;
 use push_simulator::{RunningSimulator, Simulator, SimulatorConfig};
 use serde_json::{json, Value};
 
+use crate::clock::Clock;
 use crate::config::ProviderEndpoints;
 use crate::credentials::{parse_service_account, validate_apns_key};
 use crate::model::Platform;
@@ -49,6 +50,15 @@ pub(super) async fn start() -> Harness {
 pub(super) async fn start_with(
     config: PushConfig,
     adjust: impl FnOnce(&mut ProviderEndpoints),
+) -> Harness {
+    start_clocked(config, adjust, Clock::system()).await
+}
+
+/// [`start_with`] whose engine judges token ages on `clock`.
+pub(super) async fn start_clocked(
+    config: PushConfig,
+    adjust: impl FnOnce(&mut ProviderEndpoints),
+    clock: Clock,
 ) -> Harness {
     // reqwest (the admin client) needs a process-wide provider; ours does not.
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
@@ -94,7 +104,7 @@ pub(super) async fn start_with(
         ),
         web_push: None,
     };
-    let providers = PushEngine::with_config(&endpoints, config).expect("providers");
+    let providers = PushEngine::with_clock(&endpoints, config, clock).expect("providers");
     Harness {
         sim,
         admin,
@@ -136,6 +146,35 @@ impl Harness {
 
     pub async fn stats(&self) -> Value {
         self.get("/stats").await
+    }
+
+    /// Fresh APNs credentials from the simulator (`extra`: e.g. the
+    /// `team_id` of an existing team), as tenant `tenant_id`'s.
+    pub async fn apns_tenant(&self, tenant_id: &str, extra: Value) -> TenantPush {
+        let mut body = json!({"bundle_id": BUNDLE_ID});
+        for (name, value) in extra.as_object().cloned().unwrap_or_default() {
+            body[name] = value;
+        }
+        let credentials: Value = self
+            .admin
+            .post(format!("{}/admin/credentials", self.sim.http_url()))
+            .json(&body)
+            .send()
+            .await
+            .expect("credentials request")
+            .json()
+            .await
+            .expect("credentials answer");
+        let text = |field: &str| credentials[field].as_str().expect(field).to_owned();
+        TenantPush {
+            tenant_id: tenant_id.to_owned(),
+            apns: Some(
+                validate_apns_key(&text("team_id"), &text("key_id"), &text("private_key"))
+                    .expect("usable .p8"),
+            ),
+            fcm: None,
+            ..self.tenant.clone()
+        }
     }
 }
 

@@ -58,6 +58,8 @@ pub(crate) async fn round_trip(
         status: parts.status,
         retry_after: retry_after(&parts.headers),
         body,
+        // hyper-util's pool decides on its connections itself.
+        connection: super::Connection::default(),
     })
 }
 

@@ -15,30 +15,28 @@
 
 #[cfg(feature = "hyper-util-client")]
 mod hyper_client;
+mod origins;
 mod pool;
 mod tls;
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use h2::RecvStream;
-use http::header::RETRY_AFTER;
+use http::header::{AUTHORIZATION, RETRY_AFTER};
 use http::uri::{Authority, PathAndQuery, Scheme};
 use http::{HeaderMap, Request, StatusCode, Uri};
 use tokio_rustls::TlsConnector;
 
+use crate::clock::Clock;
 use crate::error::Result;
+use origins::Origins;
 use pool::Pool;
 
 /// Provider error bodies are small; more is not read into memory.
 const MAX_BODY: usize = 64 * 1024;
-/// Origins (scheme, host, port) one container connects to at most. The
-/// providers' hosts and the token endpoint need a handful, Web Push a few
-/// more (Windows' push service spreads over many `*.notify.windows.com`
-/// hosts); the cap keeps the pool map from growing without bound.
-const MAX_ORIGINS: usize = 64;
 /// A `Retry-After` longer than this is read as this.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
 
@@ -47,6 +45,9 @@ pub(crate) struct TransportSettings {
     pub connections_per_host: usize,
     pub connect_timeout: Duration,
     pub request_timeout: Duration,
+    /// A connection idle longer than this (wall clock) is replaced before
+    /// use rather than trusted.
+    pub idle_timeout: Duration,
     // Read only when the benchmark's second client is built in.
     #[cfg_attr(not(feature = "hyper-util-client"), allow(dead_code))]
     pub client: HttpClient,
@@ -102,6 +103,22 @@ pub(crate) struct Reply {
     pub status: StatusCode,
     pub retry_after: Option<Duration>,
     pub body: Bytes,
+    /// Retires the connection that carried it.
+    pub connection: Connection,
+}
+
+/// The connection an answer came on.
+#[derive(Debug, Default)]
+pub(crate) struct Connection(Option<Arc<AtomicBool>>);
+
+impl Connection {
+    /// The provider said this connection is no longer usable (APNs binds a
+    /// connection to one team, key and token): later requests open a new one.
+    pub fn retire(&self) {
+        if let Some(closed) = &self.0 {
+            closed.store(true, Ordering::Release);
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -111,31 +128,17 @@ pub(crate) struct Origin {
     pub port: u16,
 }
 
-/// Connection pools by origin, shared by every provider client.
-pub(crate) struct Transport {
-    tls: TlsConnector,
-    settings: TransportSettings,
-    pools: Mutex<HashMap<Origin, Arc<Pool>>>,
-    #[cfg(feature = "hyper-util-client")]
-    hyper: Option<Arc<hyper_client::HyperClient>>,
+/// A parsed provider base URL, before any connection.
+#[derive(Debug, Clone)]
+pub(crate) struct Location {
+    origin: Origin,
+    scheme: Scheme,
+    authority: Authority,
+    base_path: String,
 }
 
-impl Transport {
-    pub fn new(extra_ca_file: Option<&str>, settings: TransportSettings) -> Result<Self> {
-        let tls = TlsConnector::from(tls::client_config(extra_ca_file)?);
-        Ok(Self {
-            #[cfg(feature = "hyper-util-client")]
-            hyper: (settings.client == HttpClient::HyperUtil)
-                .then(|| Arc::new(hyper_client::client(tls.clone(), settings.connect_timeout))),
-            tls,
-            settings,
-            pools: Mutex::new(HashMap::new()),
-        })
-    }
-
-    /// The endpoint for a base URL (`https://api.push.apple.com`, or one
-    /// with a path such as `http://127.0.0.1:9100/token`).
-    pub fn endpoint(&self, url: &str) -> Result<Endpoint, TransportError> {
+impl Location {
+    pub fn parse(url: &str) -> Result<Self, TransportError> {
         let invalid = || TransportError::Invalid(format!("invalid provider URL {url:?}"));
         let uri: Uri = url.parse().map_err(|_| invalid())?;
         let https = match uri.scheme_str() {
@@ -153,32 +156,111 @@ impl Transport {
             host: host.to_owned(),
             port: authority.port_u16().unwrap_or(if https { 443 } else { 80 }),
         };
-        let pool = {
-            let mut pools = self.pools.lock().unwrap_or_else(|p| p.into_inner());
-            match pools.get(&origin) {
-                Some(pool) => pool.clone(),
-                None if pools.len() >= MAX_ORIGINS => {
-                    return Err(TransportError::Invalid(format!(
-                        "more than {MAX_ORIGINS} provider origins"
-                    )))
-                }
-                None => {
-                    let pool =
-                        Arc::new(Pool::new(origin.clone(), self.tls.clone(), self.settings)?);
-                    pools.insert(origin, pool.clone());
-                    pool
-                }
-            }
-        };
-        Ok(Endpoint {
+        Ok(Self {
+            origin,
             scheme: if https { Scheme::HTTPS } else { Scheme::HTTP },
             authority,
             base_path: uri.path().trim_end_matches('/').to_owned(),
+        })
+    }
+}
+
+/// Connection pools shared by every provider client, kept in an
+/// [`Origins`] map under bounds no tenant can steer.
+pub(crate) struct Transport {
+    tls: TlsConnector,
+    settings: TransportSettings,
+    clock: Clock,
+    origins: Mutex<Origins>,
+    #[cfg(feature = "hyper-util-client")]
+    hyper: Option<Arc<hyper_client::HyperClient>>,
+}
+
+impl Transport {
+    pub fn new(
+        extra_ca_file: Option<&str>,
+        settings: TransportSettings,
+        clock: Clock,
+    ) -> Result<Self> {
+        let tls = TlsConnector::from(tls::client_config(extra_ca_file)?);
+        Ok(Self {
+            #[cfg(feature = "hyper-util-client")]
+            hyper: (settings.client == HttpClient::HyperUtil)
+                .then(|| Arc::new(hyper_client::client(tls.clone(), settings.connect_timeout))),
+            tls,
+            settings,
+            clock,
+            origins: Mutex::new(Origins::default()),
+        })
+    }
+
+    fn origins(&self) -> MutexGuard<'_, Origins> {
+        self.origins.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A new pool (no I/O until its first request).
+    fn pool(&self, origin: &Origin, binds_tokens: bool) -> Result<Arc<Pool>, TransportError> {
+        Ok(Arc::new(Pool::new(
+            origin.clone(),
+            self.tls.clone(),
+            self.settings,
+            self.clock.clone(),
+            binds_tokens,
+        )?))
+    }
+
+    fn endpoint_on(&self, location: &Location, pool: Arc<Pool>) -> Endpoint {
+        Endpoint {
+            scheme: location.scheme.clone(),
+            authority: location.authority.clone(),
+            base_path: location.base_path.clone(),
             request_timeout: self.settings.request_timeout,
+            binds_tokens: pool.binds_tokens(),
             pool,
             #[cfg(feature = "hyper-util-client")]
             hyper: self.hyper.clone(),
-        })
+        }
+    }
+
+    /// The endpoint of one of the providers' own base URLs (FCM, the OAuth
+    /// token endpoint), from configuration: kept for the container's life.
+    pub fn endpoint(&self, url: &str) -> Result<Endpoint, TransportError> {
+        let location = Location::parse(url)?;
+        let pool = self
+            .origins()
+            .provider(&location.origin, || self.pool(&location.origin, false))?;
+        Ok(self.endpoint_on(&location, pool))
+    }
+
+    /// The APNs endpoint at `location` for one credential
+    /// (`apns::credential_id`): connections of its own, each holding to one
+    /// provider token at a time.
+    pub fn credential_endpoint(
+        &self,
+        location: &Location,
+        credential: &[u8; 32],
+    ) -> Result<Endpoint, TransportError> {
+        let key = (
+            location.origin.clone(),
+            location.base_path.clone(),
+            *credential,
+        );
+        let now = self.clock.now_unix_millis();
+        let pool = self
+            .origins()
+            .credential(key, now, || self.pool(&location.origin, true))?;
+        Ok(self.endpoint_on(location, pool))
+    }
+
+    /// The endpoint of a Web Push service's origin, for a push of `tenant`
+    /// (whose share of the origins it counts against).
+    pub fn web_push_endpoint(&self, url: &str, tenant: &str) -> Result<Endpoint, TransportError> {
+        let location = Location::parse(url)?;
+        let now = self.clock.now_unix_millis();
+        let pool = self.origins().web_push(&location.origin, tenant, now, || {
+            self.pool(&location.origin, false)
+        })?;
+        Ok(self.endpoint_on(&location, pool))
     }
 }
 
@@ -189,6 +271,8 @@ pub(crate) struct Endpoint {
     authority: Authority,
     base_path: String,
     request_timeout: Duration,
+    /// Requests lease a connection that carries their `authorization`.
+    binds_tokens: bool,
     pool: Arc<Pool>,
     #[cfg(feature = "hyper-util-client")]
     hyper: Option<Arc<hyper_client::HyperClient>>,
@@ -219,45 +303,66 @@ impl Endpoint {
     }
 
     /// Sends `request` with `body` and reads the whole answer, within the
-    /// request timeout (waiting for a connection included).
+    /// request timeout (waiting for a connection included). A connection
+    /// whose request timed out is retired: a silently dropped connection
+    /// must not hold every retry.
     pub async fn send(&self, request: Request<()>, body: Bytes) -> Result<Reply, TransportError> {
-        tokio::time::timeout(self.request_timeout, self.round_trip(request, body))
-            .await
-            .unwrap_or(Err(TransportError::Timeout))
-    }
-
-    async fn round_trip(&self, request: Request<()>, body: Bytes) -> Result<Reply, TransportError> {
         #[cfg(feature = "hyper-util-client")]
         if let Some(client) = &self.hyper {
-            return hyper_client::round_trip(client, request, body).await;
-        }
-        let mut lease = self.pool.lease().await?;
-        let failed = |err: h2::Error, lease: &pool::Lease| {
-            if !err.is_reset() {
-                lease.retire();
-            }
-            TransportError::Http2(err.to_string())
-        };
-        let (response, mut stream) = lease
-            .sender
-            .send_request(request, body.is_empty())
-            .map_err(|err| failed(err, &lease))?;
-        if !body.is_empty() {
-            stream
-                .send_data(body, true)
-                .map_err(|err| failed(err, &lease))?;
-        }
-        let response = response.await.map_err(|err| failed(err, &lease))?;
-        let (parts, mut recv) = response.into_parts();
-        let body = read_body(&mut recv)
+            return tokio::time::timeout(
+                self.request_timeout,
+                hyper_client::round_trip(client, request, body),
+            )
             .await
-            .map_err(|err| failed(err, &lease))?;
-        Ok(Reply {
-            status: parts.status,
-            retry_after: retry_after(&parts.headers),
-            body,
-        })
+            .unwrap_or(Err(TransportError::Timeout));
+        }
+        let deadline = tokio::time::Instant::now() + self.request_timeout;
+        let token = request
+            .headers()
+            .get(AUTHORIZATION)
+            .filter(|_| self.binds_tokens);
+        let mut lease = tokio::time::timeout_at(deadline, self.pool.lease(token))
+            .await
+            .unwrap_or(Err(TransportError::Timeout))?;
+        let closed = lease.closer();
+        match tokio::time::timeout_at(deadline, round_trip(&mut lease, request, body)).await {
+            Ok(reply) => reply,
+            Err(_) => {
+                closed.store(true, Ordering::Release);
+                Err(TransportError::Timeout)
+            }
+        }
     }
+}
+
+async fn round_trip(
+    lease: &mut pool::Lease,
+    request: Request<()>,
+    body: Bytes,
+) -> Result<Reply, TransportError> {
+    let closed = lease.closer();
+    let failed = |err: h2::Error| {
+        if !err.is_reset() {
+            closed.store(true, Ordering::Release);
+        }
+        TransportError::Http2(err.to_string())
+    };
+    let (response, mut stream) = lease
+        .sender
+        .send_request(request, body.is_empty())
+        .map_err(failed)?;
+    if !body.is_empty() {
+        stream.send_data(body, true).map_err(failed)?;
+    }
+    let response = response.await.map_err(failed)?;
+    let (parts, mut recv) = response.into_parts();
+    let body = read_body(&mut recv).await.map_err(failed)?;
+    Ok(Reply {
+        status: parts.status,
+        retry_after: retry_after(&parts.headers),
+        body,
+        connection: Connection(Some(closed.clone())),
+    })
 }
 
 /// Reads the answer, giving flow-control credit back as it goes. A body in
@@ -295,6 +400,10 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
 
 #[cfg(test)]
 mod tests {
+    use super::origins::{
+        MAX_CREDENTIAL_POOLS, MAX_PROVIDER_ORIGINS, MAX_WEB_PUSH_ORIGINS,
+        MAX_WEB_PUSH_ORIGINS_PER_TENANT,
+    };
     use super::*;
     use http::HeaderValue;
 
@@ -320,19 +429,29 @@ mod tests {
         assert!(!err.reason().contains("os error"));
     }
 
-    #[tokio::test]
-    async fn the_pool_map_is_bounded() {
-        let transport = Transport::new(
+    fn transport() -> Transport {
+        Transport::new(
             None,
             TransportSettings {
                 connections_per_host: 1,
                 connect_timeout: Duration::from_secs(1),
                 request_timeout: Duration::from_secs(1),
+                idle_timeout: Duration::from_secs(30),
                 client: HttpClient::Own,
             },
+            Clock::manual(1_700_000_000),
         )
-        .unwrap();
-        for port in 1..=MAX_ORIGINS {
+        .unwrap()
+    }
+
+    fn web_push_origins_of(transport: &Transport, tenant: &str) -> usize {
+        transport.origins().web_push_origins_of(tenant)
+    }
+
+    #[tokio::test]
+    async fn provider_origins_are_bounded_and_kept() {
+        let transport = transport();
+        for port in 1..=MAX_PROVIDER_ORIGINS {
             assert!(transport
                 .endpoint(&format!("http://127.0.0.1:{port}"))
                 .is_ok());
@@ -345,5 +464,53 @@ mod tests {
             transport.endpoint("http://127.0.0.1:60000"),
             Err(TransportError::Invalid(_))
         ));
+    }
+
+    #[tokio::test]
+    async fn one_tenants_many_web_push_origins_crowd_out_neither_providers_nor_other_tenants() {
+        let transport = transport();
+        transport.endpoint("https://fcm.example").unwrap();
+        transport
+            .web_push_endpoint("https://updates.example", "victim")
+            .unwrap();
+        for n in 0..(MAX_WEB_PUSH_ORIGINS * 2) {
+            transport
+                .web_push_endpoint(&format!("https://x{n}.notify.windows.com"), "attacker")
+                .expect("the attacker's own origins replace each other");
+        }
+        assert_eq!(
+            web_push_origins_of(&transport, "attacker"),
+            MAX_WEB_PUSH_ORIGINS_PER_TENANT
+        );
+        assert_eq!(web_push_origins_of(&transport, "victim"), 1);
+        assert_eq!(
+            transport.origins().counts().0,
+            1,
+            "the provider origin stays"
+        );
+        // Other tenants filling the rest evict from the largest holder.
+        for n in 0..MAX_WEB_PUSH_ORIGINS {
+            transport
+                .web_push_endpoint(&format!("https://y{n}.example"), &format!("t{n}"))
+                .unwrap();
+        }
+        assert_eq!(web_push_origins_of(&transport, "victim"), 1);
+        assert!(transport.origins().counts().2 <= MAX_WEB_PUSH_ORIGINS);
+    }
+
+    #[tokio::test]
+    async fn credential_pools_are_bounded_least_recently_used_first() {
+        let transport = transport();
+        let apns = Location::parse("https://api.sandbox.example").unwrap();
+        transport.credential_endpoint(&apns, &[0; 32]).unwrap();
+        for n in 1..=MAX_CREDENTIAL_POOLS {
+            let mut id = [1; 32];
+            id[..8].copy_from_slice(&(n as u64).to_be_bytes());
+            transport.credential_endpoint(&apns, &id).unwrap();
+            // The first credential keeps being used.
+            transport.credential_endpoint(&apns, &[0; 32]).unwrap();
+        }
+        assert_eq!(transport.origins().counts().1, MAX_CREDENTIAL_POOLS);
+        assert!(transport.origins().holds_credential(&[0; 32]));
     }
 }

@@ -1,29 +1,44 @@
 //! A fixed set of HTTP/2 connections to one origin, opened on first use and
 //! reopened when they die. Requests are spread round-robin; each connection
 //! multiplexes as many streams as the server allows.
+//!
+//! A connection idle for longer than `idle_timeout` (wall clock) is not
+//! trusted again: Lambda drops idle connections while it keeps the process
+//! frozen, and a request on one would wait for its timeout ("Lambda purges
+//! idle connections over time", AWS Lambda best practices). An APNs pool
+//! also holds each connection to one provider token at a time (`binds_tokens`):
+//! a different token less than 20 minutes after the last one retires the
+//! connection instead of tripping `TooManyProviderTokenUpdates`.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use h2::client::SendRequest;
+use http::HeaderValue;
 use rustls::pki_types::ServerName;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
 use super::{Origin, TransportError, TransportSettings};
+use crate::clock::Clock;
 
 /// After a failed connect, requests fail at once for this long instead of
 /// queueing behind another connect attempt: the engine's backoff retries.
 const FAIL_FAST: Duration = Duration::from_millis(500);
+/// APNs takes a new provider token on a connection at most this often.
+const TOKEN_UPDATE_WINDOW_MILLIS: u64 = 20 * 60 * 1000;
 
 pub(crate) struct Pool {
     origin: Origin,
     server_name: ServerName<'static>,
     tls: TlsConnector,
     settings: TransportSettings,
+    clock: Clock,
+    /// Each connection carries one provider token at a time (APNs).
+    binds_tokens: bool,
     slots: Box<[Slot]>,
     next: AtomicUsize,
 }
@@ -40,7 +55,15 @@ struct Live {
     sender: SendRequest<Bytes>,
     /// Set when the connection task ends or a request sees it broken.
     closed: Arc<AtomicBool>,
+    /// Wall-clock milliseconds of the last lease.
+    last_used: AtomicU64,
+    /// The provider token it carries and since when (wall-clock ms), in a
+    /// pool that binds tokens.
+    token: Mutex<Option<(HeaderValue, u64)>>,
 }
+
+/// A new connection and its closed flag.
+type Connected = (SendRequest<Bytes>, Arc<AtomicBool>);
 
 /// A handle on one open connection, good for one request.
 pub(crate) struct Lease {
@@ -49,10 +72,68 @@ pub(crate) struct Lease {
 }
 
 impl Lease {
-    /// A connection-level failure retires the connection: the next request
-    /// on this slot reconnects.
-    pub fn retire(&self) {
-        self.closed.store(true, Ordering::Release);
+    /// The flag that retires this connection, for the answer to carry.
+    pub fn closer(&self) -> Arc<AtomicBool> {
+        self.closed.clone()
+    }
+}
+
+/// What a request brings to a connection.
+#[derive(Clone, Copy)]
+pub(crate) struct Use<'a> {
+    /// Wall-clock milliseconds.
+    pub now: u64,
+    /// The `authorization` value, in a pool that binds tokens.
+    pub token: Option<&'a HeaderValue>,
+}
+
+impl Live {
+    fn new(sender: SendRequest<Bytes>, closed: Arc<AtomicBool>, use_: Use<'_>) -> Self {
+        Self {
+            sender,
+            closed,
+            last_used: AtomicU64::new(use_.now),
+            token: Mutex::new(use_.token.map(|token| (token.clone(), use_.now))),
+        }
+    }
+
+    fn lease(&self) -> Lease {
+        Lease {
+            sender: self.sender.clone(),
+            closed: self.closed.clone(),
+        }
+    }
+
+    /// Whether this request may go on this connection; it may not (and the
+    /// connection is retired) when the connection sat idle too long or
+    /// would see a second new token too soon.
+    fn admits(&self, use_: Use<'_>, idle_timeout: Duration) -> bool {
+        let idle = use_
+            .now
+            .saturating_sub(self.last_used.swap(use_.now, Ordering::AcqRel));
+        let idle_limit = u64::try_from(idle_timeout.as_millis()).unwrap_or(u64::MAX);
+        let fresh = idle <= idle_limit && self.takes_token(use_);
+        if !fresh {
+            self.closed.store(true, Ordering::Release);
+        }
+        fresh
+    }
+
+    fn takes_token(&self, use_: Use<'_>) -> bool {
+        let Some(token) = use_.token else {
+            return true;
+        };
+        let mut current = self.token.lock().unwrap_or_else(|p| p.into_inner());
+        match current.as_ref() {
+            Some((carried, _)) if carried == token => true,
+            Some((_, since)) if use_.now.saturating_sub(*since) < TOKEN_UPDATE_WINDOW_MILLIS => {
+                false
+            }
+            _ => {
+                *current = Some((token.clone(), use_.now));
+                true
+            }
+        }
     }
 }
 
@@ -63,16 +144,13 @@ impl Slot {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn lease(&self) -> Option<Lease> {
+    fn lease(&self, use_: Use<'_>, idle_timeout: Duration) -> Option<Lease> {
         let live = self.lock();
         let live = live.as_ref()?;
-        if live.closed.load(Ordering::Acquire) {
+        if live.closed.load(Ordering::Acquire) || !live.admits(use_, idle_timeout) {
             return None;
         }
-        Some(Lease {
-            sender: live.sender.clone(),
-            closed: live.closed.clone(),
-        })
+        Some(live.lease())
     }
 }
 
@@ -81,6 +159,8 @@ impl Pool {
         origin: Origin,
         tls: TlsConnector,
         settings: TransportSettings,
+        clock: Clock,
+        binds_tokens: bool,
     ) -> Result<Self, TransportError> {
         let server_name = ServerName::try_from(origin.host.clone())
             .map_err(|_| TransportError::Invalid(format!("bad host name {}", origin.host)))?;
@@ -92,26 +172,37 @@ impl Pool {
             server_name,
             tls,
             settings,
+            clock,
+            binds_tokens,
             slots,
             next: AtomicUsize::new(0),
         })
     }
 
-    /// An open connection for the next request, connecting if needed.
-    pub async fn lease(&self) -> Result<Lease, TransportError> {
+    pub fn binds_tokens(&self) -> bool {
+        self.binds_tokens
+    }
+
+    /// An open connection for the next request (whose `authorization` is
+    /// `token`), connecting if needed.
+    pub async fn lease(&self, token: Option<&HeaderValue>) -> Result<Lease, TransportError> {
+        let use_ = Use {
+            now: self.clock.now_unix_millis(),
+            token: token.filter(|_| self.binds_tokens),
+        };
         let index = self.next.fetch_add(1, Ordering::Relaxed) % self.slots.len();
         let slot = &self.slots[index];
-        if let Some(lease) = slot.lease() {
+        if let Some(lease) = slot.lease(use_, self.settings.idle_timeout) {
             return Ok(lease);
         }
         // Boxed: the TLS handshake's state is kilobytes, and every push's
         // future would otherwise carry (and copy) it.
-        Box::pin(self.reconnect(slot)).await
+        Box::pin(self.reconnect(slot, use_)).await
     }
 
-    async fn reconnect(&self, slot: &Slot) -> Result<Lease, TransportError> {
+    async fn reconnect(&self, slot: &Slot, use_: Use<'_>) -> Result<Lease, TransportError> {
         let mut failure = slot.connecting.lock().await;
-        if let Some(lease) = slot.lease() {
+        if let Some(lease) = slot.lease(use_, self.settings.idle_timeout) {
             return Ok(lease);
         }
         if let Some((at, err)) = failure.as_ref() {
@@ -123,12 +214,10 @@ impl Pool {
             .await
             .unwrap_or(Err(TransportError::ConnectTimeout));
         match connected {
-            Ok(live) => {
+            Ok((sender, closed)) => {
                 *failure = None;
-                let lease = Lease {
-                    sender: live.sender.clone(),
-                    closed: live.closed.clone(),
-                };
+                let live = Live::new(sender, closed, use_);
+                let lease = live.lease();
                 *slot.lock() = Some(live);
                 Ok(lease)
             }
@@ -141,7 +230,7 @@ impl Pool {
         }
     }
 
-    async fn connect(&self) -> Result<Live, TransportError> {
+    async fn connect(&self) -> Result<Connected, TransportError> {
         let tcp = TcpStream::connect((self.origin.host.as_str(), self.origin.port))
             .await
             .map_err(|err| TransportError::Connect(err.to_string()))?;
@@ -164,7 +253,7 @@ impl Pool {
         self.handshake(tls).await
     }
 
-    async fn handshake<T>(&self, io: T) -> Result<Live, TransportError>
+    async fn handshake<T>(&self, io: T) -> Result<Connected, TransportError>
     where
         T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
@@ -188,6 +277,6 @@ impl Pool {
             on_close.store(true, Ordering::Release);
         });
         tracing::debug!(host = %self.origin.host, port = self.origin.port, "provider connection open");
-        Ok(Live { sender, closed })
+        Ok((sender, closed))
     }
 }

@@ -7,7 +7,7 @@ pub(crate) mod message;
 
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use http::header::{AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode, Version};
@@ -36,7 +36,11 @@ type CacheId = ([u8; 32], String);
 
 pub(crate) struct WebPush {
     hosts: WebPushHosts,
-    headers: Mutex<HashMap<CacheId, (HeaderValue, Instant)>>,
+    /// Header and its token's `exp` (wall-clock seconds).
+    headers: Mutex<HashMap<CacheId, (HeaderValue, u64)>>,
+    /// Token ages on the wall clock: a frozen Lambda's monotonic clock may
+    /// stand still while the token expires.
+    pub(crate) clock: crate::clock::Clock,
 }
 
 /// One notification on its way to one tenant's Web Push devices.
@@ -45,6 +49,8 @@ pub(crate) struct WebPushBatch<'a> {
     transport: &'a Transport,
     key: &'a VapidKey,
     fingerprint: [u8; 32],
+    /// Whose share of the transport's Web Push origins a new origin takes.
+    tenant_id: &'a str,
     message: &'a WebPushMessage,
 }
 
@@ -53,6 +59,7 @@ impl WebPush {
         Self {
             hosts,
             headers: Mutex::new(HashMap::new()),
+            clock: crate::clock::Clock::system(),
         }
     }
 
@@ -77,6 +84,7 @@ impl WebPush {
             transport,
             key,
             fingerprint: key.fingerprint(&tenant.tenant_id),
+            tenant_id: &tenant.tenant_id,
             message,
         })
     }
@@ -85,13 +93,13 @@ impl WebPush {
     /// the cached one is within an hour of its expiry.
     fn authorization(&self, id: CacheId, key: &VapidKey) -> Result<HeaderValue, &'static str> {
         let mut cache = self.headers.lock().unwrap_or_else(|p| p.into_inner());
-        let now = Instant::now();
+        let now = self.clock.now_unix_secs();
         if let Some((value, expires)) = cache.get(&id) {
-            if expires.saturating_duration_since(now) > RENEW_BEFORE_EXPIRY {
+            if expires.saturating_sub(now) > RENEW_BEFORE_EXPIRY.as_secs() {
                 return Ok(value.clone());
             }
         }
-        let exp = crate::clock::now_unix_secs().saturating_add(TOKEN_LIFETIME.as_secs());
+        let exp = now.saturating_add(TOKEN_LIFETIME.as_secs());
         let mut value = HeaderValue::try_from(key.sign(&id.1, exp)?)
             .map_err(|_| "web push key of tenant cannot sign VAPID tokens")?;
         value.set_sensitive(true);
@@ -103,7 +111,7 @@ impl WebPush {
                 cache.clear();
             }
         }
-        cache.insert(id, (value.clone(), now + TOKEN_LIFETIME));
+        cache.insert(id, (value.clone(), exp));
         Ok(value)
     }
 
@@ -134,7 +142,7 @@ impl WebPushBatch<'_> {
             Err(_) => return failed("webpush encryption failed").into(),
         };
         let audience = origin.audience();
-        let endpoint = match self.transport.endpoint(&audience) {
+        let endpoint = match self.transport.web_push_endpoint(&audience, self.tenant_id) {
             Ok(endpoint) => endpoint,
             Err(err) => return failed(err.reason()).into(),
         };

@@ -494,3 +494,233 @@ async fn a_lean_simulator_checks_every_push_as_always_counts_it_and_records_noth
     assert_eq!(stats["rejected"], 6);
     assert!(h.deliveries("").await.is_empty());
 }
+
+/// `POST /admin/credentials` with extra fields (`team_id`, `environment`,
+/// `related_key_id`).
+async fn credentials_with(h: &Harness, extra: Value) -> Value {
+    let mut body = json!({"bundle_id": "com.example.app"});
+    for (name, value) in extra.as_object().unwrap() {
+        body[name] = value.clone();
+    }
+    let response = h.post("/admin/credentials", body).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    response.json().await.unwrap()
+}
+
+/// An alert push on `client`'s connection, at the production path.
+async fn push_on(h: &Harness, client: &reqwest::Client, jwt: &str) -> (StatusCode, String) {
+    let response = h
+        .apns_push(
+            client,
+            &h.sim.tls_url(),
+            &device_token(),
+            jwt,
+            &[("apns-topic", "com.example.app")],
+            APNS_BODY,
+        )
+        .await;
+    let status = response.status();
+    if status == StatusCode::OK {
+        return (status, String::new());
+    }
+    reason(response).await
+}
+
+#[tokio::test]
+async fn second_team_on_one_connection_is_refused_as_an_invalid_provider_token() {
+    let h = Harness::start().await;
+    let team_a = h.credentials("com.example.app", "proj-a").await;
+    let team_b = h.credentials("com.example.app", "proj-b").await;
+    let connection = h.new_connection();
+    assert_eq!(
+        push_on(&h, &connection, &apns_jwt(&team_a, now())).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        push_on(&h, &connection, &apns_jwt(&team_b, now())).await,
+        (StatusCode::FORBIDDEN, "InvalidProviderToken".into())
+    );
+    // Team B on a connection of its own is fine.
+    let own = h.new_connection();
+    assert_eq!(
+        push_on(&h, &own, &apns_jwt(&team_b, now())).await.0,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn unrelated_key_of_the_same_team_on_one_connection_is_refused_and_a_related_one_is_not() {
+    let h = Harness::start().await;
+    let first = h.credentials("com.example.app", "proj-a").await;
+    let team = json!(first["team_id"]);
+    let unrelated = credentials_with(&h, json!({"team_id": team})).await;
+    let related = credentials_with(
+        &h,
+        json!({"team_id": team, "related_key_id": first["key_id"]}),
+    )
+    .await;
+    let connection = h.new_connection();
+    assert_eq!(
+        push_on(&h, &connection, &apns_jwt(&first, now())).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        push_on(&h, &connection, &apns_jwt(&unrelated, now())).await,
+        (StatusCode::FORBIDDEN, "UnrelatedKeyIdInToken".into())
+    );
+    // The related key's token is a new token: allowed once the window has
+    // passed, which a fresh connection stands in for here.
+    let shared = h.new_connection();
+    assert_eq!(
+        push_on(&h, &shared, &apns_jwt(&related, now())).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        push_on(&h, &shared, &apns_jwt(&unrelated, now())).await,
+        (StatusCode::FORBIDDEN, "UnrelatedKeyIdInToken".into())
+    );
+}
+
+#[tokio::test]
+async fn second_new_token_within_20_minutes_on_one_connection_is_too_many_updates_and_the_connection_stays_unusable(
+) {
+    let h = Harness::start().await;
+    let creds = h.credentials("com.example.app", "proj-a").await;
+    let first = apns_jwt(&creds, now());
+    let second = apns_jwt(&creds, now() - 1);
+    let connection = h.new_connection();
+    assert_eq!(push_on(&h, &connection, &first).await.0, StatusCode::OK);
+    assert_eq!(
+        push_on(&h, &connection, &second).await,
+        (
+            StatusCode::TOO_MANY_REQUESTS,
+            "TooManyProviderTokenUpdates".into()
+        )
+    );
+    assert_eq!(
+        push_on(&h, &connection, &first).await,
+        (
+            StatusCode::TOO_MANY_REQUESTS,
+            "TooManyProviderTokenUpdates".into()
+        ),
+        "the connection is unusable, whatever the token"
+    );
+    assert_eq!(
+        push_on(&h, &h.new_connection(), &second).await.0,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn a_new_token_after_the_update_window_is_taken_on_the_same_connection() {
+    let h = Harness::start_config(|config| {
+        config.apns_token_update_window = std::time::Duration::from_millis(300);
+    })
+    .await;
+    let creds = h.credentials("com.example.app", "proj-a").await;
+    let connection = h.new_connection();
+    assert_eq!(
+        push_on(&h, &connection, &apns_jwt(&creds, now())).await.0,
+        StatusCode::OK
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    assert_eq!(
+        push_on(&h, &connection, &apns_jwt(&creds, now() - 1))
+            .await
+            .0,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn a_key_restricted_to_production_is_refused_by_the_sandbox_listener() {
+    let h = Harness::start().await;
+    let production = credentials_with(&h, json!({"environment": "production"})).await;
+    let jwt = apns_jwt(&production, now());
+    let sandbox = h
+        .apns_push(
+            &h.new_connection(),
+            &format!("{}/sandbox", h.sim.tls_url()),
+            &device_token(),
+            &jwt,
+            &[("apns-topic", "com.example.app")],
+            APNS_BODY,
+        )
+        .await;
+    assert_eq!(
+        reason(sandbox).await,
+        (StatusCode::FORBIDDEN, "BadEnvironmentKeyIdInToken".into())
+    );
+    assert_eq!(
+        push_on(&h, &h.new_connection(), &jwt).await.0,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn voip_payloads_may_be_5120_bytes_and_others_4096() {
+    let h = Harness::start().await;
+    let creds = h.credentials("com.example.app", "proj-a").await;
+    let jwt = apns_jwt(&creds, now());
+    let body = |size: usize| {
+        let frame = r#"{"aps":{},"pad":""}"#;
+        format!(
+            r#"{{"aps":{{}},"pad":"{}"}}"#,
+            "x".repeat(size - frame.len())
+        )
+    };
+    let voip = h
+        .apns_push(
+            &h.tls,
+            &h.sim.tls_url(),
+            &device_token(),
+            &jwt,
+            &[
+                ("apns-topic", "com.example.app.voip"),
+                ("apns-push-type", "voip"),
+            ],
+            &body(5120),
+        )
+        .await;
+    assert_eq!(voip.status(), StatusCode::OK);
+    let alert = h
+        .apns_push(
+            &h.tls,
+            &h.sim.tls_url(),
+            &device_token(),
+            &jwt,
+            &[
+                ("apns-topic", "com.example.app"),
+                ("apns-push-type", "alert"),
+            ],
+            &body(4097),
+        )
+        .await;
+    assert_eq!(
+        reason(alert).await,
+        (StatusCode::PAYLOAD_TOO_LARGE, "PayloadTooLarge".into())
+    );
+}
+
+#[tokio::test]
+async fn an_expired_device_token_fault_is_answered_410_expired_token() {
+    let h = Harness::start().await;
+    let creds = h.credentials("com.example.app", "proj-a").await;
+    let token = device_token();
+    h.fault(json!({"fault": "expired_token", "token": token}))
+        .await;
+    let response = h
+        .apns_push(
+            &h.tls,
+            &h.sim.tls_url(),
+            &token,
+            &apns_jwt(&creds, now()),
+            &[("apns-topic", "com.example.app")],
+            APNS_BODY,
+        )
+        .await;
+    assert_eq!(
+        reason(response).await,
+        (StatusCode::GONE, "ExpiredToken".into())
+    );
+}

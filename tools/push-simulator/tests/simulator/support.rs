@@ -42,16 +42,18 @@ impl Harness {
     }
 
     async fn start_with(lean: bool) -> Harness {
+        Self::start_config(|config| config.lean = lean).await
+    }
+
+    /// A simulator whose configuration `adjust` changed.
+    pub async fn start_config(adjust: impl FnOnce(&mut SimulatorConfig)) -> Harness {
         // reqwest is built without a bundled provider: pick aws-lc-rs.
         let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
         let state_dir =
             std::env::temp_dir().join(format!("push-simulator-test-{}", uuid::Uuid::new_v4()));
-        let sim = Simulator::start(SimulatorConfig {
-            lean,
-            ..SimulatorConfig::ephemeral(&state_dir)
-        })
-        .await
-        .expect("simulator starts");
+        let mut config = SimulatorConfig::ephemeral(&state_dir);
+        adjust(&mut config);
+        let sim = Simulator::start(config).await.expect("simulator starts");
         let tls = tls_client(sim.ca_pem(), &[b"h2"]).build().unwrap();
         let h2c = Client::builder().http2_prior_knowledge().build().unwrap();
         Harness {
@@ -117,6 +119,11 @@ impl Harness {
         let deliveries = answer["deliveries"].as_array().unwrap().clone();
         assert_eq!(answer["count"], deliveries.len());
         deliveries
+    }
+
+    /// A new HTTP/2 client over TLS: its own connection.
+    pub fn new_connection(&self) -> Client {
+        tls_client(self.sim.ca_pem(), &[b"h2"]).build().unwrap()
     }
 
     /// An APNs push with the given extra headers.
