@@ -9,6 +9,7 @@ mod devices;
 pub mod env;
 pub mod faults;
 pub mod keys;
+pub mod lambda_trace;
 pub mod simulator;
 pub mod webpush;
 

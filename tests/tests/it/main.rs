@@ -11,6 +11,7 @@ mod consistency;
 mod devices;
 mod hardening;
 mod permissions;
+mod purge;
 mod register_scope;
 mod routes;
 mod send;
