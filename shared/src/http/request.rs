@@ -135,6 +135,33 @@ pub fn header<'r>(req: &'r Request, name: &str) -> Option<&'r str> {
         .map(str::trim)
 }
 
+/// A header that is sent once: its value as text (`None` when absent or not
+/// text). API Gateway's payload 2.0 joins a repeated header's values with
+/// commas into one ("Duplicate headers are combined with commas",
+/// https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-integrations-lambda.html);
+/// `cargo lambda watch` passes them as separate values. Either way it is
+/// 400 naming the header (`display`): the credentials and keys read through
+/// this never contain a comma, so a comma can only be a joined repeat.
+pub fn single_header<'r>(req: &'r Request, name: &str, display: &str) -> Result<Option<&'r str>> {
+    let mut values = req.headers().get_all(name).iter();
+    let Some(first) = values.next() else {
+        return Ok(None);
+    };
+    let repeated = || {
+        Error::invalid_request(format!(
+            "the `{display}` header must be sent once (API Gateway joins repeated headers with commas)"
+        ))
+    };
+    if values.next().is_some() {
+        return Err(repeated());
+    }
+    match first.to_str().map(str::trim) {
+        Ok(value) if value.contains(',') => Err(repeated()),
+        Ok(value) => Ok(Some(value)),
+        Err(_) => Ok(None),
+    }
+}
+
 /// The Lambda request id, which 5xx bodies quote so operators can find the log.
 pub fn request_id(req: &Request) -> String {
     req.lambda_context_ref()
