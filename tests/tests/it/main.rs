@@ -19,6 +19,7 @@ mod routes;
 mod send;
 mod smoke;
 mod stored_data;
+mod template_rules;
 mod tenant_isolation;
 mod tenants;
 mod webpush;
