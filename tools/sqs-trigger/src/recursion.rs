@@ -16,8 +16,11 @@
 //! on the invoke request; the in-process tests give it to the worker's SQS
 //! client), and what the function sends with it continues the chain, as
 //! the SDK's `RecursionDetectionInterceptor` does from `_X_AMZN_TRACE_ID`
-//! on AWS. The lineage's `<version>:<hash>` part is a local stand-in; only
-//! the count is read.
+//! on AWS. moto keeps a message's `AWSTraceHeader` attribute but not the
+//! HTTP header, so under `scripts/dev` only messages that set the attribute
+//! themselves carry a chain; the in-process tests play it end to end. The
+//! lineage's `<version>:<hash>` part is a local stand-in; only the count is
+//! read.
 
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 
