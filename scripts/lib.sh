@@ -297,6 +297,12 @@ export_local_aws() {
 
 # start_moto PORT LOGFILE PIDFILE: moto on 127.0.0.1:PORT, returns once it
 # answers. Needs ensure_venv moto.
+# The target directory cargo builds into, as `cargo metadata` reports it.
+release_target_dir() {
+  cargo metadata --format-version 1 --no-deps |
+    python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])'
+}
+
 start_moto() {
   local port="$1" logfile="$2" pidfile="$3"
   port_in_use "$port" && die "port $port is already in use; cannot start moto there"

@@ -159,6 +159,7 @@ async fn process_all(
             receive_count,
             receipt_handle: None,
             deadline: None,
+            hop: 0,
         };
         async move { worker.process(body, &meta).await }
     }))

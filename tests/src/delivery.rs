@@ -217,7 +217,13 @@ impl BulkRig {
         worker.max_receive_count = worker.max_receive_count.or(Some(queue.max_receive_count));
         // As the template configures the worker.
         worker.dead_letter_queue_url = Some(queues.dlq_url.clone());
-        let worker_app = App::with_clients(config, env.dynamodb.clone(), secrets(), sqs.clone());
+        // The worker's requests carry its invocation's trace, as on Lambda.
+        let worker_sqs = aws_sdk_sqs::Client::from_conf(
+            aws_sdk_sqs::config::Builder::from(&env.sdk)
+                .interceptor(crate::lambda_trace::PropagateTrace)
+                .build(),
+        );
+        let worker_app = App::with_clients(config, env.dynamodb.clone(), secrets(), worker_sqs);
         let dispatcher = Dispatcher::from_config(&worker_app.config)
             .unwrap_or_else(|err| panic!("building provider clients: {err}"));
         let worker = Worker::new(worker_app, dispatcher, worker);
@@ -305,9 +311,19 @@ impl BulkRig {
         Some(self.invoke(&event).await)
     }
 
-    /// Invokes the worker's handler with `event` and acknowledges its answer.
+    /// Invokes the worker's handler with `event` and acknowledges its answer,
+    /// after dropping what Lambda's recursive loop detection would
+    /// (`sqs_trigger::recursion`).
     pub async fn invoke(&self, event: &aws_lambda_events::event::sqs::SqsEvent) -> Round {
-        let response = delivery_worker::process_event(&self.worker, event.clone()).await;
+        let mut event = event.clone();
+        let played =
+            sqs_trigger::recursion::play_loop_detection(&mut event, &sqs_trigger::new_trace_root());
+        let event = &event;
+        let response = crate::lambda_trace::within(
+            played.trace,
+            delivery_worker::process_event(&self.worker, event.clone()),
+        )
+        .await;
         let acknowledged = sqs_trigger::acknowledge(&self.sqs, &self.queues.url, event, &response)
             .await
             .unwrap_or_else(|err| panic!("acknowledging: {err:#}"));

@@ -7,14 +7,17 @@ pub mod calls;
 pub mod delivery;
 mod devices;
 pub mod env;
+pub mod eventually;
 pub mod faults;
 pub mod keys;
+pub mod lambda_trace;
 pub mod simulator;
 pub mod webpush;
 
 pub use calls::{call, parts, Call};
 pub use delivery::BulkRig;
 pub use env::TestEnv;
+pub use eventually::eventually;
 pub use faults::Faults;
 pub use simulator::PushSimulator;
 pub use webpush::BrowserSubscription;

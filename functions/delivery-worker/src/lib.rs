@@ -16,7 +16,7 @@ use std::time::{Instant, SystemTime};
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use lambda_runtime::{Error, LambdaEvent};
 use notify_shared::clock::invocation_deadline;
-use notify_shared::service::worker::{MessageMeta, Verdict, Worker};
+use notify_shared::service::worker::{chain, MessageMeta, Verdict, Worker};
 use tracing::Instrument;
 
 pub async fn handle(
@@ -61,6 +61,12 @@ async fn process_record(
     record: SqsMessage,
     deadline: Option<Instant>,
 ) -> Option<String> {
+    let hop = record
+        .message_attributes
+        .get(chain::HOP_ATTRIBUTE)
+        .and_then(|attribute| attribute.string_value.as_deref())
+        .and_then(|hop| hop.parse().ok())
+        .unwrap_or(0);
     let meta = MessageMeta {
         message_id: record.message_id.unwrap_or_default(),
         receive_count: record
@@ -70,6 +76,7 @@ async fn process_record(
             .unwrap_or(1),
         receipt_handle: record.receipt_handle,
         deadline,
+        hop,
     };
     let span = tracing::info_span!(
         "message",

@@ -11,7 +11,7 @@ use lambda_http::Request;
 
 use crate::auth::{api_key, UserClaims, UserTokenVerifier};
 use crate::error::{Error, Result};
-use crate::http::header;
+use crate::http::{header, single_header};
 use crate::ids::has_id_shape;
 use crate::model::{Scope, Tenant};
 use crate::store::{ApiKeyGrant, Store};
@@ -68,7 +68,7 @@ enum Presented<'r> {
 }
 
 fn presented(req: &Request) -> Result<Presented<'_>> {
-    if let Some(key) = header(req, API_KEY_HEADER) {
+    if let Some(key) = single_header(req, API_KEY_HEADER, "X-API-Key")? {
         return Ok(Presented::ApiKey(key));
     }
     bearer_token(req).map(Presented::Bearer)
@@ -76,7 +76,7 @@ fn presented(req: &Request) -> Result<Presented<'_>> {
 
 /// The token of `Authorization: Bearer <token>`.
 fn bearer_token(req: &Request) -> Result<&str> {
-    let value = header(req, "authorization").ok_or_else(|| {
+    let value = single_header(req, "authorization", "Authorization")?.ok_or_else(|| {
         Error::Unauthorized(
             "missing credentials: send an `X-API-Key` header or `Authorization: Bearer <token>`"
                 .to_owned(),

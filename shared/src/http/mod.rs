@@ -5,5 +5,8 @@ pub mod request;
 pub mod response;
 
 pub use lambda_http::{Body, Request, Response};
-pub use request::{header, json_body, path_param, query_param, request_id};
+pub use request::{
+    header, json_body, optional_path_param, path_param, percent_decode_once, query_param,
+    request_id, single_header,
+};
 pub use response::{error_response, json_response, respond};

@@ -79,12 +79,48 @@ fn without_position(message: &str) -> String {
 }
 
 /// A path parameter the router must have filled; absent means the route does
-/// not exist.
+/// not exist. Decoded exactly once, whoever did it: API Gateway's HTTP API
+/// decodes the path before it routes, `cargo lambda watch` hands segments
+/// over as the client sent them (`%3A` for `:`). No path parameter's
+/// alphabet has a `%` (the route tests in `tests/tests/it/routes.rs` hold
+/// the list), so a `%XX` left in a value is an escape the router kept, and
+/// it is decoded here once: `%253A` becomes `%3A`, never `:`. A malformed
+/// escape stays as it is and fails the parameter's own check.
 pub fn path_param(req: &Request, name: &str) -> Result<String> {
     req.path_parameters()
         .first(name)
-        .map(str::to_owned)
+        .map(|value| percent_decode_once(value).unwrap_or_else(|| value.to_owned()))
         .ok_or_else(|| Error::NotFound(format!("path parameter `{name}` is missing")))
+}
+
+/// A path parameter of a route that also serves requests without it.
+pub fn optional_path_param(req: &Request, name: &str) -> Option<String> {
+    path_param(req, name).ok()
+}
+
+/// `%XX` decoding, one pass; `None` when `text` has no escape, a malformed
+/// one, or decodes to bytes that are not UTF-8.
+pub fn percent_decode_once(text: &str) -> Option<String> {
+    if !text.contains('%') {
+        return None;
+    }
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut index = 0;
+    while index < bytes.len() {
+        match bytes[index] {
+            b'%' => {
+                let hex = std::str::from_utf8(bytes.get(index + 1..index + 3)?).ok()?;
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+                index += 3;
+            }
+            byte => {
+                out.push(byte);
+                index += 1;
+            }
+        }
+    }
+    String::from_utf8(out).ok()
 }
 
 pub fn query_param(req: &Request, name: &str) -> Option<String> {
@@ -97,6 +133,33 @@ pub fn header<'r>(req: &'r Request, name: &str) -> Option<&'r str> {
         .get(name)
         .and_then(|value| value.to_str().ok())
         .map(str::trim)
+}
+
+/// A header that is sent once: its value as text (`None` when absent or not
+/// text). API Gateway's payload 2.0 joins a repeated header's values with
+/// commas into one ("Duplicate headers are combined with commas",
+/// https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-integrations-lambda.html);
+/// `cargo lambda watch` passes them as separate values. Either way it is
+/// 400 naming the header (`display`): the credentials and keys read through
+/// this never contain a comma, so a comma can only be a joined repeat.
+pub fn single_header<'r>(req: &'r Request, name: &str, display: &str) -> Result<Option<&'r str>> {
+    let mut values = req.headers().get_all(name).iter();
+    let Some(first) = values.next() else {
+        return Ok(None);
+    };
+    let repeated = || {
+        Error::invalid_request(format!(
+            "the `{display}` header must be sent once (API Gateway joins repeated headers with commas)"
+        ))
+    };
+    if values.next().is_some() {
+        return Err(repeated());
+    }
+    match first.to_str().map(str::trim) {
+        Ok(value) if value.contains(',') => Err(repeated()),
+        Ok(value) => Ok(Some(value)),
+        Err(_) => Ok(None),
+    }
 }
 
 /// The Lambda request id, which 5xx bodies quote so operators can find the log.
@@ -169,6 +232,16 @@ mod tests {
                 Ok(value) => panic!("accepted {value:?}"),
             }
         }
+    }
+
+    #[test]
+    fn a_percent_escape_is_decoded_once_and_a_malformed_one_is_left_alone() {
+        assert_eq!(percent_decode_once("abc%3Adef").as_deref(), Some("abc:def"));
+        assert_eq!(percent_decode_once("abc%253A").as_deref(), Some("abc%3A"));
+        assert_eq!(percent_decode_once("abc:def"), None);
+        assert_eq!(percent_decode_once("abc%3"), None);
+        assert_eq!(percent_decode_once("abc%zz"), None);
+        assert_eq!(percent_decode_once("%ff"), None);
     }
 
     #[test]

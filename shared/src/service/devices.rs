@@ -74,44 +74,40 @@ pub async fn list_devices(app: &App, tenant_id: &str, user_id: Option<&str>) -> 
     Ok(DeviceList { devices })
 }
 
-/// A path token must be a valid APNs or FCM token or a Web Push endpoint
-/// before it names a key: anything else (`sha256:<hex>`) could alias the
-/// hashed key of a long one. An endpoint comes URL-encoded
-/// (`https%3A%2F%2F...`); whether the router decoded it already or not,
-/// it is decoded here exactly once.
-fn checked_path_token(token: &str) -> Result<std::borrow::Cow<'_, str>> {
-    if is_apns_token(token) || is_fcm_token(token) || is_web_push_endpoint(token) {
-        return Ok(std::borrow::Cow::Borrowed(token));
-    }
-    if let Some(endpoint) = percent_decoded(token).filter(|t| is_web_push_endpoint(t)) {
-        return Ok(std::borrow::Cow::Owned(endpoint));
-    }
-    Err(Error::invalid_token_format(
-        "`token` is neither an APNs device token (64 to 200 hexadecimal characters), \
-         an FCM registration token (100 to 4096 characters of A-Z, a-z, 0-9, `_`, `:` and `-`) \
-         nor a URL-encoded Web Push subscription endpoint",
-    ))
+/// Where an unregistration names its token.
+#[derive(Debug, Clone, Copy)]
+pub enum TokenIn<'a> {
+    /// `DELETE .../devices/{token}`: an APNs or FCM token, already decoded
+    /// once by [`crate::http::path_param`].
+    Path(&'a str),
+    /// `DELETE .../devices?token=...`: any token, Web Push endpoints
+    /// included, decoded once by `lambda_http` from the query string.
+    Query(&'a str),
 }
 
-/// `%XX` decoding of a path segment; `None` when malformed or not UTF-8.
-fn percent_decoded(text: &str) -> Option<String> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut index = 0;
-    while index < bytes.len() {
-        match bytes[index] {
-            b'%' => {
-                let hex = std::str::from_utf8(bytes.get(index + 1..index + 3)?).ok()?;
-                out.push(u8::from_str_radix(hex, 16).ok()?);
-                index += 3;
-            }
-            byte => {
-                out.push(byte);
-                index += 1;
-            }
+/// The token an unregistration names, checked before it names a key:
+/// anything else (`sha256:<hex>`) could alias the hashed key of a long one.
+/// A Web Push endpoint never travels in the path: API Gateway decodes its
+/// `%2F` before routing and answers its own 404, so the path form refuses
+/// it everywhere, the local stack included, and names the query form.
+pub fn checked_token(token: TokenIn<'_>) -> Result<&str> {
+    match token {
+        TokenIn::Path(token) if is_apns_token(token) || is_fcm_token(token) => Ok(token),
+        TokenIn::Path(token) if is_web_push_endpoint(token) => Err(Error::invalid_token_format(
+            "a Web Push endpoint cannot travel in the path (API Gateway decodes its `%2F` \
+             before routing): send `DELETE /tenants/{tenant_id}/devices?token=<URL-encoded endpoint>&user_id=...`",
+        )),
+        TokenIn::Query(token)
+            if is_apns_token(token) || is_fcm_token(token) || is_web_push_endpoint(token) =>
+        {
+            Ok(token)
         }
+        TokenIn::Path(_) | TokenIn::Query(_) => Err(Error::invalid_token_format(
+            "`token` is neither an APNs device token (64 to 200 hexadecimal characters), \
+             an FCM registration token (100 to 4096 characters of A-Z, a-z, 0-9, `_`, `:` and `-`) \
+             nor a Web Push subscription endpoint (in the `token` query parameter)",
+        )),
     }
-    String::from_utf8(out).ok()
 }
 
 /// Unregisters the user's device; 400 `invalid_token_format` for a token
@@ -121,11 +117,10 @@ pub async fn unregister_device(
     app: &App,
     tenant_id: &str,
     user_id: Option<&str>,
-    token: &str,
+    token: TokenIn<'_>,
 ) -> Result<()> {
     let user_id = required_user_id(user_id)?;
-    let token = checked_path_token(token)?;
-    let token = token.as_ref();
+    let token = checked_token(token)?;
     let not_found = || Error::NotFound("device not registered for this user".to_owned());
     if app
         .store
@@ -160,29 +155,30 @@ mod tests {
     }
 
     #[test]
-    fn path_tokens_must_be_apns_or_fcm_tokens() {
+    fn path_tokens_must_be_apns_or_fcm_tokens_and_endpoints_go_by_query() {
         let apns = "AB".repeat(32);
         assert_eq!(
-            checked_path_token(&apns).ok().as_deref(),
+            checked_token(TokenIn::Path(&apns)).ok(),
             Some(apns.as_str())
         );
         let fcm = "f".repeat(4096);
-        assert!(checked_path_token(&fcm).is_ok());
+        assert!(checked_token(TokenIn::Path(&fcm)).is_ok());
         let endpoint = "https://fcm.googleapis.com/fcm/send/abc:APA91b";
-        assert_eq!(checked_path_token(endpoint).ok().as_deref(), Some(endpoint));
-        assert_eq!(
-            checked_path_token("https%3A%2F%2Ffcm.googleapis.com%2Ffcm%2Fsend%2Fabc%3AAPA91b")
-                .ok()
-                .as_deref(),
-            Some(endpoint)
+        assert_eq!(checked_token(TokenIn::Query(endpoint)).ok(), Some(endpoint));
+        let refused = checked_token(TokenIn::Path(endpoint)).err();
+        assert!(
+            matches!(&refused, Some(e) if e.code() == "invalid_token_format" && e.to_string().contains("?token=")),
+            "{refused:?}"
         );
         let alias = format!("sha256:{}", "0".repeat(64));
         for bad in [alias.as_str(), "", "short", &"a".repeat(4097)] {
-            let err = checked_path_token(bad).err();
-            assert!(
-                matches!(&err, Some(e) if e.code() == "invalid_token_format" && e.to_string().contains("`token`")),
-                "{bad} accepted"
-            );
+            for token in [TokenIn::Path(bad), TokenIn::Query(bad)] {
+                let err = checked_token(token).err();
+                assert!(
+                    matches!(&err, Some(e) if e.code() == "invalid_token_format" && e.to_string().contains("`token`")),
+                    "{bad} accepted"
+                );
+            }
         }
     }
 }

@@ -64,7 +64,9 @@ const COMPLETION_ATTEMPTS: u32 = 3;
 const COMPLETION_BACKOFF: Duration = Duration::from_millis(100);
 
 /// The request's `Idempotency-Key`: `None` when absent; 400 unless it is 1
-/// to 255 printable ASCII characters (and sent once).
+/// to 255 printable ASCII characters other than `,` (and sent once: API
+/// Gateway joins a repeated header's values with commas, so a comma is how
+/// a repeat arrives there).
 pub fn idempotency_key(req: &Request) -> Result<Option<String>> {
     let mut values = req.headers().get_all(IDEMPOTENCY_KEY_HEADER).iter();
     let Some(value) = values.next() else {
@@ -72,7 +74,7 @@ pub fn idempotency_key(req: &Request) -> Result<Option<String>> {
     };
     let invalid = || {
         Error::invalid_request(format!(
-            "the `Idempotency-Key` header must be sent once, with 1 to {MAX_KEY_LEN} printable ASCII characters"
+            "the `Idempotency-Key` header must be sent once, with 1 to {MAX_KEY_LEN} printable ASCII characters other than `,`"
         ))
     };
     if values.next().is_some() {
@@ -81,7 +83,7 @@ pub fn idempotency_key(req: &Request) -> Result<Option<String>> {
     let key = std::str::from_utf8(value.as_bytes())
         .map_err(|_| invalid())?
         .trim();
-    let printable = key.bytes().all(|b| (b' '..=b'~').contains(&b));
+    let printable = key.bytes().all(|b| (b' '..=b'~').contains(&b) && b != b',');
     if key.is_empty() || key.len() > MAX_KEY_LEN || !printable {
         return Err(invalid());
     }

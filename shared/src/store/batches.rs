@@ -21,6 +21,7 @@ use super::ops::{
     decode, encode, live_tenant_check, through_conflicts, update_item, ConditionalExt,
 };
 use super::{key, n, s, tenant_pk, text_attribute, Store, SK};
+use crate::clock::now_epoch_seconds;
 use crate::error::{Error, Result};
 use crate::model::{Batch, BatchState};
 
@@ -224,7 +225,10 @@ impl Store {
             .condition_held("updating batch state")
     }
 
-    /// The batch record, strongly consistent.
+    /// The batch record, strongly consistent; `None` once past its
+    /// `expires_at`, whether or not DynamoDB's TTL has deleted it yet ("items
+    /// are typically deleted within a few days of their expiration",
+    /// https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/TTL.html).
     #[tracing::instrument(skip(self))]
     pub async fn get_batch(&self, tenant_id: &str, batch_id: &str) -> Result<Option<Batch>> {
         let item = self
@@ -233,8 +237,10 @@ impl Store {
                 "reading batch",
             )
             .await?;
-        item.map(|item| decode::<BatchItem>(item, "decoding batch item").map(|item| item.batch))
-            .transpose()
+        let batch = item
+            .map(|item| decode::<BatchItem>(item, "decoding batch item").map(|item| item.batch))
+            .transpose()?;
+        Ok(batch.filter(|batch| batch.expires_at > now_epoch_seconds()))
     }
 
     /// Notes that a worker started on the batch (first writer wins).

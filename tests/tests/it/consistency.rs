@@ -70,6 +70,12 @@ const CONTRACT_OPERATIONS: &[(&str, &str, &str, &str)] = &[
         "unregister_device",
     ),
     (
+        "DELETE",
+        "/tenants/{tenant_id}/devices",
+        "devices",
+        "unregister_device_by_query",
+    ),
+    (
         "POST",
         "/tenants/{tenant_id}/notify",
         "push",

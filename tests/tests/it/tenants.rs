@@ -113,23 +113,35 @@ async fn tenants_are_listed_per_org_and_across_the_callers_orgs() {
         }
         request.build()
     };
-    let (status, body) = parts(&tenant_list::handle(&env.app, list(&alice, Some("acme"))).await);
-    assert_eq!(status, 200, "{body}");
-    let ids: Vec<&str> = body["tenants"]
-        .as_array()
-        .map(|t| t.iter().filter_map(|t| t["tenant_id"].as_str()).collect())
-        .unwrap_or_default();
-    assert_eq!(ids, vec![acme.as_str()]);
-
-    let (_, body) = parts(&tenant_list::handle(&env.app, list(&alice, None)).await);
-    let mut ids: Vec<&str> = body["tenants"]
-        .as_array()
-        .map(|t| t.iter().filter_map(|t| t["tenant_id"].as_str()).collect())
-        .unwrap_or_default();
-    ids.sort_unstable();
-    let mut expected = vec![acme.as_str(), globex.as_str()];
+    // The list reads an eventually consistent index: polled until it shows
+    // the new tenants.
+    let listed = |org: Option<&'static str>, expected: Vec<String>| {
+        let (env, alice, list) = (&env, &alice, &list);
+        notify_tests::eventually("the tenant list", move || {
+            let expected = expected.clone();
+            async move {
+                let (status, body) = parts(&tenant_list::handle(&env.app, list(alice, org)).await);
+                let mut ids: Vec<String> = body["tenants"]
+                    .as_array()
+                    .map(|t| {
+                        t.iter()
+                            .filter_map(|t| t["tenant_id"].as_str().map(str::to_owned))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                ids.sort_unstable();
+                if status == 200 && ids == expected {
+                    Ok(())
+                } else {
+                    Err(format!("{status} {body}"))
+                }
+            }
+        })
+    };
+    listed(Some("acme"), vec![acme.clone()]).await;
+    let mut expected = vec![acme.clone(), globex.clone()];
     expected.sort_unstable();
-    assert_eq!(ids, expected);
+    listed(None, expected).await;
 
     let (status, body) = parts(&tenant_list::handle(&env.app, list(&carol, Some("acme"))).await);
     assert_eq!(status, 403, "{body}");
@@ -501,10 +513,18 @@ async fn a_tombstoned_tenant_serves_nothing() {
         .await,
     );
     assert_eq!(status, 404);
-    let (status, body) =
-        parts(&tenant_list::handle(&env.app, call("GET", "/tenants").bearer(&alice).build()).await);
-    assert_eq!(status, 200, "{body}");
-    assert_eq!(body["tenants"], json!([]), "{body}");
+    // An eventually consistent index: polled until the deletion shows.
+    notify_tests::eventually("the tenant list after the deletion", || async {
+        let (status, body) = parts(
+            &tenant_list::handle(&env.app, call("GET", "/tenants").bearer(&alice).build()).await,
+        );
+        if status == 200 && body["tenants"] == json!([]) {
+            Ok(())
+        } else {
+            Err(format!("{status} {body}"))
+        }
+    })
+    .await;
     // A request authorised a moment before the tombstone cannot write either.
     let registration = serde_json::from_value::<RegisterDeviceRequest>(
         json!({"user_id": "u3", "token": ios_token(9), "platform": "ios"}),

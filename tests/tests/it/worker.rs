@@ -593,6 +593,7 @@ async fn a_chunk_of_a_batch_still_being_enqueued_waits_for_it() {
         receive_count: 1,
         receipt_handle: None,
         deadline: None,
+        hop: 0,
     };
     assert_eq!(
         rig.worker.process(&body, &meta).await.verdict,

@@ -22,6 +22,8 @@ pub const DEAD_LETTER_QUEUE_RESOURCE: &str = "DeliveryDeadLetterQueue";
 pub struct Template {
     pub table: TableDefinition,
     pub queues: QueueDefinition,
+    /// The function draining `DeliveryQueue`; `None` when none does.
+    pub worker: Option<WorkerDefinition>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,7 +91,21 @@ pub struct QueueDefinition {
     pub sqs_managed_sse: bool,
     /// `RedrivePolicy.maxReceiveCount`, a parameter's default when it is a `!Ref`.
     pub max_receive_count: u32,
+    /// The lowest `maxReceiveCount` a deployment can set: the parameter's
+    /// `MinValue` (1 without one), or the literal.
+    pub max_receive_count_min: u32,
     pub dead_letter: DeadLetterQueueDefinition,
+}
+
+/// The delivery worker as far as the queue's settings depend on it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkerDefinition {
+    /// `Timeout` of the function whose SQS event reads `DeliveryQueue`
+    /// (its own, else `Globals.Function`'s).
+    pub timeout_seconds: u32,
+    /// The largest `MaximumBatchingWindowInSeconds` a deployment can set:
+    /// the parameter's `MaxValue`, or the literal (0 when absent).
+    pub max_batching_window_seconds: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -111,6 +127,7 @@ impl Template {
         Ok(Self {
             table: doc.table()?,
             queues: doc.queues()?,
+            worker: doc.worker(&root)?,
         })
     }
 }
@@ -289,17 +306,88 @@ impl<'a> Doc<'a> {
             );
         }
         let max_receive_count = self.number(&redrive.field("maxReceiveCount")?)?;
+        let max_receive_count_min =
+            self.bound(&redrive.field("maxReceiveCount")?, "MinValue", 1)?;
 
         Ok(QueueDefinition {
             visibility_timeout_seconds: self.optional_number(&queue, "VisibilityTimeout")?,
             message_retention_seconds: self.optional_number(&queue, "MessageRetentionPeriod")?,
             sqs_managed_sse: self.optional_boolean(&queue, "SqsManagedSseEnabled")?,
             max_receive_count,
+            max_receive_count_min,
             dead_letter: DeadLetterQueueDefinition {
                 message_retention_seconds: self.optional_number(&dlq, "MessageRetentionPeriod")?,
                 sqs_managed_sse: self.optional_boolean(&dlq, "SqsManagedSseEnabled")?,
             },
         })
+    }
+
+    /// The function with an SQS event on `DeliveryQueue`, if any.
+    fn worker(&self, root: &'a Value) -> Result<Option<WorkerDefinition>> {
+        for (logical_id, resource) in self.resources {
+            let name = logical_id.as_str().unwrap_or_default();
+            let resource = At::new(resource, format!("Resources.{name}"));
+            let Some(properties) = resource.optional("Properties") else {
+                continue;
+            };
+            let Some(events) = properties.optional("Events") else {
+                continue;
+            };
+            let Some(events) = events.value.as_mapping() else {
+                continue;
+            };
+            for (event_id, event) in events {
+                let event = At::new(event, format!("{}.Events.{event_id:?}", properties.path));
+                let is_queue = event
+                    .optional("Type")
+                    .and_then(|t| t.value.as_str().map(str::to_owned))
+                    == Some("SQS".to_owned())
+                    && event
+                        .optional("Properties")
+                        .and_then(|p| p.optional("Queue"))
+                        .is_some_and(|queue| is_get_att_arn(queue.value, QUEUE_RESOURCE));
+                if !is_queue {
+                    continue;
+                }
+                let timeout = match properties.optional("Timeout") {
+                    Some(at) => Some(at),
+                    None => root
+                        .get("Globals")
+                        .and_then(|globals| globals.get("Function"))
+                        .and_then(|function| function.get("Timeout"))
+                        .map(|value| At::new(value, "Globals.Function.Timeout".to_owned())),
+                }
+                .ok_or_else(|| anyhow!("{}: the worker has no Timeout", resource.path))?;
+                let window = match event
+                    .optional("Properties")
+                    .and_then(|p| p.optional("MaximumBatchingWindowInSeconds"))
+                {
+                    Some(at) => self.bound(&at, "MaxValue", u32::MAX)?,
+                    None => 0,
+                };
+                return Ok(Some(WorkerDefinition {
+                    timeout_seconds: self.number(&timeout)?,
+                    max_batching_window_seconds: window,
+                }));
+            }
+        }
+        Ok(None)
+    }
+
+    /// A literal number, or the `MinValue`/`MaxValue` (`bound`) of the
+    /// parameter a `Ref` names; `unbounded` when the parameter has none.
+    fn bound(&self, at: &At<'a>, bound: &str, unbounded: u32) -> Result<u32> {
+        let Some(name) = ref_target(at.value) else {
+            return self.number(at);
+        };
+        let parameter = self
+            .parameters
+            .and_then(|parameters| parameters.get(name))
+            .ok_or_else(|| anyhow!("{}: !Ref {name} names no parameter", at.path))?;
+        match parameter.get(bound) {
+            Some(value) => self.number(&At::new(value, format!("Parameters.{name}.{bound}"))),
+            None => Ok(unbounded),
+        }
     }
 
     /// A literal, or the default of the parameter a `Ref` names.
@@ -578,8 +666,9 @@ mod tests {
     #[test]
     fn the_delivery_queue_outlasts_six_worker_timeouts_and_redrives_after_the_parameter_default() {
         let queues = real().queues;
-        assert_eq!(queues.visibility_timeout_seconds, Some(180));
+        assert_eq!(queues.visibility_timeout_seconds, Some(240));
         assert_eq!(queues.max_receive_count, 5);
+        assert_eq!(queues.max_receive_count_min, 5);
         assert!(queues.sqs_managed_sse);
         assert_eq!(queues.message_retention_seconds, None);
         assert_eq!(

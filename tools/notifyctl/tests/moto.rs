@@ -92,7 +92,7 @@ async fn bootstrap_creates_everything_the_template_defines_and_can_run_again() {
         attributes
             .get(&QueueAttributeName::VisibilityTimeout)
             .map(String::as_str),
-        Some("180")
+        Some("240")
     );
     let redrive: serde_json::Value = attributes
         .get(&QueueAttributeName::RedrivePolicy)

@@ -8,6 +8,8 @@
 //! 2. [`Invoker::invoke`] posts it to a function's invoke endpoint
 //!    (`cargo lambda watch` serves `/2015-03-31/functions/NAME/invocations`)
 //!    and reads the [`SqsBatchResponse`];
+//!    Before that, [`recursion::play_loop_detection`] drops the records of a
+//!    chain Lambda's recursive loop detection would stop (16 invocations);
 //! 3. [`acknowledge`] deletes the records the response does not list as
 //!    failed. Failed ones reappear after the visibility timeout, and SQS
 //!    moves them to the dead-letter queue after `maxReceiveCount` receives.
@@ -17,8 +19,10 @@
 //! the worker's handler, in-process, to get exactly this behaviour.
 #![forbid(unsafe_code)]
 
+pub mod recursion;
+
 use std::collections::{HashMap, HashSet};
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{anyhow, bail, Context, Result};
 use aws_lambda_events::encodings::Base64Data;
@@ -274,10 +278,20 @@ impl Invoker {
     /// in any way (unreachable, HTTP error, function error, another answer):
     /// then nothing may be deleted.
     pub async fn invoke(&self, event: &SqsEvent) -> Result<SqsBatchResponse> {
-        let response = self
-            .client
-            .post(&self.url)
-            .json(event)
+        self.invoke_traced(event, None).await
+    }
+
+    /// [`Self::invoke`] within the X-Ray trace `trace` (`X-Amzn-Trace-Id`).
+    pub async fn invoke_traced(
+        &self,
+        event: &SqsEvent,
+        trace: Option<&str>,
+    ) -> Result<SqsBatchResponse> {
+        let mut request = self.client.post(&self.url).json(event);
+        if let Some(trace) = trace {
+            request = request.header("x-amzn-trace-id", trace);
+        }
+        let response = request
             .send()
             .await
             .with_context(|| format!("invoking {}", self.url))?;
@@ -347,11 +361,22 @@ pub async fn run(
 }
 
 async fn round(sqs: &Client, invoker: &Invoker, config: &TriggerConfig, arn: &str) -> Result<()> {
-    let Some((event, _)) = receive_with(sqs, &config.queue_url, arn, &config.receive).await? else {
+    let Some((mut event, _)) = receive_with(sqs, &config.queue_url, arn, &config.receive).await?
+    else {
+        return Ok(());
+    };
+    let played = recursion::play_loop_detection(&mut event, &new_trace_root());
+    if !played.dropped.is_empty() {
+        tracing::warn!(
+            dropped = played.dropped.len(),
+            "records left to the dead-letter queue, as Lambda's recursive loop detection does"
+        );
+    }
+    let Some(trace) = played.trace else {
         return Ok(());
     };
     let records = event.records.len();
-    let response = match invoker.invoke(&event).await {
+    let response = match invoker.invoke_traced(&event, Some(&trace)).await {
         Ok(response) => response,
         Err(err) => {
             tracing::warn!(
@@ -370,6 +395,16 @@ async fn round(sqs: &Client, invoker: &Invoker, config: &TriggerConfig, arn: &st
         "batch handled"
     );
     Ok(())
+}
+
+/// A trace root for a chain that starts at this trigger.
+pub fn new_trace_root() -> String {
+    static SEQUENCE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    let sequence = SEQUENCE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    recursion::fresh_root(now.as_secs(), now.subsec_nanos(), sequence)
 }
 
 #[cfg(test)]

@@ -41,6 +41,7 @@
 //! secret and its tombstone. A purge for a live tenant (no tombstone) is
 //! refused (logged and dropped): it can only be a mistake.
 
+pub mod chain;
 mod deliver;
 mod purge;
 mod wave;
@@ -125,6 +126,9 @@ pub struct MessageMeta {
     pub receipt_handle: Option<String>,
     /// When the invocation ends (Lambda's deadline); `None`: no limit.
     pub deadline: Option<Instant>,
+    /// Message attribute [`chain::HOP_ATTRIBUTE`]: how many messages came
+    /// before this one in its chain (a purge's continuations); 0 when absent.
+    pub hop: u32,
 }
 
 impl MessageMeta {

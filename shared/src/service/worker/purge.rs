@@ -2,6 +2,7 @@
 
 use std::time::Instant;
 
+use super::chain::{self, Continuation};
 use super::{MessageMeta, Verdict, Worker};
 use crate::error::{Error, Result};
 use crate::service::tenants::{self, Finish};
@@ -62,15 +63,25 @@ impl Worker {
             );
             return Ok(Verdict::Retry);
         };
+        // Lambda stops a chain after 16 invocations: see `chain`.
+        let Some(next) = Continuation::after(meta.hop)? else {
+            tracing::error!(deleted, hop = meta.hop, "purge exceeded its hop limit");
+            return Ok(Verdict::Poison("purge exceeded its hop limit"));
+        };
         self.app
             .sqs
             .send_message()
             .queue_url(queue_url)
             .message_body(body)
+            .message_attributes(chain::HOP_ATTRIBUTE, next.attribute)
+            .set_message_system_attributes(
+                next.trace
+                    .map(|trace| [(Continuation::trace_attribute_name(), trace)].into()),
+            )
             .send()
             .await
             .map_err(|err| Error::from_sdk("re-enqueueing purge", err))?;
-        tracing::info!(deleted, "purge continues in a new message");
+        tracing::info!(deleted, hop = next.hop, "purge continues in a new message");
         Ok(Verdict::Done)
     }
 }

@@ -1,7 +1,7 @@
 //! Web Push through the local stack: a browser subscription made by the
-//! simulator gets a decrypted push, and `DELETE .../devices/{token}` takes
-//! its URL-encoded endpoint through `cargo lambda watch`'s router (a `%2F`
-//! inside one path segment).
+//! simulator gets a decrypted push, and `DELETE .../devices?token=` takes
+//! its URL-encoded endpoint in the query string (API Gateway would split a
+//! path segment at its `%2F`).
 
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -80,7 +80,10 @@ async fn a_browser_subscription_gets_a_decrypted_push_and_unregisters_by_its_enc
         json!({"title": "Hi", "body": "browser", "message_id": sent["message_id"]})
     );
 
-    let path = format!("{base}/devices/{}?user_id=web-user", url_encoded(&endpoint));
+    let path = format!(
+        "{base}/devices?token={}&user_id=web-user",
+        url_encoded(&endpoint)
+    );
     let (status, deleted) = stack.send(stack.as_user(Method::DELETE, &path)).await;
     assert_eq!((status, &deleted), (200, &json!({"deleted": true})));
     let (status, listed) = stack

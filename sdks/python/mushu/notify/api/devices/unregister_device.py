@@ -105,8 +105,8 @@ def sync_detailed(
 ) -> Response[DeviceDeleted | Error]:
     """Unregister a device
 
-     400 `invalid_token_format` for a token that is neither an APNs nor an FCM token; 404 when the token
-    is not registered to this user.
+     400 `invalid_token_format` for a token that is neither an APNs nor an FCM token (a Web Push endpoint
+    goes in the query: `unregister_device_by_query`); 404 when the token is not registered to this user.
 
     Args:
         tenant_id (str):
@@ -144,8 +144,8 @@ def sync(
 ) -> DeviceDeleted | Error | None:
     """Unregister a device
 
-     400 `invalid_token_format` for a token that is neither an APNs nor an FCM token; 404 when the token
-    is not registered to this user.
+     400 `invalid_token_format` for a token that is neither an APNs nor an FCM token (a Web Push endpoint
+    goes in the query: `unregister_device_by_query`); 404 when the token is not registered to this user.
 
     Args:
         tenant_id (str):
@@ -178,8 +178,8 @@ async def asyncio_detailed(
 ) -> Response[DeviceDeleted | Error]:
     """Unregister a device
 
-     400 `invalid_token_format` for a token that is neither an APNs nor an FCM token; 404 when the token
-    is not registered to this user.
+     400 `invalid_token_format` for a token that is neither an APNs nor an FCM token (a Web Push endpoint
+    goes in the query: `unregister_device_by_query`); 404 when the token is not registered to this user.
 
     Args:
         tenant_id (str):
@@ -215,8 +215,8 @@ async def asyncio(
 ) -> DeviceDeleted | Error | None:
     """Unregister a device
 
-     400 `invalid_token_format` for a token that is neither an APNs nor an FCM token; 404 when the token
-    is not registered to this user.
+     400 `invalid_token_format` for a token that is neither an APNs nor an FCM token (a Web Push endpoint
+    goes in the query: `unregister_device_by_query`); 404 when the token is not registered to this user.
 
     Args:
         tenant_id (str):
