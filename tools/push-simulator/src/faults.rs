@@ -4,10 +4,12 @@
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+
+use crate::fcm_quota::Quota;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Provider {
@@ -75,6 +77,18 @@ pub(crate) enum FaultSpec {
     TokenLifetime {
         expires_in: serde_json::Number,
     },
+    /// FCM answers 401 `THIRD_PARTY_AUTH_ERROR` (the Firebase project's
+    /// APNs or Web Push credential is bad) to `count` sends, or until cleared.
+    ThirdPartyAuthError {
+        count: Option<u64>,
+    },
+    /// FCM allows each project `requests` sends per `window_secs`, then
+    /// answers 429 `QUOTA_EXCEEDED` until the window ends (see `fcm_quota`).
+    Quota {
+        requests: u64,
+        window_secs: u64,
+        retry_after_secs: Option<u64>,
+    },
 }
 
 impl FaultSpec {
@@ -87,6 +101,8 @@ impl FaultSpec {
             FaultSpec::Status { .. } => "status",
             FaultSpec::Delay { .. } => "delay",
             FaultSpec::TokenLifetime { .. } => "token_lifetime",
+            FaultSpec::ThirdPartyAuthError { .. } => "third_party_auth_error",
+            FaultSpec::Quota { .. } => "quota",
         }
     }
 }
@@ -118,6 +134,9 @@ struct FaultSet {
     statuses: Vec<StatusFault>,
     delays: Vec<DelayFault>,
     token_lifetime: Option<serde_json::Number>,
+    /// Remaining `THIRD_PARTY_AUTH_ERROR` answers (`Some(None)`: until cleared).
+    third_party_auth_error: Option<Option<u64>>,
+    quota: Option<Quota>,
 }
 
 impl FaultSet {
@@ -126,6 +145,8 @@ impl FaultSet {
             && self.statuses.is_empty()
             && self.delays.is_empty()
             && self.token_lifetime.is_none()
+            && self.third_party_auth_error.is_none()
+            && self.quota.is_none()
     }
 }
 
@@ -207,6 +228,22 @@ impl Faults {
             FaultSpec::TokenLifetime { expires_in } => {
                 set.token_lifetime = Some(expires_in);
             }
+            FaultSpec::ThirdPartyAuthError { count } => {
+                if count == Some(0) {
+                    return Err("count must be at least 1".to_owned());
+                }
+                set.third_party_auth_error = Some(count);
+            }
+            FaultSpec::Quota {
+                requests,
+                window_secs,
+                retry_after_secs,
+            } => {
+                if window_secs == 0 {
+                    return Err("window_secs must be at least 1".to_owned());
+                }
+                set.quota = Some(Quota::new(requests, window_secs, retry_after_secs));
+            }
         }
         self.update_flag(&set);
         Ok(())
@@ -264,6 +301,30 @@ impl Faults {
                 .map(|(_, f)| *f),
             Provider::Fcm => None,
         })
+    }
+
+    /// Whether this FCM send must be answered `THIRD_PARTY_AUTH_ERROR`.
+    pub fn third_party_auth_error(&self) -> bool {
+        if !self.is_active() {
+            return false;
+        }
+        let mut set = self.lock();
+        let Some(remaining) = set.third_party_auth_error.as_mut() else {
+            return false;
+        };
+        if consume(remaining) {
+            set.third_party_auth_error = None;
+            self.update_flag(&set);
+        }
+        true
+    }
+
+    /// `Some(Retry-After)` when this FCM send of `project` is over quota.
+    pub fn fcm_quota(&self, project: &str) -> Option<Option<u64>> {
+        if !self.is_active() {
+            return None;
+        }
+        self.lock().quota.as_mut()?.take(project, Instant::now())
     }
 
     /// The status this request must fail with, using up one count.

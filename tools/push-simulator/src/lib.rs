@@ -15,6 +15,7 @@ mod credentials;
 mod faults;
 mod fcm;
 mod fcm_message;
+mod fcm_quota;
 mod http_util;
 mod json_probe;
 mod jwt;
@@ -26,6 +27,8 @@ mod state;
 mod stats;
 mod tls;
 mod webpush;
+mod webpush_h1;
+mod webpush_service;
 
 pub use config::SimulatorConfig;
 pub use server::{RunningSimulator, Simulator};

@@ -88,6 +88,7 @@ impl Simulator {
         let http_addr = http_listener.local_addr()?;
         let tls_addr = tls_listener.local_addr()?;
 
+        let http1_config = crate::webpush_h1::http1_only(&material.server_config);
         let shared = Shared {
             state: Arc::new(State::new(if config.lean {
                 0
@@ -98,6 +99,13 @@ impl Simulator {
             acceptor: TlsAcceptor::from(material.server_config),
         };
         let (shutdown, shutdown_rx) = watch::channel(false);
+        let http1_loop = crate::webpush_h1::start(
+            shared.state.clone(),
+            http1_config,
+            tls_addr.ip(),
+            shutdown_rx.clone(),
+        )
+        .await?;
         let mut queues = Vec::new();
         let mut workers = Vec::new();
         for index in 0..config.workers.max(1) {
@@ -116,6 +124,7 @@ impl Simulator {
         }
         let queues = Arc::new(queues);
         let accept_loops = vec![
+            http1_loop,
             tokio::spawn(accept_loop(
                 http_listener,
                 Listener::Http,
