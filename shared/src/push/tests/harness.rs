@@ -17,6 +17,8 @@ pub(super) struct Harness {
     pub admin: reqwest::Client,
     pub providers: PushEngine,
     pub tenant: TenantPush,
+    /// What `providers` was built with.
+    pub endpoints: ProviderEndpoints,
     state_dir: PathBuf,
 }
 
@@ -100,6 +102,7 @@ pub(super) async fn start_with(
         admin,
         providers,
         tenant,
+        endpoints,
         state_dir,
     }
 }

@@ -5,3 +5,4 @@ mod engine;
 mod fcm;
 mod harness;
 mod webpush;
+mod webpush_services;
