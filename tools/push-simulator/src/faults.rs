@@ -83,11 +83,13 @@ pub(crate) enum FaultSpec {
         count: Option<u64>,
     },
     /// FCM allows each project `requests` sends per `window_secs`, then
-    /// answers 429 `QUOTA_EXCEEDED` until the window ends (see `fcm_quota`).
+    /// answers 429 `QUOTA_EXCEEDED` until the window ends (see `fcm_quota`);
+    /// with `project_id`, only that project.
     Quota {
         requests: u64,
         window_secs: u64,
         retry_after_secs: Option<u64>,
+        project_id: Option<String>,
     },
 }
 
@@ -238,11 +240,17 @@ impl Faults {
                 requests,
                 window_secs,
                 retry_after_secs,
+                project_id,
             } => {
                 if window_secs == 0 {
                     return Err("window_secs must be at least 1".to_owned());
                 }
-                set.quota = Some(Quota::new(requests, window_secs, retry_after_secs));
+                set.quota = Some(Quota::new(
+                    requests,
+                    window_secs,
+                    retry_after_secs,
+                    project_id,
+                ));
             }
         }
         self.update_flag(&set);

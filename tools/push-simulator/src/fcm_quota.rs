@@ -1,5 +1,5 @@
-//! FCM's send quota (the `quota` fault): each project may make `requests`
-//! sends per window; past that, every send is answered 429
+//! FCM's send quota (the `quota` fault): each project (or only the one
+//! named) may make `requests` sends per window; past that, every send is answered 429
 //! `QUOTA_EXCEEDED` until the window ends, and counted, so a test can see
 //! whether a client kept hammering while throttled ("Firebase: FCM
 //! throttling and quotas": 600,000 messages a minute per project; the
@@ -18,6 +18,8 @@ pub(crate) struct Quota {
     requests: u64,
     window_secs: u64,
     retry_after_secs: Option<u64>,
+    /// Only this project is limited; all when absent.
+    project_id: Option<String>,
     /// Sends refused while a project's quota was spent, by project.
     throttled: BTreeMap<String, u64>,
     #[serde(skip)]
@@ -31,11 +33,17 @@ struct Window {
 }
 
 impl Quota {
-    pub fn new(requests: u64, window_secs: u64, retry_after_secs: Option<u64>) -> Self {
+    pub fn new(
+        requests: u64,
+        window_secs: u64,
+        retry_after_secs: Option<u64>,
+        project_id: Option<String>,
+    ) -> Self {
         Self {
             requests,
             window_secs,
             retry_after_secs,
+            project_id,
             throttled: BTreeMap::new(),
             windows: BTreeMap::new(),
         }
@@ -43,6 +51,13 @@ impl Quota {
 
     /// `Some(Retry-After)` when this send of `project` is over quota.
     pub fn take(&mut self, project: &str, now: Instant) -> Option<Option<u64>> {
+        if self
+            .project_id
+            .as_deref()
+            .is_some_and(|only| only != project)
+        {
+            return None;
+        }
         let length = Duration::from_secs(self.window_secs);
         if !self.windows.contains_key(project) && self.windows.len() >= MAX_PROJECTS {
             let oldest = self
@@ -81,7 +96,7 @@ mod tests {
 
     #[test]
     fn a_spent_quota_refuses_and_counts_until_its_window_ends_per_project() {
-        let mut quota = Quota::new(2, 60, None);
+        let mut quota = Quota::new(2, 60, None, None);
         let start = Instant::now();
         assert_eq!(quota.take("p", start), None);
         assert_eq!(quota.take("p", start), None);
@@ -90,5 +105,8 @@ mod tests {
         assert_eq!(quota.take("p", start + Duration::from_secs(59)), Some(None));
         assert_eq!(quota.throttled.get("p"), Some(&2));
         assert_eq!(quota.take("p", start + Duration::from_secs(60)), None);
+        let mut only = Quota::new(0, 60, None, Some("p".to_owned()));
+        assert_eq!(only.take("q", start), None);
+        assert_eq!(only.take("p", start), Some(None));
     }
 }

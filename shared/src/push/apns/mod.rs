@@ -194,7 +194,7 @@ impl ApnsBatch<'_> {
         if reply.status == StatusCode::OK {
             return DeliveryOutcome::Delivered.into();
         }
-        let retry_after = reply.retry_after;
+        let retry_after = crate::push::retry::apns_wait(reply.status, reply.retry_after);
         let reason = serde_json::from_slice::<ErrorBody>(&reply.body).map(|body| body.reason);
         let outcome = match (reply.status.as_u16(), reason) {
             (_, Ok(ErrorReason::Unregistered)) | (410, Err(_)) => dead("Unregistered"),

@@ -12,10 +12,13 @@
 //!   unavailable, retried later.
 //! - Anything else fails the push and keeps the device.
 
+use std::time::Duration;
+
 use http::StatusCode;
 use serde::Deserialize;
 
 use crate::push::outcome::{dead, failed, transient, DeliveryOutcome};
+use crate::push::retry::{server_error_wait, THROTTLED_WAIT};
 
 /// Apple's error body.
 #[derive(Deserialize)]
@@ -68,6 +71,23 @@ pub(super) fn outcome(status: StatusCode, body: &[u8]) -> DeliveryOutcome {
         failed(format!("webpush status {code}: {reason}"))
     } else {
         failed(format!("webpush status {code}"))
+    }
+}
+
+/// How long to wait before trying again after `status`: the push
+/// service's `Retry-After` (autopush sends about 120 s), at least a minute
+/// when throttled without one, and a short backoff after a 5xx.
+pub(super) fn wait(
+    status: StatusCode,
+    retry_after: Option<Duration>,
+    attempt: u32,
+) -> Option<Duration> {
+    if status == StatusCode::TOO_MANY_REQUESTS || status == StatusCode::NOT_ACCEPTABLE {
+        Some(retry_after.unwrap_or(THROTTLED_WAIT))
+    } else if status.is_server_error() {
+        Some(server_error_wait(retry_after, attempt))
+    } else {
+        retry_after
     }
 }
 

@@ -128,7 +128,7 @@ impl WebPush {
 
 impl WebPushBatch<'_> {
     /// One request for `target`; `attempt` counts from 1.
-    pub async fn attempt(&self, target: &Target, _attempt: u32) -> Attempt {
+    pub async fn attempt(&self, target: &Target, attempt: u32) -> Attempt {
         let Some(keys) = &target.web_push_keys else {
             return failed("webpush device has no subscription keys").into();
         };
@@ -188,7 +188,7 @@ impl WebPushBatch<'_> {
             HeaderValue::from_static("application/octet-stream"),
         );
         match self.send(&origin, &path, headers, body.into()).await {
-            Ok(reply) => self.classify(reply, &id),
+            Ok(reply) => self.classify(reply, &id, attempt),
             Err(err) if err.is_retryable() => transient(err.reason()).into(),
             Err(err) => failed(err.reason()).into(),
         }
@@ -230,7 +230,7 @@ impl WebPushBatch<'_> {
         }
     }
 
-    fn classify(&self, reply: Reply, id: &CacheId) -> Attempt {
+    fn classify(&self, reply: Reply, id: &CacheId, attempt: u32) -> Attempt {
         let status = reply.status;
         let outcome = answer::outcome(status, &reply.body);
         if (status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN)
@@ -241,7 +241,7 @@ impl WebPushBatch<'_> {
         }
         Attempt {
             outcome,
-            retry_after: reply.retry_after,
+            retry_after: answer::wait(status, reply.retry_after, attempt),
         }
     }
 }
