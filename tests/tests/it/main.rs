@@ -9,6 +9,7 @@ mod bad_input;
 mod bulk;
 mod consistency;
 mod devices;
+mod fcm_rules;
 mod hardening;
 mod permissions;
 mod register_scope;
