@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::header::HOST;
@@ -34,6 +34,10 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// Push service error bodies are small; more is not read.
 const MAX_BODY: usize = 64 * 1024;
+/// An origin found to offer HTTP/2 (or unreachable) is not probed again
+/// for this long: during an outage, every push would otherwise pay a
+/// second connection attempt.
+const PROBE_AGAIN_AFTER: Duration = Duration::from_secs(30);
 
 type Sender = SendRequest<Full<Bytes>>;
 
@@ -47,6 +51,8 @@ pub(crate) struct Http1 {
     /// TLS offering `h2` and `http/1.1`, made on first use.
     tls: OnceLock<TlsConnector>,
     origins: Mutex<HashMap<String, Arc<OriginPool>>>,
+    /// When an origin was last probed without finding HTTP/1.1.
+    probed: Mutex<HashMap<String, Instant>>,
 }
 
 /// What a TLS handshake offering both protocols agreed on.
@@ -88,10 +94,11 @@ impl Http1 {
         request: &Request<()>,
         body: &Bytes,
     ) -> Option<Result<Reply, TransportError>> {
-        if !origin.https {
+        if !origin.https || self.probed_lately(&origin.audience()) {
             return None;
         }
         let Ok(Probe::Http1(stream)) = self.connect(transport, origin).await else {
+            self.remember_probe(origin.audience());
             return None;
         };
         let pool = {
@@ -115,6 +122,24 @@ impl Http1 {
             self.send(transport, origin, &pool, Some(stream), request, body)
                 .await,
         )
+    }
+
+    fn probed_lately(&self, audience: &str) -> bool {
+        let probed = self.probed.lock().unwrap_or_else(|p| p.into_inner());
+        probed
+            .get(audience)
+            .is_some_and(|at| at.elapsed() < PROBE_AGAIN_AFTER)
+    }
+
+    fn remember_probe(&self, audience: String) {
+        let mut probed = self.probed.lock().unwrap_or_else(|p| p.into_inner());
+        if probed.len() >= MAX_ORIGINS {
+            probed.retain(|_, at| at.elapsed() < PROBE_AGAIN_AFTER);
+            if probed.len() >= MAX_ORIGINS {
+                return;
+            }
+        }
+        probed.insert(audience, Instant::now());
     }
 
     async fn connect(
