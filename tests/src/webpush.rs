@@ -96,6 +96,25 @@ impl PushSimulator {
         .await
     }
 
+    /// A subscription that plays one push service's rules (`"apple"`,
+    /// `"mozilla"`, `"fcm"` or `"wns"`), bound to `application_server_key`.
+    pub async fn web_push_subscription_of(
+        &self,
+        service: &str,
+        application_server_key: &str,
+    ) -> Value {
+        self.admin_call(
+            reqwest::Method::POST,
+            "/admin/web-push-subscriptions",
+            Some(json!({
+                "origin": self.running.tls_url(),
+                "service": service,
+                "application_server_key": application_server_key,
+            })),
+        )
+        .await
+    }
+
     /// The Web Push requests the simulator accepted for `endpoint`.
     pub async fn web_push_deliveries(&self, endpoint: &str) -> Vec<Value> {
         let path = format!("/deliveries?token={}", url_encoded(endpoint));

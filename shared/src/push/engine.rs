@@ -300,6 +300,7 @@ impl PushEngine {
                 TargetResult {
                     outcome: DeliveryOutcome::Failed("not attempted".into()),
                     attempts: 0,
+                    retry_after: None,
                 };
                 targets.len()
             ];
@@ -364,6 +365,7 @@ impl PushEngine {
             return TargetResult {
                 outcome: outcome.clone(),
                 attempts: 0,
+                retry_after: None,
             };
         }
         let started = Instant::now();
@@ -373,6 +375,7 @@ impl PushEngine {
                 return TargetResult {
                     outcome: transient(DEADLINE_REACHED),
                     attempts,
+                    retry_after: None,
                 };
             }
             attempts += 1;
@@ -385,6 +388,7 @@ impl PushEngine {
                 return TargetResult {
                     outcome: transient(DEADLINE_REACHED),
                     attempts,
+                    retry_after: None,
                 };
             };
             if let DeliveryOutcome::Transient(reason) = &outcome {
@@ -405,7 +409,14 @@ impl PushEngine {
                     continue;
                 }
             }
-            return TargetResult { outcome, attempts };
+            // A wait too long for this delivery goes with the result.
+            let retry_after =
+                retry_after.filter(|_| matches!(outcome, DeliveryOutcome::Transient(_)));
+            return TargetResult {
+                outcome,
+                attempts,
+                retry_after,
+            };
         }
     }
 }

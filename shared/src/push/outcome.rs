@@ -48,6 +48,10 @@ pub struct TargetResult {
     /// Requests sent to the provider for this target (0 when refused
     /// before sending).
     pub attempts: u32,
+    /// For a transient outcome: the provider asked not to be asked again
+    /// sooner than this (`Retry-After`, or its documented minimum), and it
+    /// was too long to wait within the delivery.
+    pub retry_after: Option<Duration>,
 }
 
 /// One attempt's verdict, with what the retry loop needs to know.

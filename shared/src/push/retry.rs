@@ -1,8 +1,56 @@
-//! How long to wait before retrying a transient failure.
+//! How long to wait before retrying a transient failure, and the waits the
+//! providers ask for.
+//!
+//! A wait the provider asks for (its `Retry-After`, or one of the floors
+//! below) that does not fit the invocation's retry budget is not slept
+//! through: the push is reported `Transient` with that wait
+//! (`TargetResult::retry_after`), and the delivery worker puts the message
+//! back on the queue for that long instead of holding the invocation.
 
 use std::time::Duration;
 
 use rand::Rng;
+
+/// FCM `QUOTA_EXCEEDED` (429): "exponential backoff with a minimum initial
+/// delay of 1 minute" (Firebase, REST v1 `ErrorCode`).
+pub const FCM_QUOTA_WAIT: Duration = Duration::from_secs(60);
+/// APNs 5xx: "After 15 minutes, you can retry" (Apple, "Handling
+/// notification responses from APNs").
+pub const APNS_SERVER_ERROR_WAIT: Duration = Duration::from_secs(15 * 60);
+/// A push service throttling without a `Retry-After` (Web Push 429, WNS
+/// 406): as long as FCM asks for, the strictest documented figure.
+pub const THROTTLED_WAIT: Duration = Duration::from_secs(60);
+/// The first retry after a provider's 5xx without `Retry-After`: FCM's
+/// "1 second, 2 seconds, 4 seconds" with jitter ("Best practices when
+/// sending FCM messages at scale"), doubling per attempt.
+pub const SERVER_ERROR_BACKOFF: Duration = Duration::from_secs(1);
+
+/// "Equal jitter" after `attempt` failures (from 1): half of
+/// `base × 2^(attempt-1)` (at most `cap`) fixed, half random, so retries
+/// from a burst spread out but never come back immediately.
+pub fn jittered(base: Duration, attempt: u32, cap: Duration) -> Duration {
+    let exponent = attempt.saturating_sub(1).min(16);
+    let ceiling = base.saturating_mul(1 << exponent).min(cap);
+    let half = ceiling / 2;
+    half + rand::rng().random_range(Duration::ZERO..=half)
+}
+
+/// The wait after a provider's 5xx: its `Retry-After`, else
+/// [`SERVER_ERROR_BACKOFF`] doubling per attempt, jittered.
+pub fn server_error_wait(retry_after: Option<Duration>, attempt: u32) -> Duration {
+    retry_after.unwrap_or_else(|| jittered(SERVER_ERROR_BACKOFF, attempt, Duration::from_secs(8)))
+}
+
+/// The wait after an APNs answer of `status`, given its `Retry-After`:
+/// Apple's 15 minutes after a 5xx.
+pub fn apns_wait(status: http::StatusCode, retry_after: Option<Duration>) -> Option<Duration> {
+    if status.is_server_error() {
+        return Some(retry_after.map_or(APNS_SERVER_ERROR_WAIT, |wait| {
+            wait.max(APNS_SERVER_ERROR_WAIT)
+        }));
+    }
+    retry_after
+}
 
 /// Bounded retries: exponential backoff with jitter, `Retry-After` honoured,
 /// never past `max_elapsed` since the first attempt.
@@ -44,17 +92,7 @@ impl RetryPolicy {
         let delay = match retry_after {
             // The provider's word, as asked.
             Some(wait) => wait,
-            None => {
-                // "Equal jitter": half fixed, half random, so retries from a
-                // burst spread out but never come back immediately.
-                let exponent = attempt.saturating_sub(1).min(16);
-                let ceiling = self
-                    .initial_backoff
-                    .saturating_mul(1 << exponent)
-                    .min(self.max_backoff);
-                let half = ceiling / 2;
-                half + rand::rng().random_range(Duration::ZERO..=half)
-            }
+            None => jittered(self.initial_backoff, attempt, self.max_backoff),
         };
         (elapsed.saturating_add(delay) <= self.max_elapsed).then_some(delay)
     }
@@ -88,6 +126,37 @@ mod tests {
         );
         assert_eq!(
             policy.next_delay(1, Duration::from_secs(13), Some(wait)),
+            None
+        );
+    }
+
+    #[test]
+    fn provider_waits_follow_their_guidance() {
+        for attempt in 1..4 {
+            let wait = server_error_wait(None, attempt);
+            let ceiling = SERVER_ERROR_BACKOFF * (1 << (attempt - 1));
+            assert!(
+                wait >= ceiling / 2 && wait <= ceiling,
+                "{attempt}: {wait:?}"
+            );
+        }
+        assert_eq!(
+            server_error_wait(Some(Duration::from_secs(7)), 1),
+            Duration::from_secs(7)
+        );
+        let status = http::StatusCode::from_u16;
+        assert_eq!(
+            apns_wait(status(503).unwrap(), Some(Duration::from_secs(5))),
+            Some(APNS_SERVER_ERROR_WAIT)
+        );
+        assert_eq!(
+            apns_wait(status(429).unwrap(), Some(Duration::from_secs(5))),
+            Some(Duration::from_secs(5))
+        );
+        // Too long for an invocation: reported, for the queue to carry.
+        let policy = RetryPolicy::default();
+        assert_eq!(
+            policy.next_delay(1, Duration::ZERO, Some(FCM_QUOTA_WAIT)),
             None
         );
     }

@@ -8,11 +8,13 @@ use std::fmt;
 use http::Uri;
 
 /// The browsers' push services: Chrome (FCM), Firefox (Mozilla autopush),
-/// Safari (Apple) and Edge (Windows Push Notification Services).
+/// Safari (Apple: its page allows `*.push.apple.com`, today's endpoints are
+/// on `web.push.apple.com`) and Edge (Windows Push Notification Services,
+/// whose subdomains "are subject to change").
 pub const BROWSER_PUSH_SERVICES: [&str; 4] = [
     "fcm.googleapis.com",
     "updates.push.services.mozilla.com",
-    "web.push.apple.com",
+    "*.push.apple.com",
     "*.notify.windows.com",
 ];
 
@@ -250,6 +252,7 @@ mod tests {
             "https://fcm.googleapis.com/fcm/send/abc:APA91b",
             "https://updates.push.services.mozilla.com/wpush/v2/gAAAA",
             "https://web.push.apple.com/QGuQyavXutnMHNmAbc",
+            "https://api.push.apple.com/QGuQyavXutnMHNmAbc",
             "https://wns2-by3p.notify.windows.com/w/?token=BQYAAAB",
             "https://FCM.googleapis.com/fcm/send/x",
         ] {
@@ -262,6 +265,8 @@ mod tests {
             "https://evil.com/fcm.googleapis.com",
             "https://fcm.googleapis.com.evil.com/x",
             "https://notify.windows.com/x",
+            "https://push.apple.com/x",
+            "https://evilpush.apple.com/x",
             "https://evilnotify.windows.com/x",
             "https://user@fcm.googleapis.com/x",
             "https://fcm.googleapis.com/x#frag",

@@ -12,6 +12,7 @@ mod conflicts;
 mod consistency;
 mod devices;
 mod expiry;
+mod fcm_rules;
 mod hardening;
 mod headers;
 mod idempotency_retries;

@@ -4,10 +4,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+
+use crate::fcm_quota::Quota;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Provider {
@@ -83,6 +85,20 @@ pub(crate) enum FaultSpec {
     /// client finds after Lambda froze it long enough for the network to
     /// drop its idle connections. New connections work.
     FreezeConnections,
+    /// FCM answers 401 `THIRD_PARTY_AUTH_ERROR` (the Firebase project's
+    /// APNs or Web Push credential is bad) to `count` sends, or until cleared.
+    ThirdPartyAuthError {
+        count: Option<u64>,
+    },
+    /// FCM allows each project `requests` sends per `window_secs`, then
+    /// answers 429 `QUOTA_EXCEEDED` until the window ends (see `fcm_quota`);
+    /// with `project_id`, only that project.
+    Quota {
+        requests: u64,
+        window_secs: u64,
+        retry_after_secs: Option<u64>,
+        project_id: Option<String>,
+    },
 }
 
 impl FaultSpec {
@@ -97,6 +113,8 @@ impl FaultSpec {
             FaultSpec::TokenLifetime { .. } => "token_lifetime",
             FaultSpec::ExpiredToken { .. } => "expired_token",
             FaultSpec::FreezeConnections => "freeze_connections",
+            FaultSpec::ThirdPartyAuthError { .. } => "third_party_auth_error",
+            FaultSpec::Quota { .. } => "quota",
         }
     }
 }
@@ -130,6 +148,9 @@ struct FaultSet {
     token_lifetime: Option<serde_json::Number>,
     /// APNs device tokens answered 410 `ExpiredToken`.
     expired_tokens: BTreeSet<String>,
+    /// Remaining `THIRD_PARTY_AUTH_ERROR` answers (`Some(None)`: until cleared).
+    third_party_auth_error: Option<Option<u64>>,
+    quota: Option<Quota>,
 }
 
 impl FaultSet {
@@ -139,6 +160,8 @@ impl FaultSet {
             && self.statuses.is_empty()
             && self.delays.is_empty()
             && self.token_lifetime.is_none()
+            && self.third_party_auth_error.is_none()
+            && self.quota.is_none()
     }
 }
 
@@ -237,6 +260,28 @@ impl Faults {
             FaultSpec::FreezeConnections => {
                 self.freezes.send_modify(|freezes| *freezes += 1);
             }
+            FaultSpec::ThirdPartyAuthError { count } => {
+                if count == Some(0) {
+                    return Err("count must be at least 1".to_owned());
+                }
+                set.third_party_auth_error = Some(count);
+            }
+            FaultSpec::Quota {
+                requests,
+                window_secs,
+                retry_after_secs,
+                project_id,
+            } => {
+                if window_secs == 0 {
+                    return Err("window_secs must be at least 1".to_owned());
+                }
+                set.quota = Some(Quota::new(
+                    requests,
+                    window_secs,
+                    retry_after_secs,
+                    project_id,
+                ));
+            }
         }
         self.update_flag(&set);
         Ok(())
@@ -309,6 +354,30 @@ impl Faults {
     /// [`FaultSpec::FreezeConnections`]).
     pub fn freezes(&self) -> tokio::sync::watch::Receiver<u64> {
         self.freezes.subscribe()
+    }
+
+    /// Whether this FCM send must be answered `THIRD_PARTY_AUTH_ERROR`.
+    pub fn third_party_auth_error(&self) -> bool {
+        if !self.is_active() {
+            return false;
+        }
+        let mut set = self.lock();
+        let Some(remaining) = set.third_party_auth_error.as_mut() else {
+            return false;
+        };
+        if consume(remaining) {
+            set.third_party_auth_error = None;
+            self.update_flag(&set);
+        }
+        true
+    }
+
+    /// `Some(Retry-After)` when this FCM send of `project` is over quota.
+    pub fn fcm_quota(&self, project: &str) -> Option<Option<u64>> {
+        if !self.is_active() {
+            return None;
+        }
+        self.lock().quota.as_mut()?.take(project, Instant::now())
     }
 
     /// The status this request must fail with, using up one count.

@@ -1,5 +1,10 @@
 //! `POST /v1/projects/{project_id}/messages:send`: FCM HTTP v1 with
 //! Google's error envelope (`google.rpc.Status` plus FCM error details).
+//!
+//! A bad registration token is answered as FCM really answers it: 400
+//! `INVALID_ARGUMENT` with only an `FcmError` detail, no `BadRequest`
+//! field violation (firebase-admin-java#1064), although the ErrorCode page
+//! describes one.
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -57,15 +62,19 @@ impl FcmError {
     }
 
     fn invalid_argument(violation: Violation) -> Self {
-        Self {
+        let error = Self {
             error_code: Some("INVALID_ARGUMENT"),
             ..Self::new(
                 StatusCode::BAD_REQUEST,
                 "INVALID_ARGUMENT",
                 violation.description.clone(),
             )
+        };
+        if violation.field == "message.token" {
+            // FCM's real answer for a bad token names no field.
+            return error;
         }
-        .with_violation(violation)
+        error.with_violation(violation)
     }
 
     fn with_violation(mut self, violation: Violation) -> Self {
@@ -187,6 +196,17 @@ async fn accept(
     }
     let body = http_util::read_body(&parts.headers, body, MAX_REQUEST).await;
     let account = authenticate(state, &parts.headers, project_id, jwt::now_secs())?;
+    if let Some(retry_after_secs) = state.faults.fcm_quota(project_id) {
+        return Err(FcmError {
+            error_code: Some("QUOTA_EXCEEDED"),
+            retry_after_secs,
+            ..FcmError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "RESOURCE_EXHAUSTED",
+                "Quota exceeded for quota metric 'Send requests' of service 'fcm.googleapis.com'.",
+            )
+        });
+    }
 
     let body = body.map_err(|e| {
         let description = match e {
@@ -240,6 +260,16 @@ async fn accept(
             }
             None => {}
         }
+    }
+    if state.faults.third_party_auth_error() {
+        return Err(FcmError {
+            error_code: Some("THIRD_PARTY_AUTH_ERROR"),
+            ..FcmError::new(
+                StatusCode::UNAUTHORIZED,
+                "UNAUTHENTICATED",
+                "Auth error from APNS or Web Push Service",
+            )
+        });
     }
     if let Some(hit) = state.faults.take_status(Provider::Fcm) {
         let (code, status, error_code, message) = match hit.status {

@@ -16,6 +16,7 @@ mod credentials;
 mod faults;
 mod fcm;
 mod fcm_message;
+mod fcm_quota;
 mod http_util;
 mod json_probe;
 mod jwt;
@@ -27,6 +28,8 @@ mod state;
 mod stats;
 mod tls;
 mod webpush;
+mod webpush_h1;
+mod webpush_service;
 
 pub use config::SimulatorConfig;
 pub use server::{RunningSimulator, Simulator};

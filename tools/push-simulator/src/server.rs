@@ -88,6 +88,7 @@ impl Simulator {
         let http_addr = http_listener.local_addr()?;
         let tls_addr = tls_listener.local_addr()?;
 
+        let http1_config = crate::webpush_h1::http1_only(&material.server_config);
         let shared = Shared {
             state: Arc::new(State::new(
                 if config.lean {
@@ -101,6 +102,13 @@ impl Simulator {
             acceptor: TlsAcceptor::from(material.server_config),
         };
         let (shutdown, shutdown_rx) = watch::channel(false);
+        let http1_loop = crate::webpush_h1::start(
+            shared.state.clone(),
+            http1_config,
+            tls_addr.ip(),
+            shutdown_rx.clone(),
+        )
+        .await?;
         let mut queues = Vec::new();
         let mut workers = Vec::new();
         for index in 0..config.workers.max(1) {
@@ -119,6 +127,7 @@ impl Simulator {
         }
         let queues = Arc::new(queues);
         let accept_loops = vec![
+            http1_loop,
             tokio::spawn(accept_loop(
                 http_listener,
                 Listener::Http,
@@ -225,8 +234,6 @@ async fn accept_loop(
 ) {
     let mut next = 0;
     loop {
-        // Connection ids: unique across both listeners.
-        static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
             _ = shutdown.changed() => break,
@@ -246,7 +253,7 @@ async fn accept_loop(
         let conn = ConnInfo {
             listener: kind,
             local_addr,
-            id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            id: crate::state::next_connection_id(),
         };
         next = (next + 1) % queues.len();
         if queues[next].send(Accepted { stream, conn }).is_err() {

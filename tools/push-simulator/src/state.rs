@@ -60,6 +60,13 @@ pub(crate) struct ConnInfo {
     pub id: u64,
 }
 
+/// A connection id unique among this process's connections, whichever
+/// listener accepted them.
+pub(crate) fn next_connection_id() -> u64 {
+    static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
 pub(crate) fn version_name(version: Version) -> &'static str {
     match version {
         Version::HTTP_2 => "HTTP/2.0",

@@ -7,10 +7,13 @@
 //! itself (`POST /admin/web-push-subscriptions`).
 //!
 //! Subscription ids starting with `gone` answer 410 (an expired
-//! subscription), ids starting with `busy` answer 429 with `Retry-After: 1`.
+//! subscription), ids starting with `busy` are throttled (429 with
+//! `Retry-After: 1`; WNS: 406). A subscription made with `"service"` plays
+//! that push service's rules (`webpush_service`); one made with
+//! `"http1_only": true` lives on the listener without HTTP/2.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard, OnceLock};
 
 use aws_lc_rs::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_128_GCM};
 use aws_lc_rs::agreement::{self, PrivateKey, UnparsedPublicKey, ECDH_P256};
@@ -19,7 +22,7 @@ use aws_lc_rs::signature::{self, ECDSA_P256_SHA256_FIXED};
 use base64::engine::general_purpose::{URL_SAFE, URL_SAFE_NO_PAD};
 use base64::Engine;
 use chrono::{DateTime, Utc};
-use http::header::{HeaderValue, AUTHORIZATION, LOCATION, RETRY_AFTER};
+use http::header::{HeaderValue, AUTHORIZATION, LOCATION};
 use http::request::Parts;
 use http::{Method, Request, StatusCode};
 use hyper::body::Incoming;
@@ -28,6 +31,7 @@ use serde_json::{json, Map, Value};
 
 use crate::http_util::{self, Resp};
 use crate::state::{ConnInfo, Listener, State};
+use crate::webpush_service::{refuse, Service, MOZILLA_PATH_PREFIX};
 
 pub(crate) const PATH_PREFIX: &str = "/wp/";
 /// RFC 8030 push services accept at least 4096 bytes; this one no more.
@@ -42,6 +46,9 @@ struct Subscription {
     private_key: PrivateKey,
     auth: [u8; 16],
     application_server_key: Option<Vec<u8>>,
+    service: Service,
+    /// A Firefox for Android/iOS subscription, which autopush bridges.
+    bridged: bool,
 }
 
 struct WebPushDelivery {
@@ -57,6 +64,8 @@ struct WebPushDelivery {
 pub(crate) struct WebPushState {
     subscriptions: Mutex<HashMap<String, Subscription>>,
     deliveries: Mutex<VecDeque<WebPushDelivery>>,
+    /// `https://ip:port` of the listener without HTTP/2.
+    http1_origin: OnceLock<String>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -71,6 +80,10 @@ fn b64(text: &str) -> Option<Vec<u8>> {
 }
 
 impl WebPushState {
+    pub fn set_http1_origin(&self, origin: String) {
+        let _ = self.http1_origin.set(origin);
+    }
+
     pub fn clear(&self) -> usize {
         let mut deliveries = lock(&self.deliveries);
         let count = deliveries.len();
@@ -118,6 +131,16 @@ struct SubscriptionRequest {
     /// The subscription id (the endpoint's last segment); random by default.
     #[serde(default)]
     id: Option<String>,
+    /// The push service whose rules the subscription plays.
+    #[serde(default)]
+    service: Service,
+    /// With `service: "mozilla"`: a Firefox for Android/iOS subscription,
+    /// whose bodies autopush bridges through FCM/APNs (smaller limit).
+    #[serde(default)]
+    bridged: bool,
+    /// On the listener that offers only HTTP/1.1 (ALPN without `h2`).
+    #[serde(default)]
+    http1_only: bool,
 }
 
 /// `POST /admin/web-push-subscriptions`: a new subscription in the shape
@@ -161,10 +184,31 @@ pub(crate) fn create_subscription(
                     .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         })
         .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
-    let origin = request
-        .origin
-        .map(|origin| origin.trim_end_matches('/').to_owned())
-        .unwrap_or_else(|| http_util::base_url(conn, parts));
+    if request.bridged && request.service != Service::Mozilla {
+        return http_util::admin_error(
+            StatusCode::BAD_REQUEST,
+            "bridged is for service \"mozilla\" only",
+        );
+    }
+    let origin = match (request.http1_only, request.origin) {
+        (true, Some(_)) => {
+            return http_util::admin_error(
+                StatusCode::BAD_REQUEST,
+                "http1_only picks the origin: give one or the other",
+            )
+        }
+        (true, None) => match state.web_push.http1_origin.get() {
+            Some(origin) => origin.clone(),
+            None => {
+                return http_util::admin_error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "the HTTP/1.1-only listener is not running",
+                )
+            }
+        },
+        (false, Some(origin)) => origin.trim_end_matches('/').to_owned(),
+        (false, None) => http_util::base_url(conn, parts),
+    };
     let (Ok(private_key), mut auth) = (PrivateKey::generate(&ECDH_P256), [0_u8; 16]) else {
         return http_util::admin_error(StatusCode::INTERNAL_SERVER_ERROR, "key generation failed");
     };
@@ -174,7 +218,7 @@ pub(crate) fn create_subscription(
     ) else {
         return http_util::admin_error(StatusCode::INTERNAL_SERVER_ERROR, "key generation failed");
     };
-    let endpoint = format!("{origin}{PATH_PREFIX}{id}");
+    let endpoint = format!("{origin}{}{id}", request.service.path_prefix());
     let answer = json!({
         "endpoint": endpoint,
         "expirationTime": null,
@@ -189,16 +233,11 @@ pub(crate) fn create_subscription(
             private_key,
             auth,
             application_server_key,
+            service: request.service,
+            bridged: request.bridged,
         },
     );
     http_util::json(StatusCode::CREATED, &answer)
-}
-
-fn refuse(status: StatusCode, reason: &str) -> Resp {
-    http_util::json(
-        status,
-        &json!({"code": status.as_u16(), "errno": 109, "error": reason}),
-    )
 }
 
 /// `vapid t=<jwt>, k=<key>`: the token and the decoded key.
@@ -217,11 +256,8 @@ fn vapid_parts(value: &str) -> Option<(&str, Vec<u8>)> {
 }
 
 /// Checks the VAPID authorization for `audience`; `Err` is the refusal.
-fn check_vapid(
-    parts: &Parts,
-    audience: &str,
-    bound_key: Option<&[u8]>,
-) -> Result<(), (StatusCode, &'static str)> {
+/// `Ok` is the key that signed.
+fn check_vapid(parts: &Parts, audience: &str) -> Result<Vec<u8>, (StatusCode, &'static str)> {
     let unauthorized = |reason: &'static str| (StatusCode::UNAUTHORIZED, reason);
     let forbidden = |reason: &'static str| (StatusCode::FORBIDDEN, reason);
     let value = parts
@@ -270,12 +306,7 @@ fn check_vapid(
     if !(subject.starts_with("mailto:") || subject.starts_with("https:")) {
         return Err(forbidden("the VAPID `sub` must be a mailto: or https: URI"));
     }
-    if bound_key.is_some_and(|bound| bound != key.as_slice()) {
-        return Err(forbidden(
-            "the VAPID key is not the subscription's applicationServerKey",
-        ));
-    }
-    Ok(())
+    Ok(key)
 }
 
 /// Length of `header.claims` in a JWT.
@@ -337,30 +368,41 @@ fn decrypt(body: &[u8], subscription: &Subscription) -> Option<Vec<u8>> {
     (plain[end] == 2).then(|| plain[..end].to_vec())
 }
 
-/// `POST /wp/{id}`.
+/// `POST /wp/{id}` (and `/wpush/v2/{id}`, autopush's shape).
 pub(crate) async fn handle(state: &State, conn: ConnInfo, req: Request<Incoming>) -> Resp {
     let (parts, body) = req.into_parts();
     if parts.method != Method::POST {
-        return refuse(StatusCode::METHOD_NOT_ALLOWED, "POST required");
+        return refuse(StatusCode::METHOD_NOT_ALLOWED, 109, "POST required");
     }
-    let id = parts.uri.path().trim_start_matches(PATH_PREFIX).to_owned();
+    let path = parts.uri.path();
+    let id = path
+        .strip_prefix(MOZILLA_PATH_PREFIX)
+        .or_else(|| path.strip_prefix(PATH_PREFIX))
+        .unwrap_or_default()
+        .to_owned();
     if id.is_empty() || id.contains('/') {
-        return refuse(StatusCode::NOT_FOUND, "no such subscription");
+        return refuse(StatusCode::NOT_FOUND, 102, "no such subscription");
     }
     let body = match http_util::read_body(&parts.headers, body, MAX_BODY).await {
         Ok(body) => body,
-        Err(_) => return refuse(StatusCode::PAYLOAD_TOO_LARGE, "body over 4096 bytes"),
+        Err(_) => return refuse(StatusCode::PAYLOAD_TOO_LARGE, 104, "body over 4096 bytes"),
     };
     let origin = http_util::base_url(conn, &parts);
     let endpoint = format!("{origin}{}", parts.uri.path());
-    let bound_key = {
+    let (bound_key, service, bridged) = {
         let subscriptions = lock(&state.web_push.subscriptions);
         subscriptions
             .get(&endpoint)
-            .and_then(|s| s.application_server_key.clone())
+            .map_or((None, Service::Standard, false), |s| {
+                (s.application_server_key.clone(), s.service, s.bridged)
+            })
     };
-    if let Err((status, reason)) = check_vapid(&parts, &origin, bound_key.as_deref()) {
-        return refuse(status, reason);
+    let key = match check_vapid(&parts, &origin) {
+        Ok(key) => key,
+        Err((status, reason)) => return refuse(status, 109, reason),
+    };
+    if bound_key.is_some_and(|bound| bound != key) {
+        return service.key_mismatch();
     }
     if parts
         .headers
@@ -368,7 +410,7 @@ pub(crate) async fn handle(state: &State, conn: ConnInfo, req: Request<Incoming>
         .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
         .is_none()
     {
-        return refuse(StatusCode::BAD_REQUEST, "the TTL header is required");
+        return refuse(StatusCode::BAD_REQUEST, 111, "the TTL header is required");
     }
     if parts
         .headers
@@ -378,18 +420,25 @@ pub(crate) async fn handle(state: &State, conn: ConnInfo, req: Request<Incoming>
     {
         return refuse(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            110,
             "Content-Encoding must be aes128gcm",
         );
     }
+    if let Some(answer) = service.check_topic(parts.headers.get("topic")) {
+        return answer;
+    }
+    if service.too_large(bridged, body.len()) {
+        return refuse(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            104,
+            "bridged subscriptions take 4096 bytes once base64-encoded",
+        );
+    }
     if id.starts_with("gone") {
-        return refuse(StatusCode::GONE, "subscription expired");
+        return refuse(StatusCode::GONE, 106, "subscription expired");
     }
     if id.starts_with("busy") {
-        let mut answer = refuse(StatusCode::TOO_MANY_REQUESTS, "slow down");
-        answer
-            .headers_mut()
-            .insert(RETRY_AFTER, HeaderValue::from_static("1"));
-        return answer;
+        return service.throttled();
     }
     let plaintext = {
         let subscriptions = lock(&state.web_push.subscriptions);

@@ -222,7 +222,7 @@ impl ApnsBatch<'_> {
         if reply.status == StatusCode::OK {
             return DeliveryOutcome::Delivered.into();
         }
-        let retry_after = reply.retry_after;
+        let retry_after = crate::push::retry::apns_wait(reply.status, reply.retry_after);
         let reason = reason::of(&reply.body);
         let outcome = match (reply.status.as_u16(), reason) {
             (_, Some(reason @ ("Unregistered" | "ExpiredToken"))) => dead(reason),

@@ -48,6 +48,9 @@ struct Android<'a> {
     priority: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     ttl: Option<String>,
+    /// `collapse_id`. FCM keeps at most 4 collapse keys per device at a
+    /// time and says not which past that ("Non-collapsible and collapsible
+    /// messages"): documented for senders in docs/sending.md.
     #[serde(skip_serializing_if = "Option::is_none")]
     collapse_key: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -1,8 +1,26 @@
 //! Firebase Cloud Messaging, HTTP v1:
 //! `POST /v1/projects/{project_id}/messages:send` with an OAuth2 token.
+//!
+//! Answers (Firebase, REST v1 `ErrorCode`, and "Manage FCM registration
+//! tokens"):
+//! - 404 `UNREGISTERED`, and 400 `INVALID_ARGUMENT` about the registration
+//!   token, remove the token. FCM's real answer for a bad token carries
+//!   only an `FcmError` detail (firebase-admin-java#1064), no field
+//!   violation: a token is dead when a violation names `message.token`, or
+//!   when there is none and the message is about the registration token.
+//! - 401 `THIRD_PARTY_AUTH_ERROR` is the Firebase project's APNs
+//!   certificate or Web Push key: a configuration failure, reported by
+//!   name; the access token is fine and kept.
+//! - Any other 401: the access token was refused; another is fetched.
+//! - 429 `QUOTA_EXCEEDED`: a wait of at least a minute, and the project's
+//!   sends held back meanwhile (`pause`). 5xx: `Retry-After`, else 1 s
+//!   doubling, jittered.
 
 pub(crate) mod message;
 mod oauth;
+mod pause;
+
+use std::time::Instant;
 
 use http::header::{AUTHORIZATION, CONTENT_TYPE};
 use http::{HeaderMap, HeaderValue, Method, Request, StatusCode, Uri, Version};
@@ -13,6 +31,7 @@ use crate::credentials::{is_project_id, ServiceAccount};
 use crate::error::Result;
 use crate::model::platform::is_fcm_token;
 use crate::push::outcome::{dead, failed, transient, Attempt, DeliveryOutcome};
+use crate::push::retry::{server_error_wait, FCM_QUOTA_WAIT};
 use crate::push::target::TenantPush;
 use crate::push::transport::{Endpoint, Reply, Transport};
 pub(crate) use message::FcmMessage;
@@ -22,6 +41,7 @@ use oauth::CacheId;
 pub(crate) struct Fcm {
     endpoint: Endpoint,
     pub tokens: AccessTokens,
+    pauses: pause::Pauses,
 }
 
 /// One notification on its way to one tenant's FCM devices.
@@ -47,6 +67,8 @@ struct Status {
     #[serde(default)]
     status: String,
     #[serde(default)]
+    message: String,
+    #[serde(default)]
     details: Vec<Detail>,
 }
 
@@ -71,6 +93,7 @@ impl Fcm {
                 .endpoint(&endpoints.fcm)
                 .map_err(|err| crate::Error::internal("configuring the FCM endpoint", err))?,
             tokens: AccessTokens::new(endpoints.oauth_token_url.clone()),
+            pauses: pause::Pauses::default(),
         })
     }
 
@@ -118,6 +141,13 @@ impl FcmBatch<'_> {
         if !is_fcm_token(token) {
             return failed("invalid fcm registration token format").into();
         }
+        let project = self.account.project_id.as_str();
+        if let Some(left) = self.fcm.pauses.left(project, Instant::now()) {
+            return Attempt {
+                outcome: transient("QUOTA_EXCEEDED: the FCM project's sends are paused"),
+                retry_after: Some(left),
+            };
+        }
         let mut headers = self.headers.clone();
         if attempt > 1 {
             // The access token may have been refused and renewed.
@@ -144,13 +174,13 @@ impl FcmBatch<'_> {
             .send(request, self.message.body(token))
             .await
         {
-            Ok(reply) => Box::pin(self.classify(reply, bearer)).await,
+            Ok(reply) => Box::pin(self.classify(reply, bearer, attempt)).await,
             Err(err) if err.is_retryable() => transient(err.reason()).into(),
             Err(err) => failed(err.reason()).into(),
         }
     }
 
-    async fn classify(&self, reply: Reply, bearer: Option<HeaderValue>) -> Attempt {
+    async fn classify(&self, reply: Reply, bearer: Option<HeaderValue>, attempt: u32) -> Attempt {
         if reply.status == StatusCode::OK {
             return DeliveryOutcome::Delivered.into();
         }
@@ -170,32 +200,53 @@ impl FcmBatch<'_> {
             })
             .map(std::borrow::Cow::Borrowed)
             .unwrap_or_else(|| format!("fcm status {}", status.as_u16()).into());
-        let names_token = error.as_ref().is_some_and(|e| {
-            e.details
-                .iter()
-                .flat_map(|d| &d.field_violations)
-                .any(|v| v.field == "message.token")
-        });
+        let about_token = error.as_ref().is_some_and(about_the_token);
+        let mut retry_after = reply.retry_after;
         let outcome = if code == "UNREGISTERED" {
             dead(code)
-        } else if code == "INVALID_ARGUMENT" && names_token {
+        } else if code == "INVALID_ARGUMENT" && about_token {
             dead("INVALID_ARGUMENT: message.token")
+        } else if code == "THIRD_PARTY_AUTH_ERROR" {
+            failed("THIRD_PARTY_AUTH_ERROR: the Firebase project's APNs certificate or Web Push key is invalid or missing")
         } else if status == StatusCode::UNAUTHORIZED {
             // The access token was revoked or expired early: fetch another.
             if let Some(stale) = &bearer {
                 self.fcm.tokens.expire(&self.cache_id, stale).await;
             }
             transient(code)
-        } else if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
+        } else if status == StatusCode::TOO_MANY_REQUESTS {
+            let wait = retry_after.map_or(FCM_QUOTA_WAIT, |wait| wait.max(FCM_QUOTA_WAIT));
+            self.fcm
+                .pauses
+                .pause(&self.account.project_id, wait, Instant::now());
+            retry_after = Some(wait);
+            transient(code)
+        } else if status.is_server_error() {
+            retry_after = Some(server_error_wait(retry_after, attempt));
             transient(code)
         } else {
             failed(code)
         };
         Attempt {
             outcome,
-            retry_after: reply.retry_after,
+            retry_after,
         }
     }
+}
+
+/// Whether an `INVALID_ARGUMENT` is about the registration token: a field
+/// violation names it, or there is none and the message speaks of it (a
+/// payload problem names its field).
+fn about_the_token(error: &Status) -> bool {
+    let mut violations = error.details.iter().flat_map(|d| &d.field_violations);
+    let mut none = true;
+    for violation in violations.by_ref() {
+        none = false;
+        if violation.field == "message.token" {
+            return true;
+        }
+    }
+    none && error.message.contains("registration token")
 }
 
 /// FCM's `errorCode`s and the `google.rpc.Code` names it answers with.

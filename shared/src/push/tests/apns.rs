@@ -142,22 +142,7 @@ async fn unregistered_and_bad_tokens_are_dead_and_the_others_delivered() {
 }
 
 #[tokio::test]
-async fn server_errors_are_retried_until_delivered() {
-    let h = start().await;
-    h.fault(json!({"fault": "status", "status": 500, "count": 2, "provider": "apns"}))
-        .await;
-    let results = h
-        .providers
-        .deliver(&h.tenant, &alert(), &[ios(5)])
-        .await
-        .unwrap();
-    assert_eq!(results[0].outcome, DeliveryOutcome::Delivered);
-    assert_eq!(results[0].attempts, 3);
-    assert_eq!(h.deliveries("apns").await.len(), 1);
-}
-
-#[tokio::test]
-async fn a_provider_that_keeps_failing_leaves_the_push_transient_after_bounded_attempts() {
+async fn an_apns_server_error_is_not_retried_sooner_than_the_15_minutes_apple_asks() {
     let h = start().await;
     h.fault(json!({"fault": "status", "status": 503, "provider": "apns"}))
         .await;
@@ -170,7 +155,11 @@ async fn a_provider_that_keeps_failing_leaves_the_push_transient_after_bounded_a
         results[0].outcome,
         DeliveryOutcome::Transient("ServiceUnavailable".into())
     );
-    assert_eq!(results[0].attempts, quick_config().retry.max_attempts);
+    assert_eq!(results[0].attempts, 1, "not retried within the delivery");
+    assert_eq!(
+        results[0].retry_after,
+        Some(crate::push::retry::APNS_SERVER_ERROR_WAIT)
+    );
 }
 
 #[tokio::test]

@@ -18,6 +18,8 @@ pub(super) struct Harness {
     pub admin: reqwest::Client,
     pub providers: PushEngine,
     pub tenant: TenantPush,
+    /// What `providers` was built with.
+    pub endpoints: ProviderEndpoints,
     state_dir: PathBuf,
 }
 
@@ -110,6 +112,7 @@ pub(super) async fn start_clocked(
         admin,
         providers,
         tenant,
+        endpoints,
         state_dir,
     }
 }

@@ -7,6 +7,7 @@ mod fcm;
 mod harness;
 mod token_clock;
 mod webpush;
+mod webpush_services;
 
 /// A usable APNs key of its own (a fresh P-256 key), for unit tests that
 /// need no simulator.

@@ -13,6 +13,7 @@
 //! 40k vs 63k pushes/s) at a higher peak RSS (28.8 vs 24.0 MiB). A busier
 //! run before it gave 1.03x (0.65, 1.03, 1.31). bench/README.md.
 
+pub(crate) mod alpn;
 #[cfg(feature = "hyper-util-client")]
 mod hyper_client;
 mod origins;

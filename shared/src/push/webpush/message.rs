@@ -15,8 +15,9 @@ use crate::web_push::ece::MAX_PLAINTEXT_LEN;
 
 /// `ttl_seconds` when the send has none: four weeks, what push services keep.
 pub const DEFAULT_TTL_SECONDS: u32 = 28 * 24 * 3600;
-/// RFC 8030 §5.4: a `Topic` is at most 32 base64url characters.
-const MAX_TOPIC_CHARS: usize = 32;
+/// Bytes of the SHA-256 a `Topic` carries: 24 are 32 base64url characters,
+/// RFC 8030 §5.4's maximum, with no padding.
+const TOPIC_DIGEST_BYTES: usize = 24;
 
 #[derive(Debug, Clone)]
 pub(crate) struct WebPushMessage {
@@ -24,6 +25,9 @@ pub(crate) struct WebPushMessage {
     pub ttl: HeaderValue,
     pub urgency: HeaderValue,
     pub topic: Option<HeaderValue>,
+    /// Nothing a browser would show: no `alert`, and either
+    /// `content_available` or no `data` a service worker could show.
+    pub silent: bool,
 }
 
 #[derive(Serialize)]
@@ -44,22 +48,15 @@ struct Plaintext<'a> {
     message_id: &'a str,
 }
 
-/// `collapse_id` as a `Topic`: kept when it already is one (1 to 32
-/// base64url characters), else the first 32 characters of the base64url
-/// SHA-256 of it, so the same `collapse_id` always replaces the same
-/// pending message.
+/// `collapse_id` as a `Topic`: the base64url of the first 24 bytes of its
+/// SHA-256, 32 characters, for every `collapse_id` and every push service.
+/// Apple base64-decodes topics and refuses lengths of 1 mod 4
+/// (`BadWebPushTopic`), which about one `collapse_id` in four has; a
+/// digest is accepted everywhere, and the same `collapse_id` always
+/// replaces the same pending message.
 pub fn topic_of(collapse_id: &str) -> String {
-    let is_topic = !collapse_id.is_empty()
-        && collapse_id.len() <= MAX_TOPIC_CHARS
-        && collapse_id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    if is_topic {
-        return collapse_id.to_owned();
-    }
-    let mut digest = URL_SAFE_NO_PAD.encode(Sha256::digest(collapse_id.as_bytes()));
-    digest.truncate(MAX_TOPIC_CHARS);
-    digest
+    let digest = Sha256::digest(collapse_id.as_bytes());
+    URL_SAFE_NO_PAD.encode(&digest[..TOPIC_DIGEST_BYTES])
 }
 
 impl WebPushMessage {
@@ -87,6 +84,9 @@ impl WebPushMessage {
                 .collapse_id
                 .as_deref()
                 .and_then(|id| HeaderValue::try_from(topic_of(id)).ok()),
+            silent: alert.is_none()
+                && (notification.content_available
+                    || notification.data.as_ref().is_none_or(Map::is_empty)),
         }
     }
 
@@ -125,15 +125,16 @@ mod tests {
     }
 
     #[test]
-    fn topics_are_at_most_32_base64url_characters() {
-        assert_eq!(topic_of("scores-game-12"), "scores-game-12");
-        let long = topic_of(&"x".repeat(64));
-        assert_eq!(long.len(), 32);
-        assert_eq!(long, topic_of(&"x".repeat(64)));
-        let spaced = topic_of("a b");
-        assert_eq!(spaced.len(), 32);
-        assert!(spaced
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+    fn every_collapse_id_becomes_a_stable_topic_apple_can_decode() {
+        for collapse_id in ["spike", "mail-batch-10", "ab", "a b", &"x".repeat(64)] {
+            let topic = topic_of(collapse_id);
+            assert_eq!(topic.len(), 32, "{collapse_id}");
+            assert_ne!(topic.len() % 4, 1);
+            assert!(topic
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+            assert_eq!(topic, topic_of(collapse_id), "stable");
+        }
+        assert_ne!(topic_of("a"), topic_of("b"));
     }
 }

@@ -2,8 +2,16 @@
 //! encrypted message to the subscription's endpoint, authorised with the
 //! tenant's VAPID key (RFC 8292). Only endpoints on the deployment's
 //! allow-list are contacted, checked again here at send time.
+//!
+//! What is sent is what every push service accepts (a `Topic` Apple can
+//! decode, one `Topic` per `collapse_id` everywhere); the few rules that
+//! differ by service are in `service`, and HTTP/1.1 is used for a service
+//! that does not offer HTTP/2 (`http1`).
 
+mod answer;
+mod http1;
 pub(crate) mod message;
+mod service;
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -12,12 +20,14 @@ use std::time::Duration;
 use http::header::{AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode, Version};
 
-use crate::push::outcome::{dead, failed, transient, Attempt, DeliveryOutcome};
+use crate::push::outcome::{failed, transient, Attempt, DeliveryOutcome};
 use crate::push::target::{Target, TenantPush};
-use crate::push::transport::{Reply, Transport};
+use crate::push::transport::{Reply, Transport, TransportError};
 use crate::web_push::ece::{self, EceError};
+use crate::web_push::hosts::EndpointOrigin;
 use crate::web_push::{VapidKey, WebPushHosts};
 pub(crate) use message::WebPushMessage;
+use service::PushService;
 
 /// A VAPID token is valid this long (RFC 8292 allows at most 24 hours)...
 const TOKEN_LIFETIME: Duration = Duration::from_secs(12 * 3600);
@@ -41,6 +51,7 @@ pub(crate) struct WebPush {
     /// Token ages on the wall clock: a frozen Lambda's monotonic clock may
     /// stand still while the token expires.
     pub(crate) clock: crate::clock::Clock,
+    http1: http1::Http1,
 }
 
 /// One notification on its way to one tenant's Web Push devices.
@@ -60,6 +71,7 @@ impl WebPush {
             hosts,
             headers: Mutex::new(HashMap::new()),
             clock: crate::clock::Clock::system(),
+            http1: http1::Http1::default(),
         }
     }
 
@@ -124,7 +136,7 @@ impl WebPush {
 
 impl WebPushBatch<'_> {
     /// One request for `target`; `attempt` counts from 1.
-    pub async fn attempt(&self, target: &Target, _attempt: u32) -> Attempt {
+    pub async fn attempt(&self, target: &Target, attempt: u32) -> Attempt {
         let Some(keys) = &target.web_push_keys else {
             return failed("webpush device has no subscription keys").into();
         };
@@ -134,6 +146,22 @@ impl WebPushBatch<'_> {
         let Ok((p256dh, auth)) = keys.validate() else {
             return failed("webpush subscription keys are invalid").into();
         };
+        let path = target
+            .token
+            .parse::<http::Uri>()
+            .ok()
+            .and_then(|uri| uri.path_and_query().map(|pq| pq.as_str().to_owned()))
+            .unwrap_or_else(|| "/".to_owned());
+        let service = PushService::of(&origin, &path);
+        if service == PushService::Apple && self.message.silent {
+            // Safari has no invisible push: a push that shows nothing costs
+            // the site its permission (Apple, "Sending web push
+            // notifications in web apps and browsers").
+            return failed(
+                "Safari web push must show a notification: send an alert (a push without one would cost the site its permission)",
+            )
+            .into();
+        }
         let body = match ece::encrypt(&self.message.plaintext, &p256dh, &auth) {
             Ok(body) => body,
             Err(EceError::TooLarge) => {
@@ -141,21 +169,15 @@ impl WebPushBatch<'_> {
             }
             Err(_) => return failed("webpush encryption failed").into(),
         };
+        if body.len() > service.max_message_len() {
+            return failed(format!(
+                "payload too large for Firefox's push service ({} bytes encrypted, a JSON of at most {} bytes: Firefox on Android and iOS)",
+                service.max_message_len(),
+                service.max_message_len() - ece::HEADER_LEN - ece::RECORD_OVERHEAD
+            ))
+            .into();
+        }
         let audience = origin.audience();
-        let endpoint = match self.transport.web_push_endpoint(&audience, self.tenant_id) {
-            Ok(endpoint) => endpoint,
-            Err(err) => return failed(err.reason()).into(),
-        };
-        let path = target
-            .token
-            .parse::<http::Uri>()
-            .ok()
-            .and_then(|uri| uri.path_and_query().map(|pq| pq.as_str().to_owned()))
-            .unwrap_or_else(|| "/".to_owned());
-        let uri = match endpoint.uri(&path) {
-            Ok(uri) => uri,
-            Err(err) => return failed(err.reason()).into(),
-        };
         let id = (self.fingerprint, audience);
         let authorization = match self.web_push.authorization(id.clone(), self.key) {
             Ok(value) => value,
@@ -173,44 +195,63 @@ impl WebPushBatch<'_> {
             CONTENT_TYPE,
             HeaderValue::from_static("application/octet-stream"),
         );
-        let mut request = Request::new(());
-        *request.method_mut() = Method::POST;
-        *request.uri_mut() = uri;
-        *request.version_mut() = Version::HTTP_2;
-        *request.headers_mut() = headers;
-        match endpoint.send(request, body.into()).await {
-            Ok(reply) => self.classify(reply, &id),
+        match self.send(&origin, &path, headers, body.into()).await {
+            Ok(reply) => self.classify(reply, &id, attempt),
             Err(err) if err.is_retryable() => transient(err.reason()).into(),
             Err(err) => failed(err.reason()).into(),
         }
     }
 
-    fn classify(&self, reply: Reply, id: &CacheId) -> Attempt {
+    /// Over HTTP/2, or HTTP/1.1 where the push service does not offer it.
+    async fn send(
+        &self,
+        origin: &EndpointOrigin,
+        path: &str,
+        headers: HeaderMap,
+        body: bytes::Bytes,
+    ) -> Result<Reply, TransportError> {
+        let http1 = &self.web_push.http1;
+        let endpoint = self
+            .transport
+            .web_push_endpoint(&origin.audience(), self.tenant_id)?;
+        let mut request = Request::new(());
+        *request.method_mut() = Method::POST;
+        *request.uri_mut() = endpoint.uri(path)?;
+        *request.version_mut() = Version::HTTP_2;
+        *request.headers_mut() = headers;
+        if let Some(reply) = http1
+            .send_if_known(self.transport, origin, &request, &body)
+            .await
+        {
+            return reply;
+        }
+        let mut retry = Request::new(());
+        *retry.method_mut() = Method::POST;
+        retry.uri_mut().clone_from(request.uri());
+        retry.headers_mut().clone_from(request.headers());
+        match endpoint.send(request, body.clone()).await {
+            Err(TransportError::Connect(reason)) => {
+                match http1.fall_back(self.transport, origin, &retry, &body).await {
+                    Some(reply) => reply,
+                    None => Err(TransportError::Connect(reason)),
+                }
+            }
+            sent => sent,
+        }
+    }
+
+    fn classify(&self, reply: Reply, id: &CacheId, attempt: u32) -> Attempt {
         let status = reply.status;
-        let outcome = if status.is_success() {
-            DeliveryOutcome::Delivered
-        } else if status == StatusCode::NOT_FOUND || status == StatusCode::GONE {
-            // RFC 8030 §7.3: the subscription expired or was removed.
-            dead(format!(
-                "webpush status {}: subscription gone",
-                status.as_u16()
-            ))
-        } else if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
-            transient(format!("webpush status {}", status.as_u16()))
-        } else if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
+        let outcome = answer::outcome(status, &reply.body);
+        if (status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN)
+            && !outcome.is_dead_token()
+        {
+            // The token may be what was refused: sign anew next time.
             self.web_push.forget(id);
-            failed(format!(
-                "webpush status {}: VAPID authorization refused",
-                status.as_u16()
-            ))
-        } else if status == StatusCode::PAYLOAD_TOO_LARGE {
-            failed("webpush status 413: payload too large")
-        } else {
-            failed(format!("webpush status {}", status.as_u16()))
-        };
+        }
         Attempt {
             outcome,
-            retry_after: reply.retry_after,
+            retry_after: answer::wait(status, reply.retry_after, attempt),
         }
     }
 }

@@ -50,7 +50,7 @@ impl Worker {
             }
             BatchState::Pending => {
                 tracing::info!("batch still being enqueued; chunk postponed");
-                self.postpone(meta).await;
+                self.postpone(meta, self.settings.pending_retry).await;
                 return Ok(Verdict::Retry);
             }
         }
@@ -138,6 +138,17 @@ impl Worker {
                 elapsed_ms,
                 "transient failures remain; SQS will deliver the chunk again"
             );
+            if let Some(wait) = stats
+                .retry_after
+                .filter(|wait| *wait >= self.settings.requeue_min_wait)
+            {
+                tracing::info!(
+                    wait_secs = wait.as_secs(),
+                    "a provider asked to wait; the chunk comes back after that"
+                );
+                self.postpone(meta, wait.min(self.settings.max_requeue_delay))
+                    .await;
+            }
             return Ok(Verdict::Retry);
         }
         let counts = progress.counts();
@@ -201,16 +212,17 @@ impl Worker {
             .collect()
     }
 
-    /// Makes the message visible again soon instead of after the queue's
-    /// full visibility timeout. Best effort.
-    pub(super) async fn postpone(&self, meta: &MessageMeta) {
+    /// Makes the message visible again after `delay` instead of the queue's
+    /// visibility timeout. Best effort.
+    pub(super) async fn postpone(&self, meta: &MessageMeta, delay: Duration) {
         let (Some(queue_url), Some(receipt)) = (
             self.app.config.delivery_queue_url.as_deref(),
             meta.receipt_handle.as_deref(),
         ) else {
             return;
         };
-        let seconds = i32::try_from(self.settings.pending_retry.as_secs()).unwrap_or(5);
+        // SQS takes 0 to 43,200 seconds.
+        let seconds = i32::try_from(delay.as_secs().min(43_200)).unwrap_or(43_200);
         if let Err(err) = self
             .app
             .sqs

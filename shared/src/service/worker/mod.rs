@@ -32,7 +32,12 @@
 //!    engine's retries) stay unsettled and the message is reported failed,
 //!    so SQS delivers it again; on its last receive (when the queue's
 //!    `maxReceiveCount` is configured) they are settled as failed instead,
-//!    so the batch still reaches `done`.
+//!    so the batch still reaches `done`. When a provider asked for a wait
+//!    the engine would not sleep through (FCM's minute after
+//!    `QUOTA_EXCEEDED`, Apple's 15 minutes after a 5xx, a long
+//!    `Retry-After`), the message comes back no sooner than that
+//!    (`ChangeMessageVisibility`): the invocation moves on to other
+//!    messages, other tenants' among them, instead of waiting.
 //!
 //! # `purge_tenant`
 //!
@@ -84,6 +89,13 @@ pub struct WorkerSettings {
     /// A wave's pushes end this long before the invocation's deadline, to
     /// leave time for removing dead tokens and recording the wave.
     pub settle_reserve: Duration,
+    /// A wait a provider asked for that is at least this long decides when
+    /// the message is delivered again; shorter ones are left to the
+    /// queue's visibility timeout (retrying sooner than it would only add
+    /// requests).
+    pub requeue_min_wait: Duration,
+    /// The longest such wait (SQS allows a visibility timeout of 12 hours).
+    pub max_requeue_delay: Duration,
 }
 
 impl Default for WorkerSettings {
@@ -98,6 +110,8 @@ impl Default for WorkerSettings {
             deadline_margin: Duration::from_secs(5),
             settle_reserve: Duration::from_secs(3),
             dead_letter_queue_url: None,
+            requeue_min_wait: Duration::from_secs(15),
+            max_requeue_delay: Duration::from_secs(12 * 3600),
         }
     }
 }
@@ -178,6 +192,9 @@ pub struct DeliveryStats {
     pub failed: usize,
     /// Time spent in the push engine (dead-token removal included).
     pub push_time: Duration,
+    /// The longest wait a provider asked for before a transiently failed
+    /// push is tried again.
+    pub retry_after: Option<Duration>,
     /// The whole message, from parsing to the last write.
     pub total_time: Duration,
 }

@@ -113,6 +113,7 @@ fn settle_wave(
             DeliveryOutcome::Transient(_) => {
                 stats.transient += 1;
                 user.transient = true;
+                stats.retry_after = stats.retry_after.max(result.retry_after);
             }
             DeliveryOutcome::Failed(_) => stats.failed += 1,
         }
@@ -233,6 +234,7 @@ mod tests {
         TargetResult {
             outcome,
             attempts: 1,
+            retry_after: None,
         }
     }
 

@@ -112,13 +112,8 @@ async fn bad_device_token_fault_answers_apns_bad_device_token_and_fcm_invalid_ar
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["error"]["status"], "INVALID_ARGUMENT");
     assert_eq!(fcm_error_code(&body), "INVALID_ARGUMENT");
-    let violation = body["error"]["details"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|d| d["@type"] == "type.googleapis.com/google.rpc.BadRequest")
-        .unwrap();
-    assert_eq!(violation["fieldViolations"][0]["field"], "message.token");
+    // FCM's real answer for a bad token has no field violation.
+    assert_eq!(body["error"]["details"].as_array().unwrap().len(), 1);
 }
 
 #[tokio::test]

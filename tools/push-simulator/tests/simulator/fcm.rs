@@ -146,10 +146,8 @@ async fn fcm_malformed_messages_are_invalid_argument_naming_the_field() {
     let token = fcm_token();
     let big = "x".repeat(4097);
     let cases = [
-        (
-            json!({"message": {"token": "too-short"}}),
-            Some("message.token"),
-        ),
+        // FCM's real answer for a bad token names no field.
+        (json!({"message": {"token": "too-short"}}), None),
         (
             json!({"message": {"token": token, "topic": "news"}}),
             Some("message"),
@@ -302,4 +300,94 @@ async fn oauth_accepts_the_audience_of_the_listener_it_was_reached_on() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn fcm_answers_a_bad_registration_token_with_only_an_fcm_error_detail() {
+    let h = Harness::start().await;
+    let creds = h.credentials("com.example.app", "proj-a").await;
+    let access_token = h.access_token(&creds["fcm_service_account"]).await;
+    let (status, error) = error_of(
+        h.fcm_send(
+            "proj-a",
+            &access_token,
+            json!({"message": {"token": "not-a-token"}}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        error["details"],
+        json!([{"@type": "type.googleapis.com/google.firebase.fcm.v1.FcmError", "errorCode": "INVALID_ARGUMENT"}])
+    );
+    assert_eq!(
+        error["message"],
+        "The registration token is not a valid FCM registration token"
+    );
+}
+
+#[tokio::test]
+async fn fcm_third_party_auth_error_fault_answers_401_with_its_error_code_then_recovers() {
+    let h = Harness::start().await;
+    let creds = h.credentials("com.example.app", "proj-a").await;
+    let access_token = h.access_token(&creds["fcm_service_account"]).await;
+    h.fault(json!({"fault": "third_party_auth_error", "count": 1}))
+        .await;
+    let send = || {
+        h.fcm_send(
+            "proj-a",
+            &access_token,
+            json!({"message": {"token": fcm_token()}}),
+        )
+    };
+    let (status, error) = error_of(send().await).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(error["status"], "UNAUTHENTICATED");
+    assert_eq!(fcm_error_code(&error), Some("THIRD_PARTY_AUTH_ERROR"));
+    assert_eq!(send().await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn fcm_quota_answers_429_while_spent_per_project_and_counts_the_sends_meanwhile() {
+    let h = Harness::start().await;
+    let a = h.credentials("com.example.app", "proj-a").await;
+    let b = h.credentials("com.example.app", "proj-b").await;
+    let token_a = h.access_token(&a["fcm_service_account"]).await;
+    let token_b = h.access_token(&b["fcm_service_account"]).await;
+    h.fault(json!({"fault": "quota", "requests": 2, "window_secs": 60}))
+        .await;
+    let send = |project: &'static str, bearer: String| {
+        let h = &h;
+        async move {
+            h.fcm_send(project, &bearer, json!({"message": {"token": fcm_token()}}))
+                .await
+        }
+    };
+    assert_eq!(
+        send("proj-a", token_a.clone()).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        send("proj-a", token_a.clone()).await.status(),
+        StatusCode::OK
+    );
+    for _ in 0..3 {
+        let response = send("proj-a", token_a.clone()).await;
+        assert!(response.headers().get("retry-after").is_none());
+        let (status, error) = error_of(response).await;
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(error["status"], "RESOURCE_EXHAUSTED");
+        assert_eq!(fcm_error_code(&error), Some("QUOTA_EXCEEDED"));
+    }
+    assert_eq!(
+        send("proj-b", token_b.clone()).await.status(),
+        StatusCode::OK
+    );
+    let faults = h.get("/admin/faults").await;
+    assert_eq!(
+        faults["faults"]["quota"]["throttled"],
+        json!({"proj-a": 3}),
+        "{faults}"
+    );
 }

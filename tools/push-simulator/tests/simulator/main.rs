@@ -10,3 +10,4 @@ mod faults;
 mod fcm;
 mod support;
 mod webpush;
+mod webpush_services;

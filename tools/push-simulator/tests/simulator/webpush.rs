@@ -10,22 +10,22 @@ use serde_json::{json, Value};
 
 use crate::support::*;
 
-struct Vapid(EcdsaKeyPair);
+pub struct Vapid(EcdsaKeyPair);
 
 impl Vapid {
-    fn new() -> Self {
+    pub fn new() -> Self {
         let pkcs8 =
             EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &SystemRandom::new())
                 .unwrap();
         Vapid(EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref()).unwrap())
     }
 
-    fn public(&self) -> String {
+    pub fn public(&self) -> String {
         URL_SAFE_NO_PAD.encode(self.0.public_key().as_ref())
     }
 
     /// `vapid t=..., k=...` with these claims, signed by `self`, naming `k`.
-    fn header(&self, claims: Value, k: &str) -> String {
+    pub fn header(&self, claims: Value, k: &str) -> String {
         let head = URL_SAFE_NO_PAD.encode(br#"{"typ":"JWT","alg":"ES256"}"#);
         let body = URL_SAFE_NO_PAD.encode(claims.to_string());
         let signed = format!("{head}.{body}");

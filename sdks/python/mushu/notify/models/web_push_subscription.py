@@ -21,7 +21,7 @@ class WebPushSubscription:
     Attributes:
         endpoint (str): A Web Push subscription's endpoint: an https URL on one of the push services the deployment
             allows (`NOTIFY_WEB_PUSH_HOSTS`, by default fcm.googleapis.com, updates.push.services.mozilla.com,
-            web.push.apple.com and *.notify.windows.com); anything else is 400 `invalid_token_format`.
+            *.push.apple.com and *.notify.windows.com); anything else is 400 `invalid_token_format`.
         keys (WebPushKeys):
         expiration_time (float | None | Unset):
     """
