@@ -197,8 +197,15 @@ mod tests {
     use super::*;
     use std::time::Duration;
 
+    /// A usable APNs key of its own (a fresh P-256 key): no simulator needed.
     fn key() -> ApnsKey {
-        crate::push::tests::apns_key()
+        let pair = crate::web_push::VapidKey::generate("mailto:ops@example.com")
+            .unwrap_or_else(|err| panic!("generating a P-256 key: {err}"));
+        ApnsKey {
+            team_id: "TEAM012345".into(),
+            key_id: "KEY0123456".into(),
+            private_key: pair.private_key,
+        }
     }
 
     #[test]

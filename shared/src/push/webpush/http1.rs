@@ -4,10 +4,11 @@
 //!
 //! An origin goes here once an HTTP/2 connection to it failed and a TLS
 //! handshake offering both protocols agreed on HTTP/1.1 (or on none): the
-//! origin is remembered for the container's life. Connections are kept
+//! origin is remembered while it is among the most recently used. Connections are kept
 //! alive and reused, at most [`CONNECTIONS_PER_ORIGIN`] at once per origin.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -27,9 +28,11 @@ use crate::push::transport::{alpn, Reply, Transport, TransportError};
 use crate::web_push::hosts::EndpointOrigin;
 
 /// HTTP/1.1 has one request in flight per connection: this many per origin.
-const CONNECTIONS_PER_ORIGIN: usize = 32;
-/// Origins remembered as HTTP/1.1-only (the transport's own cap is 64).
-const MAX_ORIGINS: usize = 64;
+/// With [`MAX_ORIGINS`], at most 512 sockets, half of Lambda's 1,024 file
+/// descriptors.
+const CONNECTIONS_PER_ORIGIN: usize = 16;
+/// Origins remembered as HTTP/1.1-only, least recently used evicted.
+const MAX_ORIGINS: usize = 32;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// Push service error bodies are small; more is not read.
@@ -50,7 +53,12 @@ struct OriginPool {
 pub(crate) struct Http1 {
     /// TLS offering `h2` and `http/1.1`, made on first use.
     tls: OnceLock<TlsConnector>,
-    origins: Mutex<HashMap<String, Arc<OriginPool>>>,
+    /// Each HTTP/1.1 origin's pool and when it was last used: when full,
+    /// the least recently used goes, so no tenant's invented hosts keep
+    /// another tenant's push service out for good (house style 16).
+    origins: Mutex<HashMap<String, (Arc<OriginPool>, u64)>>,
+    /// Order of use, for least-recently-used eviction.
+    uses: AtomicU64,
     /// When an origin was last probed without finding HTTP/1.1.
     probed: Mutex<HashMap<String, Instant>>,
 }
@@ -65,8 +73,10 @@ enum Probe {
 impl Http1 {
     /// The pool of an origin known to speak only HTTP/1.1.
     fn pool(&self, audience: &str) -> Option<Arc<OriginPool>> {
-        let origins = self.origins.lock().unwrap_or_else(|p| p.into_inner());
-        origins.get(audience).cloned()
+        let mut origins = self.origins.lock().unwrap_or_else(|p| p.into_inner());
+        let (pool, used_at) = origins.get_mut(audience)?;
+        *used_at = self.uses.fetch_add(1, Ordering::Relaxed);
+        Some(pool.clone())
     }
 
     /// Sends over HTTP/1.1 when `origin` is known to need it; `None`
@@ -101,27 +111,40 @@ impl Http1 {
             self.remember_probe(origin.audience());
             return None;
         };
-        let pool = {
-            let mut origins = self.origins.lock().unwrap_or_else(|p| p.into_inner());
-            if origins.len() >= MAX_ORIGINS && !origins.contains_key(&origin.audience()) {
-                return None;
-            }
-            origins
-                .entry(origin.audience())
-                .or_insert_with(|| {
-                    Arc::new(OriginPool {
-                        idle: Mutex::new(Vec::new()),
-                        permits: Semaphore::new(CONNECTIONS_PER_ORIGIN),
-                    })
-                })
-                .clone()
-        };
+        let pool = self.admit(origin.audience());
         tracing::info!(host = %origin.host, port = origin.port,
             "web push service does not offer HTTP/2; using HTTP/1.1");
         Some(
             self.send(transport, origin, &pool, Some(stream), request, body)
                 .await,
         )
+    }
+
+    /// The pool of a newly found HTTP/1.1 origin. When the map is full the
+    /// least recently used origin goes: its idle connections close, and
+    /// requests in flight keep their own handle.
+    fn admit(&self, audience: String) -> Arc<OriginPool> {
+        let mut origins = self.origins.lock().unwrap_or_else(|p| p.into_inner());
+        if origins.len() >= MAX_ORIGINS && !origins.contains_key(&audience) {
+            let least_recent = origins
+                .iter()
+                .min_by_key(|(_, (_, used_at))| *used_at)
+                .map(|(key, _)| key.clone());
+            if let Some(key) = least_recent {
+                origins.remove(&key);
+            }
+        }
+        let (pool, used_at) = origins.entry(audience).or_insert_with(|| {
+            (
+                Arc::new(OriginPool {
+                    idle: Mutex::new(Vec::new()),
+                    permits: Semaphore::new(CONNECTIONS_PER_ORIGIN),
+                }),
+                0,
+            )
+        });
+        *used_at = self.uses.fetch_add(1, Ordering::Relaxed);
+        pool.clone()
     }
 
     fn probed_lately(&self, audience: &str) -> bool {
@@ -282,4 +305,26 @@ async fn exchange(
         // HTTP/1.1 connections bind nothing a provider could refuse later.
         connection: Default::default(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invented_http1_origins_neither_evict_a_recently_used_one_nor_keep_a_new_one_out() {
+        let http1 = Http1::default();
+        http1.admit("https://wns.example:443".to_owned());
+        for n in 0..MAX_ORIGINS * 3 {
+            // Another tenant's push service stays in use meanwhile.
+            assert!(http1.pool("https://wns.example:443").is_some());
+            http1.admit(format!("https://invented-{n}.example:443"));
+        }
+        // A push service found after the flood still gets in.
+        http1.admit("https://wns-2.example:443".to_owned());
+        assert!(http1.pool("https://wns-2.example:443").is_some());
+        let origins = http1.origins.lock().unwrap_or_else(|p| p.into_inner());
+        assert_eq!(origins.len(), MAX_ORIGINS);
+        assert!(origins.contains_key("https://wns.example:443"));
+    }
 }
