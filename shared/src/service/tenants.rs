@@ -146,6 +146,7 @@ pub async fn create_tenant(
         fcm_project_id: None,
         web_push_configured: false,
         vapid_public_key: None,
+        user_verification: false,
         created_at: now.clone(),
         created_by: user.sub.clone(),
         updated_at: now,
@@ -173,7 +174,8 @@ pub async fn create_tenant(
 }
 
 /// The tenant object's account of its credentials (`apns_configured`,
-/// `team_id`, `key_id`, `fcm_configured`, `fcm_project_id`), taken from
+/// `team_id`, `key_id`, `fcm_configured`, `fcm_project_id`, `web_push_configured`,
+/// `user_verification`), taken from
 /// what the secret holds: the one place the two are made to agree.
 fn describe_credentials(tenant: &mut Tenant, credentials: &TenantCredentials) {
     tenant.apns_configured = credentials.apns.is_some();
@@ -189,6 +191,7 @@ fn describe_credentials(tenant: &mut Tenant, credentials: &TenantCredentials) {
         .web_push
         .as_ref()
         .map(|key| key.public_key.clone());
+    tenant.user_verification = credentials.user_verification.is_some();
 }
 
 /// Tenants of one org (the caller must belong to it), or of all the caller's

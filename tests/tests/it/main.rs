@@ -12,6 +12,7 @@ mod devices;
 mod hardening;
 mod permissions;
 mod register_scope;
+mod register_verification;
 mod send;
 mod smoke;
 mod stored_data;
