@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::model::{Platform, TokenType};
+use crate::model::{sqs_text, Platform, TokenType};
 use crate::web_push::{WebPushKeys, WebPushSubscription};
 
 /// `user_id` is the tenant's own identifier for its user: any text of 1 to
@@ -167,12 +167,20 @@ impl RegisterDeviceRequest {
     }
 }
 
-/// 1 to 256 characters, none of them control characters.
+/// 1 to 256 characters, none of them control characters, and all of them
+/// characters SQS can carry (a bulk send's user ids travel in queue
+/// messages: U+FFFE and U+FFFF are not control characters, but SQS refuses
+/// them).
 pub fn validate_user_id(user_id: &str) -> Result<()> {
     let length = user_id.chars().count();
-    if length == 0 || length > MAX_USER_ID_CHARS || user_id.chars().any(char::is_control) {
+    if length == 0
+        || length > MAX_USER_ID_CHARS
+        || user_id.chars().any(char::is_control)
+        || !sqs_text::is_sqs_text(user_id)
+    {
         return Err(Error::invalid_request(format!(
-            "`user_id` must be 1 to {MAX_USER_ID_CHARS} characters without control characters"
+            "`user_id` must be 1 to {MAX_USER_ID_CHARS} characters without control characters, \
+             U+FFFE or U+FFFF"
         )));
     }
     Ok(())

@@ -15,6 +15,7 @@ mod register_scope;
 mod register_verification;
 mod send;
 mod smoke;
+mod sqs_text;
 mod stored_data;
 mod tenant_isolation;
 mod tenants;
