@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::model::{sqs_text, Platform, TokenType};
+use crate::model::{sqs_text, Platform, PushProvider, TokenType};
 use crate::web_push::{WebPushKeys, WebPushSubscription};
 
 /// `user_id` is the tenant's own identifier for its user: any text of 1 to
@@ -67,7 +67,9 @@ pub struct RegisterDeviceRequest {
     /// tenant has user verification on, ignored otherwise.
     #[serde(default)]
     pub user_signature: Option<String>,
-    /// `device` (default), `liveactivity` or `push_to_start`; iOS only.
+    /// `device` (default), or the kind of Apple token: `liveactivity`,
+    /// `push_to_start` (iOS only), `voip`, `location`, `complication`,
+    /// `fileprovider`, `pushtotalk`, `widgets`.
     #[serde(default)]
     pub token_type: Option<String>,
 }
@@ -145,6 +147,11 @@ impl RegisterDeviceRequest {
         if token_type.is_activity() && platform != Platform::Ios {
             return Err(Error::invalid_request(format!(
                 "`token_type` `{token_type}` is for platform `ios` only (Live Activities)"
+            )));
+        }
+        if token_type.is_apple_only() && platform.provider() != PushProvider::Apns {
+            return Err(Error::invalid_request(format!(
+                "`token_type` `{token_type}` is for Apple platforms only (`ios`, `watchos`, `macos`)"
             )));
         }
         if let Some(version) = &self.app_version {
@@ -280,6 +287,15 @@ mod tests {
         let mut unknown = request("u", &"a".repeat(64), "ios");
         unknown.token_type = Some("widget".to_owned());
         assert!(detail(unknown).1.contains("`token_type`"));
+        let mut voip = request("u", &"a".repeat(64), "macos");
+        voip.token_type = Some("voip".to_owned());
+        assert_eq!(
+            voip.validate().ok().map(|r| r.token_type),
+            Some(TokenType::Voip)
+        );
+        let mut android = request("u", &"f".repeat(140), "android");
+        android.token_type = Some("voip".to_owned());
+        assert!(detail(android).1.contains("`token_type`"));
     }
 
     #[test]

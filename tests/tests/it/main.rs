@@ -19,5 +19,6 @@ mod sqs_text;
 mod stored_data;
 mod tenant_isolation;
 mod tenants;
+mod token_types;
 mod webpush;
 mod worker;
