@@ -133,6 +133,8 @@ pub async fn create_tenant(
         credentials.web_push = Some(web_push_key(settings, None)?);
     }
 
+    check_tenant_quota(app, &org_id).await?;
+
     let now = now_rfc3339();
     let mut tenant = Tenant {
         tenant_id: new_tenant_id(),
@@ -171,6 +173,25 @@ pub async fn create_tenant(
     }
     tracing::info!(tenant_id = %tenant.tenant_id, org_id = %tenant.org_id, "tenant created");
     Ok(tenant)
+}
+
+/// 409 `too_many_tenants` when the org has its deployment's maximum of live
+/// tenants (`NOTIFY_MAX_TENANTS_PER_ORG`). Counted from the org's listing:
+/// concurrent creations may pass it by the few that race, which bounds the
+/// cost just as well.
+async fn check_tenant_quota(app: &App, org_id: &str) -> Result<()> {
+    let limit = app.config.max_tenants_per_org;
+    let live = app.store.list_tenants_in_org(org_id).await?.len();
+    if u32::try_from(live).unwrap_or(u32::MAX) >= limit {
+        return Err(Error::Conflict {
+            code: "too_many_tenants",
+            detail: format!(
+                "org `{org_id}` has {live} tenants, the most this deployment allows per org \
+                 ({limit}, `NOTIFY_MAX_TENANTS_PER_ORG`); delete one or ask the operator"
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// The tenant object's account of its credentials (`apns_configured`,

@@ -18,6 +18,7 @@ mod smoke;
 mod sqs_text;
 mod stored_data;
 mod tenant_isolation;
+mod tenant_quota;
 mod tenants;
 mod token_types;
 mod webpush;
