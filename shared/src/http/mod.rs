@@ -3,7 +3,9 @@
 
 pub mod request;
 pub mod response;
+pub mod runtime;
 
 pub use lambda_http::{Body, Request, Response};
 pub use request::{header, json_body, path_param, query_param, request_id};
 pub use response::{error_response, json_response, respond};
+pub use runtime::run;

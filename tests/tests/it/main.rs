@@ -23,3 +23,4 @@ mod tenants;
 mod token_types;
 mod webpush;
 mod worker;
+mod worker_memory;
