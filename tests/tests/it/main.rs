@@ -22,5 +22,6 @@ mod tenant_quota;
 mod tenants;
 mod token_types;
 mod webpush;
+mod webpush_size;
 mod worker;
 mod worker_memory;
