@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use notify_shared::model::{Platform, QueueMessage};
 use notify_shared::service::worker::WorkerSettings;
+use notify_shared::service::worker::WAVE_TOKEN_BYTES;
 use notify_tests::delivery::{ios_token, QueueSettings};
 use notify_tests::{BulkRig, PushSimulator};
 use serde_json::json;
@@ -19,7 +20,7 @@ use serde_json::json;
 /// characters (the longest the contract allows), ten of them in one
 /// invocation (the template's `WorkerBatchSize`). Ten devices a user, not
 /// the cap's 100: the emulator cannot hold 10,000 such devices at test
-/// speed, and a wave holds at most `WAVE_TOKEN_BYTES` of tokens whatever
+/// speed, and a wave holds at most [`WAVE_TOKEN_BYTES`] of tokens whatever
 /// the users' devices, so more devices a user make more waves, not a
 /// higher peak.
 const USERS: usize = 100;
@@ -151,6 +152,16 @@ async fn ten_messages_of_users_with_4096_character_tokens_are_delivered_in_one_i
          {TOKEN_CHARS} characters in one invocation: {growth} KiB over a {baseline} KiB process \
          ({} ms)",
         figure("elapsed_ms")
+    );
+    // The bound in bytes: about two waves of devices per message (the one
+    // pushed and the next one read), plus room for the rest. Waves sized
+    // by user count alone held 32.6 MiB here, and ten times that with the
+    // cap's 100 devices a user.
+    let bound_kib =
+        u64::try_from(MESSAGES * 2 * WAVE_TOKEN_BYTES / 1024).unwrap_or(u64::MAX) + 4 * 1024;
+    assert!(
+        growth < bound_kib,
+        "{MESSAGES} messages took {growth} KiB, over {bound_kib} KiB"
     );
     // On top of the process itself, well under the function's memory.
     assert!(
