@@ -67,8 +67,14 @@ pub struct Config {
     /// `maxReceiveCount` (the template's `DeliveryMaxReceiveCount`), so the
     /// worker knows a message's last receive. A positive integer when set.
     pub delivery_max_receive_count: Option<u32>,
+    /// Live tenants one org may have (`NOTIFY_MAX_TENANTS_PER_ORG`, default
+    /// [`DEFAULT_MAX_TENANTS_PER_ORG`]): each tenant with credentials is a
+    /// Secrets Manager secret the operator pays for.
+    pub max_tenants_per_org: u32,
     pub providers: ProviderEndpoints,
 }
+
+pub const DEFAULT_MAX_TENANTS_PER_ORG: u32 = 50;
 
 /// A variable the configuration needs is missing or unusable.
 #[derive(Debug, thiserror::Error)]
@@ -105,6 +111,11 @@ impl Config {
                 "NOTIFY_DELIVERY_MAX_RECEIVE_COUNT",
                 optional("NOTIFY_DELIVERY_MAX_RECEIVE_COUNT"),
             )?,
+            max_tenants_per_org: positive_count(
+                "NOTIFY_MAX_TENANTS_PER_ORG",
+                optional("NOTIFY_MAX_TENANTS_PER_ORG"),
+            )?
+            .unwrap_or(DEFAULT_MAX_TENANTS_PER_ORG),
             providers: ProviderEndpoints {
                 apns_production: optional("NOTIFY_APNS_PRODUCTION_URL")
                     .unwrap_or(defaults.apns_production),

@@ -1,18 +1,23 @@
 //! Secrets Manager: the user-token signing secret and one secret per tenant
 //! holding its provider credentials.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
 use aws_sdk_secretsmanager::operation::delete_secret::DeleteSecretError;
 use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueError;
 use aws_sdk_secretsmanager::operation::put_secret_value::PutSecretValueError;
 use aws_sdk_secretsmanager::Client;
 
-use crate::credentials::TenantCredentials;
+use crate::credentials::{TenantCredentials, UserVerificationSecret};
 use crate::error::{Error, Result};
 
 #[derive(Clone, Debug)]
 pub struct Secrets {
     client: Client,
     tenant_prefix: String,
+    verification: VerificationCache,
 }
 
 impl Secrets {
@@ -20,7 +25,26 @@ impl Secrets {
         Self {
             client,
             tenant_prefix: tenant_prefix.into(),
+            verification: VerificationCache::default(),
         }
+    }
+
+    /// The tenant's user verification secret as of `revision` (the tenant
+    /// item's, raised by every change of the tenant, a rotation included),
+    /// cached per container under that revision: a `register` key's
+    /// registrations do not each read Secrets Manager, and a rotation is
+    /// seen by the first request that reads the rotated tenant.
+    pub async fn user_verification_secret(
+        &self,
+        tenant_id: &str,
+        revision: u64,
+    ) -> Result<Option<UserVerificationSecret>> {
+        if let Some(cached) = self.verification.get(tenant_id, revision) {
+            return Ok(cached);
+        }
+        let secret = self.tenant_credentials(tenant_id).await?.user_verification;
+        self.verification.put(tenant_id, revision, secret.clone());
+        Ok(secret)
     }
 
     pub fn tenant_secret_name(&self, tenant_id: &str) -> String {
@@ -152,4 +176,111 @@ impl Secrets {
 fn encode_credentials(credentials: &TenantCredentials) -> Result<String> {
     serde_json::to_string(credentials)
         .map_err(|err| Error::internal("encoding tenant credentials", err))
+}
+
+/// Tenants whose verification secret one container keeps: one entry a
+/// tenant, so a tenant cannot take more than its own; past the bound the
+/// entry read longest ago goes (by time, which no tenant steers).
+const VERIFICATION_CACHE_ENTRIES: usize = 4096;
+/// How long an entry is used at most: bounds how long a container can keep
+/// a secret that changed without a new revision (a change that died between
+/// writing the secret and committing the tenant).
+const VERIFICATION_CACHE_TTL: Duration = Duration::from_secs(300);
+
+/// Per-container cache of user verification secrets, keyed by tenant and
+/// the tenant item's revision.
+#[derive(Clone, Default)]
+struct VerificationCache(Arc<Mutex<HashMap<String, CachedVerification>>>);
+
+struct CachedVerification {
+    revision: u64,
+    fetched: Instant,
+    secret: Option<UserVerificationSecret>,
+}
+
+impl std::fmt::Debug for VerificationCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("VerificationCache")
+    }
+}
+
+impl VerificationCache {
+    /// The cached secret (`Some(None)`: cached as absent) of the tenant at
+    /// `revision`, while fresh.
+    fn get(&self, tenant_id: &str, revision: u64) -> Option<Option<UserVerificationSecret>> {
+        let entries = self.0.lock().ok()?;
+        entries
+            .get(tenant_id)
+            .filter(|entry| {
+                entry.revision == revision && entry.fetched.elapsed() < VERIFICATION_CACHE_TTL
+            })
+            .map(|entry| entry.secret.clone())
+    }
+
+    fn put(&self, tenant_id: &str, revision: u64, secret: Option<UserVerificationSecret>) {
+        let Ok(mut entries) = self.0.lock() else {
+            return;
+        };
+        if entries.len() >= VERIFICATION_CACHE_ENTRIES && !entries.contains_key(tenant_id) {
+            entries.retain(|_, entry| entry.fetched.elapsed() < VERIFICATION_CACHE_TTL);
+            if entries.len() >= VERIFICATION_CACHE_ENTRIES {
+                let oldest = entries
+                    .iter()
+                    .min_by_key(|(_, entry)| entry.fetched)
+                    .map(|(tenant, _)| tenant.clone());
+                if let Some(oldest) = oldest {
+                    entries.remove(&oldest);
+                }
+            }
+        }
+        entries.insert(
+            tenant_id.to_owned(),
+            CachedVerification {
+                revision,
+                fetched: Instant::now(),
+                secret,
+            },
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn secret(text: &str) -> Option<UserVerificationSecret> {
+        Some(UserVerificationSecret {
+            secret: text.to_owned(),
+            created_at: "2026-12-07T00:00:00Z".to_owned(),
+        })
+    }
+
+    #[test]
+    fn a_cached_secret_is_served_only_at_its_revision() {
+        let cache = VerificationCache::default();
+        cache.put("tnt_a", 4, secret("one"));
+        assert_eq!(cache.get("tnt_a", 4), Some(secret("one")));
+        assert_eq!(
+            cache.get("tnt_a", 6),
+            None,
+            "a rotation raises the revision"
+        );
+        assert_eq!(cache.get("tnt_b", 4), None);
+        cache.put("tnt_a", 6, secret("two"));
+        assert_eq!(cache.get("tnt_a", 6), Some(secret("two")));
+        assert_eq!(cache.get("tnt_a", 4), None);
+    }
+
+    #[test]
+    fn the_cache_holds_one_entry_a_tenant_and_stays_bounded() {
+        let cache = VerificationCache::default();
+        for n in 0..VERIFICATION_CACHE_ENTRIES + 10 {
+            cache.put(&format!("tnt_{n}"), 2, secret("s"));
+            cache.put(&format!("tnt_{n}"), 4, secret("s"));
+        }
+        let entries = cache.0.lock().map(|entries| entries.len()).unwrap_or(0);
+        assert_eq!(entries, VERIFICATION_CACHE_ENTRIES);
+        let last = format!("tnt_{}", VERIFICATION_CACHE_ENTRIES + 9);
+        assert_eq!(cache.get(&last, 4), Some(secret("s")));
+    }
 }

@@ -27,6 +27,7 @@ pub fn offline_app() -> App {
             tenant_secret_prefix: "offline/".to_owned(),
             delivery_queue_url: None,
             delivery_max_receive_count: None,
+            max_tenants_per_org: crate::config::DEFAULT_MAX_TENANTS_PER_ORG,
             providers: ProviderEndpoints::default(),
         },
         &sdk,

@@ -189,8 +189,17 @@ impl BulkRig {
     }
 
     /// `worker.max_receive_count` is set from the queue's when absent.
-    pub async fn with_settings(queue: QueueSettings, mut worker: WorkerSettings) -> Self {
-        let (mut env, sim) = TestEnv::with_simulator().await;
+    pub async fn with_settings(queue: QueueSettings, worker: WorkerSettings) -> Self {
+        Self::with_simulator(PushSimulator::start().await, queue, worker).await
+    }
+
+    /// As `with_settings`, delivering to `sim`.
+    pub async fn with_simulator(
+        sim: PushSimulator,
+        queue: QueueSettings,
+        mut worker: WorkerSettings,
+    ) -> Self {
+        let mut env = TestEnv::with_providers(sim.endpoints()).await;
         let sqs = aws_sdk_sqs::Client::new(&env.sdk);
         let mut definition = template().queues.clone();
         definition.max_receive_count = queue.max_receive_count;

@@ -116,6 +116,7 @@ impl TestEnv {
             tenant_secret_prefix: tenant_secret_prefix.clone(),
             delivery_queue_url: None,
             delivery_max_receive_count: None,
+            max_tenants_per_org: notify_shared::config::DEFAULT_MAX_TENANTS_PER_ORG,
             providers,
         };
         let app = App::with_clients(

@@ -26,11 +26,23 @@ impl Drop for PushSimulator {
 
 impl PushSimulator {
     pub async fn start() -> Self {
+        Self::start_with(false).await
+    }
+
+    /// A simulator that checks and counts every push (`GET /stats`) but
+    /// records none: its own memory stays flat however many pushes arrive.
+    pub async fn start_lean() -> Self {
+        Self::start_with(true).await
+    }
+
+    async fn start_with(lean: bool) -> Self {
         // reqwest (the admin client) needs a process-wide TLS provider.
         let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
         let state_dir =
             std::env::temp_dir().join(format!("notify-tests-sim-{}", uuid::Uuid::new_v4()));
-        let running = Simulator::start(SimulatorConfig::ephemeral(&state_dir))
+        let mut config = SimulatorConfig::ephemeral(&state_dir);
+        config.lean = lean;
+        let running = Simulator::start(config)
             .await
             .unwrap_or_else(|err| panic!("starting the push simulator: {err:#}"));
         let admin = reqwest::Client::builder()

@@ -1,4 +1,5 @@
-use lambda_http::{run, service_fn, Error};
+use lambda_http::{service_fn, Error};
+use notify_shared::http::run;
 use notify_shared::{telemetry, App};
 
 #[tokio::main]

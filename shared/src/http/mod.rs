@@ -3,6 +3,7 @@
 
 pub mod request;
 pub mod response;
+pub mod runtime;
 
 pub use lambda_http::{Body, Request, Response};
 pub use request::{
@@ -10,3 +11,4 @@ pub use request::{
     request_id, single_header,
 };
 pub use response::{error_response, json_response, respond};
+pub use runtime::run;

@@ -20,6 +20,14 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// Parses the body as JSON into `T`. Errors name the field that is wrong
 /// (`alert.title`), never echo the body, and never panic.
 pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T> {
+    if req
+        .headers()
+        .contains_key(super::runtime::INVALID_BASE64_HEADER)
+    {
+        return Err(Error::invalid_request(
+            "request body is marked base64-encoded (`isBase64Encoded`) but is not valid base64",
+        ));
+    }
     parse_json(req.body().as_ref())
 }
 

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::model::{Platform, TokenType};
+use crate::model::{sqs_text, Platform, PushProvider, TokenType};
 use crate::web_push::{WebPushKeys, WebPushSubscription};
 
 /// `user_id` is the tenant's own identifier for its user: any text of 1 to
@@ -67,7 +67,9 @@ pub struct RegisterDeviceRequest {
     /// tenant has user verification on, ignored otherwise.
     #[serde(default)]
     pub user_signature: Option<String>,
-    /// `device` (default), `liveactivity` or `push_to_start`; iOS only.
+    /// `device` (default), or the kind of Apple token: `liveactivity`,
+    /// `push_to_start` (iOS only), `voip`, `location`, `complication`,
+    /// `fileprovider`, `pushtotalk`, `widgets`.
     #[serde(default)]
     pub token_type: Option<String>,
 }
@@ -147,6 +149,11 @@ impl RegisterDeviceRequest {
                 "`token_type` `{token_type}` is for platform `ios` only (Live Activities)"
             )));
         }
+        if token_type.is_apple_only() && platform.provider() != PushProvider::Apns {
+            return Err(Error::invalid_request(format!(
+                "`token_type` `{token_type}` is for Apple platforms only (`ios`, `watchos`, `macos`)"
+            )));
+        }
         if let Some(version) = &self.app_version {
             if version.chars().count() > MAX_APP_VERSION_CHARS
                 || version.chars().any(char::is_control)
@@ -167,12 +174,20 @@ impl RegisterDeviceRequest {
     }
 }
 
-/// 1 to 256 characters, none of them control characters.
+/// 1 to 256 characters, none of them control characters, and all of them
+/// characters SQS can carry (a bulk send's user ids travel in queue
+/// messages: U+FFFE and U+FFFF are not control characters, but SQS refuses
+/// them).
 pub fn validate_user_id(user_id: &str) -> Result<()> {
     let length = user_id.chars().count();
-    if length == 0 || length > MAX_USER_ID_CHARS || user_id.chars().any(char::is_control) {
+    if length == 0
+        || length > MAX_USER_ID_CHARS
+        || user_id.chars().any(char::is_control)
+        || !sqs_text::is_sqs_text(user_id)
+    {
         return Err(Error::invalid_request(format!(
-            "`user_id` must be 1 to {MAX_USER_ID_CHARS} characters without control characters"
+            "`user_id` must be 1 to {MAX_USER_ID_CHARS} characters without control characters, \
+             U+FFFE or U+FFFF"
         )));
     }
     Ok(())
@@ -272,6 +287,15 @@ mod tests {
         let mut unknown = request("u", &"a".repeat(64), "ios");
         unknown.token_type = Some("widget".to_owned());
         assert!(detail(unknown).1.contains("`token_type`"));
+        let mut voip = request("u", &"a".repeat(64), "macos");
+        voip.token_type = Some("voip".to_owned());
+        assert_eq!(
+            voip.validate().ok().map(|r| r.token_type),
+            Some(TokenType::Voip)
+        );
+        let mut android = request("u", &"f".repeat(140), "android");
+        android.token_type = Some("voip".to_owned());
+        assert!(detail(android).1.contains("`token_type`"));
     }
 
     #[test]

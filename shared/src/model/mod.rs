@@ -8,6 +8,7 @@ pub mod notification;
 pub mod platform;
 pub mod push_type;
 pub mod queue;
+pub mod sqs_text;
 pub mod tenant;
 
 pub use api_key::{ApiKey, ApiKeyList, CreateApiKeyRequest, CreatedApiKey, Scope};

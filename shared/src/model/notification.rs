@@ -16,7 +16,7 @@ use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
 use crate::model::push_type::{effective_push_type, validate_push_type, PushType};
-use crate::model::LiveActivity;
+use crate::model::{sqs_text, LiveActivity};
 
 /// APNs allows 64 bytes of `apns-collapse-id`.
 pub const MAX_COLLAPSE_ID_BYTES: usize = 64;
@@ -177,6 +177,7 @@ impl Notification {
 
     /// The contract's rules beyond types. Every error names its field.
     pub fn validate(&self) -> Result<()> {
+        self.validate_text()?;
         let has_data = self.data.as_ref().is_some_and(|data| !data.is_empty());
         // Apple-only push types carry what Apple needs without any of these
         // (a Live Activity its state, a widget push nothing at all).
@@ -214,6 +215,20 @@ impl Notification {
             }
         }
         validate_push_type(self)
+    }
+
+    /// Every string of the notification, data keys included, is text SQS
+    /// can carry (see [`crate::model::sqs_text`]).
+    fn validate_text(&self) -> Result<()> {
+        let value = serde_json::to_value(self)
+            .map_err(|err| Error::internal("checking notification text", err))?;
+        match sqs_text::unsendable_path(&value, "") {
+            Some(path) => Err(Error::invalid_request(format!(
+                "{path} {}",
+                sqs_text::UNSENDABLE
+            ))),
+            None => Ok(()),
+        }
     }
 
     /// Reads the value of `key` from `map` into its field when `key` is a

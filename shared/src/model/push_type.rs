@@ -101,8 +101,18 @@ impl fmt::Display for PushType {
     }
 }
 
-/// What kind of Apple token a device is: the app's own device token, a
-/// Live Activity's update token, or the app's push-to-start token.
+/// What kind of Apple token a device is. Apple hands an app a token of its
+/// own for each of these, distinct from its device token (`device`), and a
+/// push of each kind goes only to a token of that kind:
+/// - `liveactivity`, `push_to_start`: ActivityKit's update and push-to-start
+///   tokens;
+/// - `voip`, `complication`, `fileprovider`: PushKit's token for that push
+///   type (`PKPushRegistry` / `PKPushCredentials.token`);
+/// - `location`: Core Location's location-push token
+///   (`CLLocationManager.startMonitoringLocationPushes`);
+/// - `pushtotalk`: the PushToTalk framework's ephemeral push token
+///   (`PTChannelManagerDelegate` `receivedEphemeralPushToken`);
+/// - `widgets`: WidgetKit's widget push token (`WidgetPushInfo.token`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TokenType {
@@ -110,31 +120,76 @@ pub enum TokenType {
     Device,
     Liveactivity,
     PushToStart,
+    Voip,
+    Location,
+    Complication,
+    Fileprovider,
+    Pushtotalk,
+    Widgets,
 }
 
 impl TokenType {
+    pub const ALL: [TokenType; 9] = [
+        TokenType::Device,
+        TokenType::Liveactivity,
+        TokenType::PushToStart,
+        TokenType::Voip,
+        TokenType::Location,
+        TokenType::Complication,
+        TokenType::Fileprovider,
+        TokenType::Pushtotalk,
+        TokenType::Widgets,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             TokenType::Device => "device",
             TokenType::Liveactivity => "liveactivity",
             TokenType::PushToStart => "push_to_start",
+            TokenType::Voip => "voip",
+            TokenType::Location => "location",
+            TokenType::Complication => "complication",
+            TokenType::Fileprovider => "fileprovider",
+            TokenType::Pushtotalk => "pushtotalk",
+            TokenType::Widgets => "widgets",
         }
     }
 
-    /// Live Activity tokens have a cap and counter of their own.
+    /// Live Activity tokens: short-lived, with a cap and counter of their
+    /// own. Every other kind counts towards the user's device cap.
     pub fn is_activity(self) -> bool {
+        matches!(self, TokenType::Liveactivity | TokenType::PushToStart)
+    }
+
+    /// Tokens only Apple hands out: for `ios`, `watchos` and `macos` devices.
+    pub fn is_apple_only(self) -> bool {
         self != TokenType::Device
     }
 
-    pub fn parse(value: &str) -> Result<Self> {
-        match value {
-            "device" => Ok(TokenType::Device),
-            "liveactivity" => Ok(TokenType::Liveactivity),
-            "push_to_start" => Ok(TokenType::PushToStart),
-            _ => Err(Error::invalid_request(
-                "`token_type` must be one of device, liveactivity, push_to_start",
-            )),
+    /// The kind of token a push of `push_type` goes to (Live Activity
+    /// pushes: see [`crate::model::LiveActivityEvent::token_type`]).
+    pub fn for_push_type(push_type: PushType) -> Self {
+        match push_type {
+            PushType::Alert | PushType::Background | PushType::Liveactivity => TokenType::Device,
+            PushType::Voip => TokenType::Voip,
+            PushType::Location => TokenType::Location,
+            PushType::Complication => TokenType::Complication,
+            PushType::Fileprovider => TokenType::Fileprovider,
+            PushType::Pushtotalk => TokenType::Pushtotalk,
+            PushType::Widgets => TokenType::Widgets,
         }
+    }
+
+    pub fn parse(value: &str) -> Result<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|token_type| token_type.as_str() == value)
+            .ok_or_else(|| {
+                Error::invalid_request(format!(
+                    "`token_type` must be one of {}",
+                    Self::ALL.map(TokenType::as_str).join(", ")
+                ))
+            })
     }
 }
 
@@ -258,8 +313,10 @@ pub(crate) fn validate_push_type(notification: &Notification) -> Result<()> {
 }
 
 /// The devices a send goes to: Live Activity sends only to the tokens of
-/// their event, every other send only to device tokens, and the push types
-/// only APNs has only to Apple devices.
+/// their event, VoIP, location, complication, File Provider, push-to-talk
+/// and widget sends only to tokens of their own kind, alert and background
+/// sends only to device tokens, and the push types only APNs has only to
+/// Apple devices.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Audience {
     pub token_type: TokenType,
@@ -269,10 +326,10 @@ pub struct Audience {
 impl Audience {
     pub fn of(notification: &Notification) -> Self {
         Self {
-            token_type: notification
-                .live_activity
-                .as_ref()
-                .map_or(TokenType::Device, |activity| activity.event.token_type()),
+            token_type: notification.live_activity.as_ref().map_or_else(
+                || TokenType::for_push_type(effective_push_type(notification)),
+                |activity| activity.event.token_type(),
+            ),
             apple_only: effective_push_type(notification).is_apns_only(),
         }
     }
@@ -413,11 +470,40 @@ mod tests {
         assert!(Audience::of(&alert).admits(TokenType::Device, false));
         assert!(!Audience::of(&alert).admits(TokenType::Liveactivity, true));
         assert!(!Audience::of(&alert).admits(TokenType::PushToStart, true));
-        let voip = Notification {
-            push_type: Some(PushType::Voip),
-            ..Notification::default()
-        };
-        assert!(Audience::of(&voip).admits(TokenType::Device, true));
-        assert!(!Audience::of(&voip).admits(TokenType::Device, false));
+    }
+
+    #[test]
+    fn each_apple_push_type_reaches_only_tokens_of_its_own_kind() {
+        for push_type in PushType::ALL {
+            if push_type == PushType::Liveactivity {
+                continue;
+            }
+            let send = Notification {
+                push_type: Some(push_type),
+                content_available: push_type == PushType::Background,
+                badge: (push_type == PushType::Alert).then_some(1),
+                ..Notification::default()
+            };
+            let audience = Audience::of(&send);
+            let reached: Vec<TokenType> = TokenType::ALL
+                .into_iter()
+                .filter(|token_type| audience.admits(*token_type, true))
+                .collect();
+            assert_eq!(
+                reached,
+                [TokenType::for_push_type(push_type)],
+                "{push_type}"
+            );
+            assert_eq!(
+                audience.admits(reached[0], false),
+                !push_type.is_apns_only(),
+                "{push_type}"
+            );
+        }
+        for token_type in TokenType::ALL {
+            assert_eq!(TokenType::parse(token_type.as_str()).ok(), Some(token_type));
+            let json = serde_json::to_string(&token_type).unwrap_or_default();
+            assert_eq!(json, format!("\"{token_type}\""));
+        }
     }
 }

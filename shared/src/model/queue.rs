@@ -1,21 +1,42 @@
 //! The messages on the delivery queue: what the bulk endpoint and tenant
 //! deletion enqueue, and what the delivery worker reads.
 //!
-//! Bodies are JSON objects tagged by `kind`:
+//! Bodies are JSON objects tagged by `kind`, with the schema version `v`:
 //!
 //! ```json
-//! {"kind": "deliver", "tenant_id": "tnt_...", "batch_id": "<uuid>", "chunk": 0,
+//! {"v": 2, "kind": "deliver", "tenant_id": "tnt_...", "batch_id": "<uuid>", "chunk": 0,
 //!  "user_ids": ["u1", "u2"], "notification": {"alert": {"title": "Hi"}}}
-//! {"kind": "purge_tenant", "tenant_id": "tnt_..."}
+//! {"v": 2, "kind": "purge_tenant", "tenant_id": "tnt_..."}
 //! ```
 //!
-//! A body that does not parse is a poison message: the worker reports it as
-//! failed every time, so SQS moves it to the dead-letter queue after
-//! `maxReceiveCount` receives.
+//! # Versions, and rolling deploys
+//!
+//! The functions that write messages and the worker that reads them are
+//! deployed apart, in no set order, and a message may wait on the queue
+//! across a deploy. So a worker reads three versions:
+//! - the previous one ([`SCHEMA_VERSION`] − 1; version 1 is the body
+//!   without `v`), exactly;
+//! - its own, exactly;
+//! - the next one, which may only add fields (to the message or to its
+//!   `notification` / `alert`) whose absence keeps today's meaning: this
+//!   worker drops those it does not know and delivers the rest.
+//!
+//! A version that changes the meaning of a field needs a new `kind`. Any
+//! other body (a version further ahead, an unknown kind, a wrong field) is
+//! a poison message: the worker moves it to the dead-letter queue.
 
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use crate::model::Notification;
+
+/// A message with its schema version first.
+#[derive(Serialize)]
+struct Versioned<'a> {
+    v: u64,
+    #[serde(flatten)]
+    message: &'a QueueMessage,
+}
 
 /// One message of the delivery queue.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -45,15 +66,86 @@ pub struct DeliverChunk {
     pub notification: Notification,
 }
 
+/// The schema version this build writes (see the module documentation).
+pub const SCHEMA_VERSION: u64 = 2;
+
+/// Fields of each kind of message, and of the parts of a notification the
+/// next version may add to.
+const DELIVER_FIELDS: [&str; 6] = [
+    "kind",
+    "tenant_id",
+    "batch_id",
+    "chunk",
+    "user_ids",
+    "notification",
+];
+const PURGE_FIELDS: [&str; 2] = ["kind", "tenant_id"];
+const ALERT_FIELDS: [&str; 3] = ["title", "subtitle", "body"];
+
+/// The body as this version reads it: `v` checked and removed, and for the
+/// next version the fields this one does not know dropped.
+fn readable(mut value: Value) -> Result<Value, String> {
+    let fields = value
+        .as_object_mut()
+        .ok_or_else(|| "the body is not a JSON object".to_owned())?;
+    let version = match fields.remove("v") {
+        None => 1,
+        Some(v) => v
+            .as_u64()
+            .ok_or_else(|| "`v` is not a whole number".to_owned())?,
+    };
+    if version + 1 < SCHEMA_VERSION || version > SCHEMA_VERSION + 1 {
+        return Err(format!(
+            "schema version {version}; this worker reads {} to {}",
+            SCHEMA_VERSION - 1,
+            SCHEMA_VERSION + 1
+        ));
+    }
+    if version == SCHEMA_VERSION + 1 {
+        let known: &[&str] = match fields.get("kind").and_then(Value::as_str) {
+            Some("deliver") => &DELIVER_FIELDS,
+            Some("purge_tenant") => &PURGE_FIELDS,
+            _ => return Err("unknown `kind`".to_owned()),
+        };
+        fields.retain(|key, _| known.contains(&key.as_str()));
+        if let Some(notification) = fields
+            .get_mut("notification")
+            .and_then(Value::as_object_mut)
+        {
+            notification.retain(|key, _| Notification::FIELDS.contains(&key.as_str()));
+            if let Some(alert) = notification.get_mut("alert").and_then(Value::as_object_mut) {
+                alert.retain(|key, _| ALERT_FIELDS.contains(&key.as_str()));
+            }
+        }
+    }
+    Ok(value)
+}
+
+/// Why a body is not a message this worker reads. Names a version, a field
+/// or a position, never the content.
+#[derive(Debug, thiserror::Error)]
+pub enum QueueBodyError {
+    #[error("body is not JSON: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("{0}")]
+    Version(String),
+}
+
 impl QueueMessage {
-    /// Parses a message body. `Err` means poison: retrying will not help.
-    pub fn from_body(body: &str) -> Result<Self, serde_json::Error> {
-        serde_json::from_str(body)
+    /// Parses a message body of the previous, this or the next schema
+    /// version. `Err` means poison: retrying will not help.
+    pub fn from_body(body: &str) -> Result<Self, QueueBodyError> {
+        let value: Value = serde_json::from_str(body)?;
+        let value = readable(value).map_err(QueueBodyError::Version)?;
+        Ok(serde_json::from_value(value)?)
     }
 
-    /// The body to enqueue.
+    /// The body to enqueue, at [`SCHEMA_VERSION`].
     pub fn to_body(&self) -> Result<String, serde_json::Error> {
-        serde_json::to_string(self)
+        serde_json::to_string(&Versioned {
+            v: SCHEMA_VERSION,
+            message: self,
+        })
     }
 
     /// For logs: never the users or the notification.
@@ -106,8 +198,80 @@ mod tests {
             tenant_id: "tnt_x".to_owned(),
         };
         let body = purge.to_body().unwrap_or_default();
-        assert_eq!(body, r#"{"kind":"purge_tenant","tenant_id":"tnt_x"}"#);
+        assert_eq!(body, r#"{"v":2,"kind":"purge_tenant","tenant_id":"tnt_x"}"#);
         assert_eq!(QueueMessage::from_body(&body).ok(), Some(purge));
+    }
+
+    fn fixture_body(event: &str) -> String {
+        let event: serde_json::Value = serde_json::from_str(event).unwrap_or_default();
+        event["Records"][0]["body"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    #[test]
+    fn the_previous_the_current_and_the_next_schema_version_are_read() {
+        let expected = |chunk_no: u32| match chunk() {
+            QueueMessage::Deliver(mut chunk) => {
+                chunk.chunk = chunk_no;
+                chunk.notification.alert = Some(Alert {
+                    title: Some("Flash sale".to_owned()),
+                    body: Some("20% off today only".to_owned()),
+                    ..Alert::default()
+                });
+                chunk.user_ids = vec!["user-123".to_owned(), "user-456".to_owned()];
+                QueueMessage::Deliver(chunk)
+            }
+            other => other,
+        };
+        for (fixture, version) in [
+            (
+                include_str!("../../../events/delivery-worker-v1.json"),
+                None,
+            ),
+            (
+                include_str!("../../../events/delivery-worker.json"),
+                Some(2),
+            ),
+            (
+                include_str!("../../../events/delivery-worker-v3.json"),
+                Some(3),
+            ),
+        ] {
+            let body = fixture_body(fixture);
+            let raw: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+            assert_eq!(raw["v"].as_u64(), version, "{body}");
+            let message = QueueMessage::from_body(&body);
+            assert_eq!(message.ok(), Some(expected(0)), "{body}");
+        }
+    }
+
+    #[test]
+    fn a_version_further_ahead_or_behind_is_poison_and_only_the_next_may_add_fields() {
+        let body = fixture_body(include_str!("../../../events/delivery-worker-v3.json"));
+        for (from, to) in [
+            (r#""v":3"#, r#""v":4"#),
+            (r#""v":3"#, r#""v":0"#),
+            (r#""v":3"#, r#""v":"3""#),
+        ] {
+            assert!(body.contains(from));
+            assert!(
+                QueueMessage::from_body(&body.replacen(from, to, 1)).is_err(),
+                "{to}"
+            );
+        }
+        // Fields added by the next version are refused in this one's.
+        assert!(QueueMessage::from_body(&body.replacen(r#""v":3"#, r#""v":2"#, 1)).is_err());
+        let purge = r#"{"v":3,"kind":"purge_tenant","tenant_id":"tnt_x","reason":"gdpr"}"#;
+        assert_eq!(
+            QueueMessage::from_body(purge).ok(),
+            Some(QueueMessage::PurgeTenant {
+                tenant_id: "tnt_x".to_owned()
+            })
+        );
+        let new_kind = r#"{"v":3,"kind":"digest","tenant_id":"tnt_x"}"#;
+        assert!(QueueMessage::from_body(new_kind).is_err());
     }
 
     #[test]

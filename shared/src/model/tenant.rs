@@ -25,6 +25,12 @@ pub struct Tenant {
     /// point): the web app's `applicationServerKey`.
     #[serde(default)]
     pub vapid_public_key: Option<String>,
+    /// User verification is on: the tenant's secret holds a verification
+    /// secret, and its `register` keys register only users it signed.
+    /// Derived from the secret under the tenant's claim, like the fields
+    /// above, so the two never disagree for long.
+    #[serde(default)]
+    pub user_verification: bool,
     pub created_at: String,
     pub created_by: String,
     pub updated_at: String,

@@ -5,7 +5,8 @@
 //!
 //! * `user_ids` holds 1 to 10,000 entries as sent (else 400 naming
 //!   `user_ids`); repeats are dropped, first occurrence kept.
-//! * A user id must be 1 to 256 characters without control characters.
+//! * A user id must be 1 to 256 characters without control characters,
+//!   U+FFFE or U+FFFF (SQS cannot carry them).
 //!   Invalid ids do not fail the request: they are counted in `failed`
 //!   and never enqueued. When no id at all is valid the request is refused
 //!   with 400 naming the first one (`user_ids[0]`): there is nothing to send.
@@ -113,7 +114,7 @@ pub fn recipients(user_ids: Vec<String>) -> Result<Recipients> {
         let index = first_invalid.unwrap_or_default();
         return Err(Error::invalid_request(format!(
             "`user_ids[{index}]` is not a valid user id (1 to 256 characters without control \
-             characters), and no other entry is either"
+             characters, U+FFFE or U+FFFF), and no other entry is either"
         )));
     }
     Ok(Recipients { accepted, rejected })

@@ -133,6 +133,8 @@ pub async fn create_tenant(
         credentials.web_push = Some(web_push_key(settings, None)?);
     }
 
+    check_tenant_quota(app, &org_id).await?;
+
     let now = now_rfc3339();
     let mut tenant = Tenant {
         tenant_id: new_tenant_id(),
@@ -146,6 +148,7 @@ pub async fn create_tenant(
         fcm_project_id: None,
         web_push_configured: false,
         vapid_public_key: None,
+        user_verification: false,
         created_at: now.clone(),
         created_by: user.sub.clone(),
         updated_at: now,
@@ -172,8 +175,28 @@ pub async fn create_tenant(
     Ok(tenant)
 }
 
+/// 409 `too_many_tenants` when the org has its deployment's maximum of live
+/// tenants (`NOTIFY_MAX_TENANTS_PER_ORG`). Counted from the org's listing:
+/// concurrent creations may pass it by the few that race, which bounds the
+/// cost just as well.
+async fn check_tenant_quota(app: &App, org_id: &str) -> Result<()> {
+    let limit = app.config.max_tenants_per_org;
+    let live = app.store.list_tenants_in_org(org_id).await?.len();
+    if u32::try_from(live).unwrap_or(u32::MAX) >= limit {
+        return Err(Error::Conflict {
+            code: "too_many_tenants",
+            detail: format!(
+                "org `{org_id}` has {live} tenants, the most this deployment allows per org \
+                 ({limit}, `NOTIFY_MAX_TENANTS_PER_ORG`); delete one or ask the operator"
+            ),
+        });
+    }
+    Ok(())
+}
+
 /// The tenant object's account of its credentials (`apns_configured`,
-/// `team_id`, `key_id`, `fcm_configured`, `fcm_project_id`), taken from
+/// `team_id`, `key_id`, `fcm_configured`, `fcm_project_id`, `web_push_configured`,
+/// `user_verification`), taken from
 /// what the secret holds: the one place the two are made to agree.
 fn describe_credentials(tenant: &mut Tenant, credentials: &TenantCredentials) {
     tenant.apns_configured = credentials.apns.is_some();
@@ -189,6 +212,7 @@ fn describe_credentials(tenant: &mut Tenant, credentials: &TenantCredentials) {
         .web_push
         .as_ref()
         .map(|key| key.public_key.clone());
+    tenant.user_verification = credentials.user_verification.is_some();
 }
 
 /// Tenants of one org (the caller must belong to it), or of all the caller's

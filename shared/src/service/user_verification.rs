@@ -40,8 +40,10 @@ pub struct DeletedUserVerification {
 /// Creates the tenant's verification secret, or replaces it (signatures made
 /// with the old one stop working at once), and answers it this once. The
 /// secret is written as every change of the tenant's secret is, through
-/// [`change_tenant`]: serialised with PATCHes, and never left behind by a
-/// deletion that races it.
+/// [`change_tenant`]: serialised with PATCHes and with turning verification
+/// off, and never left behind by a deletion that races it. The tenant's
+/// `user_verification` flag is derived from the secret in the same change,
+/// so the flag never announces a secret that is not there.
 pub async fn create_user_verification(
     app: &App,
     tenant: Tenant,
@@ -49,7 +51,6 @@ pub async fn create_user_verification(
     let tenant_id = tenant.tenant_id.clone();
     let secret = hex::encode(rand::random::<[u8; 32]>());
     let created_at = now_rfc3339();
-    // Secret first: the marker never announces a secret that is not there.
     let stored = UserVerificationSecret {
         secret: secret.clone(),
         created_at: created_at.clone(),
@@ -59,29 +60,25 @@ pub async fn create_user_verification(
         true
     })
     .await?;
-    app.store
-        .put_user_verification(&tenant_id, &created_at)
-        .await?;
     tracing::info!(tenant_id = %tenant_id, "user verification secret created");
     Ok(CreatedUserVerification { secret, created_at })
 }
 
 /// Turns user verification off and forgets the secret; 404 when it was off.
+/// One change of the tenant, like turning it on: of a concurrent on and
+/// off, one waits (409 `tenant_changed`), so flag and secret agree.
 pub async fn delete_user_verification(
     app: &App,
     tenant: Tenant,
 ) -> Result<DeletedUserVerification> {
     let tenant_id = tenant.tenant_id.clone();
-    // Marker first: registrations stop asking for signatures before the
-    // secret they are checked with goes.
-    let was_on = app.store.delete_user_verification(&tenant_id).await?;
     let mut had_secret = false;
     change_tenant(app, tenant, |credentials| {
         had_secret = credentials.user_verification.take().is_some();
         had_secret
     })
     .await?;
-    if !was_on && !had_secret {
+    if !had_secret {
         return Err(Error::NotFound(
             "user verification is not on for this tenant".to_owned(),
         ));
@@ -90,44 +87,72 @@ pub async fn delete_user_verification(
     Ok(DeletedUserVerification { deleted: true })
 }
 
-/// For a registration by a `register`-only key: whether the request proved
-/// its user. With verification off there is nothing to prove it with
-/// (`false`); with it on, `user_signature` must be right (403
-/// `user_signature_invalid` otherwise).
+/// 403 `user_verification_required`: a `register` key of a tenant without
+/// user verification, which anyone who extracts it from the app could use
+/// to put their own device under any user id.
+fn verification_required(tenant_id: &str) -> Error {
+    Error::Refused {
+        code: "user_verification_required",
+        detail: format!(
+            "a `register` key registers devices only while its tenant has user verification on \
+             (otherwise anyone who extracts the key could receive any user's pushes): turn it on \
+             with POST /tenants/{tenant_id}/user-verification (user token) and send each user's \
+             `user_signature`, or register with a `devices` key from your backend"
+        ),
+    }
+}
+
+fn signature_invalid() -> Error {
+    Error::Refused {
+        code: "user_signature_invalid",
+        detail: "`user_signature` is missing or wrong: this tenant requires the lowercase hex \
+                 HMAC-SHA256 of `user_id` under its user verification secret"
+            .to_owned(),
+    }
+}
+
+/// Whether `text` can be a signature at all: 64 lowercase hex characters.
+fn is_signature_shaped(text: &str) -> bool {
+    text.len() == 64 && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+/// For a registration by a `register`-only key: the request must prove its
+/// user. The tenant must have user verification on (403
+/// `user_verification_required` otherwise) and `user_signature` must be
+/// right (403 `user_signature_invalid`). A missing or malformed signature
+/// is refused before any read; the secret is read through a per-container
+/// cache keyed by the tenant's revision, which every rotation raises.
 pub async fn verify_user(
     app: &App,
-    tenant_id: &str,
+    tenant: &Tenant,
     user_id: &str,
     user_signature: Option<&str>,
-) -> Result<bool> {
-    if app.store.user_verification(tenant_id).await?.is_none() {
-        return Ok(false);
+) -> Result<()> {
+    let tenant_id = tenant.tenant_id.as_str();
+    if !tenant.user_verification {
+        return Err(verification_required(tenant_id));
     }
-    let credentials = app.secrets.tenant_credentials(tenant_id).await?;
-    let Some(secret) = credentials.user_verification else {
-        // Fail closed: the marker says on, so a signature is required.
-        return Err(Error::internal(
-            "checking user signature",
-            "user verification is on but the tenant's secret holds none",
-        ));
+    let Some(given) = user_signature.filter(|given| is_signature_shaped(given)) else {
+        tracing::info!(tenant_id = %tenant_id, present = user_signature.is_some(), "user signature refused");
+        return Err(signature_invalid());
+    };
+    let Some(secret) = app
+        .secrets
+        .user_verification_secret(tenant_id, tenant.revision)
+        .await?
+    else {
+        // The flag says on but the secret holds none: a change that turned
+        // it off died before committing the tenant. Off, then (fail
+        // closed); turning it on again heals it.
+        tracing::warn!(tenant_id = %tenant_id, "user verification flag without a secret");
+        return Err(verification_required(tenant_id));
     };
     let expected = hex::encode(hmac_sha256(secret.secret.as_bytes(), user_id.as_bytes()));
-    let valid =
-        user_signature.is_some_and(|given| constant_time_eq(given.as_bytes(), expected.as_bytes()));
-    if !valid {
-        tracing::info!(
-            tenant_id = %tenant_id,
-            present = user_signature.is_some(),
-            "user signature refused"
-        );
-        return Err(Error::Refused {
-            code: "user_signature_invalid",
-            detail: "`user_signature` is missing or wrong: this tenant requires the lowercase hex \
-                     HMAC-SHA256 of `user_id` under its user verification secret"
-                .to_owned(),
-        });
+    if !constant_time_eq(given.as_bytes(), expected.as_bytes()) {
+        tracing::info!(tenant_id = %tenant_id, present = true, "user signature refused");
+        return Err(signature_invalid());
     }
-    Ok(true)
+    Ok(())
 }
 
 /// HMAC-SHA256 as RFC 2104 defines it, over `sha2`.

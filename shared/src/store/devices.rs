@@ -82,8 +82,13 @@ impl Pool {
     /// before token types existed have none and are `device` tokens.
     fn filter(self) -> &'static str {
         match self {
-            Pool::Devices => "attribute_not_exists(token_type) OR token_type = :device",
-            Pool::Activities => "token_type <> :device AND expires_at > :now",
+            Pool::Devices => {
+                "attribute_not_exists(token_type) OR \
+                 (token_type <> :liveactivity AND token_type <> :push_to_start)"
+            }
+            Pool::Activities => {
+                "(token_type = :liveactivity OR token_type = :push_to_start) AND expires_at > :now"
+            }
         }
     }
 }
@@ -514,7 +519,8 @@ impl Store {
         let mut query = self
             .query_prefix(user_pk(tenant_id, user_id), DEVICE_PREFIX)
             .filter_expression(pool.filter())
-            .expression_attribute_values(":device", s(TokenType::Device.as_str()));
+            .expression_attribute_values(":liveactivity", s(TokenType::Liveactivity.as_str()))
+            .expression_attribute_values(":push_to_start", s(TokenType::PushToStart.as_str()));
         if pool == Pool::Activities {
             query = query.expression_attribute_values(":now", n(now_epoch_seconds()));
         }
@@ -724,7 +730,10 @@ impl Store {
     /// Shortens an activity token's life to `at` (Unix seconds) when that
     /// is sooner than its expiry, if it is still the registration that was
     /// pushed to: an activity that ended. Reads skip it from `at` on, and
-    /// DynamoDB's TTL deletes it later.
+    /// DynamoDB's TTL deletes it later. A time already past (a client's
+    /// `dismissal_date` of 0) is stored as now: TTL ignores items whose
+    /// expiry is more than five years in the past, which would keep them
+    /// for ever.
     #[tracing::instrument(skip_all, fields(tenant_id = %tenant_id))]
     pub async fn expire_activity_token(
         &self,
@@ -732,6 +741,7 @@ impl Store {
         device: &Device,
         at: i64,
     ) -> Result<()> {
+        let at = at.max(crate::clock::now_epoch_seconds());
         let sk = device_sk(&device.token);
         let update = |pk: String| {
             update_item(

@@ -102,9 +102,6 @@ pub(crate) fn idempotency_sk(endpoint: &str, idempotency_key: &str) -> String {
     )
 }
 
-// User verification.
-pub(crate) const USER_VERIFICATION_SK: &str = "USER_VERIFICATION";
-
 #[cfg(test)]
 mod tests {
     use super::*;

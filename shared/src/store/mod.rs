@@ -9,7 +9,6 @@
 //! | device          | `TENANT#{tenant}`    | `DEVICE#{token}` |                                |
 //! | user's device   | `TENANT#{tenant}#USER#{user}` | `DEVICE#{token}` |                       |
 //! | user's device count | `TENANT#{tenant}` | `USER_DEVICES#{sha256 of user}` |                    |
-//! | user verification on | `TENANT#{tenant}` | `USER_VERIFICATION` (the secret is in Secrets Manager) | |
 //! | idempotency     | `TENANT#{tenant}`    | `IDEMPOTENCY#{endpoint}#{sha256}` (+ `#PART#…`, see `idempotency.rs`) |  |
 //! | bulk batch      | `TENANT#{tenant}`    | `BATCH#{batch}` (+ `#CHUNK#…`, see `batches.rs`) |    |
 //!
@@ -26,7 +25,6 @@ mod keys;
 mod ops;
 mod purge;
 mod tenants;
-mod user_verification;
 
 pub use api_keys::ApiKeyGrant;
 pub use batches::{ChunkCounts, ChunkProgress, CountResult, ProgressUpdate, UserOutcome};

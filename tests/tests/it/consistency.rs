@@ -1076,8 +1076,8 @@ fn policies_name_exact_actions_on_the_stacks_own_resources() {
     }
     assert_eq!(
         index_queriers,
-        BTreeSet::from(["tenant-list".to_owned()]),
-        "only tenant-list queries GSI1"
+        BTreeSet::from(["tenant-create".to_owned(), "tenant-list".to_owned()]),
+        "only tenant-list and tenant-create (the per-org tenant cap) query GSI1"
     );
     // No statement grants kms:*, which SSE-SQS does not need. A customer
     // managed key would need kms:Decrypt and kms:GenerateDataKey on it for

@@ -770,7 +770,7 @@ async fn with_a_delivery_queue_a_small_tenant_is_purged_inline_and_a_purge_messa
         .collect();
     assert_eq!(
         bodies,
-        vec![format!(r#"{{"kind":"purge_tenant","tenant_id":"{tenant_id}"}}"#).as_str()]
+        vec![format!(r#"{{"v":2,"kind":"purge_tenant","tenant_id":"{tenant_id}"}}"#).as_str()]
     );
 }
 

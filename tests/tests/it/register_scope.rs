@@ -8,7 +8,7 @@ use crate::devices::{ios_token, As};
 use serde_json::{json, Value};
 
 /// What the tenant's backend computes, with another HMAC implementation.
-fn signature(secret: &str, user_id: &str) -> String {
+pub(crate) fn signature(secret: &str, user_id: &str) -> String {
     let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, secret.as_bytes());
     aws_lc_rs::hmac::sign(&key, user_id.as_bytes())
         .as_ref()
@@ -17,13 +17,13 @@ fn signature(secret: &str, user_id: &str) -> String {
         .collect()
 }
 
-async fn tenant(env: &TestEnv) -> (String, String) {
+pub(crate) async fn tenant(env: &TestEnv) -> (String, String) {
     let owner = env.user_token("owner-acme", &["acme"]);
     let tenant_id = env.create_tenant(&owner, tenant_with_apns("acme")).await;
     (tenant_id, owner)
 }
 
-async fn key_with(env: &TestEnv, owner: &str, tenant_id: &str, scopes: Value) -> String {
+pub(crate) async fn key_with(env: &TestEnv, owner: &str, tenant_id: &str, scopes: Value) -> String {
     let created = env
         .create_api_key(owner, tenant_id, json!({"name": "app", "scopes": scopes}))
         .await;
@@ -31,7 +31,12 @@ async fn key_with(env: &TestEnv, owner: &str, tenant_id: &str, scopes: Value) ->
     created["key"].as_str().unwrap_or_default().to_owned()
 }
 
-async fn register(env: &TestEnv, who: As<'_>, tenant_id: &str, body: Value) -> (u16, Value) {
+pub(crate) async fn register(
+    env: &TestEnv,
+    who: As<'_>,
+    tenant_id: &str,
+    body: Value,
+) -> (u16, Value) {
     let request = who
         .on(call("POST", "/tenants/{tenant_id}/devices").param("tenant_id", tenant_id))
         .json(body)
@@ -46,7 +51,12 @@ async fn list(env: &TestEnv, who: As<'_>, tenant_id: &str, user_id: &str) -> (u1
     parts(&device_list::handle(&env.app, request.build()).await)
 }
 
-async fn owner_of(env: &TestEnv, owner: &str, tenant_id: &str, user_id: &str) -> Vec<String> {
+pub(crate) async fn owner_of(
+    env: &TestEnv,
+    owner: &str,
+    tenant_id: &str,
+    user_id: &str,
+) -> Vec<String> {
     let (status, listed) = list(env, As::User(owner), tenant_id, user_id).await;
     assert_eq!(status, 200, "{listed}");
     listed["devices"]
@@ -57,14 +67,14 @@ async fn owner_of(env: &TestEnv, owner: &str, tenant_id: &str, user_id: &str) ->
         .collect()
 }
 
-async fn turn_on(env: &TestEnv, who: As<'_>, tenant_id: &str) -> (u16, Value) {
+pub(crate) async fn turn_on(env: &TestEnv, who: As<'_>, tenant_id: &str) -> (u16, Value) {
     let request = who
         .on(call("POST", "/tenants/{tenant_id}/user-verification").param("tenant_id", tenant_id))
         .build();
     parts(&user_verification_create::handle(&env.app, request).await)
 }
 
-async fn turn_off(env: &TestEnv, who: As<'_>, tenant_id: &str) -> (u16, Value) {
+pub(crate) async fn turn_off(env: &TestEnv, who: As<'_>, tenant_id: &str) -> (u16, Value) {
     let request = who
         .on(call("DELETE", "/tenants/{tenant_id}/user-verification").param("tenant_id", tenant_id))
         .build();
@@ -72,13 +82,13 @@ async fn turn_off(env: &TestEnv, who: As<'_>, tenant_id: &str) -> (u16, Value) {
 }
 
 /// Turns user verification on and returns the secret.
-async fn secret_of(env: &TestEnv, owner: &str, tenant_id: &str) -> String {
+pub(crate) async fn secret_of(env: &TestEnv, owner: &str, tenant_id: &str) -> String {
     let (status, body) = turn_on(env, As::User(owner), tenant_id).await;
     assert_eq!(status, 200, "{body}");
     body["secret"].as_str().unwrap_or_default().to_owned()
 }
 
-async fn tenant_secret_text(env: &TestEnv, tenant_id: &str) -> String {
+pub(crate) async fn tenant_secret_text(env: &TestEnv, tenant_id: &str) -> String {
     env.secrets
         .get_secret_value()
         .secret_id(format!("{}{tenant_id}", env.tenant_secret_prefix))
@@ -103,11 +113,13 @@ async fn a_register_key_registers_a_device() {
     let env = TestEnv::new().await;
     let (tenant_id, owner) = tenant(&env).await;
     let key = key_with(&env, &owner, &tenant_id, json!(["register"])).await;
+    let secret = secret_of(&env, &owner, &tenant_id).await;
     let (status, device) = register(
         &env,
         As::Key(&key),
         &tenant_id,
-        json!({"user_id": "u1", "token": ios_token(1), "platform": "ios"}),
+        json!({"user_id": "u1", "token": ios_token(1), "platform": "ios",
+               "user_signature": signature(&secret, "u1")}),
     )
     .await;
     assert_eq!(status, 200, "{device}");
@@ -201,6 +213,7 @@ async fn a_register_key_cannot_move_another_users_token() {
     let env = TestEnv::new().await;
     let (tenant_id, owner) = tenant(&env).await;
     let key = key_with(&env, &owner, &tenant_id, json!(["register", "send"])).await;
+    let secret = secret_of(&env, &owner, &tenant_id).await;
     let (status, victim_device) = register(
         &env,
         As::User(&owner),
@@ -216,12 +229,7 @@ async fn a_register_key_cannot_move_another_users_token() {
         json!({"user_id": "attacker", "token": ios_token(1), "platform": "ios", "app_version": "6.6.6"}),
     )
     .await;
-    assert_eq!(status, 409, "{body}");
-    assert_eq!(body["code"], "token_owned_by_other_user");
-    assert!(body["detail"]
-        .as_str()
-        .unwrap_or_default()
-        .contains("`token`"));
+    assert_signature_refused(status, &body);
     // Nothing changed.
     let (_, listed) = list(&env, As::User(&owner), &tenant_id, "victim").await;
     assert_eq!(listed, json!({"devices": [victim_device]}));
@@ -233,7 +241,8 @@ async fn a_register_key_cannot_move_another_users_token() {
         &env,
         As::Key(&key),
         &tenant_id,
-        json!({"user_id": "victim", "token": ios_token(1), "platform": "ios"}),
+        json!({"user_id": "victim", "token": ios_token(1), "platform": "ios",
+               "user_signature": signature(&secret, "victim")}),
     )
     .await;
     assert_eq!(status, 200);
@@ -413,7 +422,7 @@ async fn the_verification_secret_is_shown_once_and_stored_only_in_secrets_manage
 }
 
 #[tokio::test]
-async fn turning_user_verification_off_forgets_the_secret_and_stops_asking_for_signatures() {
+async fn turning_user_verification_off_forgets_the_secret_and_stops_register_keys() {
     let env = TestEnv::new().await;
     let (tenant_id, owner) = tenant(&env).await;
     let key = key_with(&env, &owner, &tenant_id, json!(["register"])).await;
@@ -432,10 +441,12 @@ async fn turning_user_verification_off_forgets_the_secret_and_stops_asking_for_s
         &env,
         As::Key(&key),
         &tenant_id,
-        json!({"user_id": "u1", "token": ios_token(1), "platform": "ios"}),
+        json!({"user_id": "u1", "token": ios_token(1), "platform": "ios",
+               "user_signature": signature(&secret, "u1")}),
     )
     .await;
-    assert_eq!(status, 200, "{body}");
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(body["code"], "user_verification_required", "{body}");
     let (status, _) = turn_off(&env, As::User(&owner), &tenant_id).await;
     assert_eq!(status, 404);
 }

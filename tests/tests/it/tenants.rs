@@ -49,11 +49,12 @@ async fn a_user_creates_a_tenant_with_apns_credentials_and_gets_the_contract_obj
     assert!(body.get("private_key").is_none());
     assert_eq!(body["web_push_configured"], false);
     assert_eq!(body["vapid_public_key"], serde_json::Value::Null);
+    assert_eq!(body["user_verification"], false);
     let keys: Vec<&String> = body
         .as_object()
         .map(|o| o.keys().collect())
         .unwrap_or_default();
-    assert_eq!(keys.len(), 14, "unexpected fields: {keys:?}");
+    assert_eq!(keys.len(), 15, "unexpected fields: {keys:?}");
 }
 
 #[tokio::test]

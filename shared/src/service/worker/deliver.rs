@@ -13,6 +13,34 @@ use crate::model::{BatchState, DeliverChunk, Device};
 use crate::push::EncodedNotification;
 use crate::store::CountResult;
 
+/// Token bytes one wave of a message holds at most (give or take one
+/// user's devices): the next wave's devices are read while this wave's are
+/// pushed, so a message holds about twice this in devices. Device counts
+/// alone do not bound memory: a user may have 100 devices with FCM tokens
+/// of 4,096 characters.
+pub const WAVE_TOKEN_BYTES: usize = 1024 * 1024;
+
+/// The first wave of a message, before anything is known of its users'
+/// devices: small, so that even users with the most and largest tokens
+/// keep it near [`WAVE_TOKEN_BYTES`].
+const FIRST_WAVE_USERS: usize = 2;
+
+/// What a device costs in memory besides its token: user id, timestamps,
+/// Web Push keys, the `Device` itself.
+const DEVICE_OVERHEAD_BYTES: usize = 256;
+
+/// Users in the next wave: as many as [`WAVE_TOKEN_BYTES`] holds at this
+/// wave's bytes per user, between 1 and `max_wave`.
+fn next_wave_users(wave: &[u32], devices: &[Vec<Device>], max_wave: usize) -> usize {
+    let bytes: usize = devices
+        .iter()
+        .flatten()
+        .map(|device| device.token.len() + DEVICE_OVERHEAD_BYTES)
+        .sum();
+    let per_user = bytes.div_ceil(wave.len().max(1)).max(1);
+    (WAVE_TOKEN_BYTES / per_user).clamp(1, max_wave)
+}
+
 impl Worker {
     pub(super) async fn deliver(
         &self,
@@ -79,28 +107,33 @@ impl Worker {
         let unsettled: Vec<u32> = (0..total)
             .filter(|index| !progress.settled.contains_key(index))
             .collect();
-        let waves: Vec<&[u32]> = unsettled.chunks(self.settings.wave_users.max(1)).collect();
         stats.users = unsettled.len();
-        let mut resolved = match waves.first() {
-            Some(wave) => Some(
-                self.resolve(tenant_id, &chunk.user_ids, wave, &encoded)
+        let max_wave = self.settings.wave_users.max(1);
+        // Waves are sized in bytes (see `next_wave_users`), starting small:
+        // nothing is known of the users' devices yet.
+        let (first, mut rest) =
+            unsettled.split_at(FIRST_WAVE_USERS.min(max_wave).min(unsettled.len()));
+        let mut resolved = if first.is_empty() {
+            None
+        } else {
+            Some((
+                first,
+                self.resolve(tenant_id, &chunk.user_ids, first, &encoded)
                     .await,
-            ),
-            None => None,
+            ))
         };
-        let mut wave_index = 0;
-        while let Some(devices) = resolved.take() {
+        while let Some((wave, devices)) = resolved.take() {
             if meta.time_left(self.settings.deadline_margin) == Some(Duration::ZERO) {
                 tracing::warn!(
-                    waves_left = waves.len() - wave_index,
+                    users_left = wave.len() + rest.len(),
                     "the invocation's deadline is near; the rest waits for the next delivery"
                 );
                 break;
             }
             let devices = devices?;
-            let wave = waves.get(wave_index).copied().unwrap_or_default();
-            wave_index += 1;
-            let next = waves.get(wave_index).copied();
+            let (next, after) =
+                rest.split_at(next_wave_users(wave, &devices, max_wave).min(rest.len()));
+            rest = after;
             let context = WaveContext {
                 push: &push,
                 encoded: &encoded,
@@ -110,12 +143,14 @@ impl Worker {
             };
             let (update, upcoming) =
                 tokio::join!(self.deliver_wave(&context, wave, devices, stats), async {
-                    match next {
-                        Some(wave) => Some(
-                            self.resolve(tenant_id, &chunk.user_ids, wave, &encoded)
+                    if next.is_empty() {
+                        None
+                    } else {
+                        Some((
+                            next,
+                            self.resolve(tenant_id, &chunk.user_ids, next, &encoded)
                                 .await,
-                        ),
-                        None => None,
+                        ))
                     }
                 });
             self.app

@@ -10,7 +10,10 @@
 //!    batch still being enqueued (`pending`) comes back a few seconds later.
 //! 2. The chunk's progress items are read once. A chunk already counted is
 //!    a duplicate: acknowledged at once.
-//! 3. The users not settled yet are processed in waves: their devices are
+//! 3. The users not settled yet are processed in waves, sized in bytes
+//!    (at most `wave_users` users and about [`WAVE_TOKEN_BYTES`] of their
+//!    devices' tokens, so memory is bounded whatever the tokens' length;
+//!    see `docs/limits.md` for the measured peak): their devices are
 //!    looked up (bounded concurrency; the next wave's lookups overlap this
 //!    wave's pushes), devices that already accepted this push on an
 //!    earlier attempt are skipped, the rest get it through the engine
@@ -60,13 +63,15 @@ use crate::ids::has_id_shape;
 use crate::model::QueueMessage;
 use crate::service::sending::Dispatcher;
 
+pub use deliver::WAVE_TOKEN_BYTES;
 pub use wave::token_digest;
 
 /// Knobs of the worker; the defaults suit a 30-second Lambda with 10
 /// messages of 500 users per invocation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WorkerSettings {
-    /// Users per wave: one progress item per wave.
+    /// Users per wave at most (fewer when their tokens pass
+    /// [`WAVE_TOKEN_BYTES`]): one progress item per wave.
     pub wave_users: usize,
     /// Device lookups in flight per message.
     pub lookup_concurrency: usize,

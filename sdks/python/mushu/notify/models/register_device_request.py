@@ -36,10 +36,15 @@ class RegisterDeviceRequest:
                 with `push_type` `liveactivity` (`start` to `push_to_start` tokens, `update` and `end` to `liveactivity` tokens)
                 and by no other send, live at most 24 hours after registration (and no longer than an `end`'s `dismissal_date`,
                 or 4 hours after an `end` without one), and have a cap of their own: 100 live per user (409
-                `too_many_activity_tokens`), apart from the 100-device cap.
+                `too_many_activity_tokens`), apart from the 100-device cap. `voip`, `complication`, `fileprovider`: the PushKit
+                token of that push type; `location`: the location-push token (Core Location); `pushtotalk`: the PushToTalk
+                framework's ephemeral push token; `widgets`: WidgetKit's widget push token. Apple hands each out apart from the
+                device token: these are for Apple platforms only (400 otherwise), count towards the 100-device cap, and are
+                reached only by sends of their own `push_type`, which reach no other token.
             user_signature (None | str | Unset): The lowercase hex HMAC-SHA256 of `user_id` under the tenant's user
                 verification secret (64 characters). Required from `register`-scope keys while the tenant has user verification
-                on (403 `user_signature_invalid` when missing or wrong); ignored otherwise.
+                on (403 `user_signature_invalid` when missing or wrong; without user verification such keys register nothing:
+                403 `user_verification_required`); ignored otherwise.
     """
 
     platform: Platform

@@ -29,6 +29,9 @@ class Tenant:
         tenant_id (str):
         updated_at (datetime.datetime):
         use_sandbox (bool):
+        user_verification (bool | Unset): User verification is on (`POST /tenants/{tenant_id}/user-verification`): the
+            tenant's `register` keys register devices, each for the user its `user_signature` proves. Off: they register
+            none.
         vapid_public_key (None | str | Unset): Base64url of the VAPID public key (the 65-byte uncompressed P-256 point),
             the web app's `applicationServerKey`.
         web_push_configured (bool | Unset): The tenant has a VAPID key pair; `webpush` devices can be reached.
@@ -46,6 +49,7 @@ class Tenant:
     tenant_id: str
     updated_at: datetime.datetime
     use_sandbox: bool
+    user_verification: bool | Unset = UNSET
     vapid_public_key: None | str | Unset = UNSET
     web_push_configured: bool | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
@@ -79,6 +83,8 @@ class Tenant:
 
         use_sandbox = self.use_sandbox
 
+        user_verification = self.user_verification
+
         vapid_public_key: None | str | Unset
         if isinstance(self.vapid_public_key, Unset):
             vapid_public_key = UNSET
@@ -105,6 +111,8 @@ class Tenant:
                 "use_sandbox": use_sandbox,
             }
         )
+        if user_verification is not UNSET:
+            field_dict["user_verification"] = user_verification
         if vapid_public_key is not UNSET:
             field_dict["vapid_public_key"] = vapid_public_key
         if web_push_configured is not UNSET:
@@ -159,6 +167,8 @@ class Tenant:
 
         use_sandbox = d.pop("use_sandbox")
 
+        user_verification = d.pop("user_verification", UNSET)
+
         def _parse_vapid_public_key(data: object) -> None | str | Unset:
             if data is None:
                 return data
@@ -183,6 +193,7 @@ class Tenant:
             tenant_id=tenant_id,
             updated_at=updated_at,
             use_sandbox=use_sandbox,
+            user_verification=user_verification,
             vapid_public_key=vapid_public_key,
             web_push_configured=web_push_configured,
         )

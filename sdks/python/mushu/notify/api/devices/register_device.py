@@ -120,10 +120,10 @@ def sync_detailed(
     `too_many_devices` (re-registering one of the user's tokens always works; a token moving to this
     user counts for this user and frees a slot of the other).
     Takes a user token or an API key with scope `register` or `devices`. A `register`-only key (an
-    app's) cannot move a token registered to another user (409 `token_owned_by_other_user`, nothing
-    changes) unless the tenant has user verification on and the request carries the user's valid
-    `user_signature`; while user verification is on it must carry one in any case (403
-    `user_signature_invalid` when it is missing or wrong).
+    app's) registers only while the tenant has user verification on (403 `user_verification_required`
+    otherwise: turn it on with `POST /tenants/{tenant_id}/user-verification`), and only with the user's
+    valid `user_signature` (403 `user_signature_invalid` when it is missing or wrong); a user so proved
+    may take a token over from another user.
 
     Args:
         tenant_id (str):
@@ -167,10 +167,10 @@ def sync(
     `too_many_devices` (re-registering one of the user's tokens always works; a token moving to this
     user counts for this user and frees a slot of the other).
     Takes a user token or an API key with scope `register` or `devices`. A `register`-only key (an
-    app's) cannot move a token registered to another user (409 `token_owned_by_other_user`, nothing
-    changes) unless the tenant has user verification on and the request carries the user's valid
-    `user_signature`; while user verification is on it must carry one in any case (403
-    `user_signature_invalid` when it is missing or wrong).
+    app's) registers only while the tenant has user verification on (403 `user_verification_required`
+    otherwise: turn it on with `POST /tenants/{tenant_id}/user-verification`), and only with the user's
+    valid `user_signature` (403 `user_signature_invalid` when it is missing or wrong); a user so proved
+    may take a token over from another user.
 
     Args:
         tenant_id (str):
@@ -209,10 +209,10 @@ async def asyncio_detailed(
     `too_many_devices` (re-registering one of the user's tokens always works; a token moving to this
     user counts for this user and frees a slot of the other).
     Takes a user token or an API key with scope `register` or `devices`. A `register`-only key (an
-    app's) cannot move a token registered to another user (409 `token_owned_by_other_user`, nothing
-    changes) unless the tenant has user verification on and the request carries the user's valid
-    `user_signature`; while user verification is on it must carry one in any case (403
-    `user_signature_invalid` when it is missing or wrong).
+    app's) registers only while the tenant has user verification on (403 `user_verification_required`
+    otherwise: turn it on with `POST /tenants/{tenant_id}/user-verification`), and only with the user's
+    valid `user_signature` (403 `user_signature_invalid` when it is missing or wrong); a user so proved
+    may take a token over from another user.
 
     Args:
         tenant_id (str):
@@ -254,10 +254,10 @@ async def asyncio(
     `too_many_devices` (re-registering one of the user's tokens always works; a token moving to this
     user counts for this user and frees a slot of the other).
     Takes a user token or an API key with scope `register` or `devices`. A `register`-only key (an
-    app's) cannot move a token registered to another user (409 `token_owned_by_other_user`, nothing
-    changes) unless the tenant has user verification on and the request carries the user's valid
-    `user_signature`; while user verification is on it must carry one in any case (403
-    `user_signature_invalid` when it is missing or wrong).
+    app's) registers only while the tenant has user verification on (403 `user_verification_required`
+    otherwise: turn it on with `POST /tenants/{tenant_id}/user-verification`), and only with the user's
+    valid `user_signature` (403 `user_signature_invalid` when it is missing or wrong); a user so proved
+    may take a token over from another user.
 
     Args:
         tenant_id (str):

@@ -106,7 +106,8 @@ def sync_detailed(
     must belong to (else 403). APNs fields (`bundle_id`, `team_id`, `key_id`, `private_key`) come all
     together or not at all; `private_key` must be a P-256 `.p8` key and `fcm_service_account` a Google
     service-account JSON, else 400 `invalid_credentials`. Credentials are stored in AWS Secrets Manager
-    and never returned.
+    and never returned. An org has at most the deployment's maximum of tenants
+    (`NOTIFY_MAX_TENANTS_PER_ORG`, default 50): beyond it, 409 `too_many_tenants` naming the limit.
 
     Args:
         body (CreateTenantRequest): APNs fields (`bundle_id`, `team_id`, `key_id`, `private_key`)
@@ -142,7 +143,8 @@ def sync(
     must belong to (else 403). APNs fields (`bundle_id`, `team_id`, `key_id`, `private_key`) come all
     together or not at all; `private_key` must be a P-256 `.p8` key and `fcm_service_account` a Google
     service-account JSON, else 400 `invalid_credentials`. Credentials are stored in AWS Secrets Manager
-    and never returned.
+    and never returned. An org has at most the deployment's maximum of tenants
+    (`NOTIFY_MAX_TENANTS_PER_ORG`, default 50): beyond it, 409 `too_many_tenants` naming the limit.
 
     Args:
         body (CreateTenantRequest): APNs fields (`bundle_id`, `team_id`, `key_id`, `private_key`)
@@ -173,7 +175,8 @@ async def asyncio_detailed(
     must belong to (else 403). APNs fields (`bundle_id`, `team_id`, `key_id`, `private_key`) come all
     together or not at all; `private_key` must be a P-256 `.p8` key and `fcm_service_account` a Google
     service-account JSON, else 400 `invalid_credentials`. Credentials are stored in AWS Secrets Manager
-    and never returned.
+    and never returned. An org has at most the deployment's maximum of tenants
+    (`NOTIFY_MAX_TENANTS_PER_ORG`, default 50): beyond it, 409 `too_many_tenants` naming the limit.
 
     Args:
         body (CreateTenantRequest): APNs fields (`bundle_id`, `team_id`, `key_id`, `private_key`)
@@ -207,7 +210,8 @@ async def asyncio(
     must belong to (else 403). APNs fields (`bundle_id`, `team_id`, `key_id`, `private_key`) come all
     together or not at all; `private_key` must be a P-256 `.p8` key and `fcm_service_account` a Google
     service-account JSON, else 400 `invalid_credentials`. Credentials are stored in AWS Secrets Manager
-    and never returned.
+    and never returned. An org has at most the deployment's maximum of tenants
+    (`NOTIFY_MAX_TENANTS_PER_ORG`, default 50): beyond it, 409 `too_many_tenants` naming the limit.
 
     Args:
         body (CreateTenantRequest): APNs fields (`bundle_id`, `team_id`, `key_id`, `private_key`)

@@ -1,0 +1,79 @@
+//! A bulk send whose Web Push message is too large once encrypted: accepted
+//! (APNs and FCM take it, and the request cannot know the users'
+//! platforms), then that device fails with a reason and nothing reaches
+//! the push service.
+
+use std::time::Duration;
+
+use notify_tests::{call, parts, BrowserSubscription, BulkRig};
+use serde_json::json;
+
+#[tokio::test]
+async fn a_bulk_send_too_large_for_web_push_once_encrypted_fails_that_device_and_sends_nothing() {
+    let rig = BulkRig::start().await;
+    let patch = call("PATCH", "/tenants/{tenant_id}")
+        .param("tenant_id", &rig.tenant_id)
+        .bearer(&rig.owner)
+        .json(json!({"web_push": {"subject": "mailto:ops@acme.example"}}))
+        .build();
+    let (status, tenant) = parts(&tenant_update::handle(&rig.env.app, patch).await);
+    assert_eq!(status, 200, "{tenant}");
+    let browser = BrowserSubscription::new(&rig.sim.web_push_endpoint("too-large"));
+    let register = call("POST", "/tenants/{tenant_id}/devices")
+        .param("tenant_id", &rig.tenant_id)
+        .bearer(&rig.owner)
+        .json(
+            json!({"user_id": "reader", "platform": "webpush", "subscription": browser.to_json()}),
+        )
+        .build();
+    let (status, device) = parts(&device_register::handle(&rig.env.app, register).await);
+    assert_eq!(status, 200, "{device}");
+
+    // Fits APNs' 4096-byte payload and FCM's limit; with the message id the
+    // Web Push plaintext passes the 3993 bytes one 4096-byte record holds.
+    let body = "x".repeat(3950);
+    let (status, answer) = rig
+        .bulk(json!({"user_ids": ["reader"], "alert": {"body": body}}))
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(
+        (
+            answer["total"].clone(),
+            answer["success"].clone(),
+            answer["failed"].clone()
+        ),
+        (json!(1), json!(1), json!(0)),
+        "{answer}"
+    );
+    let batch_id = answer["batch_id"].as_str().unwrap_or_default().to_owned();
+    let done = rig
+        .drain_until_done(&batch_id, Duration::from_secs(60))
+        .await;
+    assert_eq!(done["status"], "done", "{done}");
+    assert_eq!(
+        (
+            done["delivered"].clone(),
+            done["failed"].clone(),
+            done["no_devices"].clone()
+        ),
+        (json!(0), json!(1), json!(0)),
+        "{done}"
+    );
+    assert!(rig
+        .sim
+        .web_push_deliveries(&browser.endpoint)
+        .await
+        .is_empty());
+    // The device is kept: the message was at fault, not the subscription.
+    let list = call("GET", "/tenants/{tenant_id}/devices")
+        .param("tenant_id", &rig.tenant_id)
+        .bearer(&rig.owner)
+        .query("user_id", "reader")
+        .build();
+    let (_, listed) = parts(&device_list::handle(&rig.env.app, list).await);
+    assert_eq!(
+        listed["devices"].as_array().map(Vec::len),
+        Some(1),
+        "{listed}"
+    );
+}
