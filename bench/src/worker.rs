@@ -160,6 +160,7 @@ async fn process_all(
             receipt_handle: None,
             deadline: None,
             hop: 0,
+            schema: None,
         };
         async move { worker.process(body, &meta).await }
     }))

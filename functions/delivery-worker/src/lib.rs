@@ -16,6 +16,7 @@ use std::time::{Instant, SystemTime};
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use lambda_runtime::{Error, LambdaEvent};
 use notify_shared::clock::invocation_deadline;
+use notify_shared::service::queue_schema::SCHEMA_ATTRIBUTE;
 use notify_shared::service::worker::{chain, MessageMeta, Verdict, Worker};
 use tracing::Instrument;
 
@@ -77,6 +78,10 @@ async fn process_record(
         receipt_handle: record.receipt_handle,
         deadline,
         hop,
+        schema: record
+            .message_attributes
+            .get(SCHEMA_ATTRIBUTE)
+            .and_then(|attribute| attribute.string_value.clone()),
     };
     let span = tracing::info_span!(
         "message",

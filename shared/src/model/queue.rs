@@ -1,12 +1,14 @@
 //! The messages on the delivery queue: what the bulk endpoint and tenant
 //! deletion enqueue, and what the delivery worker reads.
 //!
-//! Bodies are JSON objects tagged by `kind`, with the schema version `v`:
+//! Bodies are JSON objects tagged by `kind`; their schema version travels
+//! beside them, as the message attribute `notify_schema`
+//! (`service::queue_schema`):
 //!
 //! ```json
-//! {"v": 2, "kind": "deliver", "tenant_id": "tnt_...", "batch_id": "<uuid>", "chunk": 0,
+//! {"kind": "deliver", "tenant_id": "tnt_...", "batch_id": "<uuid>", "chunk": 0,
 //!  "user_ids": ["u1", "u2"], "notification": {"alert": {"title": "Hi"}}}
-//! {"v": 2, "kind": "purge_tenant", "tenant_id": "tnt_..."}
+//! {"kind": "purge_tenant", "tenant_id": "tnt_..."}
 //! ```
 //!
 //! # Versions, and rolling deploys
@@ -14,8 +16,8 @@
 //! The functions that write messages and the worker that reads them are
 //! deployed apart, in no set order, and a message may wait on the queue
 //! across a deploy. So a worker reads three versions:
-//! - the previous one ([`SCHEMA_VERSION`] − 1; version 1 is the body
-//!   without `v`), exactly;
+//! - the previous one ([`SCHEMA_VERSION`] − 1; version 1 is a message
+//!   without the attribute, as workers before versions wrote it), exactly;
 //! - its own, exactly;
 //! - the next one, which may only add fields (to the message or to its
 //!   `notification` / `alert`) whose absence keeps today's meaning: this
@@ -24,19 +26,18 @@
 //! A version that changes the meaning of a field needs a new `kind`. Any
 //! other body (a version further ahead, an unknown kind, a wrong field) is
 //! a poison message: the worker moves it to the dead-letter queue.
+//!
+//! The version is not in the body because the workers deployed before
+//! versions existed refuse a body field they do not know (they would
+//! dead-letter every message of the first versioned writer) and ignore
+//! attributes. A body that carries `v` itself (an earlier build of this
+//! scheme wrote it) is read at that version when no attribute says
+//! otherwise.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::model::Notification;
-
-/// A message with its schema version first.
-#[derive(Serialize)]
-struct Versioned<'a> {
-    v: u64,
-    #[serde(flatten)]
-    message: &'a QueueMessage,
-}
 
 /// One message of the delivery queue.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -82,17 +83,26 @@ const DELIVER_FIELDS: [&str; 6] = [
 const PURGE_FIELDS: [&str; 2] = ["kind", "tenant_id"];
 const ALERT_FIELDS: [&str; 3] = ["title", "subtitle", "body"];
 
-/// The body as this version reads it: `v` checked and removed, and for the
-/// next version the fields this one does not know dropped.
-fn readable(mut value: Value) -> Result<Value, String> {
+/// The body as this version reads it, at the `attribute`'s version (else
+/// the body's own `v`, else 1): `v` removed, and for the next version the
+/// fields this one does not know dropped.
+fn readable(mut value: Value, attribute: Option<&str>) -> Result<Value, String> {
     let fields = value
         .as_object_mut()
         .ok_or_else(|| "the body is not a JSON object".to_owned())?;
-    let version = match fields.remove("v") {
-        None => 1,
-        Some(v) => v
-            .as_u64()
-            .ok_or_else(|| "`v` is not a whole number".to_owned())?,
+    let in_body = match fields.remove("v") {
+        None => None,
+        Some(v) => Some(
+            v.as_u64()
+                .ok_or_else(|| "`v` is not a whole number".to_owned())?,
+        ),
+    };
+    let version = match attribute {
+        Some(text) => text
+            .trim()
+            .parse::<u64>()
+            .map_err(|_| "the schema attribute is not a whole number".to_owned())?,
+        None => in_body.unwrap_or(1),
     };
     if version + 1 < SCHEMA_VERSION || version > SCHEMA_VERSION + 1 {
         return Err(format!(
@@ -135,17 +145,21 @@ impl QueueMessage {
     /// Parses a message body of the previous, this or the next schema
     /// version. `Err` means poison: retrying will not help.
     pub fn from_body(body: &str) -> Result<Self, QueueBodyError> {
+        Self::from_message(body, None)
+    }
+
+    /// Parses a message whose schema attribute (`notify_schema`) is
+    /// `schema`; `None` when the message has none.
+    pub fn from_message(body: &str, schema: Option<&str>) -> Result<Self, QueueBodyError> {
         let value: Value = serde_json::from_str(body)?;
-        let value = readable(value).map_err(QueueBodyError::Version)?;
+        let value = readable(value, schema).map_err(QueueBodyError::Version)?;
         Ok(serde_json::from_value(value)?)
     }
 
-    /// The body to enqueue, at [`SCHEMA_VERSION`].
+    /// The body to enqueue, at [`SCHEMA_VERSION`], which its message
+    /// carries as an attribute (`service::queue_schema`).
     pub fn to_body(&self) -> Result<String, serde_json::Error> {
-        serde_json::to_string(&Versioned {
-            v: SCHEMA_VERSION,
-            message: self,
-        })
+        serde_json::to_string(self)
     }
 
     /// For logs: never the users or the notification.
@@ -198,16 +212,25 @@ mod tests {
             tenant_id: "tnt_x".to_owned(),
         };
         let body = purge.to_body().unwrap_or_default();
-        assert_eq!(body, r#"{"v":2,"kind":"purge_tenant","tenant_id":"tnt_x"}"#);
+        // No `v`: the version travels as an attribute (`service::queue_schema`).
+        assert_eq!(body, r#"{"kind":"purge_tenant","tenant_id":"tnt_x"}"#);
         assert_eq!(QueueMessage::from_body(&body).ok(), Some(purge));
     }
 
     fn fixture_body(event: &str) -> String {
+        record(event).0
+    }
+
+    /// The body and the schema attribute of an event fixture's record.
+    fn record(event: &str) -> (String, Option<String>) {
         let event: serde_json::Value = serde_json::from_str(event).unwrap_or_default();
-        event["Records"][0]["body"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned()
+        let record = &event["Records"][0];
+        (
+            record["body"].as_str().unwrap_or_default().to_owned(),
+            record["messageAttributes"]["notify_schema"]["stringValue"]
+                .as_str()
+                .map(str::to_owned),
+        )
     }
 
     #[test]
@@ -239,10 +262,13 @@ mod tests {
                 Some(3),
             ),
         ] {
-            let body = fixture_body(fixture);
-            let raw: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
-            assert_eq!(raw["v"].as_u64(), version, "{body}");
-            let message = QueueMessage::from_body(&body);
+            let (body, schema) = record(fixture);
+            assert_eq!(
+                schema.as_deref().and_then(|v| v.parse::<u64>().ok()),
+                version,
+                "{body}"
+            );
+            let message = QueueMessage::from_message(&body, schema.as_deref());
             assert_eq!(message.ok(), Some(expected(0)), "{body}");
         }
     }
@@ -250,28 +276,45 @@ mod tests {
     #[test]
     fn a_version_further_ahead_or_behind_is_poison_and_only_the_next_may_add_fields() {
         let body = fixture_body(include_str!("../../../events/delivery-worker-v3.json"));
-        for (from, to) in [
-            (r#""v":3"#, r#""v":4"#),
-            (r#""v":3"#, r#""v":0"#),
-            (r#""v":3"#, r#""v":"3""#),
-        ] {
-            assert!(body.contains(from));
+        for schema in ["4", "0", "three", ""] {
             assert!(
-                QueueMessage::from_body(&body.replacen(from, to, 1)).is_err(),
-                "{to}"
+                QueueMessage::from_message(&body, Some(schema)).is_err(),
+                "{schema}"
             );
         }
         // Fields added by the next version are refused in this one's.
-        assert!(QueueMessage::from_body(&body.replacen(r#""v":3"#, r#""v":2"#, 1)).is_err());
-        let purge = r#"{"v":3,"kind":"purge_tenant","tenant_id":"tnt_x","reason":"gdpr"}"#;
+        assert!(QueueMessage::from_message(&body, Some("2")).is_err());
+        let purge = r#"{"kind":"purge_tenant","tenant_id":"tnt_x","reason":"gdpr"}"#;
         assert_eq!(
-            QueueMessage::from_body(purge).ok(),
+            QueueMessage::from_message(purge, Some("3")).ok(),
             Some(QueueMessage::PurgeTenant {
                 tenant_id: "tnt_x".to_owned()
             })
         );
-        let new_kind = r#"{"v":3,"kind":"digest","tenant_id":"tnt_x"}"#;
-        assert!(QueueMessage::from_body(new_kind).is_err());
+        let new_kind = r#"{"kind":"digest","tenant_id":"tnt_x"}"#;
+        assert!(QueueMessage::from_message(new_kind, Some("3")).is_err());
+        // A body that names its version itself is read at it.
+        let in_body = r#"{"v":3,"kind":"purge_tenant","tenant_id":"tnt_x","reason":"gdpr"}"#;
+        assert!(QueueMessage::from_body(in_body).is_ok());
+        assert!(QueueMessage::from_body(&in_body.replacen(r#""v":3"#, r#""v":4"#, 1)).is_err());
+    }
+
+    #[test]
+    fn what_this_build_writes_a_worker_from_before_versions_reads() {
+        // Those workers parsed the body strictly, fields they did not know
+        // refused, and read no attribute.
+        for message in [
+            chunk(),
+            QueueMessage::PurgeTenant {
+                tenant_id: "tnt_x".to_owned(),
+            },
+        ] {
+            let body = message.to_body().unwrap_or_default();
+            assert_eq!(
+                serde_json::from_str::<QueueMessage>(&body).ok(),
+                Some(message)
+            );
+        }
     }
 
     #[test]

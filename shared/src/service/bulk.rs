@@ -47,6 +47,7 @@ use crate::model::{
     DeliverChunk, Notification, QueueMessage,
 };
 use crate::push::EncodedNotification;
+use crate::service::queue_schema::{schema_attribute, ATTRIBUTE_BYTES, SCHEMA_ATTRIBUTE};
 
 /// The contract's bound on `user_ids`.
 pub const MAX_USER_IDS: usize = 10_000;
@@ -57,7 +58,8 @@ pub const MAX_USERS_PER_CHUNK: usize = 500;
 /// Body size budget of one message, so at least four fit in one call even
 /// with the longest user ids.
 pub const MAX_MESSAGE_BYTES: usize = 60 * 1024;
-/// SQS caps the sum of the bodies of one `SendMessageBatch` call at 256 KiB.
+/// SQS caps the sum of the messages (bodies and attributes) of one
+/// `SendMessageBatch` call at 256 KiB.
 pub const MAX_SEND_BATCH_BYTES: usize = 256 * 1024;
 /// SQS caps one `SendMessageBatch` call at 10 entries.
 pub const SEND_BATCH_ENTRIES: usize = 10;
@@ -162,7 +164,10 @@ pub fn plan_chunks(
         .enumerate()
         .map(|(chunk, user_ids)| encode(count(chunk), user_ids))
         .collect::<Result<Vec<_>>>()?;
-    if let Some(body) = bodies.iter().find(|body| body.len() > MAX_SEND_BATCH_BYTES) {
+    if let Some(body) = bodies
+        .iter()
+        .find(|body| message_bytes(body) > MAX_SEND_BATCH_BYTES)
+    {
         return Err(Error::PayloadTooLarge(format!(
             "the notification is too large to queue: a message would be {} bytes",
             body.len()
@@ -179,7 +184,19 @@ pub fn plan_calls(bodies: &[String]) -> Vec<Vec<usize>> {
         bytes: MAX_SEND_BATCH_BYTES,
         overhead: 0,
     };
-    pack(bodies.iter().map(String::len).enumerate().collect(), limits)
+    pack(
+        bodies
+            .iter()
+            .map(|body| message_bytes(body))
+            .enumerate()
+            .collect(),
+        limits,
+    )
+}
+
+/// What a message of this body counts against SQS's size limits.
+fn message_bytes(body: &str) -> usize {
+    body.len() + ATTRIBUTE_BYTES
 }
 
 /// The bounds of one group that [`pack`] fills.
@@ -395,6 +412,7 @@ async fn send_call(
 ) -> Result<usize> {
     let mut pending: Vec<usize> = indices.to_vec();
     let mut calls = 0;
+    let schema = schema_attribute()?;
     for attempt in 0..=ENTRY_RETRIES {
         if attempt > 0 {
             tokio::time::sleep(Duration::from_millis(50 << attempt)).await;
@@ -406,6 +424,7 @@ async fn send_call(
                 SendMessageBatchRequestEntry::builder()
                     .id(index.to_string())
                     .message_body(body)
+                    .message_attributes(SCHEMA_ATTRIBUTE, schema.clone())
                     .build()
                     .map_err(|err| Error::internal("building SQS entry", err))
             })
@@ -525,7 +544,7 @@ mod tests {
         assert_eq!(calls.len(), 2);
         for call in &calls {
             assert!(call.len() <= SEND_BATCH_ENTRIES);
-            let bytes: usize = call.iter().map(|&i| bodies[i].len()).sum();
+            let bytes: usize = call.iter().map(|&i| message_bytes(&bodies[i])).sum();
             assert!(bytes <= MAX_SEND_BATCH_BYTES, "{bytes}");
         }
         // Every user exactly once, chunks numbered in order.
@@ -619,7 +638,7 @@ mod tests {
         assert!(bodies.len() > 30);
         assert!(bodies.iter().all(|body| body.len() <= MAX_MESSAGE_BYTES));
         for call in plan_calls(&bodies) {
-            let bytes: usize = call.iter().map(|&i| bodies[i].len()).sum();
+            let bytes: usize = call.iter().map(|&i| message_bytes(&bodies[i])).sum();
             assert!(call.len() <= SEND_BATCH_ENTRIES && bytes <= MAX_SEND_BATCH_BYTES);
         }
     }

@@ -5,6 +5,7 @@ pub mod api_keys;
 pub mod bulk;
 pub mod devices;
 pub mod idempotency;
+pub mod queue_schema;
 pub mod sending;
 pub mod tenants;
 pub mod user_verification;

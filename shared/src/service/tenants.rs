@@ -597,6 +597,10 @@ pub async fn enqueue_purge(app: &App, tenant_id: &str) -> Result<()> {
         .send_message()
         .queue_url(queue_url)
         .message_body(body)
+        .message_attributes(
+            crate::service::queue_schema::SCHEMA_ATTRIBUTE,
+            crate::service::queue_schema::schema_attribute()?,
+        )
         .send()
         .await
         .map_err(|err| Error::from_sdk("enqueueing tenant purge", err))?;

@@ -750,6 +750,7 @@ async fn with_a_delivery_queue_a_small_tenant_is_purged_inline_and_a_purge_messa
         sqs.receive_message()
             .queue_url(&queue_url)
             .max_number_of_messages(10)
+            .message_attribute_names("All")
             .send()
     };
     let left = receive()
@@ -770,8 +771,18 @@ async fn with_a_delivery_queue_a_small_tenant_is_purged_inline_and_a_purge_messa
         .collect();
     assert_eq!(
         bodies,
-        vec![format!(r#"{{"v":2,"kind":"purge_tenant","tenant_id":"{tenant_id}"}}"#).as_str()]
+        vec![format!(r#"{{"kind":"purge_tenant","tenant_id":"{tenant_id}"}}"#).as_str()]
     );
+    let schemas: Vec<Option<&str>> = received
+        .messages()
+        .iter()
+        .map(|m| {
+            m.message_attributes()
+                .and_then(|attributes| attributes.get("notify_schema"))
+                .and_then(|attribute| attribute.string_value())
+        })
+        .collect();
+    assert_eq!(schemas, vec![Some("2")]);
 }
 
 /// Registers `count` devices (`ios_token(first..)`) for `user_id` through the

@@ -599,6 +599,7 @@ async fn a_chunk_of_a_batch_still_being_enqueued_waits_for_it() {
         receipt_handle: None,
         deadline: None,
         hop: 0,
+        schema: None,
     };
     assert_eq!(
         rig.worker.process(&body, &meta).await.verdict,

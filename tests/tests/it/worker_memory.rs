@@ -9,7 +9,9 @@
 
 use std::time::Duration;
 
+use aws_lambda_events::event::sqs::SqsMessageAttribute;
 use notify_shared::model::{Platform, QueueMessage};
+use notify_shared::service::queue_schema::SCHEMA_ATTRIBUTE;
 use notify_shared::service::worker::WorkerSettings;
 use notify_shared::service::worker::WAVE_TOKEN_BYTES;
 use notify_tests::delivery::{ios_token, QueueSettings};
@@ -171,8 +173,11 @@ async fn ten_messages_of_users_with_4096_character_tokens_are_delivered_in_one_i
     );
 }
 
-/// A real chunk, rewritten as the previous version (no `v`) and as the next
-/// (`v` one up, with fields this worker does not know), is delivered.
+/// A real chunk, rewritten as the previous version (no schema attribute)
+/// and as the next (attribute one up, with fields this worker does not
+/// know), is delivered; and what this build writes is a body that a worker
+/// from before versions (it refused any field it did not know, and read no
+/// attribute) reads as it is.
 #[tokio::test]
 async fn the_worker_delivers_messages_of_the_previous_and_the_next_schema_version() {
     let rig = BulkRig::start().await;
@@ -188,19 +193,34 @@ async fn the_worker_delivers_messages_of_the_previous_and_the_next_schema_versio
         let batch_id = answer["batch_id"].as_str().unwrap_or_default().to_owned();
         let mut event = rig.next_event().await;
         for record in &mut event.records {
-            let mut body: serde_json::Value =
-                serde_json::from_str(record.body.as_deref().unwrap_or_default())
-                    .unwrap_or_default();
-            assert_eq!(body["v"], 2, "this build writes version 2: {body}");
-            if rewrite == "previous" {
-                body.as_object_mut().map(|fields| fields.remove("v"));
+            let written = record.body.clone().unwrap_or_default();
+            let schema = record
+                .message_attributes
+                .get(SCHEMA_ATTRIBUTE)
+                .and_then(|attribute| attribute.string_value.clone());
+            assert_eq!(schema.as_deref(), Some("2"), "this build writes version 2");
+            // The strict parse of the workers deployed before versions.
+            assert!(
+                serde_json::from_str::<QueueMessage>(&written).is_ok(),
+                "a pre-version worker would dead-letter {written}"
+            );
+            let mut body: serde_json::Value = serde_json::from_str(&written).unwrap_or_default();
+            let version = if rewrite == "previous" {
+                record.message_attributes.remove(SCHEMA_ATTRIBUTE);
+                None
             } else {
-                body["v"] = json!(3);
                 body["trace_id"] = json!("t-1");
                 body["notification"]["image_url"] = json!("https://cdn.example.com/a.png");
-            }
+                let mut attribute = SqsMessageAttribute::default();
+                attribute.data_type = Some("Number".to_owned());
+                attribute.string_value = Some("3".to_owned());
+                record
+                    .message_attributes
+                    .insert(SCHEMA_ATTRIBUTE.to_owned(), attribute);
+                Some("3")
+            };
             let text = body.to_string();
-            assert!(QueueMessage::from_body(&text).is_ok(), "{text}");
+            assert!(QueueMessage::from_message(&text, version).is_ok(), "{text}");
             record.body = Some(text);
         }
         let result = rig.invoke(&event).await;

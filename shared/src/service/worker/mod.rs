@@ -148,6 +148,22 @@ pub struct MessageMeta {
     /// Message attribute [`chain::HOP_ATTRIBUTE`]: how many messages came
     /// before this one in its chain (a purge's continuations); 0 when absent.
     pub hop: u32,
+    /// Message attribute `notify_schema` (`service::queue_schema`): the
+    /// body's schema version; `None` when absent.
+    pub schema: Option<String>,
+}
+
+impl MessageMeta {
+    /// The schema attribute to send a copy of this message with (to the
+    /// dead-letter queue, or as a purge's continuation): the same as it came.
+    pub(crate) fn schema_attribute(&self) -> Option<aws_sdk_sqs::types::MessageAttributeValue> {
+        let schema = self.schema.as_deref()?;
+        aws_sdk_sqs::types::MessageAttributeValue::builder()
+            .data_type("Number")
+            .string_value(schema)
+            .build()
+            .ok()
+    }
 }
 
 impl MessageMeta {
@@ -268,6 +284,9 @@ impl Worker {
             .queue_url(queue_url)
             .message_body(body)
             .message_attributes("notify_reason", reason_value);
+        if let Some(schema) = meta.schema_attribute() {
+            send = send.message_attributes(crate::service::queue_schema::SCHEMA_ATTRIBUTE, schema);
+        }
         if !meta.message_id.is_empty() {
             send = send.message_attributes("notify_source_message_id", source_value);
         }
@@ -293,7 +312,7 @@ impl Worker {
         meta: &MessageMeta,
         stats: &mut DeliveryStats,
     ) -> Verdict {
-        let message = match QueueMessage::from_body(body) {
+        let message = match QueueMessage::from_message(body, meta.schema.as_deref()) {
             Ok(message) => message,
             Err(err) => {
                 // The parse error names a field or a position, never the content.

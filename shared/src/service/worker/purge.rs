@@ -5,6 +5,7 @@ use std::time::Instant;
 use super::chain::{self, Continuation};
 use super::{MessageMeta, Verdict, Worker};
 use crate::error::{Error, Result};
+use crate::service::queue_schema::SCHEMA_ATTRIBUTE;
 use crate::service::tenants::{self, Finish};
 
 impl Worker {
@@ -68,19 +69,23 @@ impl Worker {
             tracing::error!(deleted, hop = meta.hop, "purge exceeded its hop limit");
             return Ok(Verdict::Poison("purge exceeded its hop limit"));
         };
-        self.app
+        let mut send = self
+            .app
             .sqs
             .send_message()
             .queue_url(queue_url)
             .message_body(body)
-            .message_attributes(chain::HOP_ATTRIBUTE, next.attribute)
-            .set_message_system_attributes(
-                next.trace
-                    .map(|trace| [(Continuation::trace_attribute_name(), trace)].into()),
-            )
-            .send()
-            .await
-            .map_err(|err| Error::from_sdk("re-enqueueing purge", err))?;
+            .message_attributes(chain::HOP_ATTRIBUTE, next.attribute);
+        if let Some(schema) = meta.schema_attribute() {
+            send = send.message_attributes(SCHEMA_ATTRIBUTE, schema);
+        }
+        send.set_message_system_attributes(
+            next.trace
+                .map(|trace| [(Continuation::trace_attribute_name(), trace)].into()),
+        )
+        .send()
+        .await
+        .map_err(|err| Error::from_sdk("re-enqueueing purge", err))?;
         tracing::info!(deleted, hop = next.hop, "purge continues in a new message");
         Ok(Verdict::Done)
     }
