@@ -68,7 +68,9 @@ enum Presented<'r> {
 }
 
 fn presented(req: &Request) -> Result<Presented<'_>> {
-    if let Some(key) = single_header(req, API_KEY_HEADER, "X-API-Key")? {
+    // A credential sent twice is no usable credential: 401, as every
+    // endpoint documents for credentials it cannot use.
+    if let Some(key) = single_header(req, API_KEY_HEADER, "X-API-Key", Error::Unauthorized)? {
         return Ok(Presented::ApiKey(key));
     }
     bearer_token(req).map(Presented::Bearer)
@@ -76,12 +78,13 @@ fn presented(req: &Request) -> Result<Presented<'_>> {
 
 /// The token of `Authorization: Bearer <token>`.
 fn bearer_token(req: &Request) -> Result<&str> {
-    let value = single_header(req, "authorization", "Authorization")?.ok_or_else(|| {
-        Error::Unauthorized(
+    let value = single_header(req, "authorization", "Authorization", Error::Unauthorized)?
+        .ok_or_else(|| {
+            Error::Unauthorized(
             "missing credentials: send an `X-API-Key` header or `Authorization: Bearer <token>`"
                 .to_owned(),
         )
-    })?;
+        })?;
     value
         .strip_prefix("Bearer ")
         .or_else(|| value.strip_prefix("bearer "))

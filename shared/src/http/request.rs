@@ -148,15 +148,21 @@ pub fn header<'r>(req: &'r Request, name: &str) -> Option<&'r str> {
 /// commas into one ("Duplicate headers are combined with commas",
 /// https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-integrations-lambda.html);
 /// `cargo lambda watch` passes them as separate values. Either way it is
-/// 400 naming the header (`display`): the credentials and keys read through
-/// this never contain a comma, so a comma can only be a joined repeat.
-pub fn single_header<'r>(req: &'r Request, name: &str, display: &str) -> Result<Option<&'r str>> {
+/// the error `refuse` makes of a message naming the header (`display`): the
+/// credentials and keys read through this never contain a comma, so a
+/// comma can only be a joined repeat.
+pub fn single_header<'r>(
+    req: &'r Request,
+    name: &str,
+    display: &str,
+    refuse: fn(String) -> Error,
+) -> Result<Option<&'r str>> {
     let mut values = req.headers().get_all(name).iter();
     let Some(first) = values.next() else {
         return Ok(None);
     };
     let repeated = || {
-        Error::invalid_request(format!(
+        refuse(format!(
             "the `{display}` header must be sent once (API Gateway joins repeated headers with commas)"
         ))
     };

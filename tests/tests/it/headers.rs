@@ -1,8 +1,9 @@
 //! Repeated headers (AWS audit finding 12). API Gateway's payload 2.0 joins
 //! a repeated header's values with commas into one; `cargo lambda watch`
 //! passes them as separate values. Credentials and idempotency keys are
-//! sent once: both forms answer 400 naming the header, never 401 or a key
-//! that is two keys glued together.
+//! sent once: both forms answer naming the header (401 for a credential,
+//! as every endpoint documents for one it cannot use; 400 for an
+//! `Idempotency-Key`), never a key that is two keys glued together.
 
 use notify_tests::keys::tenant_with_apns;
 use notify_tests::{call, parts, Call, TestEnv};
@@ -44,14 +45,19 @@ impl Tenant {
 }
 
 fn assert_names_the_header(status: u16, body: &Value, header: &str) {
-    assert_eq!(status, 400, "{body}");
-    assert_eq!(body["code"], "invalid_request", "{body}");
+    let (expected_status, code) = if header == "Idempotency-Key" {
+        (400, "invalid_request")
+    } else {
+        (401, "unauthorized")
+    };
+    assert_eq!(status, expected_status, "{body}");
+    assert_eq!(body["code"], code, "{body}");
     let detail = body["detail"].as_str().unwrap_or_default();
     assert!(detail.contains(&format!("`{header}`")), "{detail}");
 }
 
 #[tokio::test]
-async fn an_api_key_sent_twice_is_400_naming_x_api_key_joined_or_repeated() {
+async fn an_api_key_sent_twice_is_401_naming_x_api_key_joined_or_repeated() {
     let t = Tenant::new().await;
     let (status, body) = t.list(t.list_devices().api_key(&t.key)).await;
     assert_eq!(status, 200, "{body}");
@@ -67,7 +73,7 @@ async fn an_api_key_sent_twice_is_400_naming_x_api_key_joined_or_repeated() {
 }
 
 #[tokio::test]
-async fn a_bearer_token_sent_twice_is_400_naming_authorization() {
+async fn a_bearer_token_sent_twice_is_401_naming_authorization() {
     let t = Tenant::new().await;
     let joined = format!("Bearer {}, Bearer {}", t.owner, t.owner);
     let request = t.list_devices().header("authorization", &joined);
