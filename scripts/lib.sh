@@ -22,6 +22,11 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/notify/target}"
 LOCAL_AWS_REGION=us-east-1
 LOCAL_AWS_KEY=testing
 
+# The comment block under a script's shebang, without the "# ": its --help.
+print_script_help() {
+  awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$1"
+}
+
 log() { printf '==> %s\n' "$*" >&2; }
 warn() { printf 'warning: %s\n' "$*" >&2; }
 die() {
