@@ -108,8 +108,9 @@ impl Store {
     /// another user moves to this one when `moves` allows it (409
     /// `token_owned_by_other_user` otherwise). A token new to the user is
     /// refused with 409 `too_many_devices` once the user has
-    /// [`MAX_DEVICES_PER_USER`](crate::model::device::MAX_DEVICES_PER_USER). Atomic with the tenant's existence: nothing
-    /// is written for a tenant deleted meanwhile (`NotFound`).
+    /// [`MAX_DEVICES_PER_USER`](crate::model::device::MAX_DEVICES_PER_USER).
+    /// Atomic with the tenant's existence: nothing is written for a tenant
+    /// deleted meanwhile (`NotFound`).
     #[tracing::instrument(skip_all, fields(tenant_id = %tenant_id, platform = %registration.platform))]
     pub async fn register_device(
         &self,
