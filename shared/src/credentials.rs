@@ -232,47 +232,75 @@ pub fn parse_service_account(
     value: &serde_json::Value,
     providers: &ProviderEndpoints,
 ) -> Result<ServiceAccount> {
+    let fields = service_account_object(value)?;
+    let project_id = required_text(&fields, "project_id")?;
+    if !is_project_id(&project_id) {
+        return Err(Error::invalid_credentials(
+            "`fcm_service_account.project_id` must be a Google Cloud project id: 6 to 30 lowercase letters, digits and hyphens, starting with a letter",
+        ));
+    }
+    let client_email = required_text(&fields, "client_email")?;
+    if !is_service_account_email(&client_email) {
+        return Err(Error::invalid_credentials(
+            "`fcm_service_account.client_email` must be a service account address such as name@project.iam.gserviceaccount.com",
+        ));
+    }
+    let private_key = SecretString::from(required_text(&fields, "private_key")?);
+    let token_uri = required_text(&fields, "token_uri")?;
+    check_token_uri(&token_uri, providers)?;
+    let private_key_id = private_key_id(&fields)?;
+    check_rsa_key(&private_key)?;
+    Ok(ServiceAccount {
+        project_id,
+        client_email,
+        private_key,
+        token_uri,
+        private_key_id,
+    })
+}
+
+/// The service account's fields, from an object or a string holding one.
+fn service_account_object(
+    value: &serde_json::Value,
+) -> Result<serde_json::Map<String, serde_json::Value>> {
     let object = match value {
         serde_json::Value::String(text) => serde_json::from_str(text).map_err(|_| {
             Error::invalid_credentials("`fcm_service_account` is a string but not JSON")
         })?,
         other => other.clone(),
     };
-    let serde_json::Value::Object(fields) = &object else {
-        return Err(Error::invalid_credentials(
+    match object {
+        serde_json::Value::Object(fields) => Ok(fields),
+        _ => Err(Error::invalid_credentials(
             "`fcm_service_account` must be a Google service-account JSON object",
-        ));
-    };
-    let text = |name: &str| -> Result<String> {
-        fields
-            .get(name)
-            .and_then(serde_json::Value::as_str)
-            .filter(|value| !value.trim().is_empty())
-            .map(str::to_owned)
-            .ok_or_else(|| {
-                Error::invalid_credentials(format!(
-                    "`fcm_service_account.{name}` is required and must be a string"
-                ))
-            })
-    };
-    let project_id = text("project_id")?;
-    if !is_project_id(&project_id) {
-        return Err(Error::invalid_credentials(
-            "`fcm_service_account.project_id` must be a Google Cloud project id: 6 to 30 lowercase letters, digits and hyphens, starting with a letter",
-        ));
+        )),
     }
-    let client_email = text("client_email")?;
-    if !is_service_account_email(&client_email) {
-        return Err(Error::invalid_credentials(
-            "`fcm_service_account.client_email` must be a service account address such as name@project.iam.gserviceaccount.com",
-        ));
-    }
-    let private_key = SecretString::from(text("private_key")?);
-    let token_uri = text("token_uri")?;
+}
+
+/// A field that must be a non-blank string.
+fn required_text(
+    fields: &serde_json::Map<String, serde_json::Value>,
+    name: &str,
+) -> Result<String> {
+    fields
+        .get(name)
+        .and_then(serde_json::Value::as_str)
+        .filter(|value| !value.trim().is_empty())
+        .map(str::to_owned)
+        .ok_or_else(|| {
+            Error::invalid_credentials(format!(
+                "`fcm_service_account.{name}` is required and must be a string"
+            ))
+        })
+}
+
+/// Google's token endpoint, or any HTTP(S) URL when the deployment
+/// configures its own.
+fn check_token_uri(token_uri: &str, providers: &ProviderEndpoints) -> Result<()> {
     let allowed = match &providers.oauth_token_url {
         // Replaced by the configured URL at send time: never contacted.
         Some(_) => token_uri.starts_with("https://") || token_uri.starts_with("http://"),
-        None => GOOGLE_TOKEN_URIS.contains(&token_uri.as_str()),
+        None => GOOGLE_TOKEN_URIS.contains(&token_uri),
     };
     if !allowed {
         return Err(Error::invalid_credentials(format!(
@@ -280,19 +308,26 @@ pub fn parse_service_account(
             GOOGLE_TOKEN_URIS[0]
         )));
     }
-    let private_key_id = match fields.get("private_key_id") {
-        None | Some(serde_json::Value::Null) => None,
+    Ok(())
+}
+
+/// The optional `private_key_id`: a short alphanumeric (hex) id.
+fn private_key_id(fields: &serde_json::Map<String, serde_json::Value>) -> Result<Option<String>> {
+    match fields.get("private_key_id") {
+        None | Some(serde_json::Value::Null) => Ok(None),
         Some(serde_json::Value::String(id))
             if id.len() <= 128 && id.bytes().all(|b| b.is_ascii_alphanumeric()) =>
         {
-            Some(id.clone())
+            Ok(Some(id.clone()))
         }
-        Some(_) => {
-            return Err(Error::invalid_credentials(
-                "`fcm_service_account.private_key_id` must be the key's hexadecimal id",
-            ))
-        }
-    };
+        Some(_) => Err(Error::invalid_credentials(
+            "`fcm_service_account.private_key_id` must be the key's hexadecimal id",
+        )),
+    }
+}
+
+/// The private key is an RSA key in PEM that can sign.
+fn check_rsa_key(private_key: &SecretString) -> Result<()> {
     let unusable = || {
         Error::invalid_credentials(
             "`fcm_service_account.private_key` must be an RSA private key in PEM",
@@ -301,13 +336,7 @@ pub fn parse_service_account(
     let key = EncodingKey::from_rsa_pem(private_key.expose_secret().as_bytes())
         .map_err(|_| unusable())?;
     sign_probe(Algorithm::RS256, &key).map_err(|_| unusable())?;
-    Ok(ServiceAccount {
-        project_id,
-        client_email,
-        private_key,
-        token_uri,
-        private_key_id,
-    })
+    Ok(())
 }
 
 fn sign_probe(algorithm: Algorithm, key: &EncodingKey) -> jsonwebtoken::errors::Result<String> {

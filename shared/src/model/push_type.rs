@@ -214,8 +214,14 @@ pub fn effective_push_type(notification: &Notification) -> PushType {
 /// the field at fault.
 pub(crate) fn validate_push_type(notification: &Notification) -> Result<()> {
     let push_type = effective_push_type(notification);
-    // A derived push type takes the priority it allows (a background push
-    // asked `high` goes at 5, as before push types); a named one is strict.
+    check_priority(notification, push_type)?;
+    check_live_activity(notification, push_type)?;
+    check_fields(notification, push_type)
+}
+
+/// A derived push type takes the priority it allows (a background push
+/// asked `high` goes at 5, as before push types); a named one is strict.
+fn check_priority(notification: &Notification, push_type: PushType) -> Result<()> {
     if let (Some(priority), Some(_)) = (notification.priority, notification.push_type) {
         if !push_type.allows(priority) {
             return Err(Error::invalid_request(format!(
@@ -232,20 +238,26 @@ pub(crate) fn validate_push_type(notification: &Notification) -> Result<()> {
             )));
         }
     }
+    Ok(())
+}
+
+/// `live_activity` comes with `liveactivity` and only with it.
+fn check_live_activity(notification: &Notification, push_type: PushType) -> Result<()> {
     match (push_type, &notification.live_activity) {
-        (PushType::Liveactivity, None) => {
-            return Err(Error::invalid_request(
-                "`live_activity` is required with `push_type` `liveactivity`",
-            ))
-        }
-        (PushType::Liveactivity, Some(activity)) => activity.validate()?,
-        (_, Some(_)) => {
-            return Err(Error::invalid_request(format!(
-                "`live_activity` is only for `push_type` `liveactivity`, not `{push_type}`"
-            )))
-        }
-        (_, None) => {}
+        (PushType::Liveactivity, None) => Err(Error::invalid_request(
+            "`live_activity` is required with `push_type` `liveactivity`",
+        )),
+        (PushType::Liveactivity, Some(activity)) => activity.validate(),
+        (_, Some(_)) => Err(Error::invalid_request(format!(
+            "`live_activity` is only for `push_type` `liveactivity`, not `{push_type}`"
+        ))),
+        (_, None) => Ok(()),
     }
+}
+
+/// The visible fields (`alert`, `badge`, `sound`) and flags each push type
+/// needs or refuses.
+fn check_fields(notification: &Notification, push_type: PushType) -> Result<()> {
     let refuse = |field: &str| {
         Err(Error::invalid_request(format!(
             "`{field}` is not allowed with `push_type` `{push_type}`"

@@ -45,7 +45,7 @@ use crate::app::App;
 use crate::auth::Caller;
 use crate::clock::now_epoch_seconds;
 use crate::error::{Error, ErrorBody, Result};
-use crate::store::{Claim, IdempotencySlot, IdempotencyState};
+use crate::store::{Claim, IdempotencyRecord, IdempotencySlot, IdempotencyState};
 
 pub const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
 pub const MAX_KEY_LEN: usize = 255;
@@ -127,52 +127,11 @@ where
     let claim_id = match claim {
         Claim::Claimed { claim_id } => claim_id,
         Claim::Existing(record) => {
-            if record.owner.as_deref() != Some(owner.as_str()) {
-                tracing::warn!(
-                    tenant_id,
-                    endpoint,
-                    "idempotency key sent by another caller"
-                );
-                return Err(Error::idempotency_key_of_another_caller());
-            }
-            if record.fingerprint != fingerprint {
-                return Err(Error::idempotency_key_reused());
-            }
-            return match record.state {
-                IdempotencyState::InProgress { lease_until } if lease_until < now => {
-                    tracing::warn!(
-                        tenant_id,
-                        endpoint,
-                        "idempotency claim ended without an answer"
-                    );
-                    Err(Error::idempotency_outcome_unknown())
-                }
-                IdempotencyState::InProgress { .. } => {
-                    Err(Error::idempotency_in_progress(IN_PROGRESS_RETRY_AFTER_SECS))
-                }
-                IdempotencyState::Complete { status, body } => {
-                    tracing::info!(tenant_id, endpoint, status, "idempotent replay");
-                    replay(status, &body)
-                }
-            };
+            return earlier_answer(&record, &owner, &fingerprint, now, tenant_id, endpoint)
         }
     };
-
     let result = run.await.and_then(to_json);
-    let answer = match &result {
-        Ok(value) => Some((StatusCode::OK, value.to_string())),
-        Err(err) if depends_only_on_request(err) => {
-            let body = ErrorBody {
-                detail: err.detail("-"),
-                code: err.code().to_owned(),
-            };
-            serde_json::to_string(&body)
-                .ok()
-                .map(|text| (err.status(), text))
-        }
-        Err(_) => None,
-    };
-    match answer {
+    match storable_answer(&result) {
         Some((status, body)) => {
             let expires_at = now_epoch_seconds() + ANSWER_TTL_SECS;
             store_answer(app, &slot, &claim_id, status, &body, expires_at).await;
@@ -192,6 +151,65 @@ where
         }
     }
     result
+}
+
+/// The answer to a request whose key was claimed before: refused unless it
+/// is the same caller with the same body, then the stored answer, or 409
+/// while there is none.
+fn earlier_answer(
+    record: &IdempotencyRecord,
+    owner: &str,
+    fingerprint: &str,
+    now: i64,
+    tenant_id: &str,
+    endpoint: &str,
+) -> Result<Value> {
+    if record.owner.as_deref() != Some(owner) {
+        tracing::warn!(
+            tenant_id,
+            endpoint,
+            "idempotency key sent by another caller"
+        );
+        return Err(Error::idempotency_key_of_another_caller());
+    }
+    if record.fingerprint != fingerprint {
+        return Err(Error::idempotency_key_reused());
+    }
+    match &record.state {
+        IdempotencyState::InProgress { lease_until } if *lease_until < now => {
+            tracing::warn!(
+                tenant_id,
+                endpoint,
+                "idempotency claim ended without an answer"
+            );
+            Err(Error::idempotency_outcome_unknown())
+        }
+        IdempotencyState::InProgress { .. } => {
+            Err(Error::idempotency_in_progress(IN_PROGRESS_RETRY_AFTER_SECS))
+        }
+        IdempotencyState::Complete { status, body } => {
+            tracing::info!(tenant_id, endpoint, status, "idempotent replay");
+            replay(*status, body)
+        }
+    }
+}
+
+/// The status and body a replay of this result gets, when it is stored: a
+/// 200, or an error that depends only on the request.
+fn storable_answer(result: &Result<Value>) -> Option<(StatusCode, String)> {
+    match result {
+        Ok(value) => Some((StatusCode::OK, value.to_string())),
+        Err(err) if depends_only_on_request(err) => {
+            let body = ErrorBody {
+                detail: err.detail("-"),
+                code: err.code().to_owned(),
+            };
+            serde_json::to_string(&body)
+                .ok()
+                .map(|text| (err.status(), text))
+        }
+        Err(_) => None,
+    }
 }
 
 /// Stores the answer of the work that ran, retrying a failed write a few

@@ -88,6 +88,23 @@ impl<'a> ActivityAps<'a> {
 }
 
 pub(crate) fn encode(notification: &Notification) -> Result<ApnsMessage> {
+    let push_type = effective_push_type(notification);
+    let payload = aps_payload(notification, push_type);
+    let json = body_json(notification, &payload.aps, push_type)?;
+    Ok(ApnsMessage {
+        payload: Bytes::from(json),
+        push_type,
+        priority: priority(notification, push_type),
+        ttl_seconds: notification.ttl_seconds,
+        collapse_id: collapse_id(notification)?,
+    })
+}
+
+/// The standard `aps` keys, built with `a2`.
+fn aps_payload(
+    notification: &Notification,
+    push_type: PushType,
+) -> a2::request::payload::Payload<'_> {
     let mut builder = DefaultNotificationBuilder::new();
     if let Some(alert) = &notification.alert {
         if let Some(title) = &alert.title {
@@ -109,7 +126,6 @@ pub(crate) fn encode(notification: &Notification) -> Result<ApnsMessage> {
     if let Some(category) = &notification.category {
         builder = builder.set_category(category);
     }
-    let push_type = effective_push_type(notification);
     // A background push must carry `content-available: 1` ("Pushing
     // background updates to your App"): a send with only `data` is one.
     if notification.content_available || push_type == PushType::Background {
@@ -124,9 +140,15 @@ pub(crate) fn encode(notification: &Notification) -> Result<ApnsMessage> {
     if !notification.mutable_content {
         payload.aps.mutable_content = None;
     }
+    payload
+}
+
+/// The JSON body: `aps` with the keys `a2` lacks, and the custom data;
+/// refused past Apple's size limit for the push type.
+fn body_json(notification: &Notification, aps: &APS<'_>, push_type: PushType) -> Result<Vec<u8>> {
     let body = Body {
         aps: Aps {
-            aps: &payload.aps,
+            aps,
             thread_id: notification.thread_id.as_deref(),
             live_activity: notification
                 .live_activity
@@ -149,35 +171,33 @@ pub(crate) fn encode(notification: &Notification) -> Result<ApnsMessage> {
             json.len()
         )));
     }
+    Ok(json)
+}
 
-    // Each push type has the priorities Apple allows (checked by
-    // `Notification::validate`) and a default; a background push is 5.
-    let priority = match notification
+/// Each push type has the priorities Apple allows (checked by
+/// `Notification::validate`) and a default; a background push is 5.
+fn priority(notification: &Notification, push_type: PushType) -> ApnsPriority {
+    match notification
         .priority
         .filter(|priority| push_type.allows(*priority))
         .unwrap_or_else(|| push_type.default_priority())
     {
         Priority::High => ApnsPriority::High,
         Priority::Normal => ApnsPriority::Normal,
+    }
+}
+
+/// `apns-collapse-id`: at most 64 bytes of header-safe text.
+fn collapse_id(notification: &Notification) -> Result<Option<HeaderValue>> {
+    let Some(id) = notification.collapse_id.as_deref() else {
+        return Ok(None);
     };
-    let collapse_id = match notification.collapse_id.as_deref() {
-        None => None,
-        Some(id) => {
-            let id = CollapseId::new(id)
-                .map_err(|_| Error::invalid_request("`collapse_id` must be 1 to 64 bytes"))?;
-            let value = HeaderValue::from_str(id.value).map_err(|_| {
-                Error::invalid_request("`collapse_id` must be printable text without line breaks")
-            })?;
-            Some(value)
-        }
-    };
-    Ok(ApnsMessage {
-        payload: Bytes::from(json),
-        push_type,
-        priority,
-        ttl_seconds: notification.ttl_seconds,
-        collapse_id,
-    })
+    let id = CollapseId::new(id)
+        .map_err(|_| Error::invalid_request("`collapse_id` must be 1 to 64 bytes"))?;
+    let value = HeaderValue::from_str(id.value).map_err(|_| {
+        Error::invalid_request("`collapse_id` must be printable text without line breaks")
+    })?;
+    Ok(Some(value))
 }
 
 impl ApnsMessage {

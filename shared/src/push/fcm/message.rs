@@ -78,8 +78,27 @@ struct Webpush {
 }
 
 pub(crate) fn encode(notification: &Notification) -> Result<FcmMessage> {
-    // FCM data values are strings: other JSON values travel as JSON text.
-    let data: BTreeMap<&str, Cow<str>> = notification
+    let data = string_data(notification);
+    let alert = notification.alert.as_ref();
+    let title = alert.and_then(|a| a.title.as_deref());
+    let body = alert.and_then(|a| a.body.as_deref());
+    check_size(&data, title, body)?;
+    let ttl = notification.ttl_seconds.map(|ttl| ttl.min(MAX_TTL_SECONDS));
+    let message = Message {
+        // Subtitles have no FCM field; Android shows title and body.
+        notification: (title.is_some() || body.is_some()).then_some(Texts { title, body }),
+        data,
+        android: android(notification, ttl),
+        webpush: webpush(notification, ttl),
+    };
+    let json = serde_json::to_vec(&message)
+        .map_err(|err| Error::internal("encoding the FCM message", err))?;
+    Ok(FcmMessage { tail: tail(&json) })
+}
+
+/// FCM data values are strings: other JSON values travel as JSON text.
+fn string_data(notification: &Notification) -> BTreeMap<&str, Cow<'_, str>> {
+    notification
         .data_entries()
         .map(|(key, value)| {
             let text = match value {
@@ -88,10 +107,15 @@ pub(crate) fn encode(notification: &Notification) -> Result<FcmMessage> {
             };
             (key.as_str(), text)
         })
-        .collect();
-    let alert = notification.alert.as_ref();
-    let title = alert.and_then(|a| a.title.as_deref());
-    let body = alert.and_then(|a| a.body.as_deref());
+        .collect()
+}
+
+/// FCM's limit on data plus notification texts.
+fn check_size(
+    data: &BTreeMap<&str, Cow<'_, str>>,
+    title: Option<&str>,
+    body: Option<&str>,
+) -> Result<()> {
     let size = data.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>()
         + title.map_or(0, str::len)
         + body.map_or(0, str::len);
@@ -101,18 +125,38 @@ pub(crate) fn encode(notification: &Notification) -> Result<FcmMessage> {
              FCM accepts at most {MAX_DATA_BYTES}"
         )));
     }
+    Ok(())
+}
 
+/// The Android options: priority (visible sends are high unless asked
+/// otherwise), TTL, collapse key and the notification's extras.
+fn android(notification: &Notification, ttl: Option<u32>) -> Android<'_> {
     let high = match notification.priority {
         Some(priority) => priority == Priority::High,
         None => notification.is_visible(),
     };
-    let ttl = notification.ttl_seconds.map(|ttl| ttl.min(MAX_TTL_SECONDS));
-    let android_notification = alert.map(|_| AndroidNotification {
+    let android_notification = notification.alert.as_ref().map(|_| AndroidNotification {
         sound: notification.sound.as_deref(),
         tag: notification.collapse_id.as_deref(),
         click_action: notification.category.as_deref(),
         notification_count: notification.badge,
     });
+    Android {
+        priority: if high { "HIGH" } else { "NORMAL" },
+        ttl: ttl.map(|ttl| format!("{ttl}s")),
+        collapse_key: notification.collapse_id.as_deref(),
+        notification: android_notification.filter(|n| {
+            n.sound.is_some()
+                || n.tag.is_some()
+                || n.click_action.is_some()
+                || n.notification_count.is_some()
+        }),
+    }
+}
+
+/// The Web Push headers (`TTL`, `Urgency`) for browsers reached via FCM;
+/// `None` without either.
+fn webpush(notification: &Notification, ttl: Option<u32>) -> Option<Webpush> {
     let mut web_headers = BTreeMap::new();
     if let Some(ttl) = ttl {
         web_headers.insert("TTL", ttl.to_string());
@@ -125,29 +169,14 @@ pub(crate) fn encode(notification: &Notification) -> Result<FcmMessage> {
         };
         web_headers.insert("Urgency", urgency.to_owned());
     }
-    let message = Message {
-        // Subtitles have no FCM field; Android shows title and body.
-        notification: (title.is_some() || body.is_some()).then_some(Texts { title, body }),
-        data,
-        android: Android {
-            priority: if high { "HIGH" } else { "NORMAL" },
-            ttl: ttl.map(|ttl| format!("{ttl}s")),
-            collapse_key: notification.collapse_id.as_deref(),
-            notification: android_notification.filter(|n| {
-                n.sound.is_some()
-                    || n.tag.is_some()
-                    || n.click_action.is_some()
-                    || n.notification_count.is_some()
-            }),
-        },
-        webpush: (!web_headers.is_empty()).then_some(Webpush {
-            headers: web_headers,
-        }),
-    };
-    let json = serde_json::to_vec(&message)
-        .map_err(|err| Error::internal("encoding the FCM message", err))?;
-    // `{...}` becomes `,...}}`: the fields after the token, and the close of
-    // `message` and of the request.
+    (!web_headers.is_empty()).then_some(Webpush {
+        headers: web_headers,
+    })
+}
+
+/// `{...}` becomes `,...}}`: the fields after the token, and the close of
+/// `message` and of the request.
+fn tail(json: &[u8]) -> Bytes {
     let mut tail = BytesMut::with_capacity(json.len() + 2);
     match json.get(1..) {
         Some(rest) if rest.len() > 1 => {
@@ -157,9 +186,7 @@ pub(crate) fn encode(notification: &Notification) -> Result<FcmMessage> {
         _ => tail.put_u8(b'}'),
     }
     tail.put_u8(b'}');
-    Ok(FcmMessage {
-        tail: tail.freeze(),
-    })
+    tail.freeze()
 }
 
 impl FcmMessage {
