@@ -12,7 +12,6 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
 
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
-use notify_shared::config::Config;
 use notify_shared::service::sending::Dispatcher;
 use notify_shared::service::tenants::INLINE_PURGE_LIMIT;
 use notify_shared::service::worker::{Worker, WorkerSettings};
@@ -126,17 +125,14 @@ impl Run {
         }
     }
 
-    fn config(&self) -> Config {
-        self.rig.env.app.config.clone()
-    }
-
-    /// A cold app of `function`'s: what its calls make is recorded as the
-    /// function's once `record` is called.
+    /// A cold app for the next function, with the rig's configuration
+    /// (queue included); the log starts empty.
     fn app(&self) -> App {
         self.log.take();
-        self.log.app(&self.rig.env, self.config())
+        self.log.app(&self.rig.env, self.rig.env.app.config.clone())
     }
 
+    /// What the calls since `app` made, as `function`'s.
     fn record(&mut self, function: &'static str) {
         self.made
             .entry(function)
