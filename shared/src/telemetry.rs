@@ -32,34 +32,9 @@ use tracing_subscriber::filter::{Directive, LevelFilter};
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::EnvFilter;
 
-/// Our crates (as `tracing` targets): they follow the configured level. A
-/// unit test below checks that every function and tool crate is listed.
-pub const OWN_TARGETS: &[&str] = &[
-    "notify_shared",
-    "api_key_create",
-    "api_key_delete",
-    "api_key_list",
-    "auth_validate",
-    "delivery_worker",
-    "device_list",
-    "device_register",
-    "device_unregister",
-    "health",
-    "notify_bulk",
-    "notify_bulk_status",
-    "notify_send",
-    "tenant_create",
-    "tenant_delete",
-    "tenant_get",
-    "tenant_list",
-    "tenant_update",
-    "user_verification_create",
-    "user_verification_delete",
-    "notifyctl",
-    "push_simulator",
-    "sqs_trigger",
-    "notify_bench",
-];
+/// The shared crate's `tracing` target. It and the binary's own crate
+/// (named by the binary, see [`init_for`]) follow the configured level.
+pub const SHARED_TARGET: &str = "notify_shared";
 
 /// The most any dependency may log (see the module docs).
 pub const DEPENDENCY_CEILING: LevelFilter = LevelFilter::WARN;
@@ -106,19 +81,20 @@ fn parse_level(text: &str) -> Option<LevelFilter> {
     }
 }
 
-/// The production filter for a configured level: our crates at `level`,
-/// every dependency at the less verbose of `level` and its ceiling.
-pub fn filter(level: LevelFilter) -> EnvFilter {
+/// The production filter for a configured level: the shared crate and
+/// `own_target` (the binary's crate) at `level`, every dependency at the
+/// less verbose of `level` and its ceiling.
+pub fn filter(level: LevelFilter, own_target: &str) -> EnvFilter {
     let capped = |ceiling: LevelFilter| std::cmp::min(level, ceiling);
     let mut filter = EnvFilter::builder()
         .with_default_directive(Directive::from(capped(DEPENDENCY_CEILING)))
         .parse_lossy("");
-    let own = OWN_TARGETS.iter().map(|target| (*target, level));
+    let own = [(SHARED_TARGET, level), (own_target, level)].into_iter();
     let pinned = PINNED_TARGETS
         .iter()
         .map(|(target, ceiling)| (*target, capped(*ceiling)));
     for (target, level) in own.chain(pinned) {
-        // Built from our own constants: always a valid directive.
+        // Crate names and our own constants: always a valid directive.
         if let Ok(directive) = format!("{target}={level}").parse::<Directive>() {
             filter = filter.add_directive(directive);
         }
@@ -142,13 +118,16 @@ where
 }
 
 /// Installs the JSON subscriber on stdout at the configured level (see
-/// [`configured_level`] and [`filter`]).
-pub fn init() {
+/// [`configured_level`] and [`filter`]). `own_target` is the calling
+/// binary's crate, so that its events follow the level too: pass
+/// `env!("CARGO_CRATE_NAME")`, which needs no list to keep up to date.
+pub fn init_for(own_target: &str) {
     let lambda_level = std::env::var("AWS_LAMBDA_LOG_LEVEL").ok();
     let rust_log = std::env::var("RUST_LOG").ok();
     let level = configured_level(lambda_level.as_deref(), rust_log.as_deref());
     // A second init (tests, tools) is harmless: keep the first subscriber.
-    let _ = tracing::subscriber::set_global_default(subscriber(filter(level), std::io::stdout));
+    let filter = filter(level, own_target);
+    let _ = tracing::subscriber::set_global_default(subscriber(filter, std::io::stdout));
 }
 
 #[cfg(test)]
@@ -204,7 +183,8 @@ mod tests {
     /// while `emit` runs.
     fn logged_at(level: LevelFilter, emit: impl FnOnce()) -> String {
         let buffer = Buffer::default();
-        tracing::subscriber::with_default(subscriber(filter(level), buffer.clone()), emit);
+        let filter = filter(level, "notify_send");
+        tracing::subscriber::with_default(subscriber(filter, buffer.clone()), emit);
         let lines = buffer.lines();
         assert!(lines.iter().all(|line| line.is_object()), "{lines:?}");
         serde_json::Value::Array(lines).to_string()
@@ -299,19 +279,23 @@ mod tests {
     }
 
     #[test]
-    fn every_workspace_crate_follows_the_configured_level() {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-        let mut missing = Vec::new();
-        for dir in ["functions", "tools"] {
-            let entries = std::fs::read_dir(root.join(dir))
-                .unwrap_or_else(|err| panic!("listing {dir}: {err}"));
-            for entry in entries.flatten() {
-                let target = entry.file_name().to_string_lossy().replace('-', "_");
-                if entry.path().join("Cargo.toml").exists() && !OWN_TARGETS.contains(&&*target) {
-                    missing.push(target);
-                }
+    fn every_function_names_its_own_crate_as_its_target() {
+        let functions = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../functions");
+        let entries = std::fs::read_dir(&functions)
+            .unwrap_or_else(|err| panic!("listing {}: {err}", functions.display()));
+        let mut wrong = Vec::new();
+        for entry in entries.flatten() {
+            let main = entry.path().join("src/main.rs");
+            let Ok(text) = std::fs::read_to_string(&main) else {
+                continue;
+            };
+            if !text.contains(r#"telemetry::init_for(env!("CARGO_CRATE_NAME"))"#) {
+                wrong.push(main.display().to_string());
             }
         }
-        assert!(missing.is_empty(), "add to OWN_TARGETS: {missing:?}");
+        assert!(
+            wrong.is_empty(),
+            "call telemetry::init_for(env!(\"CARGO_CRATE_NAME\")) in {wrong:?}"
+        );
     }
 }

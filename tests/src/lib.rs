@@ -3,6 +3,7 @@
 //! parallel without seeing each other.
 #![forbid(unsafe_code)]
 
+pub mod aws_actions;
 pub mod calls;
 pub mod delivery;
 mod devices;

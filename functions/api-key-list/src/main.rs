@@ -4,7 +4,7 @@ use notify_shared::{telemetry, App};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    telemetry::init();
+    telemetry::init_for(env!("CARGO_CRATE_NAME"));
     // Config and SDK clients once per cold start, shared by every invocation.
     let app = &App::from_env().await?;
     run(service_fn(move |req| async move {

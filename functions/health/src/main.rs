@@ -3,7 +3,7 @@ use notify_shared::http::run;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    notify_shared::telemetry::init();
+    notify_shared::telemetry::init_for(env!("CARGO_CRATE_NAME"));
     run(service_fn(|req| async {
         Ok::<_, Error>(health::handle(req).await)
     }))

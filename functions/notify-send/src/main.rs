@@ -5,7 +5,7 @@ use notify_shared::{telemetry, App};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    telemetry::init();
+    telemetry::init_for(env!("CARGO_CRATE_NAME"));
     // Config, SDK clients and provider connections once per cold start,
     // shared by every invocation.
     let app = &App::from_env().await?;

@@ -15,6 +15,7 @@ mod expiry;
 mod fcm_rules;
 mod hardening;
 mod headers;
+mod iam;
 mod idempotency_retries;
 mod permissions;
 mod purge;

@@ -9,13 +9,13 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::apns_connection::Environment;
-use crate::credentials::{self, ApnsKey, FcmAccount};
+use crate::conn::ConnInfo;
+use crate::credentials::{self, ApnsKey, Environment, FcmAccount};
 use crate::faults::FaultSpec;
 use crate::http_util::{self, admin_error, Resp};
 use crate::oauth;
 use crate::recorder::Filter;
-use crate::state::{ConnInfo, State};
+use crate::state::State;
 
 const MAX_BODY: usize = 1024 * 1024;
 

@@ -14,14 +14,15 @@ use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::apns_connection::{Environment, Push};
-use crate::credentials::{ApnsKey, VerifiedProviderToken};
+use crate::apns_connection::Push;
+use crate::conn::{version_name, ConnInfo};
+use crate::credentials::{ApnsKey, Environment, VerifiedProviderToken};
 use crate::faults::{Provider, TokenFault};
 use crate::http_util::{self, BodyError, Resp};
 use crate::json_probe::{ActivityEvent, ApsKeys, PayloadProbe};
 use crate::jwt;
 use crate::recorder::{ApnsDelivery, Delivery};
-use crate::state::{version_name, ConnInfo, State};
+use crate::state::State;
 use crate::stats::APNS;
 
 /// `api.push.apple.com`'s path...

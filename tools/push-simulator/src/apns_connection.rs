@@ -12,16 +12,7 @@ use std::time::{Duration, Instant};
 
 use http::StatusCode;
 
-use crate::credentials::{ApnsKey, Registry};
-
-/// Apple's two listeners; here told apart by path (`/sandbox/3/device/…`
-/// is `api.sandbox.push.apple.com`, `/3/device/…` is `api.push.apple.com`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub(crate) enum Environment {
-    Production,
-    Sandbox,
-}
+use crate::credentials::{ApnsKey, Environment, Registry};
 
 /// Apple's answer when a push breaks its connection's binding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -19,7 +19,15 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::PrivateKeyDer;
 use serde_json::{json, Value};
 
-use crate::apns_connection::Environment;
+/// Apple's two listeners; here told apart by path (`/sandbox/3/device/…`
+/// is `api.sandbox.push.apple.com`, `/3/device/…` is `api.push.apple.com`).
+/// Here beside the keys because a key may be restricted to one of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Environment {
+    Production,
+    Sandbox,
+}
 
 /// A registered APNs auth key (`.p8`), by key id.
 #[derive(Debug)]

@@ -17,13 +17,14 @@ use hyper::body::Incoming;
 use rand::Rng;
 use serde_json::{json, Value};
 
+use crate::conn::{version_name, ConnInfo};
 use crate::credentials::FcmAccount;
 use crate::faults::{Provider, TokenFault};
 use crate::fcm_message::{self, Violation};
 use crate::http_util::{self, BodyError, Resp};
 use crate::jwt;
 use crate::recorder::{Delivery, FcmDelivery};
-use crate::state::{version_name, ConnInfo, State};
+use crate::state::State;
 use crate::stats::FCM;
 
 pub(crate) const PATH_PREFIX: &str = "/v1/projects/";

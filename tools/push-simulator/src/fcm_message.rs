@@ -3,11 +3,13 @@
 //! tokens are all `INVALID_ARGUMENT`, naming the offending field.
 
 use std::borrow::Cow;
+use std::fmt;
 
+use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::json_probe::{ObjectProbe, StrLen, StringMap};
+use crate::json_probe::{ObjectProbe, StrLen};
 
 /// FCM's limit on what it carries for the app: data keys and values plus
 /// the notification texts.
@@ -116,11 +118,68 @@ struct WebpushConfig {
 }
 
 /// Google keeps these data keys for itself.
-pub(crate) fn is_reserved_key(key: &str) -> bool {
+fn is_reserved_key(key: &str) -> bool {
     let lower = key.to_ascii_lowercase();
     matches!(lower.as_str(), "from" | "notification" | "message_type")
         || lower.starts_with("google")
         || lower.starts_with("gcm")
+}
+
+/// A JSON object of string values (`map<string, string>` in the proto):
+/// its size in bytes (keys plus values) and the first key Google reserves.
+#[derive(Default)]
+struct StringMap {
+    bytes: usize,
+    reserved_key: Option<String>,
+}
+
+impl<'de> Deserialize<'de> for StringMap {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct MapVisitor;
+        impl<'de> Visitor<'de> for MapVisitor {
+            type Value = StringMap;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an object of strings")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<StringMap, A::Error> {
+                let mut summary = StringMap::default();
+                while let Some(key) = map.next_key::<Key>()? {
+                    let StrLen(value) = map.next_value()?;
+                    summary.bytes += key.len + value;
+                    if summary.reserved_key.is_none() {
+                        summary.reserved_key = key.reserved;
+                    }
+                }
+                Ok(summary)
+            }
+        }
+        deserializer.deserialize_map(MapVisitor)
+    }
+}
+
+/// A data key: its length, and itself when Google reserves it.
+struct Key {
+    len: usize,
+    reserved: Option<String>,
+}
+
+impl<'de> Deserialize<'de> for Key {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl Visitor<'_> for KeyVisitor {
+            type Value = Key;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a key")
+            }
+            fn visit_str<E: de::Error>(self, key: &str) -> Result<Key, E> {
+                Ok(Key {
+                    len: key.len(),
+                    reserved: is_reserved_key(key).then(|| key.to_owned()),
+                })
+            }
+        }
+        deserializer.deserialize_str(KeyVisitor)
+    }
 }
 
 pub(crate) fn parse_request(body: &[u8]) -> Result<SendRequest<'_>, Violation> {

@@ -10,7 +10,7 @@ use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::Incoming;
 use serde::Serialize;
 
-use crate::state::ConnInfo;
+use crate::conn::ConnInfo;
 
 pub(crate) type Resp = Response<Full<Bytes>>;
 

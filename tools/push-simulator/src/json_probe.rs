@@ -1,6 +1,7 @@
 //! Checking the shape of JSON without building it: the hot paths only need
-//! to know that a payload is an object with an `aps` object, that a map
-//! holds strings, or how long a string is.
+//! to know that a payload is an object with an `aps` object, that a value
+//! is an object, or how long a string is. (FCM's maps of strings are
+//! measured in `fcm_message`, beside the keys Google reserves.)
 
 use std::fmt;
 
@@ -220,62 +221,5 @@ impl<'de> Deserialize<'de> for StrLen {
             }
         }
         deserializer.deserialize_str(LenVisitor)
-    }
-}
-
-/// A JSON object of string values (`map<string, string>` in the proto):
-/// its size in bytes (keys plus values) and the first key Google reserves.
-#[derive(Default)]
-pub(crate) struct StringMap {
-    pub bytes: usize,
-    pub reserved_key: Option<String>,
-}
-
-impl<'de> Deserialize<'de> for StringMap {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct MapVisitor;
-        impl<'de> Visitor<'de> for MapVisitor {
-            type Value = StringMap;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("an object of strings")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<StringMap, A::Error> {
-                let mut summary = StringMap::default();
-                while let Some(key) = map.next_key::<Key>()? {
-                    let StrLen(value) = map.next_value()?;
-                    summary.bytes += key.len + value;
-                    if summary.reserved_key.is_none() {
-                        summary.reserved_key = key.reserved;
-                    }
-                }
-                Ok(summary)
-            }
-        }
-        deserializer.deserialize_map(MapVisitor)
-    }
-}
-
-/// A data key: its length, and itself when Google reserves it.
-struct Key {
-    len: usize,
-    reserved: Option<String>,
-}
-
-impl<'de> Deserialize<'de> for Key {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct KeyVisitor;
-        impl Visitor<'_> for KeyVisitor {
-            type Value = Key;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a key")
-            }
-            fn visit_str<E: de::Error>(self, key: &str) -> Result<Key, E> {
-                Ok(Key {
-                    len: key.len(),
-                    reserved: crate::fcm_message::is_reserved_key(key).then(|| key.to_owned()),
-                })
-            }
-        }
-        deserializer.deserialize_str(KeyVisitor)
     }
 }

@@ -12,6 +12,7 @@ mod admin;
 mod apns;
 mod apns_connection;
 mod config;
+mod conn;
 mod credentials;
 mod faults;
 mod fcm;
@@ -30,6 +31,7 @@ mod tls;
 mod webpush;
 mod webpush_h1;
 mod webpush_service;
+mod webpush_state;
 
 pub use config::SimulatorConfig;
 pub use server::{RunningSimulator, Simulator};

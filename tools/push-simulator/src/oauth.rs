@@ -8,10 +8,11 @@ use hyper::body::Incoming;
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::conn::ConnInfo;
 use crate::credentials::AccessGrant;
 use crate::http_util::{self, Resp};
 use crate::jwt;
-use crate::state::{ConnInfo, State};
+use crate::state::State;
 use crate::stats::OAUTH;
 
 pub(crate) const PATH: &str = "/token";

@@ -10,9 +10,8 @@ use serde::{Serialize, Serializer};
 use serde_json::value::RawValue;
 use uuid::Uuid;
 
-use crate::apns_connection::Environment;
-use crate::credentials::{ApnsKey, FcmAccount};
-use crate::state::Listener;
+use crate::conn::Listener;
+use crate::credentials::{ApnsKey, Environment, FcmAccount};
 
 pub(crate) enum Delivery {
     Apns(ApnsDelivery),

@@ -5,8 +5,9 @@ use http::{Method, Request, StatusCode};
 use hyper::body::Incoming;
 use serde_json::json;
 
+use crate::conn::ConnInfo;
 use crate::http_util::{self, Resp};
-use crate::state::{ConnInfo, State};
+use crate::state::State;
 use crate::{admin, apns, fcm, oauth, webpush, webpush_service};
 
 pub(crate) async fn handle(state: &State, conn: ConnInfo, req: Request<Incoming>) -> Resp {
@@ -15,7 +16,7 @@ pub(crate) async fn handle(state: &State, conn: ConnInfo, req: Request<Incoming>
         apns::handle(state, conn, req).await
     } else if path.starts_with("/3/") {
         http_util::json(StatusCode::NOT_FOUND, &json!({"reason": "BadPath"}))
-    } else if path.starts_with(webpush::PATH_PREFIX)
+    } else if path.starts_with(webpush_service::PATH_PREFIX)
         || path.starts_with(webpush_service::MOZILLA_PATH_PREFIX)
     {
         webpush::handle(state, conn, req).await

@@ -26,8 +26,9 @@ use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 
 use crate::config::SimulatorConfig;
+use crate::conn::{ConnInfo, Listener};
 use crate::routes;
-use crate::state::{ConnInfo, Listener, State};
+use crate::state::State;
 use crate::tls;
 
 /// Entry point: see [`Simulator::start`].
@@ -253,7 +254,7 @@ async fn accept_loop(
         let conn = ConnInfo {
             listener: kind,
             local_addr,
-            id: crate::state::next_connection_id(),
+            id: crate::conn::next_connection_id(),
         };
         next = (next + 1) % queues.len();
         if queues[next].send(Accepted { stream, conn }).is_err() {

@@ -12,16 +12,13 @@
 //! that push service's rules (`webpush_service`); one made with
 //! `"http1_only": true` lives on the listener without HTTP/2.
 
-use std::collections::{HashMap, VecDeque};
-use std::sync::{Mutex, MutexGuard, OnceLock};
-
 use aws_lc_rs::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_128_GCM};
 use aws_lc_rs::agreement::{self, PrivateKey, UnparsedPublicKey, ECDH_P256};
 use aws_lc_rs::hkdf::{self, Salt, HKDF_SHA256};
 use aws_lc_rs::signature::{self, ECDSA_P256_SHA256_FIXED};
 use base64::engine::general_purpose::{URL_SAFE, URL_SAFE_NO_PAD};
 use base64::Engine;
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use http::header::{HeaderValue, AUTHORIZATION, LOCATION};
 use http::request::Parts;
 use http::{Method, Request, StatusCode};
@@ -29,92 +26,22 @@ use hyper::body::Incoming;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
+use crate::conn::ConnInfo;
 use crate::http_util::{self, Resp};
-use crate::state::{ConnInfo, Listener, State};
-use crate::webpush_service::{refuse, Service, MOZILLA_PATH_PREFIX};
+use crate::state::State;
+use crate::webpush_service::{refuse, Service, MOZILLA_PATH_PREFIX, PATH_PREFIX};
+use crate::webpush_state::{Subscription, WebPushDelivery};
 
-pub(crate) const PATH_PREFIX: &str = "/wp/";
 /// RFC 8030 push services accept at least 4096 bytes; this one no more.
 const MAX_BODY: usize = 4096;
 /// RFC 8292 §2: a token must not be valid for more than 24 hours.
 const MAX_TOKEN_LIFETIME_SECS: i64 = 24 * 3600;
-/// Recordings kept; the oldest are dropped first.
-const MAX_DELIVERIES: usize = 20_000;
-
-/// A subscription the simulator made: it holds the browser's side.
-struct Subscription {
-    private_key: PrivateKey,
-    auth: [u8; 16],
-    application_server_key: Option<Vec<u8>>,
-    service: Service,
-    /// A Firefox for Android/iOS subscription, which autopush bridges.
-    bridged: bool,
-}
-
-struct WebPushDelivery {
-    endpoint: String,
-    headers: Map<String, Value>,
-    body: Vec<u8>,
-    plaintext: Option<Value>,
-    listener: Listener,
-    received_at: DateTime<Utc>,
-}
-
-#[derive(Default)]
-pub(crate) struct WebPushState {
-    subscriptions: Mutex<HashMap<String, Subscription>>,
-    deliveries: Mutex<VecDeque<WebPushDelivery>>,
-    /// `https://ip:port` of the listener without HTTP/2.
-    http1_origin: OnceLock<String>,
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|e| e.into_inner())
-}
 
 fn b64(text: &str) -> Option<Vec<u8>> {
     URL_SAFE_NO_PAD
         .decode(text)
         .ok()
         .or_else(|| URL_SAFE.decode(text).ok())
-}
-
-impl WebPushState {
-    pub fn set_http1_origin(&self, origin: String) {
-        let _ = self.http1_origin.set(origin);
-    }
-
-    pub fn clear(&self) -> usize {
-        let mut deliveries = lock(&self.deliveries);
-        let count = deliveries.len();
-        deliveries.clear();
-        count
-    }
-
-    /// `{"count", "deliveries"}` of the pushes to `endpoint` (all when
-    /// `None`), oldest first, the newest `limit`.
-    pub fn query(&self, endpoint: Option<&str>, limit: Option<usize>) -> Value {
-        let deliveries = lock(&self.deliveries);
-        let mut matched: Vec<Value> = deliveries
-            .iter()
-            .rev()
-            .filter(|d| endpoint.is_none_or(|e| e == d.endpoint))
-            .take(limit.unwrap_or(usize::MAX))
-            .map(|d| {
-                json!({
-                    "provider": "webpush",
-                    "token": d.endpoint,
-                    "headers": d.headers,
-                    "body_b64": URL_SAFE_NO_PAD.encode(&d.body),
-                    "plaintext": d.plaintext,
-                    "listener": d.listener,
-                    "received_at": d.received_at,
-                })
-            })
-            .collect();
-        matched.reverse();
-        json!({"count": matched.len(), "deliveries": matched})
-    }
 }
 
 #[derive(Deserialize, Default)]
@@ -197,8 +124,8 @@ pub(crate) fn create_subscription(
                 "http1_only picks the origin: give one or the other",
             )
         }
-        (true, None) => match state.web_push.http1_origin.get() {
-            Some(origin) => origin.clone(),
+        (true, None) => match state.web_push.http1_origin() {
+            Some(origin) => origin,
             None => {
                 return http_util::admin_error(
                     StatusCode::SERVICE_UNAVAILABLE,
@@ -227,7 +154,7 @@ pub(crate) fn create_subscription(
             "auth": URL_SAFE_NO_PAD.encode(auth),
         },
     });
-    lock(&state.web_push.subscriptions).insert(
+    state.web_push.subscribe(
         endpoint,
         Subscription {
             private_key,
@@ -390,7 +317,7 @@ pub(crate) async fn handle(state: &State, conn: ConnInfo, req: Request<Incoming>
     let origin = http_util::base_url(conn, &parts);
     let endpoint = format!("{origin}{}", parts.uri.path());
     let (bound_key, service, bridged) = {
-        let subscriptions = lock(&state.web_push.subscriptions);
+        let subscriptions = state.web_push.subscriptions();
         subscriptions
             .get(&endpoint)
             .map_or((None, Service::Standard, false), |s| {
@@ -441,7 +368,7 @@ pub(crate) async fn handle(state: &State, conn: ConnInfo, req: Request<Incoming>
         return service.throttled();
     }
     let plaintext = {
-        let subscriptions = lock(&state.web_push.subscriptions);
+        let subscriptions = state.web_push.subscriptions();
         subscriptions.get(&endpoint).and_then(|s| decrypt(&body, s))
     }
     .map(|plain| {
@@ -458,20 +385,14 @@ pub(crate) async fn handle(state: &State, conn: ConnInfo, req: Request<Incoming>
             )
         })
         .collect();
-    {
-        let mut deliveries = lock(&state.web_push.deliveries);
-        if deliveries.len() >= MAX_DELIVERIES {
-            deliveries.pop_front();
-        }
-        deliveries.push_back(WebPushDelivery {
-            endpoint: endpoint.clone(),
-            headers,
-            body: body.to_vec(),
-            plaintext,
-            listener: conn.listener,
-            received_at: Utc::now(),
-        });
-    }
+    state.web_push.record(WebPushDelivery {
+        endpoint: endpoint.clone(),
+        headers,
+        body: body.to_vec(),
+        plaintext,
+        listener: conn.listener,
+        received_at: Utc::now(),
+    });
     let mut answer = http_util::empty(StatusCode::CREATED);
     if let Ok(location) = HeaderValue::try_from(format!("{endpoint}/message")) {
         answer.headers_mut().insert(LOCATION, location);

@@ -20,8 +20,9 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 
+use crate::conn::{ConnInfo, Listener};
 use crate::routes;
-use crate::state::{ConnInfo, Listener, State};
+use crate::state::State;
 
 const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -62,7 +63,7 @@ pub(crate) async fn start(
             let conn = ConnInfo {
                 listener: Listener::Tls,
                 local_addr,
-                id: crate::state::next_connection_id(),
+                id: crate::conn::next_connection_id(),
             };
             tokio::spawn(async move {
                 let handshake = acceptor.accept(stream);

@@ -40,7 +40,7 @@ impl Service {
     pub fn path_prefix(self) -> &'static str {
         match self {
             Service::Mozilla => MOZILLA_PATH_PREFIX,
-            _ => crate::webpush::PATH_PREFIX,
+            _ => PATH_PREFIX,
         }
     }
 
@@ -109,6 +109,8 @@ impl Service {
     }
 }
 
+/// Where every service but Mozilla's keeps its endpoints (`/wp/{id}`).
+pub(crate) const PATH_PREFIX: &str = "/wp/";
 pub(crate) const MOZILLA_PATH_PREFIX: &str = "/wpush/v2/";
 
 /// FCM's answer (plain text), as public senders quote it.

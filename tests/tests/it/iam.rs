@@ -1,0 +1,498 @@
+//! template.yaml grants each function every IAM action its code makes. The
+//! emulator does not enforce IAM, so an action the code starts to call and
+//! the template does not grant passes every other local test, then fails in
+//! AWS with AccessDenied (e1e5f74 fixed one).
+//!
+//! Each function runs its main paths here (with a user token and, where the
+//! endpoint takes one, an API key) on an app of its own, whose SDK clients
+//! record the IAM action of each call; a fresh app has cold caches, as a
+//! new Lambda container does, so the secret reads are made too.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::time::Duration;
+
+use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
+use notify_shared::service::sending::Dispatcher;
+use notify_shared::service::tenants::INLINE_PURGE_LIMIT;
+use notify_shared::service::worker::{Worker, WorkerSettings};
+use notify_shared::App;
+use notify_tests::aws_actions::ActionLog;
+use notify_tests::delivery::{fcm_token, ios_token, BUNDLE_ID};
+use notify_tests::{call, parts, BulkRig, Call};
+use serde_json::{json, Value};
+use serde_norway::Value as Yaml;
+
+/// The IAM actions template.yaml grants each function (by crate name):
+/// its `Policies` statements, or those of the role it names.
+fn granted() -> BTreeMap<String, BTreeSet<String>> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../template.yaml");
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|err| panic!("reading {}: {err}", path.display()));
+    let template: Yaml =
+        serde_norway::from_str(&text).unwrap_or_else(|err| panic!("template.yaml: {err}"));
+    let resources = template
+        .get("Resources")
+        .and_then(Yaml::as_mapping)
+        .unwrap_or_else(|| panic!("template.yaml has no Resources"));
+    let mut granted = BTreeMap::new();
+    for resource in resources.values() {
+        if resource.get("Type").and_then(Yaml::as_str) != Some("AWS::Serverless::Function") {
+            continue;
+        }
+        let properties = &resource["Properties"];
+        let Some(name) = properties["CodeUri"]
+            .as_str()
+            .and_then(|uri| uri.strip_prefix("functions/"))
+        else {
+            continue;
+        };
+        let documents: Vec<&Yaml> = match role_of(properties) {
+            Some(role) => resources
+                .get(role.as_str())
+                .and_then(|role| role["Properties"]["Policies"].as_sequence())
+                .into_iter()
+                .flatten()
+                .map(|policy| &policy["PolicyDocument"])
+                .collect(),
+            None => properties["Policies"]
+                .as_sequence()
+                .into_iter()
+                .flatten()
+                .collect(),
+        };
+        let actions = documents
+            .into_iter()
+            .filter_map(|document| document["Statement"].as_sequence())
+            .flatten()
+            .filter(|statement| statement["Effect"].as_str() == Some("Allow"))
+            .flat_map(|statement| strings(&statement["Action"]))
+            .collect();
+        granted.insert(name.to_owned(), actions);
+    }
+    granted
+}
+
+/// The logical id of `Role: !GetAtt X.Arn`.
+fn role_of(properties: &Yaml) -> Option<String> {
+    match properties.get("Role")? {
+        Yaml::Tagged(tagged) if tagged.tag == "GetAtt" => tagged
+            .value
+            .as_str()
+            .and_then(|target| target.strip_suffix(".Arn"))
+            .map(str::to_owned),
+        _ => None,
+    }
+}
+
+fn strings(value: &Yaml) -> Vec<String> {
+    match value {
+        Yaml::String(text) => vec![text.clone()],
+        Yaml::Sequence(items) => items
+            .iter()
+            .filter_map(Yaml::as_str)
+            .map(str::to_owned)
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// A bulk rig (simulator, queues, a tenant with both providers), with an
+/// API key of every scope and what each function's calls made.
+struct Run {
+    rig: BulkRig,
+    log: ActionLog,
+    key: String,
+    made: BTreeMap<&'static str, BTreeSet<String>>,
+}
+
+impl Run {
+    async fn start() -> Self {
+        let rig = BulkRig::start().await;
+        let created = rig
+            .env
+            .create_api_key(
+                &rig.owner,
+                &rig.tenant_id,
+                json!({"name": "backend", "scopes": ["register", "devices", "send"]}),
+            )
+            .await;
+        let key = created["key"].as_str().unwrap_or_default().to_owned();
+        Self {
+            rig,
+            log: ActionLog::default(),
+            key,
+            made: BTreeMap::new(),
+        }
+    }
+
+    /// A cold app for the next function, with the rig's configuration
+    /// (queue included); the log starts empty.
+    fn app(&self) -> App {
+        self.log.take();
+        self.log.app(&self.rig.env, self.rig.env.app.config.clone())
+    }
+
+    /// What the calls since `app` made, as `function`'s.
+    fn record(&mut self, function: &'static str) {
+        self.made
+            .entry(function)
+            .or_default()
+            .extend(self.log.take());
+    }
+
+    /// `method route` on the rig's tenant.
+    fn tenant_call(&self, method: &str, route: &str) -> Call {
+        call(method, route).param("tenant_id", &self.rig.tenant_id)
+    }
+}
+
+/// The body of `function`'s 200 answer.
+fn answered(function: &str, response: lambda_http::Response<lambda_http::Body>) -> Value {
+    let (status, body) = parts(&response);
+    assert_eq!(status, 200, "{function}: {body}");
+    body
+}
+
+/// The management endpoints: user tokens only.
+async fn management(run: &mut Run) {
+    let owner = run.rig.owner.clone();
+    let app = run.app();
+    let request = call("GET", "/auth/validate").bearer(&owner).build();
+    answered("auth-validate", auth_validate::handle(&app, request).await);
+    run.record("auth-validate");
+
+    let app = run.app();
+    let body = run.rig.sim.tenant_body("acme", BUNDLE_ID).await;
+    let request = call("POST", "/tenants").bearer(&owner).json(body).build();
+    answered("tenant-create", tenant_create::handle(&app, request).await);
+    run.record("tenant-create");
+
+    let app = run.app();
+    let request = call("GET", "/tenants").bearer(&owner).build();
+    answered("tenant-list", tenant_list::handle(&app, request).await);
+    run.record("tenant-list");
+
+    let app = run.app();
+    let request = run
+        .tenant_call("GET", "/tenants/{tenant_id}")
+        .bearer(&owner);
+    answered(
+        "tenant-get",
+        tenant_get::handle(&app, request.build()).await,
+    );
+    run.record("tenant-get");
+
+    let app = run.app();
+    for body in [
+        json!({"use_sandbox": true}),
+        json!({"web_push": {"subject": "mailto:ops@example.com"}}),
+        json!({"web_push": {"subject": "mailto:ops@example.com", "rotate": true}}),
+    ] {
+        let request = run
+            .tenant_call("PATCH", "/tenants/{tenant_id}")
+            .bearer(&owner);
+        let response = tenant_update::handle(&app, request.json(body).build()).await;
+        answered("tenant-update", response);
+    }
+    run.record("tenant-update");
+}
+
+/// API keys and user verification: user tokens only.
+async fn keys_and_verification(run: &mut Run) {
+    let owner = run.rig.owner.clone();
+    let app = run.app();
+    let request = run
+        .tenant_call("POST", "/tenants/{tenant_id}/api-keys")
+        .bearer(&owner)
+        .json(json!({"name": "spare", "scopes": ["send"]}));
+    let created = answered(
+        "api-key-create",
+        api_key_create::handle(&app, request.build()).await,
+    );
+    run.record("api-key-create");
+    let key_id = created["key_id"].as_str().unwrap_or_default().to_owned();
+
+    let app = run.app();
+    let request = run
+        .tenant_call("GET", "/tenants/{tenant_id}/api-keys")
+        .bearer(&owner);
+    answered(
+        "api-key-list",
+        api_key_list::handle(&app, request.build()).await,
+    );
+    run.record("api-key-list");
+
+    let app = run.app();
+    let request = run
+        .tenant_call("DELETE", "/tenants/{tenant_id}/api-keys/{key_id}")
+        .param("key_id", &key_id)
+        .bearer(&owner);
+    answered(
+        "api-key-delete",
+        api_key_delete::handle(&app, request.build()).await,
+    );
+    run.record("api-key-delete");
+
+    let app = run.app();
+    let route = "/tenants/{tenant_id}/user-verification";
+    let request = run.tenant_call("POST", route).bearer(&owner);
+    let response = user_verification_create::handle(&app, request.build()).await;
+    answered("user-verification-create", response);
+    run.record("user-verification-create");
+
+    let app = run.app();
+    let request = run.tenant_call("DELETE", route).bearer(&owner);
+    let response = user_verification_delete::handle(&app, request.build()).await;
+    answered("user-verification-delete", response);
+    run.record("user-verification-delete");
+}
+
+/// Devices, with a user token and with an API key.
+async fn devices(run: &mut Run) {
+    let (owner, key) = (run.rig.owner.clone(), run.key.clone());
+    let app = run.app();
+    let route = "/tenants/{tenant_id}/devices";
+    for (n, user, platform, token) in [
+        (1, "alice", "ios", ios_token(1)),
+        (2, "alice", "android", fcm_token(2)),
+        (3, "bob", "ios", ios_token(3)),
+        (4, "bob", "android", fcm_token(4)),
+        (5, "carol", "ios", ios_token(5)),
+    ] {
+        let request = run
+            .tenant_call("POST", route)
+            .json(json!({"user_id": user, "platform": platform, "token": token}));
+        let request = if n % 2 == 0 {
+            request.api_key(&key)
+        } else {
+            request.bearer(&owner)
+        };
+        let response = device_register::handle(&app, request.build()).await;
+        answered("device-register", response);
+    }
+    run.record("device-register");
+
+    let app = run.app();
+    for request in [
+        run.tenant_call("GET", route).bearer(&owner),
+        run.tenant_call("GET", route).api_key(&key),
+    ] {
+        let request = request.query("user_id", "alice");
+        answered(
+            "device-list",
+            device_list::handle(&app, request.build()).await,
+        );
+    }
+    run.record("device-list");
+
+    let app = run.app();
+    let by_path = run
+        .tenant_call("DELETE", "/tenants/{tenant_id}/devices/{token}")
+        .param("token", &ios_token(5))
+        .query("user_id", "carol")
+        .bearer(&owner);
+    let by_query = run
+        .tenant_call("DELETE", route)
+        .query("token", &fcm_token(4))
+        .query("user_id", "bob")
+        .api_key(&key);
+    for request in [by_path, by_query] {
+        let response = device_unregister::handle(&app, request.build()).await;
+        answered("device-unregister", response);
+    }
+    run.record("device-unregister");
+}
+
+/// A send to alice (one of her tokens gone at the provider, so it is
+/// removed), a bulk send to alice and bob, and its status.
+async fn sends(run: &mut Run) -> String {
+    let (owner, key) = (run.rig.owner.clone(), run.key.clone());
+    run.rig
+        .sim
+        .fault(json!({"fault": "unregistered", "token": fcm_token(2)}))
+        .await;
+    let app = run.app();
+    let dispatcher = Dispatcher::from_config(&app.config)
+        .unwrap_or_else(|err| panic!("building provider clients: {err}"));
+    let alert = json!({"title": "Order shipped", "body": "On its way"});
+    for (request, idempotency_key) in [
+        (
+            run.tenant_call("POST", "/tenants/{tenant_id}/notify")
+                .bearer(&owner),
+            "send-1",
+        ),
+        (
+            run.tenant_call("POST", "/tenants/{tenant_id}/notify")
+                .api_key(&key),
+            "send-2",
+        ),
+    ] {
+        let request = request
+            .header("Idempotency-Key", idempotency_key)
+            .json(json!({"user_id": "alice", "alert": alert}));
+        let response = notify_send::handle(&app, &dispatcher, request.build()).await;
+        answered("notify-send", response);
+    }
+    run.record("notify-send");
+
+    let app = run.app();
+    let request = run
+        .tenant_call("POST", "/tenants/{tenant_id}/notify/bulk")
+        .api_key(&key)
+        .header("Idempotency-Key", "bulk-1")
+        .json(json!({"user_ids": ["alice", "bob"], "alert": alert}));
+    let accepted = answered(
+        "notify-bulk",
+        notify_bulk::handle(&app, request.build()).await,
+    );
+    run.record("notify-bulk");
+    let batch_id = accepted["batch_id"].as_str().unwrap_or_default().to_owned();
+
+    let app = run.app();
+    let route = "/tenants/{tenant_id}/notify/bulk/{batch_id}";
+    for request in [
+        run.tenant_call("GET", route).bearer(&owner),
+        run.tenant_call("GET", route).api_key(&key),
+    ] {
+        let request = request.param("batch_id", &batch_id);
+        let response = notify_bulk_status::handle(&app, request.build()).await;
+        answered("notify-bulk-status", response);
+    }
+    run.record("notify-bulk-status");
+    batch_id
+}
+
+/// `count` filler items in `tenant_id`'s partition, written directly:
+/// only their number matters to a purge.
+async fn fill_partition(run: &Run, tenant_id: &str, count: usize) {
+    let items: Vec<WriteRequest> = (0..count)
+        .map(|n| {
+            let put = PutRequest::builder()
+                .item("PK", AttributeValue::S(format!("TENANT#{tenant_id}")))
+                .item("SK", AttributeValue::S(format!("FILLER#{n:06}")))
+                .build()
+                .unwrap_or_else(|err| panic!("{err}"));
+            WriteRequest::builder().put_request(put).build()
+        })
+        .collect();
+    let env = &run.rig.env;
+    for chunk in items.chunks(25) {
+        let mut pending = Some(HashMap::from([(env.table.clone(), chunk.to_vec())]));
+        while let Some(requests) = pending.take() {
+            let output = env
+                .dynamodb
+                .batch_write_item()
+                .set_request_items(Some(requests))
+                .send()
+                .await
+                .unwrap_or_else(|err| panic!("filling the partition: {err}"));
+            pending = output.unprocessed_items.filter(|left| !left.is_empty());
+        }
+    }
+}
+
+/// Deletes a second tenant too large to purge inline (the rest is queued),
+/// then runs the worker on a cold app until the queue is empty: the bulk
+/// chunk and the purge.
+async fn deletion_and_worker(run: &mut Run) {
+    let owner = run.rig.owner.clone();
+    let doomed = run
+        .rig
+        .env
+        .create_tenant(&owner, notify_tests::keys::tenant_with_apns("acme"))
+        .await;
+    fill_partition(run, &doomed, INLINE_PURGE_LIMIT + 1).await;
+    let app = run.app();
+    let request = call("DELETE", "/tenants/{tenant_id}")
+        .param("tenant_id", &doomed)
+        .bearer(&owner);
+    answered(
+        "tenant-delete",
+        tenant_delete::handle(&app, request.build()).await,
+    );
+    run.record("tenant-delete");
+
+    let app = run.app();
+    let dispatcher = Dispatcher::from_config(&app.config)
+        .unwrap_or_else(|err| panic!("building provider clients: {err}"));
+    let settings = WorkerSettings {
+        max_receive_count: Some(3),
+        dead_letter_queue_url: Some(run.rig.queues.dlq_url.clone()),
+        ..WorkerSettings::default()
+    };
+    let worker = Worker::new(app, dispatcher, settings);
+    let (sqs, url) = (&run.rig.sqs, &run.rig.queues.url);
+    let mut rounds = 0;
+    while let Some((event, _)) = sqs_trigger::receive_event(sqs, url, 10, Duration::from_secs(1))
+        .await
+        .unwrap_or_else(|err| panic!("receiving: {err:#}"))
+    {
+        let response = delivery_worker::process_event(&worker, event.clone()).await;
+        assert!(
+            response.batch_item_failures.is_empty(),
+            "delivery-worker: {response:?}"
+        );
+        sqs_trigger::acknowledge(sqs, url, &event, &response)
+            .await
+            .unwrap_or_else(|err| panic!("acknowledging: {err:#}"));
+        rounds += 1;
+        assert!(rounds < 20, "the delivery queue does not drain");
+    }
+    run.record("delivery-worker");
+}
+
+#[tokio::test]
+async fn template_yaml_grants_each_function_every_aws_action_its_calls_make() {
+    let mut run = Run::start().await;
+    // No AWS call, and no app: nothing to grant.
+    run.log.take();
+    answered(
+        "health",
+        health::handle(call("GET", "/health").build()).await,
+    );
+    run.record("health");
+    management(&mut run).await;
+    keys_and_verification(&mut run).await;
+    devices(&mut run).await;
+    let batch_id = sends(&mut run).await;
+    deletion_and_worker(&mut run).await;
+    let status = run.rig.status(&batch_id).await;
+    assert_eq!(status.1["status"], "done", "{status:?}");
+
+    let granted = granted();
+    let exercised: BTreeSet<&str> = run.made.keys().copied().collect();
+    let functions: BTreeSet<&str> = granted.keys().map(String::as_str).collect();
+    assert_eq!(
+        exercised, functions,
+        "every function of template.yaml needs a run here"
+    );
+    let missing: Vec<String> = run
+        .made
+        .iter()
+        .flat_map(|(function, made)| {
+            let granted = &granted[*function];
+            made.difference(granted)
+                .map(move |action| format!("{function}: {action}"))
+        })
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "template.yaml does not grant what these functions call (AccessDenied in AWS):\n{}",
+        missing.join("\n")
+    );
+    // The run reached the calls it is about.
+    for (function, action) in [
+        ("auth-validate", "secretsmanager:GetSecretValue"),
+        ("tenant-create", "secretsmanager:CreateSecret"),
+        ("device-register", "dynamodb:ConditionCheckItem"),
+        ("notify-bulk", "sqs:SendMessage"),
+        ("tenant-delete", "sqs:SendMessage"),
+        ("delivery-worker", "dynamodb:BatchWriteItem"),
+    ] {
+        assert!(
+            run.made[function].contains(action),
+            "{function} made {:?}",
+            run.made[function]
+        );
+    }
+}
