@@ -11,6 +11,7 @@ use crate::clock::{less, now_rfc3339};
 use crate::error::Result;
 use crate::model::{BatchState, DeliverChunk, Device};
 use crate::push::EncodedNotification;
+use crate::service::delivery::WebPushSize;
 use crate::store::CountResult;
 
 /// Token bytes one wave of a message holds at most (give or take one
@@ -97,7 +98,7 @@ impl Worker {
                 .mark_batch_started(tenant_id, &batch_id, &now_rfc3339())
                 .await?;
         }
-        let push = self.dispatcher.tenant_push(&self.app, &tenant).await?;
+        let push = self.delivery.tenant(&tenant).await?;
         let last_receive = self
             .settings
             .max_receive_count
@@ -232,9 +233,9 @@ impl Worker {
         let lookups = wave.iter().map(|&index| async move {
             match user_ids.get(index as usize) {
                 Some(user_id) => {
-                    let mut devices = self.app.store.list_devices(tenant_id, user_id).await?;
-                    devices.retain(|device| encoded.reaches(device));
-                    Ok(devices)
+                    self.delivery
+                        .recipients(tenant_id, user_id, encoded, WebPushSize::FailDevice)
+                        .await
                 }
                 None => Ok(Vec::new()),
             }

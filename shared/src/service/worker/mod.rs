@@ -27,7 +27,7 @@
 //!    condition that the marker does not exist: counted exactly once.
 //! 5. No new wave starts close to the invocation's deadline, and a wave's
 //!    pushes are over (cut short if need be: see
-//!    `PushEngine::deliver_encoded_until`) a few seconds before it, leaving
+//!    `PushEngine::deliver`) a few seconds before it, leaving
 //!    the time to record the wave: the message is retried with its
 //!    progress kept rather than the invocation timing out with pushes
 //!    sent and not recorded (which would push them again).
@@ -61,7 +61,7 @@ use crate::config::Config;
 use crate::error::Error;
 use crate::ids::has_id_shape;
 use crate::model::QueueMessage;
-use crate::service::sending::Dispatcher;
+use crate::service::delivery::Delivery;
 
 pub use deliver::WAVE_TOKEN_BYTES;
 pub use wave::token_digest;
@@ -228,19 +228,19 @@ pub struct Processed {
 }
 
 /// Everything the worker needs, built once per container: the app's
-/// clients, and the single-send [`Dispatcher`] (provider connections,
-/// cached tenant credentials, delivery with dead-token removal).
+/// clients, and the [`Delivery`] pipeline (provider connections, cached
+/// tenant credentials, the audience, dead-token removal).
 pub struct Worker {
     pub app: App,
-    pub dispatcher: Dispatcher,
+    pub delivery: Delivery,
     pub settings: WorkerSettings,
 }
 
 impl Worker {
-    pub fn new(app: App, dispatcher: Dispatcher, settings: WorkerSettings) -> Self {
+    pub fn new(app: App, delivery: Delivery, settings: WorkerSettings) -> Self {
         Self {
             app,
-            dispatcher,
+            delivery,
             settings,
         }
     }

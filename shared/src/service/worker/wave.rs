@@ -155,14 +155,8 @@ impl Worker {
         let results = if pending.is_empty() {
             Vec::new()
         } else {
-            self.dispatcher
-                .deliver_to_devices(
-                    &self.app,
-                    context.push,
-                    context.encoded,
-                    &pending,
-                    context.deadline,
-                )
+            self.delivery
+                .push(context.push, context.encoded, &pending, context.deadline)
                 .await
         };
         stats.pushes += pending.len();
