@@ -14,7 +14,7 @@ pub mod tenant;
 pub use api_key::{ApiKey, ApiKeyList, CreateApiKeyRequest, CreatedApiKey, Scope};
 pub use batch::{
     Batch, BatchState, BatchStatus, BulkNotificationRequest, BulkNotificationResponse, BulkStatus,
-    BulkTarget,
+    BulkTarget, ChunkCounts, ChunkProgress, ProgressUpdate, UserOutcome,
 };
 pub use device::{Device, DeviceDeleted, DeviceList, DeviceRegistration, RegisterDeviceRequest};
 pub use live_activity::{LiveActivity, LiveActivityEvent};

@@ -27,7 +27,7 @@ mod purge;
 mod tenants;
 
 pub use api_keys::ApiKeyGrant;
-pub use batches::{ChunkCounts, ChunkProgress, CountResult, ProgressUpdate, UserOutcome};
+pub use batches::CountResult;
 #[cfg(feature = "testing")]
 pub use devices::device_counter_item;
 pub use devices::MAX_DEVICES_LISTED;

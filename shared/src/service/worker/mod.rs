@@ -58,7 +58,6 @@ use std::time::{Duration, Instant};
 
 use crate::app::App;
 use crate::config::Config;
-use crate::error::Error;
 use crate::ids::has_id_shape;
 use crate::model::QueueMessage;
 use crate::service::delivery::Delivery;
@@ -334,7 +333,7 @@ impl Worker {
                     chunk = chunk.chunk,
                     users = chunk.user_ids.len()
                 );
-                tracing::Instrument::instrument(self.deliver(chunk, meta, stats), span).await
+                tracing::Instrument::instrument(self.deliver_chunk(chunk, meta, stats), span).await
             }
             QueueMessage::PurgeTenant { tenant_id } => {
                 let span = tracing::info_span!("purge_tenant", tenant_id = %tenant_id);
@@ -342,21 +341,10 @@ impl Worker {
             }
         };
         result.unwrap_or_else(|err| {
-            tracing::warn!(error = %err, cause = %cause_chain(&err), "message failed; SQS will deliver it again");
+            tracing::warn!(error = %err, cause = %err.cause_chain(), "message failed; SQS will deliver it again");
             Verdict::Retry
         })
     }
-}
-
-/// The Display of every cause, outermost first.
-fn cause_chain(err: &Error) -> String {
-    let mut chain = Vec::new();
-    let mut source = std::error::Error::source(err);
-    while let Some(cause) = source {
-        chain.push(cause.to_string());
-        source = cause.source();
-    }
-    chain.join(": ")
 }
 
 #[cfg(test)]
@@ -364,7 +352,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_receive_limit_comes_from_the_environment_or_is_absent() {
+    fn settings_default_to_no_receive_limit_and_only_retry_and_poison_are_failures() {
         assert_eq!(WorkerSettings::default().max_receive_count, None);
         assert!(Verdict::Poison("x").is_failure() && Verdict::Retry.is_failure());
         assert!(!Verdict::Done.is_failure() && !Verdict::DeadLettered.is_failure());
