@@ -11,7 +11,7 @@ pub mod queue;
 pub mod sqs_text;
 pub mod tenant;
 
-pub use api_key::{ApiKey, ApiKeyList, CreateApiKeyRequest, CreatedApiKey, Scope};
+pub use api_key::{ApiKey, ApiKeyGrant, ApiKeyList, CreateApiKeyRequest, CreatedApiKey, Scope};
 pub use batch::{
     Batch, BatchState, BatchStatus, BulkNotificationRequest, BulkNotificationResponse, BulkStatus,
     BulkTarget, ChunkCounts, ChunkProgress, ProgressUpdate, UserOutcome,

@@ -9,7 +9,7 @@ use crate::credentials::{
     parse_service_account, validate_apns_key, validate_bundle_id, TenantCredentials,
 };
 use crate::error::{Error, Result};
-use crate::ids::{has_id_shape, new_tenant_id};
+use crate::ids::{is_tenant_id, new_tenant_id};
 use crate::model::{
     CreateTenantRequest, QueueMessage, Tenant, TenantList, UpdateTenantRequest, WebPushSettings,
 };
@@ -442,7 +442,7 @@ pub const INLINE_PURGE_LIMIT: usize = 2_000;
 /// still found through its tombstone) or the worker's purge goes on from
 /// there; once the tombstone is gone, the tenant is 404.
 pub async fn delete_tenant(app: &App, user: &UserClaims, tenant_id: &str) -> Result<()> {
-    if !has_id_shape(tenant_id, "tnt_") {
+    if !is_tenant_id(tenant_id) {
         return Err(not_found());
     }
     let record = app

@@ -26,7 +26,6 @@ mod ops;
 mod purge;
 mod tenants;
 
-pub use api_keys::ApiKeyGrant;
 pub use batches::CountResult;
 #[cfg(feature = "testing")]
 pub use devices::device_counter_item;
@@ -53,14 +52,6 @@ impl Store {
             client,
             table: table.into(),
         }
-    }
-
-    pub fn client(&self) -> &Client {
-        &self.client
-    }
-
-    pub fn table(&self) -> &str {
-        &self.table
     }
 }
 

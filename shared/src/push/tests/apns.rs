@@ -182,7 +182,7 @@ async fn a_4097_byte_payload_is_refused_before_anything_is_sent() {
         .await
         .err();
     assert!(
-        matches!(err, Some(crate::Error::PayloadTooLarge(_))),
+        matches!(err, Some(crate::error::Error::PayloadTooLarge(_))),
         "{err:?}"
     );
     let stats = h.stats().await;

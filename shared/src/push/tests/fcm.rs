@@ -167,7 +167,7 @@ async fn fcm_data_over_4096_bytes_is_refused_before_anything_is_sent() {
         .await
         .err();
     assert!(
-        matches!(err, Some(crate::Error::PayloadTooLarge(_))),
+        matches!(err, Some(crate::error::Error::PayloadTooLarge(_))),
         "{err:?}"
     );
     assert_eq!(h.stats().await["token_requests"], json!(0));

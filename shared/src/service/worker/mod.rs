@@ -58,7 +58,7 @@ use std::time::{Duration, Instant};
 
 use crate::app::App;
 use crate::config::Config;
-use crate::ids::has_id_shape;
+use crate::ids::is_tenant_id;
 use crate::model::QueueMessage;
 use crate::service::delivery::Delivery;
 
@@ -320,7 +320,7 @@ impl Worker {
             }
         };
         let tenant_id = message.tenant_id().to_owned();
-        if !has_id_shape(&tenant_id, "tnt_") {
+        if !is_tenant_id(&tenant_id) {
             tracing::error!(kind = message.kind(), "poison message: malformed tenant id");
             return Verdict::Poison("malformed tenant id");
         }
