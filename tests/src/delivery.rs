@@ -220,6 +220,7 @@ impl BulkRig {
         );
         let mut config = env.app.config.clone();
         config.delivery_queue_url = Some(queues.url.clone());
+        config.tenant_purge = notify_shared::config::PurgeMode::Queued;
         let secrets = || Secrets::new(env.secrets.clone(), env.tenant_secret_prefix.clone());
         env.app = App::with_clients(config.clone(), env.dynamodb.clone(), secrets(), spied_sqs);
 

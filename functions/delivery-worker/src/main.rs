@@ -10,7 +10,9 @@ async fn main() -> Result<(), Error> {
     // tenant credentials are cached across invocations.
     let app = App::from_env().await?;
     let delivery = Delivery::from_app(&app)?;
-    let settings = WorkerSettings::from_env(&app.config);
+    // It enqueues: without a delivery queue it does not start.
+    app.config.delivery_queue()?;
+    let settings = WorkerSettings::from_config(&app.config);
     let worker = &Worker::new(app, delivery, settings);
     run(service_fn(move |event| {
         delivery_worker::handle(worker, event)

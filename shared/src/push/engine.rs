@@ -75,7 +75,8 @@ impl EncodedNotification {
     /// Validates and encodes. `Err` is the API's answer: 400 for an invalid
     /// notification, 413 (`Error::PayloadTooLarge`) when the APNs payload
     /// exceeds 4096 bytes or FCM's data exceeds 4096 bytes, whichever
-    /// platforms the user has (so the answer does not depend on them).
+    /// platforms the user has. (Web Push's limit alone depends on them: see
+    /// [`Self::with_message_id`].)
     pub fn new(notification: &Notification) -> Result<Self> {
         Self::with_message_id(notification, "")
     }
@@ -83,8 +84,10 @@ impl EncodedNotification {
     /// [`Self::new`] whose Web Push plaintext carries `message_id` (the
     /// send's id, or the bulk batch's). A Web Push plaintext over the
     /// 4096-byte limit is not refused here, where the platforms are not
-    /// known: a single send to a user with a `webpush` device answers 413
-    /// ([`Self::check_web_push_size`]), a bulk delivery fails that device.
+    /// known: the delivery pipeline applies it to the recipients
+    /// (`service::delivery::WebPushSize`): a single send to a user with a
+    /// `webpush` device answers 413 ([`Self::check_web_push_size`]), a bulk
+    /// delivery fails that device.
     pub fn with_message_id(notification: &Notification, message_id: &str) -> Result<Self> {
         notification.validate()?;
         let activity = notification.live_activity.as_ref();

@@ -726,6 +726,7 @@ async fn with_a_delivery_queue_a_small_tenant_is_purged_inline_and_a_purge_messa
         .queue_url
         .unwrap_or_default();
     env.app.config.delivery_queue_url = Some(queue_url.clone());
+    env.app.config.tenant_purge = notify_shared::config::PurgeMode::Queued;
     let (tenant_id, owner) = tenant(&env, "acme").await;
     for n in 0..3 {
         register(

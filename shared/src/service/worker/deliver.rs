@@ -332,7 +332,7 @@ impl Worker {
     /// visibility timeout. Best effort.
     pub(super) async fn postpone(&self, meta: &MessageMeta, delay: Duration) {
         let (Some(queue_url), Some(receipt)) = (
-            self.app.config.delivery_queue_url.as_deref(),
+            self.app.config.delivery_queue().ok(),
             meta.receipt_handle.as_deref(),
         ) else {
             return;

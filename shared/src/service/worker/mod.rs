@@ -121,15 +121,13 @@ impl Default for WorkerSettings {
 }
 
 impl WorkerSettings {
-    /// Defaults, with `max_receive_count` from the configuration
-    /// (`NOTIFY_DELIVERY_MAX_RECEIVE_COUNT`, checked at cold start) and the
-    /// dead-letter queue from `NOTIFY_DELIVERY_DLQ_URL`, when set.
-    pub fn from_env(config: &Config) -> Self {
+    /// Defaults, with `max_receive_count` (`NOTIFY_DELIVERY_MAX_RECEIVE_COUNT`)
+    /// and the dead-letter queue (`NOTIFY_DELIVERY_DLQ_URL`) from the
+    /// configuration read at cold start.
+    pub fn from_config(config: &Config) -> Self {
         Self {
             max_receive_count: config.delivery_max_receive_count,
-            dead_letter_queue_url: std::env::var("NOTIFY_DELIVERY_DLQ_URL")
-                .ok()
-                .filter(|url| !url.trim().is_empty()),
+            dead_letter_queue_url: config.delivery_dlq_url.clone(),
             ..Self::default()
         }
     }
