@@ -235,7 +235,6 @@ const KEY: &str = "order-1042-shipped";
 struct SendRig {
     env: TestEnv,
     sim: PushSimulator,
-    delivery: Delivery,
     owner: String,
     tenant_id: String,
 }
@@ -253,11 +252,9 @@ async fn send_rig() -> SendRig {
         .build();
     let (status, body) = parts(&device_register::handle(&env.app, request).await);
     assert_eq!(status, 200, "registering: {body}");
-    let delivery = env.delivery();
     SendRig {
         env,
         sim,
-        delivery,
         owner,
         tenant_id,
     }
@@ -272,7 +269,11 @@ impl SendRig {
             .header("Idempotency-Key", key)
             .json(json!({"user_id": "u1", "alert": {"title": "Order shipped"}}))
             .build();
-        let response = notify_send::handle(app, &self.delivery, request).await;
+        // The pipeline over `app`'s clients (faults included), as a
+        // container builds both from one configuration.
+        let delivery = Delivery::from_app(app)
+            .unwrap_or_else(|err| panic!("building provider clients: {err}"));
+        let response = notify_send::handle(app, &delivery, request).await;
         let text = String::from_utf8_lossy(response.body().as_ref()).into_owned();
         (response.status().as_u16(), response.headers().clone(), text)
     }
