@@ -3,7 +3,7 @@
 //! into calls of [`Worker::process`] and its [`Verdict`]s into
 //! `batchItemFailures`.
 //!
-//! # `deliver`: one chunk of a bulk batch
+//! # `deliver_chunk`: one chunk of a bulk batch
 //!
 //! 1. A message whose tenant is gone is dropped (acknowledged, nothing
 //!    delivered); so is one whose batch is gone or aborted. A chunk of a
