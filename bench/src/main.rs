@@ -219,7 +219,7 @@ async fn run(
     // Opens the connections and fetches the tokens, as a warm container has.
     for platform in [Platform::Ios, Platform::Android] {
         let warmup = scenario::targets(platform, 2_000);
-        let results = providers.deliver_encoded(&tenant, &encoded, &warmup).await;
+        let results = providers.deliver(&tenant, &encoded, &warmup, None).await;
         if results.iter().any(|r| !r.outcome.is_delivered()) {
             bail!(
                 "warm-up push failed: {:?}",
@@ -248,7 +248,7 @@ async fn run(
             let (client_cpu, sim_cpu) =
                 (process::cpu_time(None), process::cpu_time(simulator.pid()));
             let started = Instant::now();
-            let results = providers.deliver_encoded(&tenant, &encoded, &targets).await;
+            let results = providers.deliver(&tenant, &encoded, &targets, None).await;
             let elapsed = started.elapsed();
             let client_cpu = cpu_delta(client_cpu, process::cpu_time(None));
             let sim_cpu = cpu_delta(sim_cpu, process::cpu_time(simulator.pid()));

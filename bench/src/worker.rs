@@ -11,7 +11,7 @@ use anyhow::{bail, Context};
 use notify_shared::config::ProviderEndpoints;
 use notify_shared::model::{Batch, BatchState, DeliverChunk, Platform, QueueMessage};
 use notify_shared::secrets::Secrets;
-use notify_shared::service::sending::Dispatcher;
+use notify_shared::service::delivery::Delivery;
 use notify_shared::service::worker::{MessageMeta, Processed, Verdict, Worker, WorkerSettings};
 use notify_shared::App;
 use notify_tests::env::{TestEnv, ENDPOINT_VARIABLE};
@@ -91,8 +91,8 @@ pub async fn run(simulator: &Simulator, admin: &Admin, run: WorkerRun) -> anyhow
         Secrets::new(env.secrets.clone(), env.tenant_secret_prefix.clone()),
         aws_sdk_sqs::Client::new(&env.sdk),
     );
-    let dispatcher = Dispatcher::from_config(&app.config)?;
-    let worker = Worker::new(app, dispatcher, WorkerSettings::default());
+    let delivery = Delivery::from_app(&app)?;
+    let worker = Worker::new(app, delivery, WorkerSettings::default());
 
     // Round 0 warms the container up (connections, provider tokens, the
     // tenant's credentials); the timed rounds follow.

@@ -61,8 +61,16 @@ pub struct Config {
     pub jwt: JwtRules,
     /// Name prefix of the per-tenant provider-credential secrets.
     pub tenant_secret_prefix: String,
-    /// SQS queue the bulk endpoint fills and the worker drains.
+    /// SQS queue the bulk endpoint fills and the worker drains
+    /// (`NOTIFY_DELIVERY_QUEUE_URL`). A function that enqueues checks it at
+    /// cold start with [`Config::delivery_queue`].
     pub delivery_queue_url: Option<String>,
+    /// `NOTIFY_DELIVERY_DLQ_URL`: the delivery queue's dead-letter queue,
+    /// where the worker moves poison messages at once with their reason.
+    pub delivery_dlq_url: Option<String>,
+    /// How a tenant deletion purges the tenant's items: through the
+    /// delivery queue when deployed; inline only in tests without a queue.
+    pub tenant_purge: PurgeMode,
     /// `NOTIFY_DELIVERY_MAX_RECEIVE_COUNT`: the delivery queue's redrive
     /// `maxReceiveCount` (the template's `DeliveryMaxReceiveCount`), so the
     /// worker knows a message's last receive. A positive integer when set.
@@ -75,6 +83,18 @@ pub struct Config {
 }
 
 pub const DEFAULT_MAX_TENANTS_PER_ORG: u32 = 50;
+
+/// How a tenant deletion purges what is left of the tenant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PurgeMode {
+    /// A bounded part in the request, the rest by the worker through the
+    /// delivery queue. What [`Config::from_env`] always reads.
+    Queued,
+    /// The whole partition in the request, and a deletion a change still
+    /// holds answers 409: only for tests that run without a queue
+    /// (`testing`, `notify-tests`), never deployed.
+    Inline,
+}
 
 /// A variable the configuration needs is missing or unusable.
 #[derive(Debug, thiserror::Error)]
@@ -107,6 +127,8 @@ impl Config {
             tenant_secret_prefix: optional("NOTIFY_TENANT_SECRET_PREFIX")
                 .unwrap_or_else(|| "notify/tenants/".to_owned()),
             delivery_queue_url: optional("NOTIFY_DELIVERY_QUEUE_URL"),
+            delivery_dlq_url: optional("NOTIFY_DELIVERY_DLQ_URL"),
+            tenant_purge: PurgeMode::Queued,
             delivery_max_receive_count: positive_count(
                 "NOTIFY_DELIVERY_MAX_RECEIVE_COUNT",
                 optional("NOTIFY_DELIVERY_MAX_RECEIVE_COUNT"),
@@ -129,6 +151,18 @@ impl Config {
                 },
             },
         })
+    }
+}
+
+impl Config {
+    /// The delivery queue. A function that enqueues (bulk sends, tenant
+    /// deletion, the worker's postponements and purges) calls this in its
+    /// `main` and refuses to start without one, rather than failing its
+    /// first request.
+    pub fn delivery_queue(&self) -> Result<&str, ConfigError> {
+        self.delivery_queue_url
+            .as_deref()
+            .ok_or(ConfigError::Missing("NOTIFY_DELIVERY_QUEUE_URL"))
     }
 }
 
@@ -188,5 +222,28 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn a_function_that_enqueues_refuses_to_start_without_the_queue_variable() {
+        let mut config = Config {
+            table_name: "t".to_owned(),
+            signing_secret_id: "s".to_owned(),
+            jwt: JwtRules::default(),
+            tenant_secret_prefix: "p/".to_owned(),
+            delivery_queue_url: None,
+            delivery_dlq_url: None,
+            tenant_purge: PurgeMode::Queued,
+            delivery_max_receive_count: None,
+            max_tenants_per_org: DEFAULT_MAX_TENANTS_PER_ORG,
+            providers: ProviderEndpoints::default(),
+        };
+        let error = config.delivery_queue().err().map(|err| err.to_string());
+        assert_eq!(
+            error.as_deref(),
+            Some("environment variable NOTIFY_DELIVERY_QUEUE_URL must be set")
+        );
+        config.delivery_queue_url = Some("https://sqs.example/q".to_owned());
+        assert_eq!(config.delivery_queue().ok(), Some("https://sqs.example/q"));
     }
 }

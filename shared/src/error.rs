@@ -87,6 +87,18 @@ pub enum Error {
 }
 
 impl Error {
+    /// The Display of every cause, outermost first, for logs; Debug of SDK
+    /// errors would dump whole HTTP responses into them.
+    pub fn cause_chain(&self) -> String {
+        let mut chain = Vec::new();
+        let mut source = std::error::Error::source(self);
+        while let Some(cause) = source {
+            chain.push(cause.to_string());
+            source = cause.source();
+        }
+        chain.join(": ")
+    }
+
     pub fn invalid_request(detail: impl Into<String>) -> Self {
         Self::BadRequest {
             code: "invalid_request",

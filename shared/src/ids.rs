@@ -38,6 +38,11 @@ pub fn has_id_shape(id: &str, prefix: &str) -> bool {
         .is_some_and(|rest| rest.len() == 20 && is_base62(rest))
 }
 
+/// True for a tenant id's shape: `tnt_` + 20 base62 characters.
+pub fn is_tenant_id(id: &str) -> bool {
+    has_id_shape(id, "tnt_")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -45,7 +50,7 @@ mod tests {
     #[test]
     fn tenant_ids_have_the_contract_shape() {
         let id = new_tenant_id();
-        assert!(has_id_shape(&id, "tnt_"), "{id}");
+        assert!(is_tenant_id(&id), "{id}");
         assert_ne!(id, new_tenant_id());
     }
 

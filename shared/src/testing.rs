@@ -5,7 +5,7 @@ use std::future::Future;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 
 use crate::app::App;
-use crate::config::{Config, JwtRules, ProviderEndpoints};
+use crate::config::{Config, JwtRules, ProviderEndpoints, PurgeMode};
 
 /// An `App` whose clients point nowhere reachable: for tests of paths that
 /// must answer before any AWS call (credential and input checks). A test
@@ -26,6 +26,8 @@ pub fn offline_app() -> App {
             jwt: JwtRules::default(),
             tenant_secret_prefix: "offline/".to_owned(),
             delivery_queue_url: None,
+            delivery_dlq_url: None,
+            tenant_purge: PurgeMode::Inline,
             delivery_max_receive_count: None,
             max_tenants_per_org: crate::config::DEFAULT_MAX_TENANTS_PER_ORG,
             providers: ProviderEndpoints::default(),

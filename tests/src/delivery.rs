@@ -20,7 +20,7 @@ use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::{ConfigBag, Storable, StoreReplace};
 use notify_shared::model::Platform;
 use notify_shared::secrets::Secrets;
-use notify_shared::service::sending::Dispatcher;
+use notify_shared::service::delivery::Delivery;
 use notify_shared::service::worker::{Worker, WorkerSettings};
 use notify_shared::App;
 use serde_json::Value;
@@ -220,6 +220,7 @@ impl BulkRig {
         );
         let mut config = env.app.config.clone();
         config.delivery_queue_url = Some(queues.url.clone());
+        config.tenant_purge = notify_shared::config::PurgeMode::Queued;
         let secrets = || Secrets::new(env.secrets.clone(), env.tenant_secret_prefix.clone());
         env.app = App::with_clients(config.clone(), env.dynamodb.clone(), secrets(), spied_sqs);
 
@@ -233,9 +234,9 @@ impl BulkRig {
                 .build(),
         );
         let worker_app = App::with_clients(config, env.dynamodb.clone(), secrets(), worker_sqs);
-        let dispatcher = Dispatcher::from_config(&worker_app.config)
+        let delivery = Delivery::from_app(&worker_app)
             .unwrap_or_else(|err| panic!("building provider clients: {err}"));
-        let worker = Worker::new(worker_app, dispatcher, worker);
+        let worker = Worker::new(worker_app, delivery, worker);
 
         let owner = env.user_token("owner", &["acme"]);
         let tenant_id = env

@@ -10,7 +10,7 @@ use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationIn
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_types::config_bag::ConfigBag;
 use notify_shared::auth::user_token::{mint, UserClaims};
-use notify_shared::config::{Config, JwtRules, ProviderEndpoints};
+use notify_shared::config::{Config, JwtRules, ProviderEndpoints, PurgeMode};
 use notify_shared::secrets::Secrets;
 use notify_shared::App;
 use serde_json::Value;
@@ -115,6 +115,8 @@ impl TestEnv {
             jwt: JwtRules::default(),
             tenant_secret_prefix: tenant_secret_prefix.clone(),
             delivery_queue_url: None,
+            delivery_dlq_url: None,
+            tenant_purge: PurgeMode::Inline,
             delivery_max_receive_count: None,
             max_tenants_per_org: notify_shared::config::DEFAULT_MAX_TENANTS_PER_ORG,
             providers,

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use notify_shared::config::ProviderEndpoints;
-use notify_shared::service::sending::Dispatcher;
+use notify_shared::service::delivery::Delivery;
 use push_simulator::{RunningSimulator, Simulator, SimulatorConfig};
 use serde_json::{json, Value};
 
@@ -155,8 +155,8 @@ impl TestEnv {
 
     /// Provider clients for this environment's endpoints, as `notify-send`'s
     /// `main` builds them once per container.
-    pub fn dispatcher(&self) -> Dispatcher {
-        Dispatcher::from_config(&self.app.config)
+    pub fn delivery(&self) -> Delivery {
+        Delivery::from_app(&self.app)
             .unwrap_or_else(|err| panic!("building provider clients: {err}"))
     }
 }

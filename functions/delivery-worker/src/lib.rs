@@ -113,7 +113,7 @@ async fn process_record(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use notify_shared::service::sending::Dispatcher;
+    use notify_shared::service::delivery::Delivery;
     use notify_shared::service::worker::WorkerSettings;
     use notify_shared::testing::offline_app;
 
@@ -121,8 +121,8 @@ mod tests {
 
     fn offline_worker() -> Worker {
         let app = offline_app();
-        match Dispatcher::from_config(&app.config) {
-            Ok(dispatcher) => Worker::new(app, dispatcher, WorkerSettings::default()),
+        match Delivery::from_app(&app) {
+            Ok(delivery) => Worker::new(app, delivery, WorkerSettings::default()),
             Err(err) => panic!("provider clients: {err}"),
         }
     }

@@ -8,6 +8,8 @@ async fn main() -> Result<(), Error> {
     // Config and SDK clients (the SQS client included) once per cold start,
     // shared by every invocation.
     let app = &App::from_env().await?;
+    // It enqueues: without a delivery queue it does not start.
+    app.config.delivery_queue()?;
     run(service_fn(move |req| async move {
         Ok::<_, Error>(notify_bulk::handle(app, req).await)
     }))

@@ -10,18 +10,19 @@ use notify_shared::auth::Requirement;
 use notify_shared::clock::invocation_deadline;
 use notify_shared::http::{json_body, path_param, respond};
 use notify_shared::model::Scope;
+use notify_shared::service::delivery::Delivery;
 use notify_shared::service::idempotency::idempotent;
-use notify_shared::service::sending::{self, Dispatcher, SendOptions};
+use notify_shared::service::sending::{self, SendOptions};
 use notify_shared::{App, Result};
 
 /// The endpoint's name in idempotency records.
 pub const ENDPOINT: &str = "notify";
 
-pub async fn handle(app: &App, dispatcher: &Dispatcher, req: Request) -> Response<Body> {
-    respond(&req, send(app, dispatcher, &req).await)
+pub async fn handle(app: &App, delivery: &Delivery, req: Request) -> Response<Body> {
+    respond(&req, send(app, delivery, &req).await)
 }
 
-async fn send(app: &App, dispatcher: &Dispatcher, req: &Request) -> Result<serde_json::Value> {
+async fn send(app: &App, delivery: &Delivery, req: &Request) -> Result<serde_json::Value> {
     let tenant_id = path_param(req, "tenant_id")?;
     let access = app
         .authenticator()
@@ -34,7 +35,7 @@ async fn send(app: &App, dispatcher: &Dispatcher, req: &Request) -> Result<serde
         full_tokens: sending::reveals_device_tokens(&access.caller),
     };
     idempotent(app, req, &access.caller, &tenant_id, ENDPOINT, async {
-        sending::send_notification(app, dispatcher, &access.tenant, json_body(req)?, options).await
+        sending::send_notification(delivery, &access.tenant, json_body(req)?, options).await
     })
     .await
 }
@@ -50,9 +51,9 @@ mod tests {
 
     const EVENT: &str = include_str!("../../../events/notify-send.json");
 
-    fn dispatcher(app: &App) -> Dispatcher {
-        match Dispatcher::from_config(&app.config) {
-            Ok(dispatcher) => dispatcher,
+    fn delivery(app: &App) -> Delivery {
+        match Delivery::from_app(app) {
+            Ok(delivery) => delivery,
             Err(err) => panic!("provider clients: {err}"),
         }
     }
@@ -60,8 +61,8 @@ mod tests {
     #[tokio::test]
     async fn credentials_are_checked_before_any_aws_call() {
         let app = offline_app();
-        let dispatcher = dispatcher(&app);
-        assert_credentials_checked_before_any_aws_call(EVENT, |req| handle(&app, &dispatcher, req))
+        let delivery = delivery(&app);
+        assert_credentials_checked_before_any_aws_call(EVENT, |req| handle(&app, &delivery, req))
             .await;
     }
 

@@ -1,6 +1,6 @@
 use lambda_http::{service_fn, Error};
 use notify_shared::http::run;
-use notify_shared::service::sending::Dispatcher;
+use notify_shared::service::delivery::Delivery;
 use notify_shared::{telemetry, App};
 
 #[tokio::main]
@@ -9,9 +9,9 @@ async fn main() -> Result<(), Error> {
     // Config, SDK clients and provider connections once per cold start,
     // shared by every invocation.
     let app = &App::from_env().await?;
-    let dispatcher = &Dispatcher::from_config(&app.config)?;
+    let delivery = &Delivery::from_app(app)?;
     run(service_fn(move |req| async move {
-        Ok::<_, Error>(notify_send::handle(app, dispatcher, req).await)
+        Ok::<_, Error>(notify_send::handle(app, delivery, req).await)
     }))
     .await
 }

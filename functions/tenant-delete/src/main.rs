@@ -7,6 +7,8 @@ async fn main() -> Result<(), Error> {
     telemetry::init_for(env!("CARGO_CRATE_NAME"));
     // Config and SDK clients once per cold start, shared by every invocation.
     let app = &App::from_env().await?;
+    // It enqueues: without a delivery queue it does not start.
+    app.config.delivery_queue()?;
     run(service_fn(move |req| async move {
         Ok::<_, Error>(tenant_delete::handle(app, req).await)
     }))

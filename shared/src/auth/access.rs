@@ -12,9 +12,10 @@ use lambda_http::Request;
 use crate::auth::{api_key, UserClaims, UserTokenVerifier};
 use crate::error::{Error, Result};
 use crate::http::{header, single_header};
-use crate::ids::has_id_shape;
+use crate::ids::is_tenant_id;
+use crate::model::ApiKeyGrant;
 use crate::model::{Scope, Tenant};
-use crate::store::{ApiKeyGrant, Store};
+use crate::store::Store;
 
 pub const API_KEY_HEADER: &str = "x-api-key";
 
@@ -161,7 +162,7 @@ impl<'a> Authenticator<'a> {
             Presented::Bearer(token) => {
                 let claims = self.user_tokens.verify(token).await?;
                 let not_found = || Error::NotFound("tenant not found".to_owned());
-                if !has_id_shape(tenant_id, "tnt_") {
+                if !is_tenant_id(tenant_id) {
                     return Err(not_found());
                 }
                 let tenant = self
@@ -183,7 +184,7 @@ impl<'a> Authenticator<'a> {
                 // A path that is no tenant id (over-long, `#`...) is no key's
                 // tenant: 403 for a valid key, 401 for an unknown one, and the
                 // path never becomes part of a DynamoDB key.
-                if !has_id_shape(tenant_id, "tnt_") {
+                if !is_tenant_id(tenant_id) {
                     return match self.store.find_api_key(&parsed.hash).await? {
                         Some(_) => Err(foreign_tenant()),
                         None => Err(invalid_key()),

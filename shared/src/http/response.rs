@@ -44,7 +44,7 @@ pub fn respond<T: Serialize>(req: &Request, result: Result<T>) -> Response<Body>
                     request_id,
                     status = err.status().as_u16(),
                     error = %err,
-                    cause = %cause_chain(&err),
+                    cause = %err.cause_chain(),
                     "request failed"
                 );
             } else {
@@ -58,18 +58,6 @@ pub fn respond<T: Serialize>(req: &Request, result: Result<T>) -> Response<Body>
             error_response(&err, &request_id)
         }
     }
-}
-
-/// The Display of every cause, outermost first; Debug of SDK errors would
-/// dump whole HTTP responses into the log.
-fn cause_chain(err: &Error) -> String {
-    let mut chain = Vec::new();
-    let mut source = std::error::Error::source(err);
-    while let Some(cause) = source {
-        chain.push(cause.to_string());
-        source = cause.source();
-    }
-    chain.join(": ")
 }
 
 fn with_json(status: StatusCode, text: String) -> Response<Body> {

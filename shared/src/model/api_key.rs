@@ -1,4 +1,5 @@
-//! API keys as the contract shows them: never the key after creation, never the hash.
+//! API keys as the contract shows them: never the key after creation, never the hash;
+//! and what a valid key grants a request.
 
 use serde::{Deserialize, Serialize};
 
@@ -70,6 +71,27 @@ pub struct ApiKey {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ApiKeyList {
     pub keys: Vec<ApiKey>,
+}
+
+/// What a valid API key grants: one tenant, some scopes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKeyGrant {
+    pub key_id: String,
+    pub tenant_id: String,
+    pub scopes: Vec<Scope>,
+    pub last_used_at: Option<String>,
+    /// The key's SHA-256: the key of its lookup item.
+    pub(crate) hash: String,
+}
+
+impl ApiKeyGrant {
+    /// Whether the key may do what `scope` names (`devices` includes `register`).
+    pub fn allows(&self, scope: Scope) -> bool {
+        scope
+            .granted_by()
+            .iter()
+            .any(|granted| self.scopes.contains(granted))
+    }
 }
 
 #[cfg(test)]

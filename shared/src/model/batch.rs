@@ -1,4 +1,8 @@
-//! Bulk sends: the request, the immediate answer and the progress report.
+//! Bulk sends: the request, the immediate answer and the progress report;
+//! and a chunk's progress (one queue message of a batch) as the delivery
+//! worker records it, wave by wave.
+
+use std::collections::{HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -135,9 +139,110 @@ impl Batch {
     }
 }
 
+/// How a user of a chunk ended up. When two records disagree (two workers
+/// raced on one message), the first in this order wins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum UserOutcome {
+    /// At least one device accepted the push.
+    Delivered,
+    /// Devices, but none accepted it (dead, refused, or retries ran out).
+    Failed,
+    /// The user had no devices.
+    NoDevices,
+}
+
+/// Users settled per outcome, counted once per chunk.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ChunkCounts {
+    pub delivered: u32,
+    pub failed: u32,
+    pub no_devices: u32,
+}
+
+/// What earlier attempts at a chunk recorded.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ChunkProgress {
+    /// The chunk's users are in the batch counters already.
+    pub counted: bool,
+    /// Digests of device tokens that accepted the push.
+    pub delivered: HashSet<String>,
+    /// Settled users, by position in the chunk's `user_ids`.
+    pub settled: HashMap<u32, UserOutcome>,
+}
+
+impl ChunkProgress {
+    /// Records `outcome` for user `index`, keeping the stronger of two.
+    pub fn settle(&mut self, index: u32, outcome: UserOutcome) {
+        let entry = self.settled.entry(index).or_insert(outcome);
+        *entry = (*entry).min(outcome);
+    }
+
+    /// Adds what one wave recorded.
+    pub fn apply(&mut self, update: ProgressUpdate) {
+        self.delivered.extend(update.delivered);
+        for (index, outcome) in update.settled {
+            self.settle(index, outcome);
+        }
+    }
+
+    /// Positions of the chunk's users (`0..total`) not settled yet, in order.
+    pub fn unsettled(&self, total: usize) -> Vec<u32> {
+        let total = u32::try_from(total).unwrap_or(u32::MAX);
+        (0..total)
+            .filter(|index| !self.settled.contains_key(index))
+            .collect()
+    }
+
+    pub fn counts(&self) -> ChunkCounts {
+        let mut counts = ChunkCounts::default();
+        for outcome in self.settled.values() {
+            match outcome {
+                UserOutcome::Delivered => counts.delivered += 1,
+                UserOutcome::Failed => counts.failed += 1,
+                UserOutcome::NoDevices => counts.no_devices += 1,
+            }
+        }
+        counts
+    }
+}
+
+/// What one wave of users added: written as one progress item.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProgressUpdate {
+    pub delivered: Vec<String>,
+    pub settled: Vec<(u32, UserOutcome)>,
+}
+
+impl ProgressUpdate {
+    pub fn is_empty(&self) -> bool {
+        self.delivered.is_empty() && self.settled.is_empty()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn merged_progress_keeps_the_strongest_outcome() {
+        let mut progress = ChunkProgress::default();
+        progress.apply(ProgressUpdate {
+            delivered: vec!["d1".to_owned()],
+            settled: vec![(0, UserOutcome::Failed), (1, UserOutcome::NoDevices)],
+        });
+        progress.apply(ProgressUpdate {
+            delivered: vec!["d1".to_owned(), "d2".to_owned()],
+            settled: vec![(0, UserOutcome::Delivered)],
+        });
+        assert_eq!(progress.unsettled(3), vec![2]);
+        assert_eq!(progress.delivered.len(), 2);
+        assert_eq!(progress.settled.get(&0), Some(&UserOutcome::Delivered));
+        let counts = progress.counts();
+        assert_eq!(
+            (counts.delivered, counts.failed, counts.no_devices),
+            (1, 0, 1)
+        );
+    }
 
     fn batch(accepted: u32, delivered: u32, failed: u32, no_devices: u32) -> Batch {
         Batch {

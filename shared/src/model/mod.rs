@@ -11,10 +11,10 @@ pub mod queue;
 pub mod sqs_text;
 pub mod tenant;
 
-pub use api_key::{ApiKey, ApiKeyList, CreateApiKeyRequest, CreatedApiKey, Scope};
+pub use api_key::{ApiKey, ApiKeyGrant, ApiKeyList, CreateApiKeyRequest, CreatedApiKey, Scope};
 pub use batch::{
     Batch, BatchState, BatchStatus, BulkNotificationRequest, BulkNotificationResponse, BulkStatus,
-    BulkTarget,
+    BulkTarget, ChunkCounts, ChunkProgress, ProgressUpdate, UserOutcome,
 };
 pub use device::{Device, DeviceDeleted, DeviceList, DeviceRegistration, RegisterDeviceRequest};
 pub use live_activity::{LiveActivity, LiveActivityEvent};

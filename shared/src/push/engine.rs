@@ -75,7 +75,8 @@ impl EncodedNotification {
     /// Validates and encodes. `Err` is the API's answer: 400 for an invalid
     /// notification, 413 (`Error::PayloadTooLarge`) when the APNs payload
     /// exceeds 4096 bytes or FCM's data exceeds 4096 bytes, whichever
-    /// platforms the user has (so the answer does not depend on them).
+    /// platforms the user has. (Web Push's limit alone depends on them: see
+    /// [`Self::with_message_id`].)
     pub fn new(notification: &Notification) -> Result<Self> {
         Self::with_message_id(notification, "")
     }
@@ -83,8 +84,10 @@ impl EncodedNotification {
     /// [`Self::new`] whose Web Push plaintext carries `message_id` (the
     /// send's id, or the bulk batch's). A Web Push plaintext over the
     /// 4096-byte limit is not refused here, where the platforms are not
-    /// known: a single send to a user with a `webpush` device answers 413
-    /// ([`Self::check_web_push_size`]), a bulk delivery fails that device.
+    /// known: the delivery pipeline applies it to the recipients
+    /// (`service::delivery::WebPushSize`): a single send to a user with a
+    /// `webpush` device answers 413 ([`Self::check_web_push_size`]), a bulk
+    /// delivery fails that device.
     pub fn with_message_id(notification: &Notification, message_id: &str) -> Result<Self> {
         notification.validate()?;
         let activity = notification.live_activity.as_ref();
@@ -121,7 +124,7 @@ impl EncodedNotification {
         if self.web_push.fits() {
             Ok(())
         } else {
-            Err(crate::Error::PayloadTooLarge(format!(
+            Err(crate::error::Error::PayloadTooLarge(format!(
                 "the Web Push message would exceed 4096 bytes once encrypted (its JSON may be at most {} bytes); shorten `alert` or `data`",
                 crate::web_push::ece::MAX_PLAINTEXT_LEN
             )))
@@ -161,6 +164,23 @@ enum Sender<'a> {
     WebPush(WebPushBatch<'a>),
     /// Every target gets this outcome without a request.
     Refused(DeliveryOutcome),
+}
+
+/// The senders of one delivery, one per provider its targets need.
+struct Senders<'a> {
+    apns: Option<Sender<'a>>,
+    fcm: Option<Sender<'a>>,
+    web_push: Option<Sender<'a>>,
+}
+
+impl<'a> Senders<'a> {
+    fn for_target(&self, target: &Target) -> Option<&Sender<'a>> {
+        match target.platform.provider() {
+            PushProvider::Apns => self.apns.as_ref(),
+            PushProvider::Fcm => self.fcm.as_ref(),
+            PushProvider::WebPush => self.web_push.as_ref(),
+        }
+    }
 }
 
 impl Sender<'_> {
@@ -214,41 +234,14 @@ impl PushEngine {
         })
     }
 
-    pub fn config(&self) -> &PushConfig {
-        &self.config
-    }
-
-    /// Validates and encodes `notification` (400/413 as `Err`, before any
-    /// request), then delivers it to every target. `results[i]` is the
-    /// result for `targets[i]`.
+    /// Delivers an encoded notification to every target, concurrently.
+    /// `results[i]` is the result for `targets[i]`. With a `deadline` it is
+    /// over by then: no attempt, retry or token fetch starts after it and
+    /// none runs past it (a push cut short is reported
+    /// [`DEADLINE_REACHED`], transient). An invocation passes its own end,
+    /// less the time it needs to record the results, so that it never times
+    /// out with pushes unrecorded.
     pub async fn deliver(
-        &self,
-        tenant: &TenantPush,
-        notification: &Notification,
-        targets: &[Target],
-    ) -> Result<Vec<TargetResult>> {
-        let encoded = EncodedNotification::new(notification)?;
-        Ok(self.deliver_encoded(tenant, &encoded, targets).await)
-    }
-
-    /// Delivers an already encoded notification (a bulk worker encodes once
-    /// per batch). `results[i]` is the result for `targets[i]`.
-    pub async fn deliver_encoded(
-        &self,
-        tenant: &TenantPush,
-        encoded: &EncodedNotification,
-        targets: &[Target],
-    ) -> Vec<TargetResult> {
-        self.deliver_encoded_until(tenant, encoded, targets, None)
-            .await
-    }
-
-    /// [`Self::deliver_encoded`] that is over by `deadline`: no attempt,
-    /// retry or token fetch starts after it and none runs past it (a push
-    /// cut short is reported [`DEADLINE_REACHED`], transient). An
-    /// invocation passes its own end, less the time it needs to record
-    /// the results, so that it never times out with pushes unrecorded.
-    pub async fn deliver_encoded_until(
         &self,
         tenant: &TenantPush,
         encoded: &EncodedNotification,
@@ -259,78 +252,8 @@ impl PushEngine {
             tracing::info_span!("deliver", tenant_id = %tenant.tenant_id, targets = targets.len());
         async {
             let started = Instant::now();
-            let wants = |provider| targets.iter().any(|t| t.platform.provider() == provider);
-            let apns = match wants(PushProvider::Apns) {
-                false => None,
-                true => Some(
-                    match self.apns.prepare(&self.transport, tenant, &encoded.apns) {
-                        Ok(batch) => Sender::Apns(batch),
-                        Err(outcome) => Sender::Refused(outcome),
-                    },
-                ),
-            };
-            let fcm = match wants(PushProvider::Fcm) {
-                false => None,
-                true => Some(
-                    match within(
-                        deadline,
-                        self.fcm.prepare(&self.transport, tenant, &encoded.fcm),
-                    )
-                    .await
-                    {
-                        Some(Ok(batch)) => Sender::Fcm(batch),
-                        Some(Err(outcome)) => Sender::Refused(outcome),
-                        None => Sender::Refused(transient(DEADLINE_REACHED)),
-                    },
-                ),
-            };
-            let web_push = match wants(PushProvider::WebPush) {
-                false => None,
-                true => Some(
-                    match self
-                        .web_push
-                        .prepare(&self.transport, tenant, &encoded.web_push)
-                    {
-                        Ok(batch) => Sender::WebPush(batch),
-                        Err(outcome) => Sender::Refused(outcome),
-                    },
-                ),
-            };
-            let mut results = vec![
-                TargetResult {
-                    outcome: DeliveryOutcome::Failed("not attempted".into()),
-                    attempts: 0,
-                    retry_after: None,
-                };
-                targets.len()
-            ];
-            // Futures are made as slots free up, not all up front: each is
-            // large (it holds a whole HTTP/2 exchange), and a batch of
-            // 50,000 made at once cost 100 MB and its copying dominated the
-            // CPU profile. (A lazy stream adapter's closure, held across the
-            // awaits, would make callers' futures fail `Send`: rustc #64552.)
-            let limit = self.config.max_in_flight.max(1);
-            let mut pending = targets.iter().enumerate().filter_map(|(index, target)| {
-                let sender = match target.platform.provider() {
-                    PushProvider::Apns => apns.as_ref()?,
-                    PushProvider::Fcm => fcm.as_ref()?,
-                    PushProvider::WebPush => web_push.as_ref()?,
-                };
-                Some((index, sender, target))
-            });
-            let mut running = FuturesUnordered::new();
-            loop {
-                while running.len() < limit {
-                    let Some((index, sender, target)) = pending.next() else {
-                        break;
-                    };
-                    running.push(self.push_indexed(index, sender, target, deadline));
-                }
-                let Some((index, result)) = running.next().await else {
-                    break;
-                };
-                results[index] = result;
-            }
+            let senders = self.senders(tenant, encoded, targets, deadline).await;
+            let mut results = self.push_all(&senders, targets, deadline).await;
             let mut apple: Vec<&mut DeliveryOutcome> = targets
                 .iter()
                 .zip(results.iter_mut())
@@ -343,6 +266,97 @@ impl PushEngine {
         }
         .instrument(span)
         .await
+    }
+
+    /// A sender for each provider some target needs: a batch ready to push,
+    /// or the outcome every one of its targets gets without a request
+    /// (missing credentials, no token in time).
+    async fn senders<'a>(
+        &'a self,
+        tenant: &'a TenantPush,
+        encoded: &'a EncodedNotification,
+        targets: &[Target],
+        deadline: Option<Instant>,
+    ) -> Senders<'a> {
+        let wants = |provider| targets.iter().any(|t| t.platform.provider() == provider);
+        let refused_or = |prepared| match prepared {
+            Ok(sender) => sender,
+            Err(outcome) => Sender::Refused(outcome),
+        };
+        let apns = wants(PushProvider::Apns).then(|| {
+            refused_or(
+                self.apns
+                    .prepare(&self.transport, tenant, &encoded.apns)
+                    .map(Sender::Apns),
+            )
+        });
+        let fcm = match wants(PushProvider::Fcm) {
+            false => None,
+            true => Some(
+                match within(
+                    deadline,
+                    self.fcm.prepare(&self.transport, tenant, &encoded.fcm),
+                )
+                .await
+                {
+                    Some(prepared) => refused_or(prepared.map(Sender::Fcm)),
+                    None => Sender::Refused(transient(DEADLINE_REACHED)),
+                },
+            ),
+        };
+        let web_push = wants(PushProvider::WebPush).then(|| {
+            refused_or(
+                self.web_push
+                    .prepare(&self.transport, tenant, &encoded.web_push)
+                    .map(Sender::WebPush),
+            )
+        });
+        Senders {
+            apns,
+            fcm,
+            web_push,
+        }
+    }
+
+    /// Every target's push, at most `max_in_flight` at once.
+    async fn push_all(
+        &self,
+        senders: &Senders<'_>,
+        targets: &[Target],
+        deadline: Option<Instant>,
+    ) -> Vec<TargetResult> {
+        let mut results = vec![
+            TargetResult {
+                outcome: DeliveryOutcome::Failed("not attempted".into()),
+                attempts: 0,
+                retry_after: None,
+            };
+            targets.len()
+        ];
+        // Futures are made as slots free up, not all up front: each is
+        // large (it holds a whole HTTP/2 exchange), and a batch of 50,000
+        // made at once cost 100 MB and its copying dominated the CPU
+        // profile. (A lazy stream adapter's closure, held across the awaits,
+        // would make callers' futures fail `Send`: rustc #64552.)
+        let limit = self.config.max_in_flight.max(1);
+        let mut pending = targets
+            .iter()
+            .enumerate()
+            .filter_map(|(index, target)| Some((index, senders.for_target(target)?, target)));
+        let mut running = FuturesUnordered::new();
+        loop {
+            while running.len() < limit {
+                let Some((index, sender, target)) = pending.next() else {
+                    break;
+                };
+                running.push(self.push_indexed(index, sender, target, deadline));
+            }
+            let Some((index, result)) = running.next().await else {
+                break;
+            };
+            results[index] = result;
+        }
+        results
     }
 
     async fn push_indexed(

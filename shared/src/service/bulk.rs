@@ -286,12 +286,11 @@ pub async fn send_bulk(
     let notification = request.notification;
     // 400/413 before anything is written, whatever platforms the users have.
     EncodedNotification::new(&notification)?;
-    let queue_url = app.config.delivery_queue_url.as_deref().ok_or_else(|| {
-        Error::internal(
-            "sending bulk notification",
-            "NOTIFY_DELIVERY_QUEUE_URL is not configured",
-        )
-    })?;
+    // Checked at cold start (`notify-bulk`'s `main`).
+    let queue_url = app
+        .config
+        .delivery_queue()
+        .map_err(|err| Error::internal("sending bulk notification", err))?;
 
     let batch_id = uuid::Uuid::new_v4().to_string();
     let BulkPlan { batch, bodies } = plan_batch(

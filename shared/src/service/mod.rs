@@ -3,6 +3,7 @@
 
 pub mod api_keys;
 pub mod bulk;
+pub mod delivery;
 pub mod devices;
 pub mod idempotency;
 pub mod queue_schema;

@@ -5,11 +5,12 @@ use secrecy::ExposeSecret;
 use crate::app::App;
 use crate::auth::UserClaims;
 use crate::clock::{now_epoch_seconds, now_rfc3339};
+use crate::config::PurgeMode;
 use crate::credentials::{
     parse_service_account, validate_apns_key, validate_bundle_id, TenantCredentials,
 };
 use crate::error::{Error, Result};
-use crate::ids::{has_id_shape, new_tenant_id};
+use crate::ids::{is_tenant_id, new_tenant_id};
 use crate::model::{
     CreateTenantRequest, QueueMessage, Tenant, TenantList, UpdateTenantRequest, WebPushSettings,
 };
@@ -442,7 +443,7 @@ pub const INLINE_PURGE_LIMIT: usize = 2_000;
 /// still found through its tombstone) or the worker's purge goes on from
 /// there; once the tombstone is gone, the tenant is 404.
 pub async fn delete_tenant(app: &App, user: &UserClaims, tenant_id: &str) -> Result<()> {
-    if !has_id_shape(tenant_id, "tnt_") {
+    if !is_tenant_id(tenant_id) {
         return Err(not_found());
     }
     let record = app
@@ -464,7 +465,7 @@ pub async fn delete_tenant(app: &App, user: &UserClaims, tenant_id: &str) -> Res
         if let Finish::Held { retry_after_secs } = finish_deletion(app, tenant_id).await? {
             // A change of the tenant may still write its secret: the secret
             // goes once that can no longer happen.
-            if app.config.delivery_queue_url.is_none() {
+            if app.config.tenant_purge == PurgeMode::Inline {
                 return Err(Error::Busy {
                     code: "tenant_changing",
                     detail: "a change of this tenant is under way; retry the deletion".to_owned(),
@@ -492,12 +493,12 @@ pub struct Purged {
     pub complete: bool,
 }
 
-/// Purges what is left of a deleted tenant: all of it when there is no
-/// delivery queue, else up to [`INLINE_PURGE_LIMIT`] items here and the rest
+/// Purges what is left of a deleted tenant: all of it in
+/// [`PurgeMode::Inline`] (tests without a queue), else up to [`INLINE_PURGE_LIMIT`] items here and the rest
 /// through a `purge_tenant` message for the worker (also the fallback when
 /// purging fails here).
 async fn purge_deleted_tenant(app: &App, tenant_id: &str) -> Result<Purged> {
-    if app.config.delivery_queue_url.is_none() {
+    if app.config.tenant_purge == PurgeMode::Inline {
         let progress = app
             .store
             .purge_tenant_partition(tenant_id, usize::MAX)
@@ -582,12 +583,11 @@ pub async fn finish_deletion(app: &App, tenant_id: &str) -> Result<Finish> {
 
 /// Asks the delivery worker to go on purging a deleted tenant.
 pub async fn enqueue_purge(app: &App, tenant_id: &str) -> Result<()> {
-    let Some(queue_url) = &app.config.delivery_queue_url else {
-        return Err(Error::internal(
-            "enqueueing tenant purge",
-            "no delivery queue is configured",
-        ));
-    };
+    // Checked at cold start (`tenant-delete`'s and the worker's `main`).
+    let queue_url = app
+        .config
+        .delivery_queue()
+        .map_err(|err| Error::internal("enqueueing tenant purge", err))?;
     let body = QueueMessage::PurgeTenant {
         tenant_id: tenant_id.to_owned(),
     }

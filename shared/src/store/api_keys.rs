@@ -12,7 +12,7 @@ use super::ops::{decode, delete_item, encode, live_tenant_check, ConditionFailur
 use super::tenants::{live_tenant_from_item, tenant_key};
 use super::{key, s, tenant_pk, text_attribute, Store, PK};
 use crate::error::Result;
-use crate::model::{ApiKey, Scope, Tenant};
+use crate::model::{ApiKey, ApiKeyGrant, Scope, Tenant};
 
 /// How stale `last_used_at` may get before a request refreshes it: one write
 /// per key per hour instead of one per request.
@@ -42,26 +42,6 @@ struct KeyLookupItem {
     key_id: String,
     scopes: Vec<Scope>,
     last_used_at: Option<String>,
-}
-
-/// What a valid API key grants: one tenant, some scopes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ApiKeyGrant {
-    pub key_id: String,
-    pub tenant_id: String,
-    pub scopes: Vec<Scope>,
-    pub last_used_at: Option<String>,
-    hash: String,
-}
-
-impl ApiKeyGrant {
-    /// Whether the key may do what `scope` names (`devices` includes `register`).
-    pub fn allows(&self, scope: Scope) -> bool {
-        scope
-            .granted_by()
-            .iter()
-            .any(|granted| self.scopes.contains(granted))
-    }
 }
 
 impl From<KeyLookupItem> for ApiKeyGrant {

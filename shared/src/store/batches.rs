@@ -12,8 +12,6 @@
 //! only ever added (never rewritten), so each write costs the size of what
 //! it records, and concurrent writers cannot lose each other's records.
 
-use std::collections::{HashMap, HashSet};
-
 use serde::{Deserialize, Serialize};
 
 use super::keys::{batch_sk, chunk_sk};
@@ -23,7 +21,7 @@ use super::ops::{
 use super::{key, n, s, tenant_pk, text_attribute, Store, SK};
 use crate::clock::now_epoch_seconds;
 use crate::error::{Error, Result};
-use crate::model::{Batch, BatchState};
+use crate::model::{Batch, BatchState, ChunkCounts, ChunkProgress, ProgressUpdate, UserOutcome};
 
 #[derive(Serialize, Deserialize)]
 struct BatchItem {
@@ -34,70 +32,6 @@ struct BatchItem {
     entity: String,
     #[serde(flatten)]
     batch: Batch,
-}
-
-/// How a user of a chunk ended up. When two records disagree (two workers
-/// raced on one message), the first in this order wins.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum UserOutcome {
-    /// At least one device accepted the push.
-    Delivered,
-    /// Devices, but none accepted it (dead, refused, or retries ran out).
-    Failed,
-    /// The user had no devices.
-    NoDevices,
-}
-
-/// Users settled per outcome, counted once per chunk.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct ChunkCounts {
-    pub delivered: u32,
-    pub failed: u32,
-    pub no_devices: u32,
-}
-
-/// What earlier attempts at a chunk recorded.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ChunkProgress {
-    /// The chunk's users are in the batch counters already.
-    pub counted: bool,
-    /// Digests of device tokens that accepted the push.
-    pub delivered: HashSet<String>,
-    /// Settled users, by position in the chunk's `user_ids`.
-    pub settled: HashMap<u32, UserOutcome>,
-}
-
-impl ChunkProgress {
-    /// Records `outcome` for user `index`, keeping the stronger of two.
-    pub fn settle(&mut self, index: u32, outcome: UserOutcome) {
-        let entry = self.settled.entry(index).or_insert(outcome);
-        *entry = (*entry).min(outcome);
-    }
-
-    pub fn counts(&self) -> ChunkCounts {
-        let mut counts = ChunkCounts::default();
-        for outcome in self.settled.values() {
-            match outcome {
-                UserOutcome::Delivered => counts.delivered += 1,
-                UserOutcome::Failed => counts.failed += 1,
-                UserOutcome::NoDevices => counts.no_devices += 1,
-            }
-        }
-        counts
-    }
-}
-
-/// What one wave of users added: written as one progress item.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ProgressUpdate {
-    pub delivered: Vec<String>,
-    pub settled: Vec<(u32, UserOutcome)>,
-}
-
-impl ProgressUpdate {
-    pub fn is_empty(&self) -> bool {
-        self.delivered.is_empty() && self.settled.is_empty()
-    }
 }
 
 /// The item that marks a chunk counted, written once with its counts.

@@ -26,8 +26,7 @@ mod ops;
 mod purge;
 mod tenants;
 
-pub use api_keys::ApiKeyGrant;
-pub use batches::{ChunkCounts, ChunkProgress, CountResult, ProgressUpdate, UserOutcome};
+pub use batches::CountResult;
 #[cfg(feature = "testing")]
 pub use devices::device_counter_item;
 pub use devices::MAX_DEVICES_LISTED;
@@ -53,14 +52,6 @@ impl Store {
             client,
             table: table.into(),
         }
-    }
-
-    pub fn client(&self) -> &Client {
-        &self.client
-    }
-
-    pub fn table(&self) -> &str {
-        &self.table
     }
 }
 

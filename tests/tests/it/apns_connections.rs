@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use notify_shared::model::Platform;
-use notify_shared::service::sending::Dispatcher;
+use notify_shared::service::delivery::Delivery;
 use notify_tests::delivery::{fcm_token, ios_token};
 use notify_tests::{call, parts, BrowserSubscription, BulkRig};
 use serde_json::{json, Value};
@@ -31,13 +31,13 @@ async fn apns_tenant(rig: &BulkRig, extra: Value) -> (String, String) {
     (rig.env.create_tenant(&rig.owner, tenant).await, team_id)
 }
 
-async fn send(rig: &BulkRig, dispatcher: &Dispatcher, tenant_id: &str, body: Value) -> Value {
+async fn send(rig: &BulkRig, delivery: &Delivery, tenant_id: &str, body: Value) -> Value {
     let request = call("POST", "/tenants/{tenant_id}/notify")
         .param("tenant_id", tenant_id)
         .bearer(&rig.owner)
         .json(body)
         .build();
-    let (status, answer) = parts(&notify_send::handle(&rig.env.app, dispatcher, request).await);
+    let (status, answer) = parts(&notify_send::handle(&rig.env.app, delivery, request).await);
     assert_eq!(status, 200, "{answer}");
     answer
 }
@@ -66,13 +66,13 @@ async fn tenants_of_two_teams_and_of_two_keys_of_one_team_sending_in_turn_get_ev
             .await;
     }
     // One notify-send container and one worker container for every tenant.
-    let dispatcher = rig.env.dispatcher();
+    let delivery = rig.env.delivery();
     let mut batches = Vec::new();
     for round in 0..2 {
         for tenant_id in &tenants {
             let answer = send(
                 &rig,
-                &dispatcher,
+                &delivery,
                 tenant_id,
                 json!({"user_id": "u", "alert": {"title": format!("single {round}")}}),
             )
@@ -121,7 +121,7 @@ async fn a_data_only_send_to_an_apple_device_is_delivered_as_a_background_push()
         .await;
     let answer = send(
         &rig,
-        &rig.env.dispatcher(),
+        &rig.env.delivery(),
         &rig.tenant_id,
         json!({"user_id": "u", "data": {"order": "42"}}),
     )
@@ -163,7 +163,7 @@ async fn register(rig: &BulkRig, tenant_id: &str, body: Value) -> (u16, Value) {
 #[tokio::test]
 async fn a_tenant_sending_to_70_invented_push_service_hosts_leaves_other_tenants_pushes_arriving() {
     let rig = BulkRig::start().await;
-    let dispatcher = rig.env.dispatcher();
+    let delivery = rig.env.delivery();
     let attacker = web_push_tenant(&rig).await;
     let victim = web_push_tenant(&rig).await;
     for n in 0..70 {
@@ -179,7 +179,7 @@ async fn a_tenant_sending_to_70_invented_push_service_hosts_leaves_other_tenants
     }
     let attack = send(
         &rig,
-        &dispatcher,
+        &delivery,
         &attacker,
         json!({"user_id": "a", "alert": {"title": "x"}}),
     )
@@ -208,7 +208,7 @@ async fn a_tenant_sending_to_70_invented_push_service_hosts_leaves_other_tenants
     assert_eq!(status, 200, "{answer}");
     let answer = send(
         &rig,
-        &dispatcher,
+        &delivery,
         &victim,
         json!({"user_id": "v", "alert": {"title": "hi"}}),
     )

@@ -8,7 +8,7 @@ use std::time::Duration;
 use aws_sdk_dynamodb::types::AttributeValue;
 use notify_shared::model::device::{TokenMoves, MAX_ACTIVITY_TOKENS_PER_USER};
 use notify_shared::model::{DeviceRegistration, Platform, TokenType};
-use notify_shared::service::sending::Dispatcher;
+use notify_shared::service::delivery::Delivery;
 use notify_tests::delivery::{fcm_token, ios_token};
 use notify_tests::{call, parts, BulkRig, PushSimulator, TestEnv};
 use serde_json::{json, Value};
@@ -20,7 +20,7 @@ const ACTIVITY_TOPIC: &str = "com.acme.app.push-type.liveactivity";
 pub(crate) struct Setup {
     pub(crate) env: TestEnv,
     pub(crate) sim: PushSimulator,
-    dispatcher: Dispatcher,
+    delivery: Delivery,
     pub(crate) owner: String,
     pub(crate) tenant_id: String,
 }
@@ -31,11 +31,11 @@ pub(crate) async fn setup() -> Setup {
     let tenant_id = env
         .create_tenant(&owner, sim.tenant_body("acme", BUNDLE_ID).await)
         .await;
-    let dispatcher = env.dispatcher();
+    let delivery = env.delivery();
     Setup {
         env,
         sim,
-        dispatcher,
+        delivery,
         owner,
         tenant_id,
     }
@@ -92,7 +92,7 @@ impl Setup {
             .bearer(&self.owner)
             .json(body)
             .build();
-        let response = notify_send::handle(&self.env.app, &self.dispatcher, request).await;
+        let response = notify_send::handle(&self.env.app, &self.delivery, request).await;
         parts(&response)
     }
 

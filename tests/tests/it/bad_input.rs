@@ -261,7 +261,7 @@ async fn a_collapse_id_that_no_http_header_can_carry_is_refused_at_the_request()
     let env = TestEnv::new().await;
     let token = env.user_token("alice", &["acme"]);
     let tenant_id = env.create_tenant(&token, tenant_with_apns("acme")).await;
-    let dispatcher = env.dispatcher();
+    let delivery = env.delivery();
     for collapse_id in ["caf\u{e9}", "line\nbreak", "tab\there"] {
         let request = |route: &str, body: Value| {
             call("POST", route)
@@ -273,7 +273,7 @@ async fn a_collapse_id_that_no_http_header_can_carry_is_refused_at_the_request()
         let (status, answer) = parts(
             &notify_send::handle(
                 &env.app,
-                &dispatcher,
+                &delivery,
                 request(
                     "/tenants/{tenant_id}/notify",
                     json!({"user_id": "nobody", "badge": 1, "collapse_id": collapse_id}),
@@ -353,7 +353,7 @@ async fn a_badge_and_ttl_written_as_whole_numbers_with_a_fraction_are_accepted()
     let env = TestEnv::new().await;
     let token = env.user_token("alice", &["acme"]);
     let tenant_id = env.create_tenant(&token, tenant_with_apns("acme")).await;
-    let dispatcher = env.dispatcher();
+    let delivery = env.delivery();
     let send = |body: Value| {
         call("POST", "/tenants/{tenant_id}/notify")
             .param("tenant_id", &tenant_id)
@@ -364,7 +364,7 @@ async fn a_badge_and_ttl_written_as_whole_numbers_with_a_fraction_are_accepted()
     let (status, answer) = parts(
         &notify_send::handle(
             &env.app,
-            &dispatcher,
+            &delivery,
             send(json!({"user_id": "nobody", "badge": 2.0, "ttl_seconds": 60.0})),
         )
         .await,
@@ -374,7 +374,7 @@ async fn a_badge_and_ttl_written_as_whole_numbers_with_a_fraction_are_accepted()
     let (status, answer) = parts(
         &notify_send::handle(
             &env.app,
-            &dispatcher,
+            &delivery,
             send(json!({"user_id": "nobody", "badge": 2.5})),
         )
         .await,

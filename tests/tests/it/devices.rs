@@ -89,7 +89,7 @@ async fn notify(env: &TestEnv, who: As<'_>, tenant_id: &str, body: Value) -> (u1
         .on(call("POST", "/tenants/{tenant_id}/notify").param("tenant_id", tenant_id))
         .json(body)
         .build();
-    parts(&notify_send::handle(&env.app, &env.dispatcher(), request).await)
+    parts(&notify_send::handle(&env.app, &env.delivery(), request).await)
 }
 
 /// A tenant in org `org` owned by `owner-{org}`: (tenant id, owner's token).
@@ -660,7 +660,7 @@ async fn who_sends(env: &TestEnv, owner: &str, tenant_id: &str) -> u16 {
         .header("idempotency-key", "order-1")
         .json(json!({"user_id": "nobody", "badge": 1}))
         .build();
-    parts(&notify_send::handle(&env.app, &env.dispatcher(), request).await).0
+    parts(&notify_send::handle(&env.app, &env.delivery(), request).await).0
 }
 
 #[tokio::test]
@@ -726,6 +726,7 @@ async fn with_a_delivery_queue_a_small_tenant_is_purged_inline_and_a_purge_messa
         .queue_url
         .unwrap_or_default();
     env.app.config.delivery_queue_url = Some(queue_url.clone());
+    env.app.config.tenant_purge = notify_shared::config::PurgeMode::Queued;
     let (tenant_id, owner) = tenant(&env, "acme").await;
     for n in 0..3 {
         register(

@@ -5,7 +5,7 @@
 use base64::Engine as _;
 use lambda_http::{Body, Request, Response};
 use notify_shared::auth::api_key;
-use notify_shared::service::sending::Dispatcher;
+use notify_shared::service::delivery::Delivery;
 use notify_shared::App;
 use notify_tests::faults::{DynamoDbFault, DynamoDbKeys, Target};
 use notify_tests::keys::tenant_with_apns;
@@ -63,13 +63,13 @@ fn binary_body_event(fixture: &str, body: &[u8], tenant_id: &str, token: &str) -
         .unwrap_or_else(|err| panic!("event does not parse: {err}"))
 }
 
-async fn dispatch(app: &App, dispatcher: &Dispatcher, name: &str, req: Request) -> Response<Body> {
+async fn dispatch(app: &App, delivery: &Delivery, name: &str, req: Request) -> Response<Body> {
     match name {
         "tenant-create" => tenant_create::handle(app, req).await,
         "tenant-update" => tenant_update::handle(app, req).await,
         "api-key-create" => api_key_create::handle(app, req).await,
         "device-register" => device_register::handle(app, req).await,
-        "notify-send" => notify_send::handle(app, dispatcher, req).await,
+        "notify-send" => notify_send::handle(app, delivery, req).await,
         "notify-bulk" => notify_bulk::handle(app, req).await,
         other => panic!("no handler for {other}"),
     }
@@ -80,12 +80,12 @@ async fn a_request_body_that_is_not_utf8_is_400_naming_the_body_on_every_post_an
     let env = TestEnv::new().await;
     let owner = env.user_token("owner", &["acme"]);
     let tenant_id = env.create_tenant(&owner, tenant_with_apns("acme")).await;
-    let dispatcher = env.dispatcher();
+    let delivery = env.delivery();
     let bodies: [&[u8]; 2] = [b"y\xff]", b"{\"org_id\": \"\xff\", \"user_id\": \"u\xc3\"}"];
     for (name, fixture) in BODY_ENDPOINTS {
         for body in bodies {
             let req = binary_body_event(fixture, body, &tenant_id, &owner);
-            let (status, answer) = parts(&dispatch(&env.app, &dispatcher, name, req).await);
+            let (status, answer) = parts(&dispatch(&env.app, &delivery, name, req).await);
             assert_eq!(status, 400, "{name} {body:?}: {answer}");
             assert_eq!(answer["code"], "invalid_request", "{name}: {answer}");
             let detail = answer["detail"].as_str().unwrap_or_default();
@@ -138,17 +138,12 @@ fn key_endpoints(tenant_id: &str) -> Vec<(&'static str, Call)> {
     ]
 }
 
-async fn dispatch_call(
-    app: &App,
-    dispatcher: &Dispatcher,
-    name: &str,
-    request: Call,
-) -> (u16, Value) {
+async fn dispatch_call(app: &App, delivery: &Delivery, name: &str, request: Call) -> (u16, Value) {
     let req = request.build();
     let response = match name {
         "device-list" => device_list::handle(app, req).await,
         "device-register" => device_register::handle(app, req).await,
-        "notify-send" => notify_send::handle(app, dispatcher, req).await,
+        "notify-send" => notify_send::handle(app, delivery, req).await,
         "tenant-update" => tenant_update::handle(app, req).await,
         other => panic!("no handler for {other}"),
     };
@@ -165,7 +160,7 @@ async fn an_api_key_on_an_overlong_tenant_path_is_forbidden_not_a_server_error()
         .await;
     let key = key["key"].as_str().unwrap_or_default().to_owned();
     let unknown = api_key::generate();
-    let dispatcher = env.dispatcher();
+    let delivery = env.delivery();
     // DynamoDB refuses keys over its size limits; the emulator does not.
     let app = env.app_with(DynamoDbKeys::default());
     let overlong = [
@@ -174,18 +169,18 @@ async fn an_api_key_on_an_overlong_tenant_path_is_forbidden_not_a_server_error()
     ];
     for (name, request) in overlong.iter().flat_map(|path| key_endpoints(path)) {
         let (status, body) =
-            dispatch_call(&app, &dispatcher, name, request.clone().api_key(&key)).await;
+            dispatch_call(&app, &delivery, name, request.clone().api_key(&key)).await;
         assert_eq!(status, 403, "{name}: {body}");
         assert_eq!(body["code"], "forbidden", "{name}: {body}");
         let (status, body) = dispatch_call(
             &app,
-            &dispatcher,
+            &delivery,
             name,
             request.clone().api_key(unknown.plain.expose_secret()),
         )
         .await;
         assert_eq!(status, 401, "{name} with an unknown key: {body}");
-        let (status, body) = dispatch_call(&app, &dispatcher, name, request.bearer(&owner)).await;
+        let (status, body) = dispatch_call(&app, &delivery, name, request.bearer(&owner)).await;
         assert_eq!(status, 404, "{name} with a user token: {body}");
     }
 }
@@ -199,13 +194,12 @@ async fn an_api_key_on_a_tenant_path_spliced_with_key_separators_is_forbidden() 
         .create_api_key(&owner, &tenant_id, json!({"name": "backend"}))
         .await;
     let key = key["key"].as_str().unwrap_or_default().to_owned();
-    let dispatcher = env.dispatcher();
+    let delivery = env.delivery();
     let keys = DynamoDbKeys::default();
     let app = env.app_with(keys.clone());
     for bogus in spliced_tenant_ids(&tenant_id) {
         for (name, request) in key_endpoints(&bogus) {
-            let (status, body) =
-                dispatch_call(&app, &dispatcher, name, request.api_key(&key)).await;
+            let (status, body) = dispatch_call(&app, &delivery, name, request.api_key(&key)).await;
             assert_eq!(status, 403, "{name} on {bogus:.60}: {body}");
             let text = body.to_string();
             assert!(
@@ -241,7 +235,6 @@ const KEY: &str = "order-1042-shipped";
 struct SendRig {
     env: TestEnv,
     sim: PushSimulator,
-    dispatcher: Dispatcher,
     owner: String,
     tenant_id: String,
 }
@@ -259,11 +252,9 @@ async fn send_rig() -> SendRig {
         .build();
     let (status, body) = parts(&device_register::handle(&env.app, request).await);
     assert_eq!(status, 200, "registering: {body}");
-    let dispatcher = env.dispatcher();
     SendRig {
         env,
         sim,
-        dispatcher,
         owner,
         tenant_id,
     }
@@ -278,7 +269,11 @@ impl SendRig {
             .header("Idempotency-Key", key)
             .json(json!({"user_id": "u1", "alert": {"title": "Order shipped"}}))
             .build();
-        let response = notify_send::handle(app, &self.dispatcher, request).await;
+        // The pipeline over `app`'s clients (faults included), as a
+        // container builds both from one configuration.
+        let delivery = Delivery::from_app(app)
+            .unwrap_or_else(|err| panic!("building provider clients: {err}"));
+        let response = notify_send::handle(app, &delivery, request).await;
         let text = String::from_utf8_lossy(response.body().as_ref()).into_owned();
         (response.status().as_u16(), response.headers().clone(), text)
     }

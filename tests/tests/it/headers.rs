@@ -90,7 +90,6 @@ async fn a_comma_joined_idempotency_key_is_400_and_sends_nothing() {
         .header("idempotency-key", "order-1,order-2")
         .json(json!({"user_id": "nobody", "alert": {"title": "Hi"}}))
         .build();
-    let (status, body) =
-        parts(&notify_send::handle(&t.env.app, &t.env.dispatcher(), request).await);
+    let (status, body) = parts(&notify_send::handle(&t.env.app, &t.env.delivery(), request).await);
     assert_names_the_header(status, &body, "Idempotency-Key");
 }

@@ -11,7 +11,7 @@ use aws_sdk_dynamodb::operation::update_item::UpdateItemInput;
 use aws_smithy_runtime_api::client::interceptors::context::Input;
 use notify_shared::model::device::TokenMoves;
 use notify_shared::model::{DeviceRegistration, Platform};
-use notify_shared::service::sending::Dispatcher;
+use notify_shared::service::delivery::Delivery;
 use notify_shared::App;
 use notify_tests::delivery::{ios_token, BUNDLE_ID};
 use notify_tests::faults::LostAnswer;
@@ -108,7 +108,6 @@ async fn a_bulk_send_whose_every_write_loses_its_first_answer_answers_200_and_pu
 struct SendRig {
     env: TestEnv,
     sim: PushSimulator,
-    dispatcher: Dispatcher,
     owner: String,
     tenant_id: String,
 }
@@ -119,11 +118,9 @@ async fn send_rig() -> SendRig {
     let tenant_id = env
         .create_tenant(&owner, sim.tenant_body("acme", BUNDLE_ID).await)
         .await;
-    let dispatcher = env.dispatcher();
     SendRig {
         env,
         sim,
-        dispatcher,
         owner,
         tenant_id,
     }
@@ -142,7 +139,11 @@ impl SendRig {
                 .header("Idempotency-Key", key)
                 .json(json!({"user_id": "u1", "alert": {"title": "Order shipped"}})),
         );
-        let response = notify_send::handle(app, &self.dispatcher, request.build()).await;
+        // The pipeline over `app`'s clients (faults included), as a
+        // container builds both from one configuration.
+        let delivery = Delivery::from_app(app)
+            .unwrap_or_else(|err| panic!("building provider clients: {err}"));
+        let response = notify_send::handle(app, &delivery, request.build()).await;
         let text = String::from_utf8_lossy(response.body().as_ref()).into_owned();
         (response.status().as_u16(), text)
     }

@@ -177,7 +177,7 @@ async fn a_register_key_cannot_list_or_unregister_devices_nor_send() {
     let (status, body) = parts(
         &notify_send::handle(
             &env.app,
-            &env.dispatcher(),
+            &env.delivery(),
             send(
                 "/tenants/{tenant_id}/notify",
                 json!({"user_id": "victim", "alert": {"title": "Pwned"}}),

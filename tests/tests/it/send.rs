@@ -3,8 +3,8 @@
 
 use notify_shared::auth::user_token::UserClaims;
 use notify_shared::auth::Caller;
+use notify_shared::service::delivery::Delivery;
 use notify_shared::service::idempotency::answer_owner;
-use notify_shared::service::sending::Dispatcher;
 use notify_shared::store::IdempotencySlot;
 use notify_tests::{call, parts, Call, PushSimulator, TestEnv};
 use serde_json::{json, Value};
@@ -24,7 +24,7 @@ fn fcm_token(n: u32) -> String {
 struct Setup {
     env: TestEnv,
     sim: PushSimulator,
-    dispatcher: Dispatcher,
+    delivery: Delivery,
     owner: String,
     tenant_id: String,
 }
@@ -39,11 +39,11 @@ async fn setup_with(adjust: impl FnOnce(&mut Value)) -> Setup {
     let mut body = sim.tenant_body("acme", BUNDLE_ID).await;
     adjust(&mut body);
     let tenant_id = env.create_tenant(&owner, body).await;
-    let dispatcher = env.dispatcher();
+    let delivery = env.delivery();
     Setup {
         env,
         sim,
-        dispatcher,
+        delivery,
         owner,
         tenant_id,
     }
@@ -79,7 +79,7 @@ impl Setup {
 
     /// Status, headers and raw body text of a send.
     async fn send_call(&self, request: Call) -> (u16, http::HeaderMap, String) {
-        let response = notify_send::handle(&self.env.app, &self.dispatcher, request.build()).await;
+        let response = notify_send::handle(&self.env.app, &self.delivery, request.build()).await;
         let text = String::from_utf8_lossy(response.body().as_ref()).into_owned();
         (response.status().as_u16(), response.headers().clone(), text)
     }

@@ -100,7 +100,7 @@ async fn a_bulk_send_with_text_sqs_cannot_carry_is_a_400_naming_the_field_and_en
 #[tokio::test]
 async fn a_single_send_with_text_sqs_cannot_carry_is_a_400_naming_the_field() {
     let rig = BulkRig::start().await;
-    let dispatcher = rig.env.dispatcher();
+    let delivery = rig.env.delivery();
     let mut cases = poisoned(json!({"user_id": "u1"}));
     cases.push((json!({"user_id": "u\u{ffff}", "badge": 1}), "`user_id`"));
     for (body, field) in cases {
@@ -109,8 +109,7 @@ async fn a_single_send_with_text_sqs_cannot_carry_is_a_400_naming_the_field() {
             .bearer(&rig.owner)
             .json(body.clone())
             .build();
-        let (status, answer) =
-            parts(&notify_send::handle(&rig.env.app, &dispatcher, request).await);
+        let (status, answer) = parts(&notify_send::handle(&rig.env.app, &delivery, request).await);
         assert_names(status, &answer, field, &body);
     }
     assert!(rig.sim.deliveries().await.is_empty());

@@ -7,7 +7,8 @@
 use std::time::{Duration, Instant};
 
 use notify_shared::push::DEADLINE_REACHED;
-use notify_shared::service::sending::{self, Dispatcher, SendNotificationRequest, SendOptions};
+use notify_shared::service::delivery::Delivery;
+use notify_shared::service::sending::{self, SendNotificationRequest, SendOptions};
 use notify_shared::service::worker::WorkerSettings;
 use notify_tests::delivery::{fcm_token, ios_token, QueueSettings};
 use notify_tests::keys::{apns_p8, rsa_pem, service_account};
@@ -20,18 +21,14 @@ const BUNDLE_ID: &str = "com.acme.app";
 struct Container {
     env: TestEnv,
     sim: PushSimulator,
-    dispatcher: Dispatcher,
+    delivery: Delivery,
 }
 
 impl Container {
     async fn start() -> Self {
         let (env, sim) = TestEnv::with_simulator().await;
-        let dispatcher = env.dispatcher();
-        Self {
-            env,
-            sim,
-            dispatcher,
-        }
+        let delivery = env.delivery();
+        Self { env, sim, delivery }
     }
 
     /// A tenant with the simulator's credentials, of org `acme`.
@@ -91,7 +88,7 @@ impl Container {
             .json(json!({"user_id": user, "alert": {"title": "Hi", "body": "there"}}))
             .build();
         let (status, body) =
-            parts(&notify_send::handle(&self.env.app, &self.dispatcher, request).await);
+            parts(&notify_send::handle(&self.env.app, &self.delivery, request).await);
         assert_eq!(status, 200, "send: {body}");
         body
     }
@@ -304,7 +301,7 @@ async fn a_provider_connection_failure_answers_a_fixed_reason_without_os_text() 
         .create_tenant(&owner, sim.tenant_body("acme", BUNDLE_ID).await)
         .await;
     let c = Container {
-        dispatcher: env.dispatcher(),
+        delivery: env.delivery(),
         env,
         sim,
     };
@@ -414,8 +411,7 @@ async fn a_hanging_provider_cannot_hold_a_single_send_past_its_deadline() {
         deadline: Some(started + Duration::from_secs(4)),
         full_tokens: true,
     };
-    let answer =
-        sending::send_notification(&c.env.app, &c.dispatcher, &stored, request, options).await;
+    let answer = sending::send_notification(&c.delivery, &stored, request, options).await;
     let elapsed = started.elapsed();
     let answer = answer.unwrap_or_else(|err| panic!("send: {err}"));
     assert!(elapsed < Duration::from_secs(4), "{elapsed:?}");

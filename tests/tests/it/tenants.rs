@@ -468,7 +468,7 @@ async fn a_tombstoned_tenant_serves_nothing() {
 
     let user = Auth::User(&alice);
     let api_key = Auth::Key(&key);
-    let dispatcher = env.dispatcher();
+    let delivery = env.delivery();
     // Keys: 401 like a deleted key; users: 404.
     for (auth, expected) in [(api_key, 401), (user, 404)] {
         assert_eq!(
@@ -479,7 +479,7 @@ async fn a_tombstoned_tenant_serves_nothing() {
             .param("tenant_id", &tenant_id)
             .json(json!({"user_id": "u1", "alert": {"title": "hi"}}));
         let (status, body) =
-            parts(&notify_send::handle(&env.app, &dispatcher, auth.on(send).build()).await);
+            parts(&notify_send::handle(&env.app, &delivery, auth.on(send).build()).await);
         assert_eq!(status, expected, "{body}");
         let bulk = call("POST", "/tenants/{tenant_id}/notify/bulk")
             .param("tenant_id", &tenant_id)

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use notify_shared::service::sending::Dispatcher;
+use notify_shared::service::delivery::Delivery;
 use notify_tests::{call, parts, BrowserSubscription, BulkRig, PushSimulator, TestEnv};
 use serde_json::{json, Value};
 
@@ -17,7 +17,7 @@ const SUBJECT: &str = "mailto:ops@acme.com";
 struct Setup {
     env: TestEnv,
     sim: PushSimulator,
-    dispatcher: Dispatcher,
+    delivery: Delivery,
     owner: String,
     tenant_id: String,
 }
@@ -30,11 +30,11 @@ async fn setup(web_push: Option<Value>) -> Setup {
         body["web_push"] = web_push;
     }
     let tenant_id = env.create_tenant(&owner, body).await;
-    let dispatcher = env.dispatcher();
+    let delivery = env.delivery();
     Setup {
         env,
         sim,
-        dispatcher,
+        delivery,
         owner,
         tenant_id,
     }
@@ -116,7 +116,7 @@ impl Setup {
             .bearer(&self.owner)
             .json(body)
             .build();
-        parts(&notify_send::handle(&self.env.app, &self.dispatcher, request).await)
+        parts(&notify_send::handle(&self.env.app, &self.delivery, request).await)
     }
 
     async fn vapid_public_key(&self) -> String {
@@ -456,7 +456,7 @@ async fn a_tenant_without_vapid_keys_gets_a_clear_failure_not_a_500() {
 #[tokio::test]
 async fn each_tenant_signs_with_its_own_vapid_key_and_never_another_tenants() {
     let (env, sim) = TestEnv::with_simulator().await;
-    let dispatcher = env.dispatcher();
+    let delivery = env.delivery();
     let owner = env.user_token("owner", &["acme"]);
     let mut tenants = Vec::new();
     for _ in 0..2 {
@@ -481,7 +481,7 @@ async fn each_tenant_signs_with_its_own_vapid_key_and_never_another_tenants() {
             .bearer(&owner)
             .json(json!({"user_id": "u", "alert": {"body": "hello"}}))
             .build();
-        let (_, answer) = parts(&notify_send::handle(&env.app, &dispatcher, request).await);
+        let (_, answer) = parts(&notify_send::handle(&env.app, &delivery, request).await);
         errors.push(answer["results"][0]["error"].clone());
     }
     assert_eq!(errors[0], Value::Null, "tenant A's own key is accepted");

@@ -345,11 +345,11 @@ async fn without_a_dead_letter_queue_a_poison_message_is_reported_until_sqs_move
         ),
         rig.sqs.clone(),
     );
-    let dispatcher = notify_shared::service::sending::Dispatcher::from_config(&app.config)
+    let delivery = notify_shared::service::delivery::Delivery::from_app(&app)
         .unwrap_or_else(|err| panic!("provider clients: {err}"));
     rig.worker = notify_shared::service::worker::Worker::new(
         app,
-        dispatcher,
+        delivery,
         WorkerSettings {
             dead_letter_queue_url: None,
             ..rig.worker.settings.clone()
@@ -650,9 +650,9 @@ async fn a_worker_dying_between_a_waves_pushes_and_its_record_repeats_that_wave_
     let faults = notify_tests::Faults::default();
     faults.fail("PutItem", 1);
     let app = faults.app(&rig.env);
-    let dispatcher = notify_shared::service::sending::Dispatcher::from_config(&app.config)
+    let delivery = notify_shared::service::delivery::Delivery::from_app(&app)
         .unwrap_or_else(|err| panic!("provider clients: {err}"));
-    let dying = notify_shared::service::worker::Worker::new(app, dispatcher, settings);
+    let dying = notify_shared::service::worker::Worker::new(app, delivery, settings);
     let response = delivery_worker::process_event(&dying, event.clone()).await;
     assert_eq!(response.batch_item_failures.len(), 1);
     assert_eq!(faults.pending("PutItem"), 0, "the record was attempted");

@@ -105,7 +105,7 @@ impl Apns {
     pub fn new(endpoints: &ProviderEndpoints, clock: Clock) -> Result<Self> {
         let location = |url: &str| {
             Location::parse(url)
-                .map_err(|err| crate::Error::internal("configuring the APNs endpoint", err))
+                .map_err(|err| crate::error::Error::internal("configuring the APNs endpoint", err))
         };
         Ok(Self {
             production: location(&endpoints.apns_production)?,

@@ -89,9 +89,9 @@ struct FieldViolation {
 impl Fcm {
     pub fn new(transport: &Transport, endpoints: &ProviderEndpoints) -> Result<Self> {
         Ok(Self {
-            endpoint: transport
-                .endpoint(&endpoints.fcm)
-                .map_err(|err| crate::Error::internal("configuring the FCM endpoint", err))?,
+            endpoint: transport.endpoint(&endpoints.fcm).map_err(|err| {
+                crate::error::Error::internal("configuring the FCM endpoint", err)
+            })?,
             tokens: AccessTokens::new(endpoints.oauth_token_url.clone()),
             pauses: pause::Pauses::default(),
         })

@@ -38,7 +38,7 @@ async fn an_ios_push_reaches_apns_with_the_exact_headers_and_payload() {
     let before = now();
     let results = h
         .providers
-        .deliver(&h.tenant, &alert(), &[ios(1)])
+        .deliver_notification(&h.tenant, &alert(), &[ios(1)])
         .await
         .unwrap();
     assert_eq!(results[0].outcome, DeliveryOutcome::Delivered);
@@ -83,7 +83,7 @@ async fn a_silent_push_is_background_at_priority_5_without_expiration() {
     };
     let results = h
         .providers
-        .deliver(&h.tenant, &silent, &[ios(7)])
+        .deliver_notification(&h.tenant, &silent, &[ios(7)])
         .await
         .unwrap();
     assert!(results[0].outcome.is_delivered());
@@ -107,7 +107,7 @@ async fn one_provider_token_signs_every_push_of_many_deliveries() {
     for _ in 0..3 {
         let results = h
             .providers
-            .deliver(&h.tenant, &alert(), &targets)
+            .deliver_notification(&h.tenant, &alert(), &targets)
             .await
             .unwrap();
         assert!(results.iter().all(|r| r.outcome.is_delivered()));
@@ -125,7 +125,7 @@ async fn unregistered_and_bad_tokens_are_dead_and_the_others_delivered() {
         .await;
     let results = h
         .providers
-        .deliver(&h.tenant, &alert(), &[ios(1), ios(2), ios(3)])
+        .deliver_notification(&h.tenant, &alert(), &[ios(1), ios(2), ios(3)])
         .await
         .unwrap();
     assert_eq!(
@@ -148,7 +148,7 @@ async fn an_apns_server_error_is_not_retried_sooner_than_the_15_minutes_apple_as
         .await;
     let results = h
         .providers
-        .deliver(&h.tenant, &alert(), &[ios(5)])
+        .deliver_notification(&h.tenant, &alert(), &[ios(5)])
         .await
         .unwrap();
     assert_eq!(
@@ -178,11 +178,11 @@ async fn a_4097_byte_payload_is_refused_before_anything_is_sent() {
     };
     let err = h
         .providers
-        .deliver(&h.tenant, &too_big, &[ios(1)])
+        .deliver_notification(&h.tenant, &too_big, &[ios(1)])
         .await
         .err();
     assert!(
-        matches!(err, Some(crate::Error::PayloadTooLarge(_))),
+        matches!(err, Some(crate::error::Error::PayloadTooLarge(_))),
         "{err:?}"
     );
     let stats = h.stats().await;
@@ -206,7 +206,10 @@ async fn cleartext_http2_endpoints_work_the_same() {
         quick_config(),
     )
     .unwrap();
-    let results = h2c.deliver(&h.tenant, &alert(), &[ios(3)]).await.unwrap();
+    let results = h2c
+        .deliver_notification(&h.tenant, &alert(), &[ios(3)])
+        .await
+        .unwrap();
     assert!(results[0].outcome.is_delivered());
     let d = &h.deliveries("apns").await[0];
     assert_eq!(

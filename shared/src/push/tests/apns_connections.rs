@@ -37,7 +37,7 @@ async fn send_in_turn(h: &Harness, tenants: &[&TenantPush]) {
         for (n, tenant) in tenants.iter().enumerate() {
             let single = h
                 .providers
-                .deliver(tenant, &alert(), &[ios(round * 10 + n)])
+                .deliver_notification(tenant, &alert(), &[ios(round * 10 + n)])
                 .await
                 .unwrap();
             assert_eq!(
@@ -46,7 +46,11 @@ async fn send_in_turn(h: &Harness, tenants: &[&TenantPush]) {
                 "tenant {}",
                 tenant.tenant_id
             );
-            let results = h.providers.deliver(tenant, &alert(), &batch).await.unwrap();
+            let results = h
+                .providers
+                .deliver_notification(tenant, &alert(), &batch)
+                .await
+                .unwrap();
             assert!(
                 results.iter().all(|r| r.outcome.is_delivered()),
                 "tenant {}: {:?}",
@@ -101,14 +105,14 @@ async fn a_connection_apple_calls_unusable_after_a_token_update_is_replaced_and_
     let h = start_clocked(config, |_| {}, clock.clone()).await;
     let first = h
         .providers
-        .deliver(&h.tenant, &alert(), &[ios(1)])
+        .deliver_notification(&h.tenant, &alert(), &[ios(1)])
         .await
         .unwrap();
     assert!(first[0].outcome.is_delivered());
     clock.advance(Duration::from_secs(51 * 60));
     let second = h
         .providers
-        .deliver(&h.tenant, &alert(), &[ios(2)])
+        .deliver_notification(&h.tenant, &alert(), &[ios(2)])
         .await
         .unwrap();
     assert_eq!(second[0].outcome, DeliveryOutcome::Delivered);
@@ -129,7 +133,7 @@ async fn a_token_apple_calls_expired_is_signed_anew_though_our_clock_calls_it_yo
     // Signed now, by our clock 65 minutes ago: Apple refuses it...
     let stale = h
         .providers
-        .deliver(&h.tenant, &alert(), &[ios(1)])
+        .deliver_notification(&h.tenant, &alert(), &[ios(1)])
         .await
         .unwrap();
     assert!(!stale[0].outcome.is_delivered());
@@ -137,7 +141,7 @@ async fn a_token_apple_calls_expired_is_signed_anew_though_our_clock_calls_it_yo
     // ...and, our clock saying 10 minutes, it is still renewed.
     let results = h
         .providers
-        .deliver(&h.tenant, &alert(), &[ios(2)])
+        .deliver_notification(&h.tenant, &alert(), &[ios(2)])
         .await
         .unwrap();
     assert_eq!(results[0].outcome, DeliveryOutcome::Delivered);
@@ -155,7 +159,7 @@ async fn after_idle_connections_are_dropped_the_first_push_opens_a_new_connectio
     let h = start_clocked(config, |_| {}, Clock::system()).await;
     let first = h
         .providers
-        .deliver(&h.tenant, &alert(), &[ios(1)])
+        .deliver_notification(&h.tenant, &alert(), &[ios(1)])
         .await
         .unwrap();
     assert!(first[0].outcome.is_delivered());
@@ -166,7 +170,7 @@ async fn after_idle_connections_are_dropped_the_first_push_opens_a_new_connectio
     let started = std::time::Instant::now();
     let after = h
         .providers
-        .deliver(&h.tenant, &alert(), &[ios(2)])
+        .deliver_notification(&h.tenant, &alert(), &[ios(2)])
         .await
         .unwrap();
     assert_eq!(after[0].outcome, DeliveryOutcome::Delivered);
@@ -197,8 +201,9 @@ async fn one_tenants_rejected_pushes_go_on_connections_that_carry_no_other_tenan
     let notification = alert();
     let (careless_results, results) = tokio::join!(
         h.providers
-            .deliver(&careless, &notification, &careless_targets),
-        h.providers.deliver(&h.tenant, &notification, &good),
+            .deliver_notification(&careless, &notification, &careless_targets),
+        h.providers
+            .deliver_notification(&h.tenant, &notification, &good),
     );
     assert_eq!(careless_results.unwrap().len(), 25);
     assert!(results.unwrap().iter().all(|r| r.outcome.is_delivered()));
@@ -247,7 +252,7 @@ async fn a_batch_whose_token_apple_called_expired_moves_to_the_new_token_on_one_
     let targets: Vec<_> = (500..540).map(ios).collect();
     let results = h
         .providers
-        .deliver(&h.tenant, &alert(), &targets)
+        .deliver_notification(&h.tenant, &alert(), &targets)
         .await
         .unwrap();
     assert!(
@@ -271,7 +276,7 @@ async fn an_expired_device_token_is_dead_and_reported_by_its_name() {
         .await;
     let results = h
         .providers
-        .deliver(&h.tenant, &alert(), &[ios(9), ios(10)])
+        .deliver_notification(&h.tenant, &alert(), &[ios(9), ios(10)])
         .await
         .unwrap();
     assert_eq!(

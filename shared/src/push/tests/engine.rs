@@ -4,7 +4,7 @@ use serde_json::json;
 
 use super::harness::{android, ios, quick_config, start, start_with};
 use crate::model::{Alert, Notification};
-use crate::push::{DeliveryOutcome, TenantPush};
+use crate::push::{DeliveryOutcome, EncodedNotification, TenantPush};
 
 fn hello() -> Notification {
     Notification {
@@ -22,7 +22,7 @@ async fn mixed_platforms_are_delivered_and_results_keep_target_order() {
     let targets = vec![ios(1), android(1), ios(2), android(2)];
     let results = h
         .providers
-        .deliver(&h.tenant, &hello(), &targets)
+        .deliver_notification(&h.tenant, &hello(), &targets)
         .await
         .unwrap();
     assert_eq!(results.len(), 4);
@@ -43,7 +43,7 @@ async fn a_tenant_without_credentials_fails_its_targets_without_a_request() {
     };
     let results = h
         .providers
-        .deliver(&bare, &hello(), &[ios(1), android(1)])
+        .deliver_notification(&bare, &hello(), &[ios(1), android(1)])
         .await
         .unwrap();
     assert_eq!(
@@ -75,7 +75,7 @@ async fn an_unreachable_provider_is_transient_and_bounded_in_time() {
     let started = Instant::now();
     let results = h
         .providers
-        .deliver(&h.tenant, &hello(), &[ios(1), ios(2)])
+        .deliver_notification(&h.tenant, &hello(), &[ios(1), ios(2)])
         .await
         .unwrap();
     for result in &results {
@@ -93,7 +93,7 @@ async fn an_invalid_notification_is_refused_before_anything_is_sent() {
     let empty = Notification::default();
     let err = h
         .providers
-        .deliver(&h.tenant, &empty, &[ios(1)])
+        .deliver_notification(&h.tenant, &empty, &[ios(1)])
         .await
         .err();
     assert!(
@@ -107,10 +107,10 @@ async fn delivery_futures_can_be_spawned() {
     fn assert_send<T: Send>(_: &T) {}
     let h = start().await;
     let targets = [ios(1)];
-    let notification = hello();
-    let delivery = h.providers.deliver(&h.tenant, &notification, &targets);
+    let encoded = EncodedNotification::new(&hello()).unwrap();
+    let delivery = h.providers.deliver(&h.tenant, &encoded, &targets, None);
     assert_send(&delivery);
-    assert!(delivery.await.unwrap()[0].outcome.is_delivered());
+    assert!(delivery.await[0].outcome.is_delivered());
 }
 
 /// The benchmark's second client: the same engine over hyper-util must
@@ -131,7 +131,7 @@ async fn the_hyper_util_client_delivers_and_reads_errors_like_ours() {
     let targets = vec![ios(1), ios(2), android(1)];
     let results = h
         .providers
-        .deliver(&h.tenant, &hello(), &targets)
+        .deliver_notification(&h.tenant, &hello(), &targets)
         .await
         .unwrap();
     assert!(results[0].outcome.is_delivered());

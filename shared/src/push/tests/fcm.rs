@@ -34,7 +34,7 @@ async fn an_android_push_reaches_fcm_as_the_exact_message() {
     let h = start().await;
     let results = h
         .providers
-        .deliver(&h.tenant, &alert(), &[android(1)])
+        .deliver_notification(&h.tenant, &alert(), &[android(1)])
         .await
         .unwrap();
     assert_eq!(results[0].outcome, DeliveryOutcome::Delivered);
@@ -76,7 +76,7 @@ async fn one_access_token_serves_many_pushes_and_deliveries() {
     for _ in 0..3 {
         let results = h
             .providers
-            .deliver(&h.tenant, &alert(), &targets)
+            .deliver_notification(&h.tenant, &alert(), &targets)
             .await
             .unwrap();
         assert!(results.iter().all(|r| r.outcome.is_delivered()));
@@ -98,7 +98,7 @@ async fn unregistered_and_malformed_tokens_are_dead() {
         .await;
     let results = h
         .providers
-        .deliver(&h.tenant, &alert(), &[android(1), android(2), android(3)])
+        .deliver_notification(&h.tenant, &alert(), &[android(1), android(2), android(3)])
         .await
         .unwrap();
     assert_eq!(
@@ -120,7 +120,7 @@ async fn server_errors_are_retried_after_a_backoff_of_a_second_or_the_retry_afte
     let started = Instant::now();
     let results = h
         .providers
-        .deliver(&h.tenant, &alert(), &[android(9)])
+        .deliver_notification(&h.tenant, &alert(), &[android(9)])
         .await
         .unwrap();
     assert_eq!(results[0].outcome, DeliveryOutcome::Delivered);
@@ -135,7 +135,7 @@ async fn quota_exceeded_is_not_retried_sooner_than_a_minute_even_with_a_shorter_
         .await;
     let results = h
         .providers
-        .deliver(&h.tenant, &alert(), &[android(9)])
+        .deliver_notification(&h.tenant, &alert(), &[android(9)])
         .await
         .unwrap();
     assert_eq!(
@@ -163,11 +163,11 @@ async fn fcm_data_over_4096_bytes_is_refused_before_anything_is_sent() {
     };
     let err = h
         .providers
-        .deliver(&h.tenant, &too_big, &[android(1)])
+        .deliver_notification(&h.tenant, &too_big, &[android(1)])
         .await
         .err();
     assert!(
-        matches!(err, Some(crate::Error::PayloadTooLarge(_))),
+        matches!(err, Some(crate::error::Error::PayloadTooLarge(_))),
         "{err:?}"
     );
     assert_eq!(h.stats().await["token_requests"], json!(0));
@@ -179,7 +179,7 @@ async fn third_party_auth_error_is_a_configuration_failure_by_name_and_no_token_
     h.fault(json!({"fault": "third_party_auth_error"})).await;
     let results = h
         .providers
-        .deliver(&h.tenant, &alert(), &[android(1), android(2)])
+        .deliver_notification(&h.tenant, &alert(), &[android(1), android(2)])
         .await
         .unwrap();
     for result in &results {
@@ -224,12 +224,13 @@ async fn a_project_over_quota_is_not_hammered_and_another_projects_sends_are_not
     let b_targets: Vec<Target> = (100..110).map(android).collect();
     let notification = alert();
     let (a, b) = tokio::join!(
-        h.providers.deliver(&h.tenant, &notification, &a_targets),
+        h.providers
+            .deliver_notification(&h.tenant, &notification, &a_targets),
         async {
             let started = Instant::now();
             let results = h
                 .providers
-                .deliver(&tenant_b, &notification, &b_targets)
+                .deliver_notification(&tenant_b, &notification, &b_targets)
                 .await;
             (results, started.elapsed())
         }

@@ -10,8 +10,11 @@ use serde_json::{json, Value};
 use crate::clock::Clock;
 use crate::config::ProviderEndpoints;
 use crate::credentials::{parse_service_account, validate_apns_key};
+use crate::model::Notification;
 use crate::model::Platform;
-use crate::push::{PushConfig, PushEngine, RetryPolicy, Target, TenantPush};
+use crate::push::{
+    EncodedNotification, PushConfig, PushEngine, RetryPolicy, Target, TargetResult, TenantPush,
+};
 
 pub(super) struct Harness {
     pub sim: RunningSimulator,
@@ -26,6 +29,20 @@ pub(super) struct Harness {
 impl Drop for Harness {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.state_dir);
+    }
+}
+
+impl PushEngine {
+    /// The tests' shorthand: encodes `notification` (its `Err` is the
+    /// 400/413 a send would answer), then delivers it with no deadline.
+    pub(super) async fn deliver_notification(
+        &self,
+        tenant: &TenantPush,
+        notification: &Notification,
+        targets: &[Target],
+    ) -> crate::error::Result<Vec<TargetResult>> {
+        let encoded = EncodedNotification::new(notification)?;
+        Ok(self.deliver(tenant, &encoded, targets, None).await)
     }
 }
 

@@ -30,7 +30,7 @@ async fn an_fcm_access_token_is_renewed_when_the_wall_clock_says_so_after_a_free
     let h = start_clocked(quick_config(), |_| {}, clock.clone()).await;
     let first = h
         .providers
-        .deliver(&h.tenant, &hello(), &[android(1)])
+        .deliver_notification(&h.tenant, &hello(), &[android(1)])
         .await
         .unwrap();
     assert!(first[0].outcome.is_delivered(), "{first:?}");
@@ -39,7 +39,7 @@ async fn an_fcm_access_token_is_renewed_when_the_wall_clock_says_so_after_a_free
     clock.advance(Duration::from_secs(56 * 60));
     let second = h
         .providers
-        .deliver(&h.tenant, &hello(), &[android(2)])
+        .deliver_notification(&h.tenant, &hello(), &[android(2)])
         .await
         .unwrap();
     assert!(second[0].outcome.is_delivered(), "{second:?}");
@@ -76,7 +76,7 @@ async fn a_vapid_header_is_renewed_when_the_wall_clock_says_so_after_a_freeze() 
         clock.advance(Duration::from_secs(advance));
         let results = h
             .providers
-            .deliver(&tenant, &hello(), std::slice::from_ref(&browser))
+            .deliver_notification(&tenant, &hello(), std::slice::from_ref(&browser))
             .await
             .unwrap();
         assert!(results[0].outcome.is_delivered(), "{results:?}");

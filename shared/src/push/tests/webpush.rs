@@ -53,7 +53,7 @@ async fn an_endpoint_off_the_allow_list_is_never_contacted_even_if_stored() {
     let target = browser(format!("{}/wp/stored-before", h.sim.tls_url()));
     let results = h
         .providers
-        .deliver(&tenant, &hello(), &[target])
+        .deliver_notification(&tenant, &hello(), &[target])
         .await
         .unwrap();
     assert!(
@@ -80,7 +80,7 @@ async fn vapid_headers_are_reused_per_tenant_and_origin_and_never_across_tenants
         let tenant = with_vapid(&h.tenant, tenant_id, &key);
         let results = h
             .providers
-            .deliver(&tenant, &hello(), &[browser(endpoint.clone())])
+            .deliver_notification(&tenant, &hello(), &[browser(endpoint.clone())])
             .await
             .unwrap();
         assert!(results[0].outcome.is_delivered(), "{results:?}");

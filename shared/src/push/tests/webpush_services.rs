@@ -71,7 +71,7 @@ async fn send(
     target: &Target,
 ) -> TargetResult {
     let mut results = engine
-        .deliver(tenant, notification, std::slice::from_ref(target))
+        .deliver_notification(tenant, notification, std::slice::from_ref(target))
         .await
         .unwrap();
     results.remove(0)

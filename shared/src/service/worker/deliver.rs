@@ -1,16 +1,17 @@
 //! Steps 1 to 6 of the module docs: admit a chunk, run its waves within the
-//! invocation's time, count it once.
+//! invocation's time, settle it (counted once, or delivered again).
 
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 
-use super::wave::{merge, WaveContext};
+use super::wave::WaveContext;
 use super::{DeliveryStats, MessageMeta, Verdict, Worker};
 use crate::clock::{less, now_rfc3339};
 use crate::error::Result;
-use crate::model::{BatchState, DeliverChunk, Device};
-use crate::push::EncodedNotification;
+use crate::model::{BatchState, ChunkProgress, DeliverChunk, Device};
+use crate::push::{EncodedNotification, TenantPush};
+use crate::service::delivery::WebPushSize;
 use crate::store::CountResult;
 
 /// Token bytes one wave of a message holds at most (give or take one
@@ -41,17 +42,54 @@ fn next_wave_users(wave: &[u32], devices: &[Vec<Device>], max_wave: usize) -> us
     (WAVE_TOKEN_BYTES / per_user).clamp(1, max_wave)
 }
 
+/// A chunk admitted for delivery: what its waves and its count need.
+pub(super) struct ChunkJob {
+    pub tenant_id: String,
+    /// Hyphenated, as the batch item's key has it.
+    pub batch_id: String,
+    pub chunk: u32,
+    pub user_ids: Vec<String>,
+    pub encoded: EncodedNotification,
+    pub push: TenantPush,
+    /// The batch's TTL, carried by every progress item.
+    pub expires_at: i64,
+    /// On the queue's last receive, transient failures are final.
+    pub last_receive: bool,
+}
+
+/// What admission decided: the message's verdict already, or a job to run
+/// with what earlier attempts recorded.
+pub(super) enum Admission {
+    Done(Verdict),
+    Run(Box<ChunkJob>, ChunkProgress),
+}
+
 impl Worker {
-    pub(super) async fn deliver(
+    /// One chunk of a bulk batch: the module docs' steps 1 to 6.
+    pub(super) async fn deliver_chunk(
         &self,
         chunk: DeliverChunk,
         meta: &MessageMeta,
         stats: &mut DeliveryStats,
     ) -> Result<Verdict> {
         let started = Instant::now();
+        // Steps 1 and 2: tenant, batch and progress; duplicates acknowledged.
+        let (job, mut progress) = match self.admit(chunk, meta).await? {
+            Admission::Done(verdict) => return Ok(verdict),
+            Admission::Run(job, progress) => (job, progress),
+        };
+        // Steps 3 and 5: waves of users, within the invocation's time.
+        self.run_waves(&job, &mut progress, stats, meta).await?;
+        // Steps 4 and 6: counted once, or delivered again for what is left.
+        self.settle(&job, &progress, stats, meta, started).await
+    }
+
+    /// Steps 1 and 2: whether the chunk is to be delivered, and if so what
+    /// with. Reads the tenant, the batch and the chunk's progress once.
+    async fn admit(&self, chunk: DeliverChunk, meta: &MessageMeta) -> Result<Admission> {
         let Ok(batch_uuid) = uuid::Uuid::parse_str(&chunk.batch_id) else {
             tracing::error!("poison message: malformed batch id");
-            return Ok(Verdict::Poison("malformed batch id"));
+            return Ok(Admission::Done(Verdict::Poison("malformed batch id")));
         };
         let batch_id = batch_uuid.hyphenated().to_string();
         let tenant_id = chunk.tenant_id.as_str();
@@ -59,37 +97,38 @@ impl Worker {
             Ok(encoded) => encoded,
             Err(err) => {
                 tracing::error!(error = %err, "poison message: the notification is not deliverable");
-                return Ok(Verdict::Poison("the notification is not deliverable"));
+                let reason = "the notification is not deliverable";
+                return Ok(Admission::Done(Verdict::Poison(reason)));
             }
         };
         let Some(tenant) = self.app.store.get_tenant(tenant_id).await? else {
             tracing::info!("tenant deleted; chunk dropped");
-            return Ok(Verdict::Done);
+            return Ok(Admission::Done(Verdict::Done));
         };
         let Some(batch) = self.app.store.get_batch(tenant_id, &batch_id).await? else {
             tracing::info!("batch gone; chunk dropped");
-            return Ok(Verdict::Done);
+            return Ok(Admission::Done(Verdict::Done));
         };
         match batch.state {
             BatchState::Open => {}
             BatchState::Aborted => {
                 tracing::info!("batch aborted at enqueueing; chunk dropped");
-                return Ok(Verdict::Done);
+                return Ok(Admission::Done(Verdict::Done));
             }
             BatchState::Pending => {
                 tracing::info!("batch still being enqueued; chunk postponed");
                 self.postpone(meta, self.settings.pending_retry).await;
-                return Ok(Verdict::Retry);
+                return Ok(Admission::Done(Verdict::Retry));
             }
         }
-        let mut progress = self
+        let progress = self
             .app
             .store
             .chunk_progress(tenant_id, &batch_id, chunk.chunk)
             .await?;
         if progress.counted {
             tracing::info!("chunk already counted; duplicate delivery acknowledged");
-            return Ok(Verdict::Done);
+            return Ok(Admission::Done(Verdict::Done));
         }
         if batch.started_at.is_none() {
             self.app
@@ -97,31 +136,40 @@ impl Worker {
                 .mark_batch_started(tenant_id, &batch_id, &now_rfc3339())
                 .await?;
         }
-        let push = self.dispatcher.tenant_push(&self.app, &tenant).await?;
-        let last_receive = self
-            .settings
-            .max_receive_count
-            .is_some_and(|max| meta.receive_count >= max);
+        let job = ChunkJob {
+            push: self.delivery.tenant(&tenant).await?,
+            last_receive: self
+                .settings
+                .max_receive_count
+                .is_some_and(|max| meta.receive_count >= max),
+            tenant_id: chunk.tenant_id,
+            batch_id,
+            chunk: chunk.chunk,
+            user_ids: chunk.user_ids,
+            encoded,
+            expires_at: batch.expires_at,
+        };
+        Ok(Admission::Run(Box::new(job), progress))
+    }
 
-        let total = u32::try_from(chunk.user_ids.len()).unwrap_or(u32::MAX);
-        let unsettled: Vec<u32> = (0..total)
-            .filter(|index| !progress.settled.contains_key(index))
-            .collect();
+    /// Steps 3 and 5: the users not settled yet, wave by wave (the next
+    /// wave's devices are looked up while this wave's are pushed), each
+    /// wave recorded; no new wave close to the deadline.
+    async fn run_waves(
+        &self,
+        job: &ChunkJob,
+        progress: &mut ChunkProgress,
+        stats: &mut DeliveryStats,
+        meta: &MessageMeta,
+    ) -> Result<()> {
+        let unsettled = progress.unsettled(job.user_ids.len());
         stats.users = unsettled.len();
         let max_wave = self.settings.wave_users.max(1);
         // Waves are sized in bytes (see `next_wave_users`), starting small:
         // nothing is known of the users' devices yet.
         let (first, mut rest) =
             unsettled.split_at(FIRST_WAVE_USERS.min(max_wave).min(unsettled.len()));
-        let mut resolved = if first.is_empty() {
-            None
-        } else {
-            Some((
-                first,
-                self.resolve(tenant_id, &chunk.user_ids, first, &encoded)
-                    .await,
-            ))
-        };
+        let mut resolved = self.resolve_wave(job, first).await;
         while let Some((wave, devices)) = resolved.take() {
             if meta.time_left(self.settings.deadline_margin) == Some(Duration::ZERO) {
                 tracing::warn!(
@@ -135,55 +183,56 @@ impl Worker {
                 rest.split_at(next_wave_users(wave, &devices, max_wave).min(rest.len()));
             rest = after;
             let context = WaveContext {
-                push: &push,
-                encoded: &encoded,
-                progress: &progress,
-                last_receive,
+                push: &job.push,
+                encoded: &job.encoded,
+                progress,
+                last_receive: job.last_receive,
                 deadline: less(meta.deadline, self.settings.settle_reserve),
             };
-            let (update, upcoming) =
-                tokio::join!(self.deliver_wave(&context, wave, devices, stats), async {
-                    if next.is_empty() {
-                        None
-                    } else {
-                        Some((
-                            next,
-                            self.resolve(tenant_id, &chunk.user_ids, next, &encoded)
-                                .await,
-                        ))
-                    }
-                });
+            let (update, upcoming) = tokio::join!(
+                self.push_wave(&context, wave, devices, stats),
+                self.resolve_wave(job, next)
+            );
             self.app
                 .store
-                .record_chunk_progress(tenant_id, &batch_id, chunk.chunk, &update, batch.expires_at)
+                .record_chunk_progress(
+                    &job.tenant_id,
+                    &job.batch_id,
+                    job.chunk,
+                    &update,
+                    job.expires_at,
+                )
                 .await?;
-            merge(&mut progress, update);
+            progress.apply(update);
             resolved = upcoming;
         }
+        Ok(())
+    }
 
+    /// Steps 4 and 6: a chunk whose users are all settled goes into the
+    /// batch counters (once); otherwise the message is retried, no sooner
+    /// than a provider asked.
+    async fn settle(
+        &self,
+        job: &ChunkJob,
+        progress: &ChunkProgress,
+        stats: &DeliveryStats,
+        meta: &MessageMeta,
+        started: Instant,
+    ) -> Result<Verdict> {
         let settled = progress.settled.len();
         let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-        if settled < chunk.user_ids.len() {
+        if settled < job.user_ids.len() {
             tracing::warn!(
                 settled,
-                unsettled = chunk.user_ids.len() - settled,
+                unsettled = job.user_ids.len() - settled,
                 pushes = stats.pushes,
                 delivered = stats.delivered,
                 transient = stats.transient,
                 elapsed_ms,
                 "transient failures remain; SQS will deliver the chunk again"
             );
-            if let Some(wait) = stats
-                .retry_after
-                .filter(|wait| *wait >= self.settings.requeue_min_wait)
-            {
-                tracing::info!(
-                    wait_secs = wait.as_secs(),
-                    "a provider asked to wait; the chunk comes back after that"
-                );
-                self.postpone(meta, wait.min(self.settings.max_requeue_delay))
-                    .await;
-            }
+            self.come_back_after_asked_wait(meta, stats).await;
             return Ok(Verdict::Retry);
         }
         let counts = progress.counts();
@@ -191,12 +240,12 @@ impl Worker {
             .app
             .store
             .count_chunk(
-                tenant_id,
-                &batch_id,
-                chunk.chunk,
+                &job.tenant_id,
+                &job.batch_id,
+                job.chunk,
                 counts,
                 &now_rfc3339(),
-                batch.expires_at,
+                job.expires_at,
             )
             .await?;
         tracing::info!(
@@ -220,6 +269,38 @@ impl Worker {
         Ok(Verdict::Done)
     }
 
+    /// When a provider asked for a wait the engine would not sleep through,
+    /// the message comes back no sooner than that.
+    async fn come_back_after_asked_wait(&self, meta: &MessageMeta, stats: &DeliveryStats) {
+        if let Some(wait) = stats
+            .retry_after
+            .filter(|wait| *wait >= self.settings.requeue_min_wait)
+        {
+            tracing::info!(
+                wait_secs = wait.as_secs(),
+                "a provider asked to wait; the chunk comes back after that"
+            );
+            self.postpone(meta, wait.min(self.settings.max_requeue_delay))
+                .await;
+        }
+    }
+
+    /// A wave's users and their devices; `None` for an empty wave.
+    async fn resolve_wave<'w>(
+        &self,
+        job: &ChunkJob,
+        wave: &'w [u32],
+    ) -> Option<(&'w [u32], Result<Vec<Vec<Device>>>)> {
+        if wave.is_empty() {
+            return None;
+        }
+        Some((
+            wave,
+            self.resolve(&job.tenant_id, &job.user_ids, wave, &job.encoded)
+                .await,
+        ))
+    }
+
     /// The devices of a wave's users that the notification goes to, in
     /// wave order.
     async fn resolve(
@@ -232,9 +313,9 @@ impl Worker {
         let lookups = wave.iter().map(|&index| async move {
             match user_ids.get(index as usize) {
                 Some(user_id) => {
-                    let mut devices = self.app.store.list_devices(tenant_id, user_id).await?;
-                    devices.retain(|device| encoded.reaches(device));
-                    Ok(devices)
+                    self.delivery
+                        .recipients(tenant_id, user_id, encoded, WebPushSize::FailDevice)
+                        .await
                 }
                 None => Ok(Vec::new()),
             }
@@ -251,7 +332,7 @@ impl Worker {
     /// visibility timeout. Best effort.
     pub(super) async fn postpone(&self, meta: &MessageMeta, delay: Duration) {
         let (Some(queue_url), Some(receipt)) = (
-            self.app.config.delivery_queue_url.as_deref(),
+            self.app.config.delivery_queue().ok(),
             meta.receipt_handle.as_deref(),
         ) else {
             return;

@@ -3,7 +3,7 @@
 //! into calls of [`Worker::process`] and its [`Verdict`]s into
 //! `batchItemFailures`.
 //!
-//! # `deliver`: one chunk of a bulk batch
+//! # `deliver_chunk`: one chunk of a bulk batch
 //!
 //! 1. A message whose tenant is gone is dropped (acknowledged, nothing
 //!    delivered); so is one whose batch is gone or aborted. A chunk of a
@@ -27,7 +27,7 @@
 //!    condition that the marker does not exist: counted exactly once.
 //! 5. No new wave starts close to the invocation's deadline, and a wave's
 //!    pushes are over (cut short if need be: see
-//!    `PushEngine::deliver_encoded_until`) a few seconds before it, leaving
+//!    `PushEngine::deliver`) a few seconds before it, leaving
 //!    the time to record the wave: the message is retried with its
 //!    progress kept rather than the invocation timing out with pushes
 //!    sent and not recorded (which would push them again).
@@ -58,10 +58,9 @@ use std::time::{Duration, Instant};
 
 use crate::app::App;
 use crate::config::Config;
-use crate::error::Error;
-use crate::ids::has_id_shape;
+use crate::ids::is_tenant_id;
 use crate::model::QueueMessage;
-use crate::service::sending::Dispatcher;
+use crate::service::delivery::Delivery;
 
 pub use deliver::WAVE_TOKEN_BYTES;
 pub use wave::token_digest;
@@ -122,15 +121,13 @@ impl Default for WorkerSettings {
 }
 
 impl WorkerSettings {
-    /// Defaults, with `max_receive_count` from the configuration
-    /// (`NOTIFY_DELIVERY_MAX_RECEIVE_COUNT`, checked at cold start) and the
-    /// dead-letter queue from `NOTIFY_DELIVERY_DLQ_URL`, when set.
-    pub fn from_env(config: &Config) -> Self {
+    /// Defaults, with `max_receive_count` (`NOTIFY_DELIVERY_MAX_RECEIVE_COUNT`)
+    /// and the dead-letter queue (`NOTIFY_DELIVERY_DLQ_URL`) from the
+    /// configuration read at cold start.
+    pub fn from_config(config: &Config) -> Self {
         Self {
             max_receive_count: config.delivery_max_receive_count,
-            dead_letter_queue_url: std::env::var("NOTIFY_DELIVERY_DLQ_URL")
-                .ok()
-                .filter(|url| !url.trim().is_empty()),
+            dead_letter_queue_url: config.delivery_dlq_url.clone(),
             ..Self::default()
         }
     }
@@ -228,19 +225,19 @@ pub struct Processed {
 }
 
 /// Everything the worker needs, built once per container: the app's
-/// clients, and the single-send [`Dispatcher`] (provider connections,
-/// cached tenant credentials, delivery with dead-token removal).
+/// clients, and the [`Delivery`] pipeline (provider connections, cached
+/// tenant credentials, the audience, dead-token removal).
 pub struct Worker {
     pub app: App,
-    pub dispatcher: Dispatcher,
+    pub delivery: Delivery,
     pub settings: WorkerSettings,
 }
 
 impl Worker {
-    pub fn new(app: App, dispatcher: Dispatcher, settings: WorkerSettings) -> Self {
+    pub fn new(app: App, delivery: Delivery, settings: WorkerSettings) -> Self {
         Self {
             app,
-            dispatcher,
+            delivery,
             settings,
         }
     }
@@ -321,7 +318,7 @@ impl Worker {
             }
         };
         let tenant_id = message.tenant_id().to_owned();
-        if !has_id_shape(&tenant_id, "tnt_") {
+        if !is_tenant_id(&tenant_id) {
             tracing::error!(kind = message.kind(), "poison message: malformed tenant id");
             return Verdict::Poison("malformed tenant id");
         }
@@ -334,7 +331,7 @@ impl Worker {
                     chunk = chunk.chunk,
                     users = chunk.user_ids.len()
                 );
-                tracing::Instrument::instrument(self.deliver(chunk, meta, stats), span).await
+                tracing::Instrument::instrument(self.deliver_chunk(chunk, meta, stats), span).await
             }
             QueueMessage::PurgeTenant { tenant_id } => {
                 let span = tracing::info_span!("purge_tenant", tenant_id = %tenant_id);
@@ -342,21 +339,10 @@ impl Worker {
             }
         };
         result.unwrap_or_else(|err| {
-            tracing::warn!(error = %err, cause = %cause_chain(&err), "message failed; SQS will deliver it again");
+            tracing::warn!(error = %err, cause = %err.cause_chain(), "message failed; SQS will deliver it again");
             Verdict::Retry
         })
     }
-}
-
-/// The Display of every cause, outermost first.
-fn cause_chain(err: &Error) -> String {
-    let mut chain = Vec::new();
-    let mut source = std::error::Error::source(err);
-    while let Some(cause) = source {
-        chain.push(cause.to_string());
-        source = cause.source();
-    }
-    chain.join(": ")
 }
 
 #[cfg(test)]
@@ -364,7 +350,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_receive_limit_comes_from_the_environment_or_is_absent() {
+    fn settings_default_to_no_receive_limit_and_only_retry_and_poison_are_failures() {
         assert_eq!(WorkerSettings::default().max_receive_count, None);
         assert!(Verdict::Poison("x").is_failure() && Verdict::Retry.is_failure());
         assert!(!Verdict::Done.is_failure() && !Verdict::DeadLettered.is_failure());

@@ -57,7 +57,7 @@ impl Worker {
             }
         }
         // More is left: hand it to a fresh message so no single one runs long.
-        let Some(queue_url) = self.app.config.delivery_queue_url.as_deref() else {
+        let Ok(queue_url) = self.app.config.delivery_queue() else {
             tracing::warn!(
                 deleted,
                 "purge incomplete and no queue to continue on; retrying"

@@ -8,8 +8,8 @@ use sha2::{Digest, Sha256};
 
 use super::{DeliveryStats, Worker};
 use crate::model::Device;
+use crate::model::{ChunkProgress, ProgressUpdate, UserOutcome};
 use crate::push::{DeliveryOutcome, EncodedNotification, TargetResult, TenantPush};
-use crate::store::{ChunkProgress, ProgressUpdate, UserOutcome};
 
 /// What every wave of one message shares.
 #[derive(Clone, Copy)]
@@ -138,7 +138,7 @@ fn settle_wave(
 impl Worker {
     /// Pushes to one wave's devices, removes dead ones, and returns what to
     /// record. `devices[i]` belongs to user `wave[i]`.
-    pub(super) async fn deliver_wave(
+    pub(super) async fn push_wave(
         &self,
         context: &WaveContext<'_>,
         wave: &[u32],
@@ -155,26 +155,13 @@ impl Worker {
         let results = if pending.is_empty() {
             Vec::new()
         } else {
-            self.dispatcher
-                .deliver_to_devices(
-                    &self.app,
-                    context.push,
-                    context.encoded,
-                    &pending,
-                    context.deadline,
-                )
+            self.delivery
+                .push(context.push, context.encoded, &pending, context.deadline)
                 .await
         };
         stats.pushes += pending.len();
         stats.push_time += pushing.elapsed();
         settle_wave(users, owners, results, context.last_receive, stats)
-    }
-}
-
-pub(super) fn merge(progress: &mut ChunkProgress, update: ProgressUpdate) {
-    progress.delivered.extend(update.delivered);
-    for (index, outcome) in update.settled {
-        progress.settle(index, outcome);
     }
 }
 
@@ -189,32 +176,6 @@ mod tests {
         assert_eq!(a.len(), 16);
         assert_eq!(a, token_digest(&"ab".repeat(32)));
         assert_ne!(a, token_digest(&"ab".repeat(31)));
-    }
-
-    #[test]
-    fn merged_progress_keeps_the_strongest_outcome() {
-        let mut progress = ChunkProgress::default();
-        merge(
-            &mut progress,
-            ProgressUpdate {
-                delivered: vec!["d1".to_owned()],
-                settled: vec![(0, UserOutcome::Failed), (1, UserOutcome::NoDevices)],
-            },
-        );
-        merge(
-            &mut progress,
-            ProgressUpdate {
-                delivered: vec!["d1".to_owned(), "d2".to_owned()],
-                settled: vec![(0, UserOutcome::Delivered)],
-            },
-        );
-        assert_eq!(progress.delivered.len(), 2);
-        assert_eq!(progress.settled.get(&0), Some(&UserOutcome::Delivered));
-        let counts = progress.counts();
-        assert_eq!(
-            (counts.delivered, counts.failed, counts.no_devices),
-            (1, 0, 1)
-        );
     }
 
     fn device(token: &str) -> Device {
