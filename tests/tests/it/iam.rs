@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
 
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
-use notify_shared::service::sending::Dispatcher;
+use notify_shared::service::delivery::Delivery;
 use notify_shared::service::tenants::INLINE_PURGE_LIMIT;
 use notify_shared::service::worker::{Worker, WorkerSettings};
 use notify_shared::App;
@@ -312,8 +312,8 @@ async fn sends(run: &mut Run) -> String {
         .fault(json!({"fault": "unregistered", "token": fcm_token(2)}))
         .await;
     let app = run.app();
-    let dispatcher = Dispatcher::from_config(&app.config)
-        .unwrap_or_else(|err| panic!("building provider clients: {err}"));
+    let delivery =
+        Delivery::from_app(&app).unwrap_or_else(|err| panic!("building provider clients: {err}"));
     let alert = json!({"title": "Order shipped", "body": "On its way"});
     for (request, idempotency_key) in [
         (
@@ -330,7 +330,7 @@ async fn sends(run: &mut Run) -> String {
         let request = request
             .header("Idempotency-Key", idempotency_key)
             .json(json!({"user_id": "alice", "alert": alert}));
-        let response = notify_send::handle(&app, &dispatcher, request.build()).await;
+        let response = notify_send::handle(&app, &delivery, request.build()).await;
         answered("notify-send", response);
     }
     run.record("notify-send");
@@ -413,14 +413,14 @@ async fn deletion_and_worker(run: &mut Run) {
     run.record("tenant-delete");
 
     let app = run.app();
-    let dispatcher = Dispatcher::from_config(&app.config)
-        .unwrap_or_else(|err| panic!("building provider clients: {err}"));
+    let delivery =
+        Delivery::from_app(&app).unwrap_or_else(|err| panic!("building provider clients: {err}"));
     let settings = WorkerSettings {
         max_receive_count: Some(3),
         dead_letter_queue_url: Some(run.rig.queues.dlq_url.clone()),
         ..WorkerSettings::default()
     };
-    let worker = Worker::new(app, dispatcher, settings);
+    let worker = Worker::new(app, delivery, settings);
     let (sqs, url) = (&run.rig.sqs, &run.rig.queues.url);
     let mut rounds = 0;
     while let Some((event, _)) = sqs_trigger::receive_event(sqs, url, 10, Duration::from_secs(1))
