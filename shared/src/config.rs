@@ -6,8 +6,8 @@
 
 use std::env;
 
-use crate::web_push::hosts::InvalidHostEntry;
-use crate::web_push::WebPushHosts;
+use crate::web_push_protocol::hosts::InvalidHostEntry;
+use crate::web_push_protocol::WebPushHosts;
 
 /// Apple's production and sandbox hosts and Google's FCM and OAuth endpoints,
 /// each overridable so the local push simulator can stand in for them.

@@ -39,7 +39,7 @@ pub struct TenantCredentials {
     pub user_verification: Option<UserVerificationSecret>,
     /// The tenant's VAPID key pair for standard Web Push.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub web_push: Option<crate::web_push::VapidKey>,
+    pub web_push: Option<crate::web_push_protocol::VapidKey>,
 }
 
 /// The key of the tenant's `user_signature` HMACs, and when it was made.

@@ -18,7 +18,7 @@ pub mod store;
 pub mod telemetry;
 #[cfg(feature = "testing")]
 pub mod testing;
-pub mod web_push;
+pub mod web_push_protocol;
 
 #[cfg(test)]
 mod properties;

@@ -6,7 +6,7 @@
 use aws_lc_rs::agreement::{PrivateKey, ECDH_P256};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use notify_shared::web_push::ece;
+use notify_shared::web_push_protocol::ece;
 use serde_json::{json, Value};
 
 use crate::PushSimulator;

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::model::{sqs_text, Platform, PushProvider, TokenType};
-use crate::web_push::{WebPushKeys, WebPushSubscription};
+use crate::web_push_protocol::{WebPushKeys, WebPushSubscription};
 
 /// `user_id` is the tenant's own identifier for its user: any text of 1 to
 /// 256 characters without control characters.

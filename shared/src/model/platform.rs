@@ -121,7 +121,7 @@ pub fn is_apns_token(token: &str) -> bool {
 /// An absolute `http(s)` URL of at most 2048 characters without user info
 /// or fragment: the shape of a subscription endpoint.
 pub fn is_web_push_endpoint(token: &str) -> bool {
-    crate::web_push::hosts::endpoint_origin(token).is_some()
+    crate::web_push_protocol::hosts::endpoint_origin(token).is_some()
 }
 
 /// 100 to 4096 characters of `[A-Za-z0-9_:-]`.

@@ -20,7 +20,7 @@ use crate::push::outcome::{transient, Attempt, DeliveryOutcome, TargetResult};
 use crate::push::retry::RetryPolicy;
 use crate::push::target::{Target, TenantPush};
 use crate::push::transport::{HttpClient, Transport, TransportSettings};
-use crate::push::webpush::{WebPush, WebPushBatch, WebPushMessage};
+use crate::push::web_push::{WebPush, WebPushBatch, WebPushMessage};
 
 /// Knobs of the engine; the defaults suit a 2-vCPU Lambda talking to APNs
 /// and FCM.
@@ -126,7 +126,7 @@ impl EncodedNotification {
         } else {
             Err(crate::error::Error::PayloadTooLarge(format!(
                 "the Web Push message would exceed 4096 bytes once encrypted (its JSON may be at most {} bytes); shorten `alert` or `data`",
-                crate::web_push::ece::MAX_PLAINTEXT_LEN
+                crate::web_push_protocol::ece::MAX_PLAINTEXT_LEN
             )))
         }
     }

@@ -13,7 +13,7 @@ mod outcome;
 mod retry;
 mod target;
 mod transport;
-mod webpush;
+mod web_push;
 
 #[cfg(test)]
 mod tests;

@@ -4,7 +4,7 @@
 
 use crate::credentials::{ApnsKey, ServiceAccount};
 use crate::model::Platform;
-use crate::web_push::{VapidKey, WebPushKeys};
+use crate::web_push_protocol::{VapidKey, WebPushKeys};
 
 /// A tenant as the engine needs it: provider credentials and APNs settings.
 #[derive(Debug, Clone)]

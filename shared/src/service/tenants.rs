@@ -14,8 +14,8 @@ use crate::ids::{is_tenant_id, new_tenant_id};
 use crate::model::{
     CreateTenantRequest, QueueMessage, Tenant, TenantList, UpdateTenantRequest, WebPushSettings,
 };
-use crate::web_push::vapid::validate_subject;
-use crate::web_push::VapidKey;
+use crate::web_push_protocol::vapid::validate_subject;
+use crate::web_push_protocol::VapidKey;
 
 /// Org ids name a space in keys and indexes: keep them plain.
 fn validate_org_id(org_id: &str) -> Result<()> {

@@ -212,7 +212,7 @@ async fn bad_vapid_subjects_and_keys_are_400_naming_the_field_and_change_nothing
 #[tokio::test]
 async fn an_uploaded_pkcs8_key_is_used_and_its_public_key_shown() {
     let s = setup(None).await;
-    let key = notify_shared::web_push::VapidKey::generate(SUBJECT).unwrap();
+    let key = notify_shared::web_push_protocol::VapidKey::generate(SUBJECT).unwrap();
     let pem = secrecy::ExposeSecret::expose_secret(&key.private_key).to_owned();
     let (status, tenant) = patch_tenant(
         &s.env,

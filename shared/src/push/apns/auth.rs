@@ -199,7 +199,7 @@ mod tests {
 
     /// A usable APNs key of its own (a fresh P-256 key): no simulator needed.
     fn key() -> ApnsKey {
-        let pair = crate::web_push::VapidKey::generate("mailto:ops@example.com")
+        let pair = crate::web_push_protocol::VapidKey::generate("mailto:ops@example.com")
             .unwrap_or_else(|err| panic!("generating a P-256 key: {err}"));
         ApnsKey {
             team_id: "TEAM012345".into(),

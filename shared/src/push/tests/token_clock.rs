@@ -11,8 +11,8 @@ use super::harness::{android, quick_config, start_clocked};
 use crate::clock::{now_unix_secs, Clock};
 use crate::model::{Alert, Notification, Platform};
 use crate::push::{Target, TenantPush};
-use crate::web_push::subscription::encode_base64url;
-use crate::web_push::{VapidKey, WebPushHosts, WebPushKeys};
+use crate::web_push_protocol::subscription::encode_base64url;
+use crate::web_push_protocol::{VapidKey, WebPushHosts, WebPushKeys};
 
 fn hello() -> Notification {
     Notification {

@@ -6,8 +6,8 @@ use serde_json::Value;
 use super::harness::{quick_config, start_with};
 use crate::model::{Alert, Notification, Platform};
 use crate::push::{Target, TenantPush};
-use crate::web_push::subscription::encode_base64url;
-use crate::web_push::{VapidKey, WebPushHosts, WebPushKeys};
+use crate::web_push_protocol::subscription::encode_base64url;
+use crate::web_push_protocol::{VapidKey, WebPushHosts, WebPushKeys};
 
 fn subscriber_keys() -> WebPushKeys {
     let private =

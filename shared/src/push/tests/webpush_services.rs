@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use super::harness::{quick_config, start_with, Harness};
 use crate::model::{Alert, Notification, Platform};
 use crate::push::{DeliveryOutcome, PushEngine, Target, TargetResult, TenantPush};
-use crate::web_push::{VapidKey, WebPushHosts, WebPushKeys};
+use crate::web_push_protocol::{VapidKey, WebPushHosts, WebPushKeys};
 
 async fn start() -> Harness {
     start_with(quick_config(), |endpoints| {
@@ -152,7 +152,7 @@ async fn a_push_service_without_http2_is_reached_over_http1_and_the_connection_r
     let h = start().await;
     let key = VapidKey::generate("mailto:ops@example.com").unwrap();
     let first = subscribe(&h, &key, json!({"http1_only": true})).await;
-    let origin = crate::web_push::hosts::endpoint_origin(&first.token)
+    let origin = crate::web_push_protocol::hosts::endpoint_origin(&first.token)
         .unwrap()
         .audience();
     let mut endpoints = h.endpoints.clone();

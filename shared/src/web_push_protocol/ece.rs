@@ -170,7 +170,7 @@ pub fn decrypt(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::web_push::subscription::decode_base64url;
+    use crate::web_push_protocol::subscription::decode_base64url;
 
     fn b64(text: &str) -> Vec<u8> {
         decode_base64url(text).unwrap()

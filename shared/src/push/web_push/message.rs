@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use crate::model::{Notification, Priority};
-use crate::web_push::ece::MAX_PLAINTEXT_LEN;
+use crate::web_push_protocol::ece::MAX_PLAINTEXT_LEN;
 
 /// `ttl_seconds` when the send has none: four weeks, what push services keep.
 pub const DEFAULT_TTL_SECONDS: u32 = 28 * 24 * 3600;

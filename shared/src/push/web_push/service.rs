@@ -3,7 +3,7 @@
 //! them with their sources). Everything else is sent the same way to all:
 //! what every service accepts.
 
-use crate::web_push::hosts::EndpointOrigin;
+use crate::web_push_protocol::hosts::EndpointOrigin;
 
 /// Mozilla autopush hands a message for Firefox on Android or iOS to FCM or
 /// APNs as base64 in a data field of 4,096 bytes, documented as "limited to
@@ -39,7 +39,7 @@ impl PushService {
     pub fn max_message_len(self) -> usize {
         match self {
             PushService::Mozilla => AUTOPUSH_MAX_MESSAGE_LEN,
-            _ => crate::web_push::ece::MAX_MESSAGE_LEN,
+            _ => crate::web_push_protocol::ece::MAX_MESSAGE_LEN,
         }
     }
 }
@@ -47,7 +47,7 @@ impl PushService {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::web_push::hosts::endpoint_origin;
+    use crate::web_push_protocol::hosts::endpoint_origin;
 
     fn of(url: &str) -> PushService {
         let origin = endpoint_origin(url).unwrap();

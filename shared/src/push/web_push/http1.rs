@@ -25,7 +25,7 @@ use tokio_rustls::client::TlsStream;
 use tokio_rustls::TlsConnector;
 
 use crate::push::transport::{alpn, Reply, Transport, TransportError};
-use crate::web_push::hosts::EndpointOrigin;
+use crate::web_push_protocol::hosts::EndpointOrigin;
 
 /// HTTP/1.1 has one request in flight per connection: this many per origin.
 /// With [`MAX_ORIGINS`], at most 512 sockets, half of Lambda's 1,024 file

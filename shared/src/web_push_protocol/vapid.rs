@@ -166,7 +166,7 @@ impl VapidKey {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::web_push::subscription::{decode_base64url, is_p256_point};
+    use crate::web_push_protocol::subscription::{decode_base64url, is_p256_point};
 
     #[test]
     fn a_generated_key_has_a_65_byte_public_point_and_signs() {

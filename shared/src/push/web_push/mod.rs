@@ -23,9 +23,9 @@ use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode, Vers
 use crate::push::outcome::{failed, transient, Attempt, DeliveryOutcome};
 use crate::push::target::{Target, TenantPush};
 use crate::push::transport::{Reply, Transport, TransportError};
-use crate::web_push::ece::{self, EceError};
-use crate::web_push::hosts::EndpointOrigin;
-use crate::web_push::{VapidKey, WebPushHosts};
+use crate::web_push_protocol::ece::{self, EceError};
+use crate::web_push_protocol::hosts::EndpointOrigin;
+use crate::web_push_protocol::{VapidKey, WebPushHosts};
 pub(crate) use message::WebPushMessage;
 use service::PushService;
 
