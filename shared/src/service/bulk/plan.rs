@@ -1,53 +1,14 @@
-//! Bulk sends: validate, record the batch, enqueue its users in chunks for
-//! the delivery worker, answer at once; and the progress report.
-//!
-//! # Request rules
-//!
-//! * `user_ids` holds 1 to 10,000 entries as sent (else 400 naming
-//!   `user_ids`); repeats are dropped, first occurrence kept.
-//! * A user id must be 1 to 256 characters without control characters,
-//!   U+FFFE or U+FFFF (SQS cannot carry them).
-//!   Invalid ids do not fail the request: they are counted in `failed`
-//!   and never enqueued. When no id at all is valid the request is refused
-//!   with 400 naming the first one (`user_ids[0]`): there is nothing to send.
-//! * The notification is validated and encoded for both providers before
-//!   anything is written (400, or 413 over a provider's size limit).
-//!
-//! # Enqueueing, and what a failure leaves behind
-//!
-//! The batch record is written first in state `pending`, then the chunks go
-//! to SQS ([`SEND_BATCH_ENTRIES`] messages per `SendMessageBatch` call, each
-//! call under SQS's 256 KiB), then the record turns `open` and the answer
-//! is 200. Workers deliver only chunks of `open` batches; a chunk of a
-//! `pending` batch is retried a few seconds later.
-//!
-//! If any chunk cannot be enqueued (after the SDK's and our own retries),
-//! the record turns `aborted` and the caller gets 503: the chunks already
-//! on the queue are then dropped by the worker without delivering anything,
-//! and the status endpoint answers 404 for the batch. So a failed request
-//! delivers nothing and reports nothing, and retrying it (a new batch, or
-//! the same `Idempotency-Key`, which does not store 5xx answers) cannot
-//! push twice. Should even the `aborted` write fail, the record stays
-//! `pending`: workers keep postponing its chunks until SQS moves them to
-//! the dead-letter queue, still delivering nothing.
+//! Planning a bulk send, pure: the recipients of a request, their chunks
+//! (queue message bodies) and the `SendMessageBatch` calls that carry them,
+//! and the batch record. Property tests run over these
+//! (`properties/bulk.rs`).
 
 use std::collections::HashSet;
-use std::time::Duration;
 
-use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
-use futures::StreamExt;
-
-use crate::app::App;
-use crate::auth::Caller;
-use crate::clock::{now_epoch_seconds, now_rfc3339};
 use crate::error::{Error, Result};
 use crate::model::device::validate_user_id;
-use crate::model::{
-    Batch, BatchState, BatchStatus, BulkNotificationRequest, BulkNotificationResponse, BulkStatus,
-    DeliverChunk, Notification, QueueMessage,
-};
-use crate::push::EncodedNotification;
-use crate::service::queue_schema::{schema_attribute, ATTRIBUTE_BYTES, SCHEMA_ATTRIBUTE};
+use crate::model::{Batch, BatchState, DeliverChunk, Notification, QueueMessage};
+use crate::service::queue_schema::ATTRIBUTE_BYTES;
 
 /// The contract's bound on `user_ids`.
 pub const MAX_USER_IDS: usize = 10_000;
@@ -65,10 +26,6 @@ pub const MAX_SEND_BATCH_BYTES: usize = 256 * 1024;
 pub const SEND_BATCH_ENTRIES: usize = 10;
 /// How long batch records and their progress items are kept (DynamoDB TTL).
 pub const BATCH_RETENTION_SECS: i64 = 7 * 24 * 3600;
-/// `SendMessageBatch` calls in flight at once.
-const SEND_CONCURRENCY: usize = 4;
-/// Re-sends of entries SQS reported as failed within a successful call.
-const ENTRY_RETRIES: u32 = 3;
 
 /// Distinct valid user ids, in request order, and how many distinct ids
 /// were invalid.
@@ -273,209 +230,6 @@ pub fn plan_batch(
         expires_at: now_secs + BATCH_RETENTION_SECS,
     };
     Ok(BulkPlan { batch, bodies })
-}
-
-/// `POST /tenants/{tenant_id}/notify/bulk` after authorisation.
-pub async fn send_bulk(
-    app: &App,
-    tenant_id: &str,
-    caller: &Caller,
-    request: BulkNotificationRequest,
-) -> Result<BulkNotificationResponse> {
-    let recipients = recipients(request.target.user_ids)?;
-    let notification = request.notification;
-    // 400/413 before anything is written, whatever platforms the users have.
-    EncodedNotification::new(&notification)?;
-    // Checked at cold start (`notify-bulk`'s `main`).
-    let queue_url = app
-        .config
-        .delivery_queue()
-        .map_err(|err| Error::internal("sending bulk notification", err))?;
-
-    let batch_id = uuid::Uuid::new_v4().to_string();
-    let BulkPlan { batch, bodies } = plan_batch(
-        tenant_id,
-        &batch_id,
-        caller.actor(),
-        recipients,
-        &notification,
-        now_rfc3339(),
-        now_epoch_seconds(),
-    )?;
-    let (total, accepted, rejected) = (batch.total, batch.accepted, batch.rejected);
-    app.store.insert_batch(&batch).await?;
-
-    if let Err(err) = enqueue(&app.sqs, queue_url, &bodies).await {
-        match app
-            .store
-            .settle_batch_state(tenant_id, &batch_id, BatchState::Aborted)
-            .await
-        {
-            Ok(_) => tracing::warn!(tenant_id, batch_id, "enqueueing failed; batch aborted"),
-            Err(abort) => tracing::error!(
-                tenant_id,
-                batch_id,
-                error = %abort,
-                "enqueueing failed and the batch could not be marked aborted; it stays pending"
-            ),
-        }
-        // Whatever the cause, the batch was not accepted and a retry is safe.
-        return Err(err.into_unavailable());
-    }
-    open_batch(app, tenant_id, &batch_id).await?;
-    tracing::info!(
-        tenant_id,
-        batch_id,
-        total,
-        accepted,
-        rejected,
-        chunks = bodies.len(),
-        "bulk batch queued"
-    );
-    Ok(BulkNotificationResponse {
-        batch_id,
-        total,
-        success: accepted,
-        failed: rejected,
-        status: BatchStatus::Queued,
-    })
-}
-
-/// Turns the enqueued batch `open`, so that workers deliver it. When the
-/// write fails, the batch is settled rather than left in doubt (its answer
-/// may have been lost after it was applied): aborted while still pending,
-/// so that nothing is delivered and a retry is safe (503); found open, it is
-/// accepted (200). Only when neither can be told does the request end
-/// [`Error::Unsettled`], which keeps its `Idempotency-Key` from running
-/// again.
-async fn open_batch(app: &App, tenant_id: &str, batch_id: &str) -> Result<()> {
-    let failure = match app
-        .store
-        .settle_batch_state(tenant_id, batch_id, BatchState::Open)
-        .await
-    {
-        Ok(true) => return Ok(()),
-        // Aborted or gone (the tenant is being deleted): its chunks deliver
-        // nothing.
-        Ok(false) => {
-            return Err(Error::Unavailable {
-                context: "opening batch",
-                source: "the batch is no longer pending".into(),
-            })
-        }
-        Err(err) => err,
-    };
-    tracing::warn!(tenant_id, batch_id, error = %failure, "opening the batch failed; settling it");
-    match app
-        .store
-        .settle_batch_state(tenant_id, batch_id, BatchState::Aborted)
-        .await
-    {
-        Ok(true) => Err(failure.into_unavailable()),
-        // Not pending: open (the failed write was applied after all) or gone.
-        Ok(false) => match app.store.get_batch(tenant_id, batch_id).await {
-            Ok(Some(batch)) if batch.state == BatchState::Open => Ok(()),
-            Ok(_) => Err(failure.into_unavailable()),
-            Err(err) => Err(Error::unsettled("opening batch", err)),
-        },
-        Err(err) => Err(Error::unsettled("opening batch", err)),
-    }
-}
-
-/// Sends every body; `Err` (503 or 500) as soon as one cannot be sent.
-/// Returns the number of `SendMessageBatch` calls made.
-pub async fn enqueue(
-    sqs: &aws_sdk_sqs::Client,
-    queue_url: &str,
-    bodies: &[String],
-) -> Result<usize> {
-    // Owned indices: a closure over borrowed ones would make the future !Send.
-    let sends = plan_calls(bodies)
-        .into_iter()
-        .map(|indices| async move { send_call(sqs, queue_url, bodies, &indices).await });
-    let mut results = futures::stream::iter(sends).buffer_unordered(SEND_CONCURRENCY);
-    let mut made = 0;
-    while let Some(result) = results.next().await {
-        made += result?;
-    }
-    Ok(made)
-}
-
-/// One `SendMessageBatch` call, plus re-sends of the entries SQS reports
-/// failed. Entry ids are the chunk numbers.
-async fn send_call(
-    sqs: &aws_sdk_sqs::Client,
-    queue_url: &str,
-    bodies: &[String],
-    indices: &[usize],
-) -> Result<usize> {
-    let mut pending: Vec<usize> = indices.to_vec();
-    let mut calls = 0;
-    let schema = schema_attribute()?;
-    for attempt in 0..=ENTRY_RETRIES {
-        if attempt > 0 {
-            tokio::time::sleep(Duration::from_millis(50 << attempt)).await;
-        }
-        let entries = pending
-            .iter()
-            .filter_map(|&index| Some((index, bodies.get(index)?)))
-            .map(|(index, body)| {
-                SendMessageBatchRequestEntry::builder()
-                    .id(index.to_string())
-                    .message_body(body)
-                    .message_attributes(SCHEMA_ATTRIBUTE, schema.clone())
-                    .build()
-                    .map_err(|err| Error::internal("building SQS entry", err))
-            })
-            .collect::<Result<Vec<_>>>()?;
-        calls += 1;
-        let output = sqs
-            .send_message_batch()
-            .queue_url(queue_url)
-            .set_entries(Some(entries))
-            .send()
-            .await
-            .map_err(|err| Error::from_sdk("enqueueing bulk chunks", err))?;
-        if output.failed.is_empty() {
-            return Ok(calls);
-        }
-        if let Some(ours) = output.failed.iter().find(|entry| entry.sender_fault) {
-            return Err(Error::internal(
-                "enqueueing bulk chunks",
-                format!("SQS refused an entry: {}", ours.code),
-            ));
-        }
-        tracing::warn!(
-            failed = output.failed.len(),
-            attempt,
-            "SQS failed some entries; sending them again"
-        );
-        pending = output
-            .failed
-            .iter()
-            .filter_map(|entry| entry.id.parse().ok())
-            .collect();
-    }
-    Err(Error::Unavailable {
-        context: "enqueueing bulk chunks",
-        source: "SQS kept failing entries".into(),
-    })
-}
-
-/// `GET /tenants/{tenant_id}/notify/bulk/{batch_id}` after authorisation.
-/// Unknown, malformed, another tenant's, and never-opened batches are all 404.
-pub async fn bulk_status(app: &App, tenant_id: &str, batch_id: &str) -> Result<BulkStatus> {
-    let not_found = || Error::NotFound(format!("batch `{batch_id}` not found"));
-    let Ok(parsed) = uuid::Uuid::parse_str(batch_id) else {
-        return Err(not_found());
-    };
-    let batch = app
-        .store
-        .get_batch(tenant_id, &parsed.hyphenated().to_string())
-        .await?
-        .filter(|batch| batch.state == BatchState::Open)
-        .ok_or_else(not_found)?;
-    Ok(batch.report())
 }
 
 #[cfg(test)]
