@@ -6,7 +6,7 @@
 //!
 //! ```ignore
 //! idempotent(app, req, &access.caller, &tenant_id, "notify", async {
-//!     sending::send_notification(app, dispatcher, &access.tenant, json_body(req)?).await
+//!     sending::send_notification(delivery, &access.tenant, json_body(req)?, options).await
 //! })
 //! .await
 //! ```
