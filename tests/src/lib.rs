@@ -9,8 +9,10 @@ mod devices;
 pub mod env;
 pub mod eventually;
 pub mod faults;
+pub mod flows;
 pub mod keys;
 pub mod lambda_trace;
+pub mod rig_flows;
 pub mod simulator;
 pub mod webpush;
 

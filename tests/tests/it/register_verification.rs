@@ -12,29 +12,14 @@ use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_types::config_bag::ConfigBag;
 use notify_shared::secrets::Secrets;
 use notify_shared::App;
+use notify_tests::delivery::ios_token;
+use notify_tests::flows::{assert_error, device, get_tenant, signed_device, As, Devices};
 use notify_tests::{call, parts, TestEnv};
 use serde_json::{json, Value};
 
-use crate::devices::{ios_token, As};
 use crate::register_scope::{
-    key_with, owner_of, register, secret_of, signature, tenant, tenant_secret_text, turn_off,
-    turn_on,
+    key_with, owner_of, secret_of, signature, tenant, tenant_secret_text, turn_off, turn_on,
 };
-
-async fn get_tenant(env: &TestEnv, owner: &str, tenant_id: &str) -> Value {
-    let (status, body) = parts(
-        &tenant_get::handle(
-            &env.app,
-            call("GET", "/tenants/{tenant_id}")
-                .param("tenant_id", tenant_id)
-                .bearer(owner)
-                .build(),
-        )
-        .await,
-    );
-    assert_eq!(status, 200, "{body}");
-    body
-}
 
 #[tokio::test]
 async fn an_extracted_register_key_of_a_tenant_without_user_verification_registers_no_one() {
@@ -42,18 +27,11 @@ async fn an_extracted_register_key_of_a_tenant_without_user_verification_registe
     let (tenant_id, owner) = tenant(&env).await;
     let key = key_with(&env, &owner, &tenant_id, json!(["register"])).await;
     let before = env.table_dump().await;
+    let by_key = Devices::key(&env, &key, &tenant_id);
     for user in ["alice@example.com", "bob"] {
-        let (status, body) = register(
-            &env,
-            As::Key(&key),
-            &tenant_id,
-            json!({"user_id": user, "token": ios_token(7), "platform": "ios",
-                   "user_signature": "ab".repeat(32)}),
-        )
-        .await;
-        assert_eq!(status, 403, "{body}");
-        assert_eq!(body["code"], "user_verification_required", "{body}");
-        let detail = body["detail"].as_str().unwrap_or_default();
+        let body = signed_device(user, &ios_token(7), &"ab".repeat(32));
+        let (status, body) = by_key.register(body).await;
+        let detail = assert_error((status, &body), 403, "user_verification_required");
         assert!(
             detail.contains(&format!("POST /tenants/{tenant_id}/user-verification")),
             "{detail}"
@@ -66,13 +44,9 @@ async fn an_extracted_register_key_of_a_tenant_without_user_verification_registe
     );
     // The tenant's backend key still registers without verification.
     let backend = key_with(&env, &owner, &tenant_id, json!(["devices"])).await;
-    let (status, body) = register(
-        &env,
-        As::Key(&backend),
-        &tenant_id,
-        json!({"user_id": "bob", "token": ios_token(7), "platform": "ios"}),
-    )
-    .await;
+    let (status, body) = Devices::key(&env, &backend, &tenant_id)
+        .register(device("bob", &ios_token(7), "ios"))
+        .await;
     assert_eq!(status, 200, "{body}");
 }
 
@@ -89,16 +63,10 @@ async fn the_tenant_object_says_whether_user_verification_is_on() {
         get_tenant(&env, &owner, &tenant_id).await["user_verification"],
         true
     );
-    let (listed_status, listed) = parts(
-        &tenant_list::handle(
-            &env.app,
-            call("GET", "/tenants")
-                .bearer(&owner)
-                .query("org_id", "acme")
-                .build(),
-        )
-        .await,
-    );
+    let request = call("GET", "/tenants")
+        .bearer(&owner)
+        .query("org_id", "acme");
+    let (listed_status, listed) = parts(&tenant_list::handle(&env.app, request.build()).await);
     assert_eq!(listed_status, 200, "{listed}");
     assert_eq!(listed["tenants"][0]["user_verification"], true, "{listed}");
     let (status, _) = turn_off(&env, As::User(&owner), &tenant_id).await;
@@ -152,19 +120,14 @@ async fn register_key_registrations_read_the_verification_secret_once_per_rotati
         Secrets::new(secrets, env.tenant_secret_prefix.clone()),
         aws_sdk_sqs::Client::new(&env.sdk),
     );
-    let register_in = |body: Value| {
-        let request = call("POST", "/tenants/{tenant_id}/devices")
-            .param("tenant_id", &tenant_id)
-            .api_key(&key)
-            .json(body)
-            .build();
-        let container = &container;
-        async move { parts(&device_register::handle(container, request).await) }
+    let in_container = Devices {
+        app: &container,
+        ..Devices::key(&env, &key, &tenant_id)
     };
-    let device = |n: u32, secret: &str| {
+    let register_in = |body: Value| in_container.register(body);
+    let device = |n: usize, secret: &str| {
         let user = format!("u{n}");
-        json!({"user_id": user, "token": ios_token(n), "platform": "ios",
-               "user_signature": signature(secret, &user)})
+        signed_device(&user, &ios_token(n), &signature(secret, &user))
     };
 
     let first = secret_of(&env, &owner, &tenant_id).await;
@@ -236,14 +199,9 @@ async fn turning_user_verification_on_and_off_at_once_never_leaves_the_flag_with
             .filter(|secret| stored.contains(secret))
             .map(|secret| signature(secret, &user))
             .unwrap_or_else(|| "ab".repeat(32));
-        let (status, body) = register(
-            &env,
-            As::Key(&key),
-            &tenant_id,
-            json!({"user_id": user, "token": ios_token(round), "platform": "ios",
-                   "user_signature": signed}),
-        )
-        .await;
+        let (status, body) = Devices::key(&env, &key, &tenant_id)
+            .register(signed_device(&user, &ios_token(round), &signed))
+            .await;
         match (flag, status) {
             (true, 200) => {}
             (false, 403) => assert_eq!(body["code"], "user_verification_required"),
@@ -271,25 +229,23 @@ async fn a_verification_flag_whose_secret_was_lost_refuses_register_keys_with_a_
         .send()
         .await
         .unwrap_or_else(|err| panic!("writing secret: {err}"));
-    let (status, body) = register(
-        &env,
-        As::Key(&key),
-        &tenant_id,
-        json!({"user_id": "u1", "token": ios_token(1), "platform": "ios",
-               "user_signature": signature(&secret, "u1")}),
-    )
-    .await;
-    assert_eq!(status, 403, "{body}");
-    assert_eq!(body["code"], "user_verification_required", "{body}");
+    let by_key = Devices::key(&env, &key, &tenant_id);
+    let (status, body) = by_key
+        .register(signed_device(
+            "u1",
+            &ios_token(1),
+            &signature(&secret, "u1"),
+        ))
+        .await;
+    assert_error((status, &body), 403, "user_verification_required");
     // Turning it on again heals it.
     let healed = secret_of(&env, &owner, &tenant_id).await;
-    let (status, body) = register(
-        &env,
-        As::Key(&key),
-        &tenant_id,
-        json!({"user_id": "u1", "token": ios_token(1), "platform": "ios",
-               "user_signature": signature(&healed, "u1")}),
-    )
-    .await;
+    let (status, body) = by_key
+        .register(signed_device(
+            "u1",
+            &ios_token(1),
+            &signature(&healed, "u1"),
+        ))
+        .await;
     assert_eq!(status, 200, "{body}");
 }

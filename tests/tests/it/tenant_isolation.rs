@@ -432,18 +432,7 @@ async fn a_hanging_provider_cannot_make_the_worker_time_out_and_push_twice() {
         ..WorkerSettings::default()
     };
     let rig = BulkRig::with_settings(QueueSettings::default(), worker).await;
-    let users: Vec<String> = (0..4).map(|n| format!("user-{n}")).collect();
-    let devices: Vec<_> = users
-        .iter()
-        .enumerate()
-        .map(|(n, user)| {
-            (
-                user.clone(),
-                ios_token(n),
-                notify_shared::model::Platform::Ios,
-            )
-        })
-        .collect();
+    let (users, devices) = notify_tests::flows::ios_users(4);
     rig.register_many(&devices).await;
     let (status, body) = rig
         .bulk(json!({"user_ids": users, "alert": {"title": "Goal!"}}))

@@ -8,6 +8,7 @@ use std::time::Duration;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use notify_shared::service::sending::Dispatcher;
+use notify_tests::flows::{get_tenant as tenant_object, patch_tenant, Devices};
 use notify_tests::{call, parts, BrowserSubscription, BulkRig, PushSimulator, TestEnv};
 use serde_json::{json, Value};
 
@@ -40,63 +41,29 @@ async fn setup(web_push: Option<Value>) -> Setup {
     }
 }
 
-async fn tenant_object(env: &TestEnv, owner: &str, tenant_id: &str) -> Value {
-    let (status, body) = parts(
-        &tenant_get::handle(
-            &env.app,
-            call("GET", "/tenants/{tenant_id}")
-                .param("tenant_id", tenant_id)
-                .bearer(owner)
-                .build(),
-        )
-        .await,
-    );
-    assert_eq!(status, 200, "{body}");
-    body
-}
-
-async fn patch_tenant(env: &TestEnv, owner: &str, tenant_id: &str, body: Value) -> (u16, Value) {
-    parts(
-        &tenant_update::handle(
-            &env.app,
-            call("PATCH", "/tenants/{tenant_id}")
-                .param("tenant_id", tenant_id)
-                .bearer(owner)
-                .json(body)
-                .build(),
-        )
-        .await,
-    )
-}
-
 async fn register(env: &TestEnv, owner: &str, tenant_id: &str, body: Value) -> (u16, Value) {
-    parts(
-        &device_register::handle(
-            &env.app,
-            call("POST", "/tenants/{tenant_id}/devices")
-                .param("tenant_id", tenant_id)
-                .bearer(owner)
-                .json(body)
-                .build(),
-        )
-        .await,
-    )
+    Devices::user(env, owner, tenant_id).register(body).await
 }
 
 async fn devices(env: &TestEnv, owner: &str, tenant_id: &str, user_id: &str) -> Vec<Value> {
-    let (status, body) = parts(
-        &device_list::handle(
-            &env.app,
-            call("GET", "/tenants/{tenant_id}/devices")
-                .param("tenant_id", tenant_id)
-                .bearer(owner)
-                .query("user_id", user_id)
-                .build(),
-        )
-        .await,
+    Devices::user(env, owner, tenant_id)
+        .devices_of(user_id)
+        .await
+}
+
+/// Panics unless the send was answered 200 with its one push failed by the
+/// push service answering `status`.
+fn assert_one_failed_with(answer: &(u16, Value), status: &str) {
+    let (code, answer) = answer;
+    assert_eq!(*code, 200, "{answer}");
+    assert_eq!(answer["failed"], 1, "{answer}");
+    assert!(
+        answer["results"][0]["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains(status),
+        "{answer}"
     );
-    assert_eq!(status, 200, "{body}");
-    body["devices"].as_array().cloned().unwrap_or_default()
 }
 
 impl Setup {
@@ -409,18 +376,10 @@ async fn a_410_from_the_push_service_removes_the_subscription() {
     let gone = BrowserSubscription::new(&s.sim.web_push_endpoint("gone-7"));
     let (status, _) = s.register_subscription("u", gone.to_json()).await;
     assert_eq!(status, 200);
-    let (status, answer) = s
+    let answer = s
         .send(json!({"user_id": "u", "alert": {"body": "x"}}))
         .await;
-    assert_eq!(status, 200, "{answer}");
-    assert_eq!(answer["failed"], 1, "{answer}");
-    assert!(
-        answer["results"][0]["error"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("410"),
-        "{answer}"
-    );
+    assert_one_failed_with(&answer, "410");
     assert!(devices(&s.env, &s.owner, &s.tenant_id, "u")
         .await
         .is_empty());
@@ -603,18 +562,10 @@ async fn a_429_is_retried_after_retry_after_and_the_subscription_is_kept() {
     let (status, _) = s.register_subscription("u", busy.to_json()).await;
     assert_eq!(status, 200);
     let started = std::time::Instant::now();
-    let (status, answer) = s
+    let answer = s
         .send(json!({"user_id": "u", "alert": {"body": "x"}}))
         .await;
-    assert_eq!(status, 200, "{answer}");
-    assert_eq!(answer["failed"], 1, "{answer}");
-    assert!(
-        answer["results"][0]["error"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("429"),
-        "{answer}"
-    );
+    assert_one_failed_with(&answer, "429");
     // Four attempts with the push service's `Retry-After: 1` between them;
     // the engine's own backoff alone would take 0.7 s.
     assert!(

@@ -1,0 +1,30 @@
+//! Steps the worker tests repeat on a [`BulkRig`]: devices for a list of
+//! users, and the purge message a tenant deletion queues.
+
+use notify_shared::model::Platform;
+
+use crate::delivery::BulkRig;
+
+/// One device for each of `ids`, the `n`th with `token(n)` on `platform`.
+pub fn one_device_each(
+    ids: &[String],
+    token: fn(usize) -> String,
+    platform: Platform,
+) -> Vec<(String, String, Platform)> {
+    ids.iter()
+        .enumerate()
+        .map(|(n, user)| (user.clone(), token(n), platform))
+        .collect()
+}
+
+impl BulkRig {
+    /// Queues the message a tenant deletion leaves for the worker, for this
+    /// rig's tenant (whether or not it was deleted).
+    pub async fn queue_purge(&self) {
+        self.send_raw(&format!(
+            r#"{{"kind":"purge_tenant","tenant_id":"{}"}}"#,
+            self.tenant_id
+        ))
+        .await;
+    }
+}
