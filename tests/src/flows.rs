@@ -147,9 +147,12 @@ impl<'a> Devices<'a> {
 
 /// `GET /tenants/{tenant_id}` as `token`.
 pub async fn get_tenant_as(app: &App, token: &str, tenant_id: &str) -> (u16, Value) {
-    let request = call("GET", "/tenants/{tenant_id}")
-        .param("tenant_id", tenant_id)
-        .bearer(token);
+    get_tenant_by(app, As::User(token), tenant_id).await
+}
+
+/// `GET /tenants/{tenant_id}` by `who`.
+pub async fn get_tenant_by(app: &App, who: As<'_>, tenant_id: &str) -> (u16, Value) {
+    let request = who.on(call("GET", "/tenants/{tenant_id}").param("tenant_id", tenant_id));
     parts(&tenant_get::handle(app, request.build()).await)
 }
 
@@ -238,14 +241,7 @@ pub async fn register_one_by_one(
     devices: &[(String, String, Platform)],
 ) {
     for (user_id, token, platform) in devices {
-        let registration = DeviceRegistration {
-            user_id: user_id.clone(),
-            token: token.clone(),
-            platform: *platform,
-            token_type: Default::default(),
-            app_version: None,
-            web_push_keys: None,
-        };
+        let registration = registration(user_id, token, *platform);
         let registered = env
             .app
             .store
@@ -267,4 +263,17 @@ pub fn ios_users(count: usize) -> (Vec<String>, Vec<(String, String, Platform)>)
         .map(|(n, user)| (user.clone(), crate::delivery::ios_token(n), Platform::Ios))
         .collect();
     (users, devices)
+}
+
+/// A registration of `token` for `user_id` with nothing optional set, as
+/// setup writes it through the store.
+pub fn registration(user_id: &str, token: &str, platform: Platform) -> DeviceRegistration {
+    DeviceRegistration {
+        user_id: user_id.to_owned(),
+        token: token.to_owned(),
+        platform,
+        token_type: Default::default(),
+        app_version: None,
+        web_push_keys: None,
+    }
 }

@@ -12,6 +12,7 @@ pub mod faults;
 pub mod flows;
 pub mod keys;
 pub mod lambda_trace;
+pub mod repo;
 pub mod rig_flows;
 pub mod simulator;
 pub mod webpush;

@@ -3,6 +3,7 @@
 
 use lambda_http::{Body, Request, Response};
 use notify_shared::App;
+use notify_tests::flows::get_tenant_as;
 use notify_tests::keys::{apns_p8, p384_key, rsa_pem, service_account, tenant_with_apns};
 use notify_tests::{call, parts, TestEnv};
 use serde_json::{json, Value};
@@ -213,16 +214,7 @@ async fn updates_and_keys_reject_bad_bodies_and_leave_data_intact() {
             "{answer}"
         );
     }
-    let (_, tenant) = parts(
-        &tenant_get::handle(
-            &env.app,
-            call("GET", "/tenants/{tenant_id}")
-                .param("tenant_id", &tenant_id)
-                .bearer(&token)
-                .build(),
-        )
-        .await,
-    );
+    let (_, tenant) = get_tenant_as(&env.app, &token, &tenant_id).await;
     assert_eq!(tenant["use_sandbox"], true);
     assert_eq!(tenant["apns_configured"], true);
 

@@ -10,7 +10,7 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsInput;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemInput;
 use aws_smithy_runtime_api::client::interceptors::context::Input;
 use notify_shared::model::device::TokenMoves;
-use notify_shared::model::{DeviceRegistration, Platform};
+use notify_shared::model::Platform;
 use notify_shared::service::sending::Dispatcher;
 use notify_shared::App;
 use notify_tests::delivery::{ios_token, BUNDLE_ID};
@@ -194,14 +194,7 @@ async fn a_send_to_a_user_with_100_tokens_of_4096_characters_is_replayed_not_ref
     // Tokens this long are keyed by their hash: the store writes them, one
     // at a time (moto fails concurrent transactions now and then).
     for (user_id, token, platform) in &devices {
-        let registration = DeviceRegistration {
-            user_id: user_id.clone(),
-            token: token.clone(),
-            platform: *platform,
-            token_type: Default::default(),
-            app_version: None,
-            web_push_keys: None,
-        };
+        let registration = notify_tests::flows::registration(user_id, token, *platform);
         let mut attempts = 0;
         while let Err(err) = rig
             .env

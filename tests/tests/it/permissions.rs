@@ -4,6 +4,7 @@
 use base64::Engine as _;
 use lambda_http::{Body, Request, Response};
 use notify_shared::App;
+use notify_tests::flows::{get_tenant_as, get_tenant_by, As};
 use notify_tests::keys::tenant_with_apns;
 use notify_tests::{call, parts, Call, TestEnv};
 use serde_json::{json, Value};
@@ -96,16 +97,7 @@ async fn an_api_key_on_any_management_endpoint_is_forbidden() {
     }
     // Nothing was deleted or changed by those attempts.
     let owner = env.user_token("owner-acme", &["acme"]);
-    let (status, tenant) = parts(
-        &tenant_get::handle(
-            &env.app,
-            call("GET", "/tenants/{tenant_id}")
-                .param("tenant_id", &tenant_id)
-                .bearer(&owner)
-                .build(),
-        )
-        .await,
-    );
+    let (status, tenant) = get_tenant_as(&env.app, &owner, &tenant_id).await;
     assert_eq!(status, 200);
     assert_eq!(tenant["use_sandbox"], true);
 }
@@ -128,16 +120,7 @@ async fn api_key_of_another_tenant_is_forbidden_and_reveals_nothing() {
         }
     }
     // Same answer for a tenant that does not exist.
-    let (status, body) = parts(
-        &tenant_get::handle(
-            &env.app,
-            call("GET", "/tenants/{tenant_id}")
-                .param("tenant_id", "tnt_ZZZZZZZZZZZZZZZZZZZZ")
-                .api_key(&key_a)
-                .build(),
-        )
-        .await,
-    );
+    let (status, body) = get_tenant_by(&env.app, As::Key(&key_a), "tnt_ZZZZZZZZZZZZZZZZZZZZ").await;
     assert_eq!(status, 403, "{body}");
 }
 
@@ -311,27 +294,9 @@ async fn a_key_of_a_deleted_tenant_stops_working_at_once() {
         .delete_tenant(&tenant_id)
         .await
         .unwrap_or(false));
-    let (status, _) = parts(
-        &tenant_get::handle(
-            &env.app,
-            call("GET", "/tenants/{tenant_id}")
-                .param("tenant_id", &tenant_id)
-                .api_key(&key)
-                .build(),
-        )
-        .await,
-    );
+    let (status, _) = get_tenant_by(&env.app, As::Key(&key), &tenant_id).await;
     assert_eq!(status, 401);
-    let (status, _) = parts(
-        &tenant_get::handle(
-            &env.app,
-            call("GET", "/tenants/{tenant_id}")
-                .param("tenant_id", &tenant_id)
-                .bearer(&owner)
-                .build(),
-        )
-        .await,
-    );
+    let (status, _) = get_tenant_as(&env.app, &owner, &tenant_id).await;
     assert_eq!(status, 404);
 }
 

@@ -6,8 +6,8 @@
 //! router), a Web Push endpoint is unregistered through the query string,
 //! and a path value is decoded exactly once whichever router ran.
 
+use notify_tests::repo::read;
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
 
 use notify_shared::ids::has_id_shape;
 use notify_shared::service::devices::{checked_token, TokenIn};
@@ -36,19 +36,6 @@ const SLASHED_VALUES: &[&str] = &[
     "tnt_abcdefghij/klmnopqrs",
     "a/b",
 ];
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_default()
-}
-
-fn read(relative: &str) -> String {
-    let path = root().join(relative);
-    std::fs::read_to_string(&path)
-        .unwrap_or_else(|err| panic!("cannot read {}: {err}", path.display()))
-}
 
 /// "METHOD /path" of every HttpApi event of template.yaml.
 fn template_routes() -> BTreeSet<String> {

@@ -1,5 +1,6 @@
 //! What is stored: keys only as hashes, provider secrets only in Secrets Manager.
 
+use notify_tests::flows::get_tenant_as;
 use notify_tests::keys::{service_account, tenant_with_apns};
 use notify_tests::{call, parts, TestEnv};
 use secrecy::ExposeSecret;
@@ -47,16 +48,7 @@ async fn provider_private_keys_appear_in_no_table_item_and_no_response() {
     );
     assert_eq!(status, 200, "{created}");
     let tenant_id = created["tenant_id"].as_str().unwrap_or_default().to_owned();
-    let (_, fetched) = parts(
-        &tenant_get::handle(
-            &env.app,
-            call("GET", "/tenants/{tenant_id}")
-                .param("tenant_id", &tenant_id)
-                .bearer(&token)
-                .build(),
-        )
-        .await,
-    );
+    let (_, fetched) = get_tenant_as(&env.app, &token, &tenant_id).await;
     let (_, listed) =
         parts(&tenant_list::handle(&env.app, call("GET", "/tenants").bearer(&token).build()).await);
     let dump = env.table_dump().await;

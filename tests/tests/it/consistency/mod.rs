@@ -7,8 +7,8 @@
 //! YAML values.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
 
+use notify_tests::repo::{read, root};
 use serde_norway::Value as Yaml;
 
 mod functions;
@@ -149,19 +149,6 @@ const SQS_POLLER_ACTIONS: &[&str] = &[
 
 /// A route: upper-case method and API Gateway path (`{param}` segments).
 type Route = (String, String);
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_default()
-}
-
-fn read(relative: &str) -> String {
-    let path = root().join(relative);
-    std::fs::read_to_string(&path)
-        .unwrap_or_else(|err| panic!("cannot read {}: {err}", path.display()))
-}
 
 fn yaml(relative: &str) -> Yaml {
     serde_norway::from_str(&read(relative))

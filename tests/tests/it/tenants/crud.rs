@@ -142,28 +142,10 @@ async fn a_tenant_outside_the_users_orgs_is_not_found_and_not_revealed() {
     let alice = env.user_token("alice", &["acme"]);
     let tenant_id = env.create_tenant(&alice, tenant_with_apns("acme")).await;
     let mallory = env.user_token("mallory", &["evil"]);
-    let (status, body) = parts(
-        &tenant_get::handle(
-            &env.app,
-            call("GET", "/tenants/{tenant_id}")
-                .param("tenant_id", &tenant_id)
-                .bearer(&mallory)
-                .build(),
-        )
-        .await,
-    );
+    let (status, body) = get_tenant_as(&env.app, &mallory, &tenant_id).await;
     assert_eq!(status, 404, "{body}");
     assert!(!body.to_string().contains("acme"));
-    let (status, _) = parts(
-        &tenant_get::handle(
-            &env.app,
-            call("GET", "/tenants/{tenant_id}")
-                .param("tenant_id", "tnt_AAAAAAAAAAAAAAAAAAAA")
-                .bearer(&alice)
-                .build(),
-        )
-        .await,
-    );
+    let (status, _) = get_tenant_as(&env.app, &alice, "tnt_AAAAAAAAAAAAAAAAAAAA").await;
     assert_eq!(status, 404);
 }
 
@@ -190,16 +172,7 @@ async fn patch_changes_settings_and_adds_fcm_credentials() {
     assert_eq!(body["fcm_project_id"], "acme-prod");
     assert_eq!(body["apns_configured"], true);
 
-    let (_, fetched) = parts(
-        &tenant_get::handle(
-            &env.app,
-            call("GET", "/tenants/{tenant_id}")
-                .param("tenant_id", &tenant_id)
-                .bearer(&alice)
-                .build(),
-        )
-        .await,
-    );
+    let (_, fetched) = get_tenant_as(&env.app, &alice, &tenant_id).await;
     assert_eq!(fetched, body);
     // The secret holds both providers' credentials now.
     let stored = env

@@ -51,16 +51,7 @@ async fn a_tenant_deletion_interrupted_at_its_secret_is_finished_by_a_retried_de
     assert_eq!(status, 503, "{body}");
     assert!(secret_exists(&env, &tenant_id).await);
     // Not served while the deletion is unfinished.
-    let (status, _) = parts(
-        &tenant_get::handle(
-            &env.app,
-            call("GET", "/tenants/{tenant_id}")
-                .param("tenant_id", &tenant_id)
-                .bearer(&alice)
-                .build(),
-        )
-        .await,
-    );
+    let (status, _) = get_tenant_as(&env.app, &alice, &tenant_id).await;
     assert_eq!(status, 404);
 
     let (status, body) = delete_tenant_on(&env.app, &alice, &tenant_id).await;
