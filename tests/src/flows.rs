@@ -277,3 +277,22 @@ pub fn registration(user_id: &str, token: &str, platform: Platform) -> DeviceReg
         web_push_keys: None,
     }
 }
+
+/// A tenant of org `org` with APNs credentials, created by user `user`, and
+/// an API key named `key_name` with the default scopes: (tenant id, the
+/// user's token, the key's creation answer).
+pub async fn tenant_with_key(
+    env: &TestEnv,
+    user: &str,
+    org: &str,
+    key_name: &str,
+) -> (String, String, Value) {
+    let token = env.user_token(user, &[org]);
+    let tenant_id = env
+        .create_tenant(&token, crate::keys::tenant_with_apns(org))
+        .await;
+    let created = env
+        .create_api_key(&token, &tenant_id, json!({"name": key_name}))
+        .await;
+    (tenant_id, token, created)
+}

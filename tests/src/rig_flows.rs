@@ -3,7 +3,9 @@
 
 use notify_shared::model::Platform;
 
-use crate::delivery::BulkRig;
+use notify_shared::service::worker::WorkerSettings;
+
+use crate::delivery::{BulkRig, QueueSettings};
 
 /// One device for each of `ids`, the `n`th with `token(n)` on `platform`.
 pub fn one_device_each(
@@ -18,6 +20,16 @@ pub fn one_device_each(
 }
 
 impl BulkRig {
+    /// A rig whose queue redelivers after a second, `max_receive_count`
+    /// times at most, with the worker's default settings.
+    pub async fn with_quick_redelivery(max_receive_count: u32) -> Self {
+        let queue = QueueSettings {
+            max_receive_count,
+            visibility_timeout_seconds: 1,
+        };
+        Self::with_settings(queue, WorkerSettings::default()).await
+    }
+
     /// Queues the message a tenant deletion leaves for the worker, for this
     /// rig's tenant (whether or not it was deleted).
     pub async fn queue_purge(&self) {

@@ -1,5 +1,6 @@
 //! API keys: shown once, listed by prefix, scoped, revoked at once.
 
+use notify_tests::flows::tenant_with_key;
 use notify_tests::keys::tenant_with_apns;
 use notify_tests::{call, parts, TestEnv};
 use serde_json::{json, Value};
@@ -20,11 +21,8 @@ async fn list_keys(env: &TestEnv, token: &str, tenant_id: &str) -> (u16, Value) 
 #[tokio::test]
 async fn a_created_key_is_shown_once_then_listed_by_prefix_only() {
     let env = TestEnv::new().await;
-    let alice = env.user_token("alice", &["acme"]);
-    let tenant_id = env.create_tenant(&alice, tenant_with_apns("acme")).await;
-    let created = env
-        .create_api_key(&alice, &tenant_id, json!({"name": "backend-server"}))
-        .await;
+    let (tenant_id, alice, created) =
+        tenant_with_key(&env, "alice", "acme", "backend-server").await;
 
     let key = created["key"].as_str().unwrap_or_default();
     assert!(key.starts_with("msk_live_") && key.len() == 45, "{key}");
@@ -50,11 +48,7 @@ async fn a_created_key_is_shown_once_then_listed_by_prefix_only() {
 #[tokio::test]
 async fn a_deleted_key_fails_on_the_very_next_request() {
     let env = TestEnv::new().await;
-    let alice = env.user_token("alice", &["acme"]);
-    let tenant_id = env.create_tenant(&alice, tenant_with_apns("acme")).await;
-    let created = env
-        .create_api_key(&alice, &tenant_id, json!({"name": "doomed"}))
-        .await;
+    let (tenant_id, alice, created) = tenant_with_key(&env, "alice", "acme", "doomed").await;
     let key = created["key"].as_str().unwrap_or_default();
     let key_id = created["key_id"].as_str().unwrap_or_default();
 

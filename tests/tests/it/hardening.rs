@@ -8,6 +8,7 @@ use notify_shared::auth::api_key;
 use notify_shared::service::sending::Dispatcher;
 use notify_shared::App;
 use notify_tests::faults::{DynamoDbFault, DynamoDbKeys, Target};
+use notify_tests::flows::tenant_with_key;
 use notify_tests::keys::tenant_with_apns;
 use notify_tests::{call, parts, Call, PushSimulator, TestEnv};
 use secrecy::ExposeSecret;
@@ -158,11 +159,7 @@ async fn dispatch_call(
 #[tokio::test]
 async fn an_api_key_on_an_overlong_tenant_path_is_forbidden_not_a_server_error() {
     let env = TestEnv::new().await;
-    let owner = env.user_token("owner", &["acme"]);
-    let tenant_id = env.create_tenant(&owner, tenant_with_apns("acme")).await;
-    let key = env
-        .create_api_key(&owner, &tenant_id, json!({"name": "backend"}))
-        .await;
+    let (tenant_id, owner, key) = tenant_with_key(&env, "owner", "acme", "backend").await;
     let key = key["key"].as_str().unwrap_or_default().to_owned();
     let unknown = api_key::generate();
     let dispatcher = env.dispatcher();
@@ -193,11 +190,7 @@ async fn an_api_key_on_an_overlong_tenant_path_is_forbidden_not_a_server_error()
 #[tokio::test]
 async fn an_api_key_on_a_tenant_path_spliced_with_key_separators_is_forbidden() {
     let env = TestEnv::new().await;
-    let owner = env.user_token("owner", &["acme"]);
-    let tenant_id = env.create_tenant(&owner, tenant_with_apns("acme")).await;
-    let key = env
-        .create_api_key(&owner, &tenant_id, json!({"name": "backend"}))
-        .await;
+    let (tenant_id, _owner, key) = tenant_with_key(&env, "owner", "acme", "backend").await;
     let key = key["key"].as_str().unwrap_or_default().to_owned();
     let dispatcher = env.dispatcher();
     let keys = DynamoDbKeys::default();

@@ -19,6 +19,11 @@ pub(crate) fn signature(secret: &str, user_id: &str) -> String {
         .collect()
 }
 
+/// A device of `user_id` signed with `secret`, as the tenant's backend signs.
+pub(crate) fn signed_for(secret: &str, user_id: &str, token: &str) -> Value {
+    signed_device(user_id, token, &signature(secret, user_id))
+}
+
 pub(crate) async fn tenant(env: &TestEnv) -> (String, String) {
     apns_tenant(env, "acme").await
 }
@@ -102,11 +107,7 @@ async fn a_register_key_registers_a_device() {
     let c = clients(&env, &key, &owner, &tenant_id);
     let (status, device) = c
         .by_key
-        .register(signed_device(
-            "u1",
-            &ios_token(1),
-            &signature(&secret, "u1"),
-        ))
+        .register(signed_for(&secret, "u1", &ios_token(1)))
         .await;
     assert_eq!(status, 200, "{device}");
     assert_eq!(device["user_id"], "u1");
@@ -169,11 +170,7 @@ async fn a_register_key_cannot_move_another_users_token() {
     // The same key re-registers the victim's token for the victim (no move).
     let (status, _) = c
         .by_key
-        .register(signed_device(
-            "victim",
-            &ios_token(1),
-            &signature(&secret, "victim"),
-        ))
+        .register(signed_for(&secret, "victim", &ios_token(1)))
         .await;
     assert_eq!(status, 200);
 }
@@ -303,7 +300,7 @@ async fn the_verification_secret_is_shown_once_and_stored_only_in_secrets_manage
     let key = key_with(&env, &owner, &tenant_id, json!(["register"])).await;
     let rotated = secret_of(&env, &owner, &tenant_id).await;
     assert_ne!(rotated, secret);
-    let device = |secret: &str| signed_device("u1", &ios_token(1), &signature(secret, "u1"));
+    let device = |secret: &str| signed_for(secret, "u1", &ios_token(1));
     let by_key = Devices::key(&env, &key, &tenant_id);
     let (status, body) = by_key.register(device(&secret)).await;
     assert_signature_refused(status, &body);
@@ -325,11 +322,7 @@ async fn turning_user_verification_off_forgets_the_secret_and_stops_register_key
     let stored = tenant_secret_text(&env, &tenant_id).await;
     assert!(!stored.contains(&secret) && stored.contains("BEGIN PRIVATE KEY"));
     let (status, body) = Devices::key(&env, &key, &tenant_id)
-        .register(signed_device(
-            "u1",
-            &ios_token(1),
-            &signature(&secret, "u1"),
-        ))
+        .register(signed_for(&secret, "u1", &ios_token(1)))
         .await;
     assert_error((status, &body), 403, "user_verification_required");
     let (status, _) = turn_off(&env, As::User(&owner), &tenant_id).await;

@@ -18,7 +18,8 @@ use notify_tests::{call, parts, TestEnv};
 use serde_json::{json, Value};
 
 use crate::register_scope::{
-    key_with, owner_of, secret_of, signature, tenant, tenant_secret_text, turn_off, turn_on,
+    key_with, owner_of, secret_of, signature, signed_for, tenant, tenant_secret_text, turn_off,
+    turn_on,
 };
 
 #[tokio::test]
@@ -231,21 +232,13 @@ async fn a_verification_flag_whose_secret_was_lost_refuses_register_keys_with_a_
         .unwrap_or_else(|err| panic!("writing secret: {err}"));
     let by_key = Devices::key(&env, &key, &tenant_id);
     let (status, body) = by_key
-        .register(signed_device(
-            "u1",
-            &ios_token(1),
-            &signature(&secret, "u1"),
-        ))
+        .register(signed_for(&secret, "u1", &ios_token(1)))
         .await;
     assert_error((status, &body), 403, "user_verification_required");
     // Turning it on again heals it.
     let healed = secret_of(&env, &owner, &tenant_id).await;
     let (status, body) = by_key
-        .register(signed_device(
-            "u1",
-            &ios_token(1),
-            &signature(&healed, "u1"),
-        ))
+        .register(signed_for(&healed, "u1", &ios_token(1)))
         .await;
     assert_eq!(status, 200, "{body}");
 }

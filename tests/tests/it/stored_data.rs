@@ -1,19 +1,15 @@
 //! What is stored: keys only as hashes, provider secrets only in Secrets Manager.
 
 use notify_tests::flows::get_tenant_as;
+use notify_tests::flows::tenant_with_key;
 use notify_tests::keys::{service_account, tenant_with_apns};
 use notify_tests::{call, parts, TestEnv};
 use secrecy::ExposeSecret;
-use serde_json::json;
 
 #[tokio::test]
 async fn the_plain_api_key_appears_nowhere_in_dynamodb() {
     let env = TestEnv::new().await;
-    let token = env.user_token("alice", &["acme"]);
-    let tenant_id = env.create_tenant(&token, tenant_with_apns("acme")).await;
-    let created = env
-        .create_api_key(&token, &tenant_id, json!({"name": "backend"}))
-        .await;
+    let (_, _, created) = tenant_with_key(&env, "alice", "acme", "backend").await;
     let key = created["key"].as_str().unwrap_or_default();
     let dump = env.table_dump().await;
     assert!(

@@ -225,11 +225,7 @@ async fn patch_replacing_the_apns_key_needs_all_its_fields() {
 #[tokio::test]
 async fn deleting_a_tenant_removes_it_its_keys_and_its_secret() {
     let env = TestEnv::new().await;
-    let alice = env.user_token("alice", &["acme"]);
-    let tenant_id = env.create_tenant(&alice, tenant_with_apns("acme")).await;
-    let key = env
-        .create_api_key(&alice, &tenant_id, json!({"name": "backend"}))
-        .await;
+    let (tenant_id, alice, key) = tenant_with_key(&env, "alice", "acme", "backend").await;
     let secret_name = format!("{}{tenant_id}", env.tenant_secret_prefix);
 
     let delete = || {

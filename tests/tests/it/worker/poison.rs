@@ -40,14 +40,7 @@ async fn a_poison_message_goes_to_the_dead_letter_queue_at_once_with_its_reason(
 
 #[tokio::test]
 async fn without_a_dead_letter_queue_a_poison_message_is_reported_until_sqs_moves_it() {
-    let mut rig = BulkRig::with_settings(
-        QueueSettings {
-            max_receive_count: 2,
-            visibility_timeout_seconds: 1,
-        },
-        WorkerSettings::default(),
-    )
-    .await;
+    let mut rig = BulkRig::with_quick_redelivery(2).await;
     // A worker that cannot reach the dead-letter queue itself.
     let app = notify_shared::App::with_clients(
         rig.env.app.config.clone(),
@@ -147,14 +140,7 @@ async fn transient_provider_faults_are_retried_and_eventually_delivered() {
 
 #[tokio::test]
 async fn pushes_still_failing_on_the_last_receive_count_as_failed_so_the_batch_finishes() {
-    let rig = BulkRig::with_settings(
-        QueueSettings {
-            max_receive_count: 2,
-            visibility_timeout_seconds: 1,
-        },
-        WorkerSettings::default(),
-    )
-    .await;
+    let rig = BulkRig::with_quick_redelivery(2).await;
     let ids = users(0..4);
     let devices = one_device_each(&ids, fcm_token, Platform::Android);
     rig.register_many(&devices).await;

@@ -30,14 +30,7 @@ async fn the_same_message_delivered_twice_pushes_nothing_again_and_counts_nothin
 
 #[tokio::test]
 async fn a_retried_chunk_skips_the_devices_that_already_accepted_the_push() {
-    let rig = BulkRig::with_settings(
-        QueueSettings {
-            max_receive_count: 5,
-            visibility_timeout_seconds: 1,
-        },
-        WorkerSettings::default(),
-    )
-    .await;
+    let rig = BulkRig::with_quick_redelivery(5).await;
     let ids = users(0..10);
     let devices = three_devices_each(&ids, 0);
     rig.register_many(&devices).await;
