@@ -14,6 +14,7 @@ pub mod keys;
 pub mod lambda_trace;
 pub mod repo;
 pub mod rig_flows;
+pub mod sim_tenant;
 pub mod simulator;
 pub mod webpush;
 

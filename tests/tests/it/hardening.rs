@@ -10,7 +10,8 @@ use notify_shared::App;
 use notify_tests::faults::{DynamoDbFault, DynamoDbKeys, Target};
 use notify_tests::flows::tenant_with_key;
 use notify_tests::keys::tenant_with_apns;
-use notify_tests::{call, parts, Call, PushSimulator, TestEnv};
+use notify_tests::sim_tenant::SimTenant;
+use notify_tests::{call, parts, Call, TestEnv};
 use secrecy::ExposeSecret;
 use serde_json::{json, Value};
 
@@ -228,56 +229,24 @@ async fn an_api_key_on_a_tenant_path_spliced_with_key_separators_is_forbidden() 
 // Idempotent sends whose answer could not be stored
 // ---------------------------------------------------------------------------
 
-const BUNDLE_ID: &str = "com.acme.app";
 const KEY: &str = "order-1042-shipped";
 
-struct SendRig {
-    env: TestEnv,
-    sim: PushSimulator,
-    dispatcher: Dispatcher,
-    owner: String,
-    tenant_id: String,
-}
+type SendRig = SimTenant;
 
+/// A tenant at the simulator with one iPhone of `u1`.
 async fn send_rig() -> SendRig {
-    let (env, sim) = TestEnv::with_simulator().await;
-    let owner = env.user_token("owner", &["acme"]);
-    let tenant_id = env
-        .create_tenant(&owner, sim.tenant_body("acme", BUNDLE_ID).await)
-        .await;
-    let request = call("POST", "/tenants/{tenant_id}/devices")
-        .param("tenant_id", &tenant_id)
-        .bearer(&owner)
-        .json(json!({"user_id": "u1", "token": format!("{:064x}", 7), "platform": "ios"}))
-        .build();
-    let (status, body) = parts(&device_register::handle(&env.app, request).await);
-    assert_eq!(status, 200, "registering: {body}");
-    let dispatcher = env.dispatcher();
-    SendRig {
-        env,
-        sim,
-        dispatcher,
-        owner,
-        tenant_id,
-    }
+    let rig = SimTenant::start().await;
+    rig.register("u1", &format!("{:064x}", 7), "ios").await;
+    rig
 }
 
-impl SendRig {
-    /// Sends the same request with the same `Idempotency-Key` through `app`.
-    async fn send(&self, app: &App, key: &str) -> (u16, http::HeaderMap, String) {
-        let request = call("POST", "/tenants/{tenant_id}/notify")
-            .param("tenant_id", &self.tenant_id)
-            .bearer(&self.owner)
-            .header("Idempotency-Key", key)
-            .json(json!({"user_id": "u1", "alert": {"title": "Order shipped"}}))
-            .build();
-        let response = notify_send::handle(app, &self.dispatcher, request).await;
-        let text = String::from_utf8_lossy(response.body().as_ref()).into_owned();
-        (response.status().as_u16(), response.headers().clone(), text)
-    }
-
+trait EndLeases {
     /// Ends the lease of every idempotency record of the tenant, as if the
     /// first request had started long ago.
+    async fn end_leases(&self);
+}
+
+impl EndLeases for SimTenant {
     async fn end_leases(&self) {
         let records = self
             .env
@@ -319,10 +288,6 @@ impl SendRig {
         }
         assert!(records.count() > 0, "no idempotency record to end");
     }
-
-    async fn pushes(&self) -> usize {
-        self.sim.deliveries().await.len()
-    }
 }
 
 #[tokio::test]
@@ -330,16 +295,16 @@ async fn a_send_whose_answer_failed_to_store_once_is_replayed_and_never_sent_aga
     let rig = send_rig().await;
     let fault = DynamoDbFault::new(Target::IdempotencyCompletion, 1);
     let app = rig.env.app_with(fault.clone());
-    let (status, _, first) = rig.send(&app, KEY).await;
+    let (status, _, first) = rig.keyed_send(&app, KEY).await;
     assert_eq!(status, 200, "{first}");
     assert_eq!(fault.injected(), 1, "the completion write was not failed");
     assert_eq!(rig.pushes().await, 1);
     // Replays, before and after the first request's lease, get its answer.
-    let (status, _, again) = rig.send(&app, KEY).await;
+    let (status, _, again) = rig.keyed_send(&app, KEY).await;
     assert_eq!((status, &again), (200, &first));
     rig.end_leases().await;
     for _ in 0..3 {
-        let (status, _, again) = rig.send(&app, KEY).await;
+        let (status, _, again) = rig.keyed_send(&app, KEY).await;
         assert_eq!((status, &again), (200, &first));
     }
     assert_eq!(rig.pushes().await, 1, "a replay sent the push again");
@@ -350,7 +315,7 @@ async fn a_send_whose_answer_was_never_stored_is_not_run_again_after_its_lease()
     let rig = send_rig().await;
     let fault = DynamoDbFault::new(Target::IdempotencyCompletion, usize::MAX);
     let app = rig.env.app_with(fault.clone());
-    let (status, _, first) = rig.send(&app, KEY).await;
+    let (status, _, first) = rig.keyed_send(&app, KEY).await;
     assert_eq!(status, 200, "the caller still gets its answer: {first}");
     assert!(
         fault.injected() >= 2,
@@ -359,14 +324,14 @@ async fn a_send_whose_answer_was_never_stored_is_not_run_again_after_its_lease()
     assert_eq!(rig.pushes().await, 1);
     fault.heal();
     // While the first request's lease runs: in progress, retry shortly.
-    let (status, headers, text) = rig.send(&app, KEY).await;
+    let (status, headers, text) = rig.keyed_send(&app, KEY).await;
     assert_eq!(status, 409, "{text}");
     assert!(text.contains("idempotency_in_progress"), "{text}");
     assert!(headers.get("retry-after").is_some());
     // Once it has ended: the outcome is unknown, and nothing runs again.
     rig.end_leases().await;
     for _ in 0..3 {
-        let (status, headers, text) = rig.send(&app, KEY).await;
+        let (status, headers, text) = rig.keyed_send(&app, KEY).await;
         assert_eq!(status, 409, "{text}");
         let answer: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
         assert_eq!(answer["code"], "idempotency_outcome_unknown", "{text}");
@@ -380,7 +345,7 @@ async fn a_send_whose_answer_was_never_stored_is_not_run_again_after_its_lease()
     }
     assert_eq!(rig.pushes().await, 1, "a replay sent the push again");
     // A new key is a new send.
-    let (status, _, text) = rig.send(&app, "order-1042-shipped-again").await;
+    let (status, _, text) = rig.keyed_send(&app, "order-1042-shipped-again").await;
     assert_eq!(status, 200, "{text}");
     assert_eq!(rig.pushes().await, 2);
 }
@@ -391,11 +356,11 @@ async fn a_send_that_failed_before_sending_anything_runs_again_with_the_same_key
     // Listing the user's devices fails: nothing was sent, the claim is released.
     let fault = DynamoDbFault::new(Target::Query, 1);
     let app = rig.env.app_with(fault.clone());
-    let (status, _, text) = rig.send(&app, KEY).await;
+    let (status, _, text) = rig.keyed_send(&app, KEY).await;
     assert!(status >= 500, "{status}: {text}");
     assert_eq!(fault.injected(), 1);
     assert_eq!(rig.pushes().await, 0);
-    let (status, _, text) = rig.send(&app, KEY).await;
+    let (status, _, text) = rig.keyed_send(&app, KEY).await;
     assert_eq!(status, 200, "{text}");
     assert_eq!(rig.pushes().await, 1);
 }

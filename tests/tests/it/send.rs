@@ -4,9 +4,9 @@
 use notify_shared::auth::user_token::UserClaims;
 use notify_shared::auth::Caller;
 use notify_shared::service::idempotency::answer_owner;
-use notify_shared::service::sending::Dispatcher;
 use notify_shared::store::IdempotencySlot;
-use notify_tests::{call, parts, Call, PushSimulator, TestEnv};
+use notify_tests::call;
+use notify_tests::sim_tenant::SimTenant;
 use serde_json::{json, Value};
 
 const BUNDLE_ID: &str = "com.acme.app";
@@ -21,73 +21,14 @@ fn fcm_token(n: u32) -> String {
 
 /// A simulator, an app pointed at it, and a tenant with both providers'
 /// credentials from the simulator.
-struct Setup {
-    env: TestEnv,
-    sim: PushSimulator,
-    dispatcher: Dispatcher,
-    owner: String,
-    tenant_id: String,
-}
+type Setup = SimTenant;
 
 async fn setup() -> Setup {
-    setup_with(|_| {}).await
+    SimTenant::start().await
 }
 
 async fn setup_with(adjust: impl FnOnce(&mut Value)) -> Setup {
-    let (env, sim) = TestEnv::with_simulator().await;
-    let owner = env.user_token("owner", &["acme"]);
-    let mut body = sim.tenant_body("acme", BUNDLE_ID).await;
-    adjust(&mut body);
-    let tenant_id = env.create_tenant(&owner, body).await;
-    let dispatcher = env.dispatcher();
-    Setup {
-        env,
-        sim,
-        dispatcher,
-        owner,
-        tenant_id,
-    }
-}
-
-impl Setup {
-    async fn register(&self, user_id: &str, token: &str, platform: &str) {
-        let request = call("POST", "/tenants/{tenant_id}/devices")
-            .param("tenant_id", &self.tenant_id)
-            .bearer(&self.owner)
-            .json(json!({"user_id": user_id, "token": token, "platform": platform}))
-            .build();
-        let (status, body) = parts(&device_register::handle(&self.env.app, request).await);
-        assert_eq!(status, 200, "registering: {body}");
-    }
-
-    async fn devices(&self, user_id: &str) -> Vec<Value> {
-        let request = call("GET", "/tenants/{tenant_id}/devices")
-            .param("tenant_id", &self.tenant_id)
-            .bearer(&self.owner)
-            .query("user_id", user_id)
-            .build();
-        let (status, body) = parts(&device_list::handle(&self.env.app, request).await);
-        assert_eq!(status, 200, "listing: {body}");
-        body["devices"].as_array().cloned().unwrap_or_default()
-    }
-
-    fn notify_call(&self) -> Call {
-        call("POST", "/tenants/{tenant_id}/notify")
-            .param("tenant_id", &self.tenant_id)
-            .bearer(&self.owner)
-    }
-
-    /// Status, headers and raw body text of a send.
-    async fn send_call(&self, request: Call) -> (u16, http::HeaderMap, String) {
-        let response = notify_send::handle(&self.env.app, &self.dispatcher, request.build()).await;
-        let text = String::from_utf8_lossy(response.body().as_ref()).into_owned();
-        (response.status().as_u16(), response.headers().clone(), text)
-    }
-
-    async fn send(&self, body: Value) -> (u16, Value) {
-        let (status, _, text) = self.send_call(self.notify_call().json(body)).await;
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-    }
+    SimTenant::start_with(adjust).await
 }
 
 fn order_shipped(user_id: &str) -> Value {

@@ -7,38 +7,23 @@ use std::time::Duration;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use notify_shared::service::sending::Dispatcher;
 use notify_tests::flows::{get_tenant as tenant_object, patch_tenant, Devices};
-use notify_tests::{call, parts, BrowserSubscription, BulkRig, PushSimulator, TestEnv};
+use notify_tests::sim_tenant::SimTenant;
+use notify_tests::{call, parts, BrowserSubscription, BulkRig, TestEnv};
 use serde_json::{json, Value};
 
 const BUNDLE_ID: &str = "com.acme.app";
 const SUBJECT: &str = "mailto:ops@acme.com";
 
-struct Setup {
-    env: TestEnv,
-    sim: PushSimulator,
-    dispatcher: Dispatcher,
-    owner: String,
-    tenant_id: String,
-}
+type Setup = SimTenant;
 
 async fn setup(web_push: Option<Value>) -> Setup {
-    let (env, sim) = TestEnv::with_simulator().await;
-    let owner = env.user_token("owner", &["acme"]);
-    let mut body = sim.tenant_body("acme", BUNDLE_ID).await;
-    if let Some(web_push) = web_push {
-        body["web_push"] = web_push;
-    }
-    let tenant_id = env.create_tenant(&owner, body).await;
-    let dispatcher = env.dispatcher();
-    Setup {
-        env,
-        sim,
-        dispatcher,
-        owner,
-        tenant_id,
-    }
+    SimTenant::start_with(|body| {
+        if let Some(web_push) = web_push {
+            body["web_push"] = web_push;
+        }
+    })
+    .await
 }
 
 async fn register(env: &TestEnv, owner: &str, tenant_id: &str, body: Value) -> (u16, Value) {
@@ -66,24 +51,15 @@ fn assert_one_failed_with(answer: &(u16, Value), status: &str) {
     );
 }
 
-impl Setup {
-    async fn register_subscription(&self, user_id: &str, subscription: Value) -> (u16, Value) {
-        register(
-            &self.env,
-            &self.owner,
-            &self.tenant_id,
-            json!({"user_id": user_id, "platform": "webpush", "subscription": subscription}),
-        )
-        .await
-    }
+trait Subscriptions {
+    async fn register_subscription(&self, user_id: &str, subscription: Value) -> (u16, Value);
+    async fn vapid_public_key(&self) -> String;
+}
 
-    async fn send(&self, body: Value) -> (u16, Value) {
-        let request = call("POST", "/tenants/{tenant_id}/notify")
-            .param("tenant_id", &self.tenant_id)
-            .bearer(&self.owner)
-            .json(body)
-            .build();
-        parts(&notify_send::handle(&self.env.app, &self.dispatcher, request).await)
+impl Subscriptions for SimTenant {
+    async fn register_subscription(&self, user_id: &str, subscription: Value) -> (u16, Value) {
+        let body = json!({"user_id": user_id, "platform": "webpush", "subscription": subscription});
+        self.by_owner().register(body).await
     }
 
     async fn vapid_public_key(&self) -> String {
