@@ -1,22 +1,10 @@
 //! API keys: shown once, listed by prefix, scoped, revoked at once.
 
 use notify_tests::flows::tenant_with_key;
+use notify_tests::flows::{create_key, list_keys, As};
 use notify_tests::keys::tenant_with_apns;
 use notify_tests::{call, parts, TestEnv};
 use serde_json::{json, Value};
-
-async fn list_keys(env: &TestEnv, token: &str, tenant_id: &str) -> (u16, Value) {
-    parts(
-        &api_key_list::handle(
-            &env.app,
-            call("GET", "/tenants/{tenant_id}/api-keys")
-                .param("tenant_id", tenant_id)
-                .bearer(token)
-                .build(),
-        )
-        .await,
-    )
-}
 
 #[tokio::test]
 async fn a_created_key_is_shown_once_then_listed_by_prefix_only() {
@@ -34,7 +22,7 @@ async fn a_created_key_is_shown_once_then_listed_by_prefix_only() {
     assert_eq!(created["prefix"], &key[..13]);
     assert_eq!(created["scopes"], json!(["devices", "send"]));
 
-    let (status, body) = list_keys(&env, &alice, &tenant_id).await;
+    let (status, body) = list_keys(&env.app, As::User(&alice), &tenant_id).await;
     assert_eq!(status, 200, "{body}");
     let keys = body["keys"].as_array().cloned().unwrap_or_default();
     assert_eq!(keys.len(), 1);
@@ -75,7 +63,7 @@ async fn a_deleted_key_fails_on_the_very_next_request() {
     let (status, body) = parts(&api_key_list::handle(&env.app, probe()).await);
     assert_eq!(status, 401, "{body}");
     assert_eq!(body["code"], "unauthorized");
-    let (_, listed) = list_keys(&env, &alice, &tenant_id).await;
+    let (_, listed) = list_keys(&env.app, As::User(&alice), &tenant_id).await;
     assert_eq!(listed["keys"], json!([]));
     assert_eq!(
         parts(&api_key_delete::handle(&env.app, delete()).await).0,
@@ -103,17 +91,8 @@ async fn scopes_default_to_both_and_can_be_narrowed() {
         (json!({"name": "x".repeat(101)}), "name"),
         (json!({}), "name"),
     ] {
-        let (status, error) = parts(
-            &api_key_create::handle(
-                &env.app,
-                call("POST", "/tenants/{tenant_id}/api-keys")
-                    .param("tenant_id", &tenant_id)
-                    .bearer(&alice)
-                    .json(body.clone())
-                    .build(),
-            )
-            .await,
-        );
+        let (status, error) =
+            create_key(&env.app, As::User(&alice), &tenant_id, body.clone()).await;
         assert_eq!(status, 400, "{body} -> {error}");
         assert!(
             error["detail"].as_str().unwrap_or_default().contains(field),
@@ -138,7 +117,7 @@ async fn any_number_of_keys_can_be_created_and_all_are_listed() {
         env.create_api_key(&alice, &tenant_id, json!({"name": format!("key-{n}")}))
             .await;
     }
-    let (_, body) = list_keys(&env, &alice, &tenant_id).await;
+    let (_, body) = list_keys(&env.app, As::User(&alice), &tenant_id).await;
     assert_eq!(body["keys"].as_array().map(Vec::len), Some(12));
 }
 
@@ -167,7 +146,7 @@ async fn a_key_creation_retried_after_its_answer_was_lost_succeeds_once() {
             .await;
         assert!(written.is_ok(), "attempt {attempt}: {written:?}");
     }
-    let (status, listed) = list_keys(&env, &token, &tenant_id).await;
+    let (status, listed) = list_keys(&env.app, As::User(&token), &tenant_id).await;
     assert_eq!(status, 200, "{listed}");
     assert_eq!(listed["keys"].as_array().map(Vec::len), Some(1), "{listed}");
 }

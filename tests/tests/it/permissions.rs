@@ -4,7 +4,7 @@
 use base64::Engine as _;
 use lambda_http::{Body, Request, Response};
 use notify_shared::App;
-use notify_tests::flows::{get_tenant_as, get_tenant_by, As};
+use notify_tests::flows::{get_tenant_as, get_tenant_by, list_keys, As};
 use notify_tests::keys::tenant_with_apns;
 use notify_tests::{call, parts, Call, TestEnv};
 use serde_json::{json, Value};
@@ -321,16 +321,7 @@ async fn last_used_at_is_recorded_without_a_write_on_every_request() {
     assert_eq!(second, 1, "a recent use must cost one read and no write");
     assert!(first > second, "the first use records last_used_at");
 
-    let (_, listed) = parts(
-        &api_key_list::handle(
-            &env.app,
-            call("GET", "/tenants/{tenant_id}/api-keys")
-                .param("tenant_id", &tenant_id)
-                .bearer(&owner)
-                .build(),
-        )
-        .await,
-    );
+    let (_, listed) = list_keys(&env.app, As::User(&owner), &tenant_id).await;
     let last_used = listed["keys"][0]["last_used_at"]
         .as_str()
         .unwrap_or_default()

@@ -102,17 +102,13 @@ async fn a_tombstoned_tenant_serves_nothing() {
         };
         assert_eq!(parts(&response).0, 404);
     }
-    let (status, _) = parts(
-        &api_key_create::handle(
-            &env.app,
-            call("POST", "/tenants/{tenant_id}/api-keys")
-                .param("tenant_id", &tenant_id)
-                .bearer(&alice)
-                .json(json!({"name": "late"}))
-                .build(),
-        )
-        .await,
-    );
+    let (status, _) = create_key(
+        &env.app,
+        As::User(&alice),
+        &tenant_id,
+        json!({"name": "late"}),
+    )
+    .await;
     assert_eq!(status, 404);
     // An eventually consistent index: polled until the deletion shows.
     notify_tests::eventually("the tenant list after the deletion", || async {
