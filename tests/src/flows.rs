@@ -325,3 +325,16 @@ pub async fn key_named(
         .await;
     created["key"].as_str().unwrap_or_default().to_owned()
 }
+
+/// The provider credentials the tenant's secret holds (default if none).
+pub async fn stored_credentials(
+    env: &TestEnv,
+    tenant_id: &str,
+) -> notify_shared::credentials::TenantCredentials {
+    env.app
+        .secrets
+        .tenant_credentials(tenant_id)
+        .await
+        .ok()
+        .unwrap_or_default()
+}

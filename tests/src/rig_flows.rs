@@ -5,7 +5,12 @@ use notify_shared::model::Platform;
 
 use notify_shared::service::worker::WorkerSettings;
 
-use crate::delivery::{BulkRig, QueueSettings};
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::delivery::{BulkRig, QueueSettings, Round};
+use crate::flows::key_named;
 
 /// One device for each of `ids`, the `n`th with `token(n)` on `platform`.
 pub fn one_device_each(
@@ -28,6 +33,18 @@ impl BulkRig {
             visibility_timeout_seconds: 1,
         };
         Self::with_settings(queue, WorkerSettings::default()).await
+    }
+
+    /// A new API key of the rig's tenant named `name` with `scopes`.
+    pub async fn key(&self, name: &str, scopes: Value) -> String {
+        key_named(&self.env, &self.owner, &self.tenant_id, name, scopes).await
+    }
+
+    /// One round (1 s long poll) that must find a message.
+    pub async fn queued_round(&self) -> Round {
+        self.round(Duration::from_secs(1))
+            .await
+            .unwrap_or_else(|| panic!("the chunk was not queued"))
     }
 
     /// Queues the message a tenant deletion leaves for the worker, for this

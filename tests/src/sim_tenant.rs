@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 
 use crate::calls::{call, parts, Call};
 use crate::env::TestEnv;
-use crate::flows::{device, Devices};
+use crate::flows::{device, key_named, Devices};
 use crate::simulator::PushSimulator;
 
 pub const BUNDLE_ID: &str = "com.acme.app";
@@ -108,6 +108,11 @@ impl SimTenant {
     pub async fn keyed_send(&self, app: &App, key: &str) -> (u16, http::HeaderMap, String) {
         self.keyed_send_as(app, |call| call.bearer(&self.owner), key)
             .await
+    }
+
+    /// A new API key of the tenant named `name` with `scopes`.
+    pub async fn key(&self, name: &str, scopes: Value) -> String {
+        key_named(&self.env, &self.owner, &self.tenant_id, name, scopes).await
     }
 
     /// Pushes the simulator has accepted.

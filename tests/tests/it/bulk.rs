@@ -6,7 +6,6 @@ use std::time::Duration;
 use notify_shared::model::{Platform, QueueMessage};
 use notify_shared::service::bulk::{MAX_USERS_PER_CHUNK, MAX_USER_IDS};
 use notify_tests::delivery::ios_token;
-use notify_tests::flows::key_named;
 use notify_tests::keys::tenant_with_apns;
 use notify_tests::{call, parts, BulkRig};
 use serde_json::{json, Value};
@@ -143,14 +142,7 @@ async fn an_api_key_without_the_send_scope_is_forbidden() {
     let rig = BulkRig::start().await;
     let (_, queued) = rig.bulk(hello(users(0..1))).await;
     let batch_id = queued["batch_id"].as_str().unwrap_or_default().to_owned();
-    let key = key_named(
-        &rig.env,
-        &rig.owner,
-        &rig.tenant_id,
-        "ios-app",
-        json!(["devices"]),
-    )
-    .await;
+    let key = rig.key("ios-app", json!(["devices"])).await;
 
     let (status, body) = rig.bulk_as(hello(users(0..1)), |c| c.api_key(&key)).await;
     assert_eq!(status, 403, "{body}");
@@ -171,14 +163,7 @@ async fn an_api_key_without_the_send_scope_is_forbidden() {
     );
 
     // A key with the scope may do both.
-    let sender = key_named(
-        &rig.env,
-        &rig.owner,
-        &rig.tenant_id,
-        "backend",
-        json!(["send"]),
-    )
-    .await;
+    let sender = rig.key("backend", json!(["send"])).await;
     let (status, body) = rig
         .bulk_as(hello(users(0..1)), |c| c.api_key(&sender))
         .await;

@@ -14,7 +14,6 @@ use notify_shared::model::Platform;
 use notify_shared::App;
 use notify_tests::delivery::{ios_token, BUNDLE_ID};
 use notify_tests::faults::LostAnswer;
-use notify_tests::flows::key_named;
 use notify_tests::keys::tenant_with_apns;
 use notify_tests::sim_tenant::SimTenant;
 use notify_tests::{call, parts, BulkRig, Call, TestEnv};
@@ -198,14 +197,7 @@ async fn another_key_or_user_replaying_an_idempotency_key_gets_422_and_no_device
         "the owner sees whole tokens: {first}"
     );
 
-    let send_only = key_named(
-        &rig.env,
-        &rig.owner,
-        &rig.tenant_id,
-        "backend",
-        json!(["send"]),
-    )
-    .await;
+    let send_only = rig.key("backend", json!(["send"])).await;
     let colleague = rig.env.user_token("colleague", &["acme"]);
     let others: [(&str, Auth<'_>); 2] = [
         ("a send-only key", Box::new(|call| call.api_key(&send_only))),

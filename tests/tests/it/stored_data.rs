@@ -1,6 +1,7 @@
 //! What is stored: keys only as hashes, provider secrets only in Secrets Manager.
 
 use notify_tests::flows::get_tenant_as;
+use notify_tests::flows::stored_credentials;
 use notify_tests::flows::tenant_with_key;
 use notify_tests::keys::{service_account, tenant_with_apns};
 use notify_tests::{call, parts, TestEnv};
@@ -61,13 +62,7 @@ async fn provider_private_keys_appear_in_no_table_item_and_no_response() {
         }
     }
     // They are in the tenant's secret, and usable.
-    let stored = env
-        .app
-        .secrets
-        .tenant_credentials(&tenant_id)
-        .await
-        .ok()
-        .unwrap_or_default();
+    let stored = stored_credentials(&env, &tenant_id).await;
     assert_eq!(
         stored
             .apns

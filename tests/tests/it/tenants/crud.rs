@@ -175,13 +175,7 @@ async fn patch_changes_settings_and_adds_fcm_credentials() {
     let (_, fetched) = get_tenant_as(&env.app, &alice, &tenant_id).await;
     assert_eq!(fetched, body);
     // The secret holds both providers' credentials now.
-    let stored = env
-        .app
-        .secrets
-        .tenant_credentials(&tenant_id)
-        .await
-        .ok()
-        .unwrap_or_default();
+    let stored = stored_credentials(&env, &tenant_id).await;
     assert!(stored.apns.is_some() && stored.fcm.is_some());
 }
 

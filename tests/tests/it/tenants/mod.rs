@@ -15,7 +15,7 @@ use notify_tests::delivery::ios_token;
 use notify_tests::faults::Gate;
 use notify_tests::flows::{
     assert_nothing_left_of, create_key, delete_tenant_on, device, get_tenant_as, ios_users,
-    tenant_with_key, As, Devices,
+    stored_credentials, tenant_with_key, As, Devices,
 };
 use notify_tests::keys::{apns_p8, service_account, tenant_with_apns};
 use notify_tests::{call, parts, BulkRig, Faults, TestEnv};

@@ -119,10 +119,7 @@ async fn transient_provider_faults_are_retried_and_eventually_delivered() {
         .await;
     let batch_id = queue(&rig, &ids).await;
 
-    let first = rig
-        .round(Duration::from_secs(1))
-        .await
-        .unwrap_or_else(|| panic!("the chunk was not queued"));
+    let first = rig.queued_round().await;
     assert_eq!(first.failed.len(), 1, "retried through SQS: {first:?}");
     assert!(rig.sim.deliveries().await.is_empty());
     let (_, report) = rig.status(&batch_id).await;

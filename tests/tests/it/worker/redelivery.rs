@@ -40,10 +40,7 @@ async fn a_retried_chunk_skips_the_devices_that_already_accepted_the_push() {
         .fault(json!({"fault": "status", "status": 500, "count": 40, "provider": "fcm"}))
         .await;
     let batch_id = queue(&rig, &ids).await;
-    let first = rig
-        .round(Duration::from_secs(1))
-        .await
-        .unwrap_or_else(|| panic!("the chunk was not queued"));
+    let first = rig.queued_round().await;
     assert_eq!(first.failed.len(), 1, "{first:?}");
     assert_eq!(
         rig.pushes_by_token().await.len(),
