@@ -45,7 +45,7 @@ async fn tenant_creation_rejects_bad_bodies_naming_the_problem() {
         }
         body.to_string().into_bytes()
     };
-    let cases: Vec<(Vec<u8>, u16, &str, &str)> = vec![
+    let mut cases: Vec<(Vec<u8>, u16, &str, &str)> = vec![
         (b"{".to_vec(), 400, "invalid_request", "malformed JSON"),
         (
             b"[1,2]".to_vec(),
@@ -59,101 +59,55 @@ async fn tenant_creation_rejects_bad_bodies_naming_the_problem() {
             "invalid_request",
             "request body is required",
         ),
+    ];
+    let request_errors = [
+        (json!({"use_sandbox": "yes"}), "`use_sandbox`"),
+        (json!({"bundle_id": 42}), "`bundle_id`"),
+        (json!({"privateKey": "x"}), "unknown field `privateKey`"),
+        (json!({"team_id": null}), "`team_id`"),
+        (json!({"bundle_id": "not a bundle"}), "`bundle_id`"),
+    ];
+    let pem = "-----BEGIN PRIVATE KEY-----\nnope\n-----END PRIVATE KEY-----\n";
+    let credential_errors = [
+        (json!({"team_id": "short"}), "`team_id`"),
+        (json!({"key_id": "lowercase1"}), "`key_id`"),
+        (json!({"private_key": pem}), "`private_key`"),
+        (json!({"private_key": p384_key()}), "P-256"),
+        (json!({"private_key": rsa_pem()}), "`private_key`"),
+    ];
+    for (patch, needle) in request_errors {
+        cases.push((with(patch), 400, "invalid_request", needle));
+    }
+    for (patch, needle) in credential_errors {
+        cases.push((with(patch), 400, "invalid_credentials", needle));
+    }
+    cases.push((
+        with(json!({"org_id": "has space"})),
+        400,
+        "invalid_request",
+        "`org_id`",
+    ));
+    let fcm_errors = [
+        (json!("not json"), "fcm_service_account"),
         (
-            with(json!({"use_sandbox": "yes"})),
-            400,
-            "invalid_request",
-            "`use_sandbox`",
-        ),
-        (
-            with(json!({"bundle_id": 42})),
-            400,
-            "invalid_request",
-            "`bundle_id`",
-        ),
-        (
-            with(json!({"privateKey": "x"})),
-            400,
-            "invalid_request",
-            "unknown field `privateKey`",
-        ),
-        (
-            with(json!({"team_id": null})),
-            400,
-            "invalid_request",
-            "`team_id`",
-        ),
-        (
-            with(json!({"bundle_id": "not a bundle"})),
-            400,
-            "invalid_request",
-            "`bundle_id`",
-        ),
-        (
-            with(json!({"team_id": "short"})),
-            400,
-            "invalid_credentials",
-            "`team_id`",
-        ),
-        (
-            with(json!({"key_id": "lowercase1"})),
-            400,
-            "invalid_credentials",
-            "`key_id`",
-        ),
-        (
-            with(
-                json!({"private_key": "-----BEGIN PRIVATE KEY-----\nnope\n-----END PRIVATE KEY-----\n"}),
-            ),
-            400,
-            "invalid_credentials",
-            "`private_key`",
-        ),
-        (
-            with(json!({"private_key": p384_key()})),
-            400,
-            "invalid_credentials",
-            "P-256",
-        ),
-        (
-            with(json!({"private_key": rsa_pem()})),
-            400,
-            "invalid_credentials",
-            "`private_key`",
-        ),
-        (
-            with(json!({"org_id": "has space"})),
-            400,
-            "invalid_request",
-            "`org_id`",
-        ),
-        (
-            with(json!({"fcm_service_account": "not json"})),
-            400,
-            "invalid_credentials",
-            "fcm_service_account",
-        ),
-        (
-            with(json!({"fcm_service_account": {"project_id": "my-app-123"}})),
-            400,
-            "invalid_credentials",
+            json!({"project_id": "my-app-123"}),
             "fcm_service_account.client_email",
         ),
         (
-            with(
-                json!({"fcm_service_account": {"project_id": "my-app-123", "client_email": "a@my-app-123.iam.gserviceaccount.com", "token_uri": "https://oauth2.googleapis.com/token", "private_key": apns_p8()}}),
-            ),
-            400,
-            "invalid_credentials",
+            json!({"project_id": "my-app-123", "client_email": "a@my-app-123.iam.gserviceaccount.com", "token_uri": "https://oauth2.googleapis.com/token", "private_key": apns_p8()}),
             "RSA",
         ),
-        (
-            vec![b' '; 1024 * 1024 + 1],
-            413,
-            "payload_too_large",
-            "1 MiB",
-        ),
     ];
+    for (account, needle) in fcm_errors {
+        let patch = json!({ "fcm_service_account": account });
+        cases.push((with(patch), 400, "invalid_credentials", needle));
+    }
+    cases.push((
+        vec![b' '; 1024 * 1024 + 1],
+        413,
+        "payload_too_large",
+        "1 MiB",
+    ));
     for (body, status_expected, code, needle) in cases {
         let preview = String::from_utf8_lossy(&body[..body.len().min(80)]).into_owned();
         let (status, answer) = create(&env.app, &token, body).await;

@@ -2,19 +2,17 @@
 
 use super::*;
 
+/// `POST /tenants` as `token`.
+async fn create(env: &TestEnv, token: &str, body: Value) -> (u16, Value) {
+    let request = call("POST", "/tenants").bearer(token).json(body);
+    parts(&tenant_create::handle(&env.app, request.build()).await)
+}
+
 #[tokio::test]
 async fn a_user_creates_a_tenant_with_apns_credentials_and_gets_the_contract_object() {
     let env = TestEnv::new().await;
     let token = env.user_token("alice", &["acme"]);
-    let response = tenant_create::handle(
-        &env.app,
-        call("POST", "/tenants")
-            .bearer(&token)
-            .json(tenant_with_apns("acme"))
-            .build(),
-    )
-    .await;
-    let (status, body) = parts(&response);
+    let (status, body) = create(&env, &token, tenant_with_apns("acme")).await;
     assert_eq!(status, 200, "{body}");
     let tenant_id = body["tenant_id"].as_str().unwrap_or_default();
     assert!(
@@ -49,15 +47,12 @@ async fn a_user_creates_a_tenant_with_apns_credentials_and_gets_the_contract_obj
 async fn org_defaults_to_the_personal_org_of_the_caller() {
     let env = TestEnv::new().await;
     let token = env.user_token("bob", &[]);
-    let response = tenant_create::handle(
-        &env.app,
-        call("POST", "/tenants")
-            .bearer(&token)
-            .json(json!({"fcm_service_account": service_account("bob-app")}))
-            .build(),
+    let (status, body) = create(
+        &env,
+        &token,
+        json!({"fcm_service_account": service_account("bob-app")}),
     )
     .await;
-    let (status, body) = parts(&response);
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["org_id"], "bob");
     assert_eq!(body["fcm_configured"], true);
@@ -69,15 +64,7 @@ async fn org_defaults_to_the_personal_org_of_the_caller() {
 async fn creating_a_tenant_in_an_org_the_user_is_not_in_is_forbidden() {
     let env = TestEnv::new().await;
     let token = env.user_token("mallory", &["evil"]);
-    let response = tenant_create::handle(
-        &env.app,
-        call("POST", "/tenants")
-            .bearer(&token)
-            .json(tenant_with_apns("acme"))
-            .build(),
-    )
-    .await;
-    let (status, body) = parts(&response);
+    let (status, body) = create(&env, &token, tenant_with_apns("acme")).await;
     assert_eq!(status, 403, "{body}");
     assert_eq!(body["code"], "forbidden");
     assert!(
