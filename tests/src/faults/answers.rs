@@ -12,9 +12,9 @@
 //! Both pick their calls with a predicate on the operation's typed input.
 
 use std::fmt;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
+use super::Budget;
 use aws_sdk_dynamodb::operation::delete_item::DeleteItemInput;
 use aws_sdk_dynamodb::operation::put_item::PutItemInput;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsInput;
@@ -32,15 +32,6 @@ use aws_smithy_types::config_bag::{ConfigBag, Storable, StoreReplace};
 
 /// Which calls an interceptor acts on.
 pub type Matcher = Arc<dyn Fn(&Input) -> bool + Send + Sync>;
-
-/// Takes one from a budget; `false` when it is spent.
-fn take(budget: &AtomicUsize) -> bool {
-    budget
-        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| {
-            left.checked_sub(1)
-        })
-        .is_ok()
-}
 
 /// A JSON answer as the AWS JSON protocol gives it.
 fn json_answer(status: u16, body: String) -> Result<Response, BoxError> {
@@ -61,8 +52,7 @@ fn json_answer(status: u16, body: String) -> Result<Response, BoxError> {
 #[derive(Clone)]
 pub struct LostAnswer {
     matches: Matcher,
-    remaining: Arc<AtomicUsize>,
-    lost: Arc<AtomicUsize>,
+    budget: Budget,
 }
 
 impl fmt::Debug for LostAnswer {
@@ -85,14 +75,13 @@ impl LostAnswer {
     pub fn new(times: usize, matches: impl Fn(&Input) -> bool + Send + Sync + 'static) -> Self {
         Self {
             matches: Arc::new(matches),
-            remaining: Arc::new(AtomicUsize::new(times)),
-            lost: Arc::new(AtomicUsize::new(0)),
+            budget: Budget::new(times),
         }
     }
 
     /// How many answers were lost so far.
     pub fn lost(&self) -> usize {
-        self.lost.load(Ordering::SeqCst)
+        self.budget.used()
     }
 }
 
@@ -108,7 +97,7 @@ impl Intercept for LostAnswer {
         _components: &RuntimeComponents,
         config: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        if (self.matches)(context.input()) && take(&self.remaining) {
+        if (self.matches)(context.input()) && self.budget.take() {
             config.interceptor_state().store_put(LoseAnswer(true));
         }
         Ok(())
@@ -124,7 +113,7 @@ impl Intercept for LostAnswer {
             return Ok(());
         }
         config.interceptor_state().store_put(LoseAnswer(false));
-        self.lost.fetch_add(1, Ordering::SeqCst);
+        self.budget.count();
         *context.response_mut() = json_answer(
             500,
             r#"{"__type":"com.amazonaws.dynamodb.v20120810#InternalServerError","message":"injected: the answer was lost"}"#
@@ -145,8 +134,7 @@ impl Intercept for LostAnswer {
 #[derive(Clone)]
 pub struct Conflicts {
     matches: Matcher,
-    remaining: Arc<AtomicUsize>,
-    injected: Arc<AtomicUsize>,
+    budget: Budget,
 }
 
 impl fmt::Debug for Conflicts {
@@ -181,19 +169,18 @@ impl Conflicts {
     pub fn new(times: usize, matches: impl Fn(&Input) -> bool + Send + Sync + 'static) -> Self {
         Self {
             matches: Arc::new(matches),
-            remaining: Arc::new(AtomicUsize::new(times)),
-            injected: Arc::new(AtomicUsize::new(0)),
+            budget: Budget::new(times),
         }
     }
 
     /// How many attempts were refused so far.
     pub fn injected(&self) -> usize {
-        self.injected.load(Ordering::SeqCst)
+        self.budget.used()
     }
 
     /// Lets every later call through.
     pub fn heal(&self) {
-        self.remaining.store(0, Ordering::SeqCst);
+        self.budget.heal();
     }
 }
 
@@ -276,10 +263,10 @@ impl Intercept for Conflicts {
         let Some(conflicting) = config.load::<Conflicting>().copied() else {
             return Ok(());
         };
-        if !take(&self.remaining) {
+        if !self.budget.take() {
             return Ok(());
         }
-        self.injected.fetch_add(1, Ordering::SeqCst);
+        self.budget.count();
         let request = context.request_mut();
         request
             .headers_mut()

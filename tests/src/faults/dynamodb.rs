@@ -3,7 +3,6 @@
 //! DynamoDB's key-size limits, which the emulator does not enforce.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use aws_sdk_dynamodb::operation::batch_get_item::BatchGetItemInput;
@@ -20,7 +19,7 @@ use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 use notify_shared::App;
 
-use super::app_through;
+use super::{app_through, Budget};
 use crate::env::TestEnv;
 
 /// Which DynamoDB calls fail.
@@ -50,27 +49,25 @@ impl Target {
 #[derive(Debug, Clone)]
 pub struct DynamoDbFault {
     target: Target,
-    remaining: Arc<AtomicUsize>,
-    injected: Arc<AtomicUsize>,
+    budget: Budget,
 }
 
 impl DynamoDbFault {
     pub fn new(target: Target, times: usize) -> Self {
         Self {
             target,
-            remaining: Arc::new(AtomicUsize::new(times)),
-            injected: Arc::new(AtomicUsize::new(0)),
+            budget: Budget::new(times),
         }
     }
 
     /// How many calls were failed so far.
     pub fn injected(&self) -> usize {
-        self.injected.load(Ordering::SeqCst)
+        self.budget.used()
     }
 
     /// Lets every later call through.
     pub fn heal(&self) {
-        self.remaining.store(0, Ordering::SeqCst);
+        self.budget.heal();
     }
 }
 
@@ -88,13 +85,8 @@ impl Intercept for DynamoDbFault {
         if !self.target.matches(context) {
             return Ok(());
         }
-        let taken = self
-            .remaining
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| {
-                left.checked_sub(1)
-            });
-        if taken.is_ok() {
-            self.injected.fetch_add(1, Ordering::SeqCst);
+        if self.budget.take() {
+            self.budget.count();
             return Err("injected DynamoDB failure".into());
         }
         Ok(())

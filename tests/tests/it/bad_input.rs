@@ -3,7 +3,7 @@
 
 use lambda_http::{Body, Request, Response};
 use notify_shared::App;
-use notify_tests::flows::get_tenant_as;
+use notify_tests::flows::{get_tenant_as, Devices};
 use notify_tests::keys::{apns_p8, p384_key, rsa_pem, service_account, tenant_with_apns};
 use notify_tests::{call, parts, TestEnv};
 use serde_json::{json, Value};
@@ -207,37 +207,13 @@ async fn a_collapse_id_that_no_http_header_can_carry_is_refused_at_the_request()
     let env = TestEnv::new().await;
     let token = env.user_token("alice", &["acme"]);
     let tenant_id = env.create_tenant(&token, tenant_with_apns("acme")).await;
-    let dispatcher = env.dispatcher();
+    let by_owner = Devices::user(&env, &token, &tenant_id);
     for collapse_id in ["caf\u{e9}", "line\nbreak", "tab\there"] {
-        let request = |route: &str, body: Value| {
-            call("POST", route)
-                .param("tenant_id", &tenant_id)
-                .bearer(&token)
-                .json(body)
-                .build()
-        };
-        let (status, answer) = parts(
-            &notify_send::handle(
-                &env.app,
-                &dispatcher,
-                request(
-                    "/tenants/{tenant_id}/notify",
-                    json!({"user_id": "nobody", "badge": 1, "collapse_id": collapse_id}),
-                ),
-            )
-            .await,
-        );
+        let send = json!({"user_id": "nobody", "badge": 1, "collapse_id": collapse_id});
+        let (status, answer) = by_owner.notify(send).await;
         assert_names(status, &answer, 400, "invalid_request", "`collapse_id`");
-        let (status, answer) = parts(
-            &notify_bulk::handle(
-                &env.app,
-                request(
-                    "/tenants/{tenant_id}/notify/bulk",
-                    json!({"user_ids": ["nobody"], "badge": 1, "collapse_id": collapse_id}),
-                ),
-            )
-            .await,
-        );
+        let bulk = json!({"user_ids": ["nobody"], "badge": 1, "collapse_id": collapse_id});
+        let (status, answer) = by_owner.bulk(bulk).await;
         assert_names(status, &answer, 400, "invalid_request", "`collapse_id`");
     }
 }
@@ -299,31 +275,13 @@ async fn a_badge_and_ttl_written_as_whole_numbers_with_a_fraction_are_accepted()
     let env = TestEnv::new().await;
     let token = env.user_token("alice", &["acme"]);
     let tenant_id = env.create_tenant(&token, tenant_with_apns("acme")).await;
-    let dispatcher = env.dispatcher();
-    let send = |body: Value| {
-        call("POST", "/tenants/{tenant_id}/notify")
-            .param("tenant_id", &tenant_id)
-            .bearer(&token)
-            .json(body)
-            .build()
-    };
-    let (status, answer) = parts(
-        &notify_send::handle(
-            &env.app,
-            &dispatcher,
-            send(json!({"user_id": "nobody", "badge": 2.0, "ttl_seconds": 60.0})),
-        )
-        .await,
-    );
+    let by_owner = Devices::user(&env, &token, &tenant_id);
+    let whole = json!({"user_id": "nobody", "badge": 2.0, "ttl_seconds": 60.0});
+    let (status, answer) = by_owner.notify(whole).await;
     assert_eq!(status, 200, "{answer}");
     assert_eq!(answer["error"], "no devices registered for user");
-    let (status, answer) = parts(
-        &notify_send::handle(
-            &env.app,
-            &dispatcher,
-            send(json!({"user_id": "nobody", "badge": 2.5})),
-        )
-        .await,
-    );
+    let (status, answer) = by_owner
+        .notify(json!({"user_id": "nobody", "badge": 2.5}))
+        .await;
     assert_names(status, &answer, 400, "invalid_request", "`badge`");
 }

@@ -56,21 +56,18 @@ async fn a_large_tenant_partition_is_purged_in_bounded_steps() {
         .map(|n| (format!("user-{}", n % 7), ios_token(n), Platform::Ios))
         .collect();
     register_one_by_one(&env, &tenant_id, &devices).await;
-    let first = env
-        .app
-        .store
-        .purge_tenant_partition(&tenant_id, 1)
-        .await
-        .unwrap_or_else(|err| panic!("purging: {err}"));
-    assert!(!first.complete && first.deleted >= 1, "{first:?}");
-    let mut total = first.deleted;
-    for _ in 0..10 {
-        let step = env
-            .app
+    let purge_step = || async {
+        env.app
             .store
             .purge_tenant_partition(&tenant_id, 1)
             .await
-            .unwrap_or_else(|err| panic!("purging: {err}"));
+            .unwrap_or_else(|err| panic!("purging: {err}"))
+    };
+    let first = purge_step().await;
+    assert!(!first.complete && first.deleted >= 1, "{first:?}");
+    let mut total = first.deleted;
+    for _ in 0..10 {
+        let step = purge_step().await;
         total += step.deleted;
         if step.complete {
             break;
