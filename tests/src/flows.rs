@@ -145,6 +145,12 @@ impl<'a> Devices<'a> {
     }
 }
 
+/// `POST /tenants` as `token`.
+pub async fn create_tenant_as(app: &App, token: &str, body: Value) -> (u16, Value) {
+    let request = call("POST", "/tenants").bearer(token).json(body);
+    parts(&tenant_create::handle(app, request.build()).await)
+}
+
 /// `GET /tenants/{tenant_id}` as `token`.
 pub async fn get_tenant_as(app: &App, token: &str, tenant_id: &str) -> (u16, Value) {
     get_tenant_by(app, As::User(token), tenant_id).await

@@ -74,6 +74,12 @@ async fn dispatch(app: &App, name: &str, request: Request) -> Response<Body> {
     }
 }
 
+/// `GET /auth/validate` with credentials set by `auth`.
+async fn validate(env: &TestEnv, auth: impl FnOnce(Call) -> Call) -> (u16, Value) {
+    let request = auth(call("GET", "/auth/validate"));
+    parts(&auth_validate::handle(&env.app, request.build()).await)
+}
+
 async fn tenant_with_key(env: &TestEnv, org: &str) -> (String, String) {
     let token = env.user_token(&format!("owner-{org}"), &[org]);
     let tenant_id = env.create_tenant(&token, tenant_with_apns(org)).await;
@@ -208,13 +214,7 @@ async fn expired_wrongly_signed_unsigned_and_garbage_tokens_are_401() {
                 parts(&dispatch(&env.app, name, request.bearer(token).build()).await);
             assert_eq!(status, 401, "{label} on {name}: {body}");
         }
-        let (status, _) = parts(
-            &auth_validate::handle(
-                &env.app,
-                call("GET", "/auth/validate").bearer(token).build(),
-            )
-            .await,
-        );
+        let (status, _) = validate(&env, |call| call.bearer(token)).await;
         assert_eq!(status, 401, "{label} on /auth/validate");
     }
     let (status, body) = parts(
@@ -241,8 +241,7 @@ async fn requests_without_credentials_are_401() {
             .unwrap_or_default()
             .contains("X-API-Key"));
     }
-    let (status, _) =
-        parts(&auth_validate::handle(&env.app, call("GET", "/auth/validate").build()).await);
+    let (status, _) = validate(&env, |call| call).await;
     assert_eq!(status, 401);
 }
 
@@ -250,13 +249,7 @@ async fn requests_without_credentials_are_401() {
 async fn auth_validate_describes_a_user_and_refuses_api_keys() {
     let env = TestEnv::new().await;
     let token = env.user_token("alice", &["acme", "globex"]);
-    let (status, body) = parts(
-        &auth_validate::handle(
-            &env.app,
-            call("GET", "/auth/validate").bearer(&token).build(),
-        )
-        .await,
-    );
+    let (status, body) = validate(&env, |call| call.bearer(&token)).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(
         body,
@@ -264,13 +257,7 @@ async fn auth_validate_describes_a_user_and_refuses_api_keys() {
     );
 
     let (_, key) = tenant_with_key(&env, "acme").await;
-    let (status, _) = parts(
-        &auth_validate::handle(
-            &env.app,
-            call("GET", "/auth/validate").api_key(&key).build(),
-        )
-        .await,
-    );
+    let (status, _) = validate(&env, |call| call.api_key(&key)).await;
     assert_eq!(status, 401);
 }
 

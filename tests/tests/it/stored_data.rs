@@ -1,5 +1,6 @@
 //! What is stored: keys only as hashes, provider secrets only in Secrets Manager.
 
+use notify_tests::flows::create_tenant_as;
 use notify_tests::flows::get_tenant_as;
 use notify_tests::flows::stored_credentials;
 use notify_tests::flows::tenant_with_key;
@@ -36,13 +37,7 @@ async fn provider_private_keys_appear_in_no_table_item_and_no_response() {
     // The base64 body of each PEM, which any copy would contain.
     let marker = |pem: &str| pem.lines().nth(1).unwrap_or_default().to_owned();
 
-    let (status, created) = parts(
-        &tenant_create::handle(
-            &env.app,
-            call("POST", "/tenants").bearer(&token).json(body).build(),
-        )
-        .await,
-    );
+    let (status, created) = create_tenant_as(&env.app, &token, body).await;
     assert_eq!(status, 200, "{created}");
     let tenant_id = created["tenant_id"].as_str().unwrap_or_default().to_owned();
     let (_, fetched) = get_tenant_as(&env.app, &token, &tenant_id).await;

@@ -2,17 +2,11 @@
 
 use super::*;
 
-/// `POST /tenants` as `token`.
-async fn create(env: &TestEnv, token: &str, body: Value) -> (u16, Value) {
-    let request = call("POST", "/tenants").bearer(token).json(body);
-    parts(&tenant_create::handle(&env.app, request.build()).await)
-}
-
 #[tokio::test]
 async fn a_user_creates_a_tenant_with_apns_credentials_and_gets_the_contract_object() {
     let env = TestEnv::new().await;
     let token = env.user_token("alice", &["acme"]);
-    let (status, body) = create(&env, &token, tenant_with_apns("acme")).await;
+    let (status, body) = create_tenant_as(&env.app, &token, tenant_with_apns("acme")).await;
     assert_eq!(status, 200, "{body}");
     let tenant_id = body["tenant_id"].as_str().unwrap_or_default();
     assert!(
@@ -47,8 +41,8 @@ async fn a_user_creates_a_tenant_with_apns_credentials_and_gets_the_contract_obj
 async fn org_defaults_to_the_personal_org_of_the_caller() {
     let env = TestEnv::new().await;
     let token = env.user_token("bob", &[]);
-    let (status, body) = create(
-        &env,
+    let (status, body) = create_tenant_as(
+        &env.app,
         &token,
         json!({"fcm_service_account": service_account("bob-app")}),
     )
@@ -64,7 +58,7 @@ async fn org_defaults_to_the_personal_org_of_the_caller() {
 async fn creating_a_tenant_in_an_org_the_user_is_not_in_is_forbidden() {
     let env = TestEnv::new().await;
     let token = env.user_token("mallory", &["evil"]);
-    let (status, body) = create(&env, &token, tenant_with_apns("acme")).await;
+    let (status, body) = create_tenant_as(&env.app, &token, tenant_with_apns("acme")).await;
     assert_eq!(status, 403, "{body}");
     assert_eq!(body["code"], "forbidden");
     assert!(
@@ -141,17 +135,8 @@ async fn patch_changes_settings_and_adds_fcm_credentials() {
     let env = TestEnv::new().await;
     let alice = env.user_token("alice", &["acme"]);
     let tenant_id = env.create_tenant(&alice, tenant_with_apns("acme")).await;
-    let (status, body) = parts(
-        &tenant_update::handle(
-            &env.app,
-            call("PATCH", "/tenants/{tenant_id}")
-                .param("tenant_id", &tenant_id)
-                .bearer(&alice)
-                .json(json!({"use_sandbox": false, "bundle_id": "com.acme.app2", "fcm_service_account": service_account("acme-prod")}))
-                .build(),
-        )
-        .await,
-    );
+    let patch = json!({"use_sandbox": false, "bundle_id": "com.acme.app2", "fcm_service_account": service_account("acme-prod")});
+    let (status, body) = patch_tenant(&env, &alice, &tenant_id, patch).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["use_sandbox"], false);
     assert_eq!(body["bundle_id"], "com.acme.app2");
@@ -220,16 +205,8 @@ async fn deleting_a_tenant_removes_it_its_keys_and_its_secret() {
     assert_eq!(body, json!({"deleted": true, "tenant_id": tenant_id}));
 
     // The key fails at once.
-    let (status, _) = parts(
-        &api_key_list::handle(
-            &env.app,
-            call("GET", "/tenants/{tenant_id}/api-keys")
-                .param("tenant_id", &tenant_id)
-                .api_key(key["key"].as_str().unwrap_or_default())
-                .build(),
-        )
-        .await,
-    );
+    let key = key["key"].as_str().unwrap_or_default();
+    let (status, _) = list_keys(&env.app, As::Key(key), &tenant_id).await;
     assert_eq!(status, 401);
     // Nothing of the tenant is left in the table or in Secrets Manager.
     let dump = env.table_dump().await;

@@ -16,17 +16,7 @@ async fn a_tenant_deletion_interrupted_after_the_tombstone_is_finished_by_a_retr
     assert_eq!(faults.pending("BatchWriteItem"), 0);
 
     // Half deleted: its key already fails, its devices and secret remain.
-    let (status, _) = parts(
-        &device_list::handle(
-            &env.app,
-            call("GET", "/tenants/{tenant_id}/devices")
-                .param("tenant_id", &tenant_id)
-                .query("user_id", "u1")
-                .api_key(&key)
-                .build(),
-        )
-        .await,
-    );
+    let (status, _) = Devices::key(&env, &key, &tenant_id).list(Some("u1")).await;
     assert_eq!(status, 401);
     assert!(env.table_dump().await.contains("DEVICE#"));
     assert!(secret_exists(&env, &tenant_id).await);
