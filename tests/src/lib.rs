@@ -10,6 +10,7 @@ pub mod env;
 pub mod eventually;
 pub mod faults;
 pub mod flows;
+pub mod hooks;
 pub mod keys;
 pub mod lambda_trace;
 pub mod repo;

@@ -11,6 +11,9 @@
 //!
 //! Both pick their calls with a predicate on the operation's typed input.
 
+use crate::hooks::{Hooked, Hooks};
+use aws_smithy_runtime_api::client::interceptors::context::Input;
+use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
 use std::fmt;
 use std::sync::Arc;
 
@@ -20,12 +23,6 @@ use aws_sdk_dynamodb::operation::put_item::PutItemInput;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsInput;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemInput;
 use aws_smithy_runtime_api::box_error::BoxError;
-use aws_smithy_runtime_api::client::interceptors::context::{
-    BeforeDeserializationInterceptorContextMut, BeforeSerializationInterceptorContextRef,
-    BeforeTransmitInterceptorContextMut, Input,
-};
-use aws_smithy_runtime_api::client::interceptors::Intercept;
-use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_runtime_api::http::{Response, StatusCode};
 use aws_smithy_types::body::SdkBody;
 use aws_smithy_types::config_bag::{ConfigBag, Storable, StoreReplace};
@@ -85,36 +82,22 @@ impl LostAnswer {
     }
 }
 
-impl Intercept for LostAnswer {
-    fn name(&self) -> &'static str {
-        "LostAnswer"
-    }
-
+impl Hooks for LostAnswer {
     // Once per call (not per attempt): only the first attempt loses its answer.
-    fn read_before_serialization(
-        &self,
-        context: &BeforeSerializationInterceptorContextRef<'_>,
-        _components: &RuntimeComponents,
-        config: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        if (self.matches)(context.input()) && self.budget.take() {
-            config.interceptor_state().store_put(LoseAnswer(true));
+    fn before_serialization(&self, input: &Input, bag: &mut ConfigBag) -> Hooked {
+        if (self.matches)(input) && self.budget.take() {
+            bag.interceptor_state().store_put(LoseAnswer(true));
         }
         Ok(())
     }
 
-    fn modify_before_deserialization(
-        &self,
-        context: &mut BeforeDeserializationInterceptorContextMut<'_>,
-        _components: &RuntimeComponents,
-        config: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        if !matches!(config.load::<LoseAnswer>(), Some(LoseAnswer(true))) {
+    fn modify_response(&self, response: &mut HttpResponse, bag: &mut ConfigBag) -> Hooked {
+        if !matches!(bag.load::<LoseAnswer>(), Some(LoseAnswer(true))) {
             return Ok(());
         }
-        config.interceptor_state().store_put(LoseAnswer(false));
+        bag.interceptor_state().store_put(LoseAnswer(false));
         self.budget.count();
-        *context.response_mut() = json_answer(
+        *response = json_answer(
             500,
             r#"{"__type":"com.amazonaws.dynamodb.v20120810#InternalServerError","message":"injected: the answer was lost"}"#
                 .to_owned(),
@@ -122,6 +105,8 @@ impl Intercept for LostAnswer {
         Ok(())
     }
 }
+
+crate::intercept_with_hooks!(LostAnswer);
 
 // ---------------------------------------------------------------------------
 // Transaction conflicts
@@ -232,20 +217,10 @@ fn conflict_answer(refusal: Refusal) -> Result<Response, BoxError> {
     json_answer(400, body.to_string())
 }
 
-impl Intercept for Conflicts {
-    fn name(&self) -> &'static str {
-        "Conflicts"
-    }
-
-    fn read_before_serialization(
-        &self,
-        context: &BeforeSerializationInterceptorContextRef<'_>,
-        _components: &RuntimeComponents,
-        config: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        let input = context.input();
+impl Hooks for Conflicts {
+    fn before_serialization(&self, input: &Input, bag: &mut ConfigBag) -> Hooked {
         if let Some(refusal) = refusal(input).filter(|_| (self.matches)(input)) {
-            config.interceptor_state().store_put(Conflicting {
+            bag.interceptor_state().store_put(Conflicting {
                 refusal,
                 this_attempt: false,
             });
@@ -254,52 +229,43 @@ impl Intercept for Conflicts {
     }
 
     // Per attempt: the refused attempt never reaches a table.
-    fn modify_before_transmit(
-        &self,
-        context: &mut BeforeTransmitInterceptorContextMut<'_>,
-        _components: &RuntimeComponents,
-        config: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        let Some(conflicting) = config.load::<Conflicting>().copied() else {
+    fn modify_request(&self, request: &mut HttpRequest, bag: &mut ConfigBag) -> Hooked {
+        let Some(conflicting) = bag.load::<Conflicting>().copied() else {
             return Ok(());
         };
         if !self.budget.take() {
             return Ok(());
         }
         self.budget.count();
-        let request = context.request_mut();
         request
             .headers_mut()
             .insert("x-amz-target", "DynamoDB_20120810.ListTables");
         request.headers_mut().insert("content-length", "2");
         *request.body_mut() = SdkBody::from("{}");
-        config.interceptor_state().store_put(Conflicting {
+        bag.interceptor_state().store_put(Conflicting {
             this_attempt: true,
             ..conflicting
         });
         Ok(())
     }
 
-    fn modify_before_deserialization(
-        &self,
-        context: &mut BeforeDeserializationInterceptorContextMut<'_>,
-        _components: &RuntimeComponents,
-        config: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        let Some(conflicting) = config.load::<Conflicting>().copied() else {
+    fn modify_response(&self, response: &mut HttpResponse, bag: &mut ConfigBag) -> Hooked {
+        let Some(conflicting) = bag.load::<Conflicting>().copied() else {
             return Ok(());
         };
         if !conflicting.this_attempt {
             return Ok(());
         }
-        config.interceptor_state().store_put(Conflicting {
+        bag.interceptor_state().store_put(Conflicting {
             this_attempt: false,
             ..conflicting
         });
-        *context.response_mut() = conflict_answer(conflicting.refusal)?;
+        *response = conflict_answer(conflicting.refusal)?;
         Ok(())
     }
 }
+
+crate::intercept_with_hooks!(Conflicts);
 
 /// Whether a DynamoDB call writes the item with this sort key (a put, an
 /// update, a delete, or one item of a transaction, condition checks

@@ -2,6 +2,9 @@
 //! calls, to test what a request does when one of its writes fails, and
 //! DynamoDB's key-size limits, which the emulator does not enforce.
 
+use crate::hooks::{Hooked, Hooks};
+use aws_smithy_runtime_api::client::interceptors::context::Input;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -12,10 +15,6 @@ use aws_sdk_dynamodb::operation::put_item::PutItemInput;
 use aws_sdk_dynamodb::operation::query::QueryInput;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemInput;
 use aws_sdk_dynamodb::types::AttributeValue;
-use aws_smithy_runtime_api::box_error::BoxError;
-use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
-use aws_smithy_runtime_api::client::interceptors::Intercept;
-use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 use notify_shared::App;
 
@@ -32,8 +31,7 @@ pub enum Target {
 }
 
 impl Target {
-    fn matches(self, context: &BeforeSerializationInterceptorContextRef<'_>) -> bool {
-        let input = context.input();
+    fn matches(self, input: &Input) -> bool {
         match self {
             Target::IdempotencyCompletion => input
                 .downcast_ref::<UpdateItemInput>()
@@ -71,18 +69,9 @@ impl DynamoDbFault {
     }
 }
 
-impl Intercept for DynamoDbFault {
-    fn name(&self) -> &'static str {
-        "DynamoDbFault"
-    }
-
-    fn read_before_serialization(
-        &self,
-        context: &BeforeSerializationInterceptorContextRef<'_>,
-        _components: &RuntimeComponents,
-        _config: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        if !self.target.matches(context) {
+impl Hooks for DynamoDbFault {
+    fn before_serialization(&self, input: &Input, _bag: &mut ConfigBag) -> Hooked {
+        if !self.target.matches(input) {
             return Ok(());
         }
         if self.budget.take() {
@@ -92,6 +81,8 @@ impl Intercept for DynamoDbFault {
         Ok(())
     }
 }
+
+crate::intercept_with_hooks!(DynamoDbFault);
 
 /// DynamoDB's limits on key attributes, in bytes of UTF-8.
 const MAX_PARTITION_KEY_BYTES: usize = 2048;
@@ -123,18 +114,8 @@ fn key_values(item: &HashMap<String, AttributeValue>) -> (Option<String>, Option
     (text("PK"), text("SK"))
 }
 
-impl Intercept for DynamoDbKeys {
-    fn name(&self) -> &'static str {
-        "DynamoDbKeys"
-    }
-
-    fn read_before_serialization(
-        &self,
-        context: &BeforeSerializationInterceptorContextRef<'_>,
-        _components: &RuntimeComponents,
-        _config: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        let input = context.input();
+impl Hooks for DynamoDbKeys {
+    fn before_serialization(&self, input: &Input, _bag: &mut ConfigBag) -> Hooked {
         let mut keys: Vec<(Option<String>, Option<String>)> = Vec::new();
         if let Some(batch) = input.downcast_ref::<BatchGetItemInput>() {
             for wanted in batch
@@ -190,6 +171,8 @@ impl Intercept for DynamoDbKeys {
         Ok(())
     }
 }
+
+crate::intercept_with_hooks!(DynamoDbKeys);
 
 impl TestEnv {
     /// The test's app again (same table, secrets and providers), with

@@ -6,14 +6,14 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use aws_smithy_runtime_api::box_error::BoxError;
-use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
-use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueInput;
+use aws_smithy_runtime_api::client::interceptors::context::Input;
 use aws_smithy_types::config_bag::ConfigBag;
 use notify_shared::secrets::Secrets;
 use notify_shared::App;
 use notify_tests::delivery::ios_token;
 use notify_tests::flows::{assert_error, device, get_tenant, signed_device, As, Devices};
+use notify_tests::hooks::{Hooked, Hooks};
 use notify_tests::{call, parts, TestEnv};
 use serde_json::{json, Value};
 
@@ -82,26 +82,16 @@ async fn the_tenant_object_says_whether_user_verification_is_on() {
 #[derive(Debug, Clone, Default)]
 struct CountSecretReads(Arc<AtomicUsize>);
 
-impl Intercept for CountSecretReads {
-    fn name(&self) -> &'static str {
-        "CountSecretReads"
-    }
-
-    fn read_before_execution(
-        &self,
-        context: &BeforeSerializationInterceptorContextRef<'_>,
-        _config: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        if context
-            .input()
-            .downcast_ref::<aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueInput>()
-            .is_some()
-        {
+impl Hooks for CountSecretReads {
+    fn before_serialization(&self, input: &Input, _bag: &mut ConfigBag) -> Hooked {
+        if input.downcast_ref::<GetSecretValueInput>().is_some() {
             self.0.fetch_add(1, Ordering::SeqCst);
         }
         Ok(())
     }
 }
+
+notify_tests::intercept_with_hooks!(CountSecretReads);
 
 #[tokio::test]
 async fn register_key_registrations_read_the_verification_secret_once_per_rotation() {
