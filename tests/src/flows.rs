@@ -344,3 +344,8 @@ pub async fn stored_credentials(
         .ok()
         .unwrap_or_default()
 }
+
+/// The name of the tenant's secret in Secrets Manager.
+pub fn tenant_secret_id(env: &TestEnv, tenant_id: &str) -> String {
+    format!("{}{tenant_id}", env.tenant_secret_prefix)
+}

@@ -39,6 +39,31 @@ fn json_answer(status: u16, body: String) -> Result<Response, BoxError> {
     Ok(response)
 }
 
+/// The calls an interceptor acts on: those `matches` picks, as long as its
+/// budget lasts.
+#[derive(Clone)]
+struct Picked {
+    matches: Matcher,
+    budget: Budget,
+}
+
+impl Picked {
+    fn new(times: usize, matches: impl Fn(&Input) -> bool + Send + Sync + 'static) -> Self {
+        Self {
+            matches: Arc::new(matches),
+            budget: Budget::new(times),
+        }
+    }
+}
+
+impl fmt::Debug for Picked {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Picked")
+            .field("acted_on", &self.budget.used())
+            .finish()
+    }
+}
+
 // ---------------------------------------------------------------------------
 // Lost answers
 // ---------------------------------------------------------------------------
@@ -46,19 +71,8 @@ fn json_answer(status: u16, body: String) -> Result<Response, BoxError> {
 /// The first attempt of each matching call is applied by the emulator, and
 /// its answer replaced by a 500, which the SDK retries (the same request,
 /// a moment later), up to `times` calls.
-#[derive(Clone)]
-pub struct LostAnswer {
-    matches: Matcher,
-    budget: Budget,
-}
-
-impl fmt::Debug for LostAnswer {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("LostAnswer")
-            .field("lost", &self.lost())
-            .finish()
-    }
-}
+#[derive(Debug, Clone)]
+pub struct LostAnswer(Picked);
 
 /// This call's first answer is to be lost (`true`), or was (`false`).
 #[derive(Debug, Clone, Copy)]
@@ -70,22 +84,19 @@ impl Storable for LoseAnswer {
 
 impl LostAnswer {
     pub fn new(times: usize, matches: impl Fn(&Input) -> bool + Send + Sync + 'static) -> Self {
-        Self {
-            matches: Arc::new(matches),
-            budget: Budget::new(times),
-        }
+        Self(Picked::new(times, matches))
     }
 
     /// How many answers were lost so far.
     pub fn lost(&self) -> usize {
-        self.budget.used()
+        self.0.budget.used()
     }
 }
 
 impl Hooks for LostAnswer {
     // Once per call (not per attempt): only the first attempt loses its answer.
     fn before_serialization(&self, input: &Input, bag: &mut ConfigBag) -> Hooked {
-        if (self.matches)(input) && self.budget.take() {
+        if (self.0.matches)(input) && self.0.budget.take() {
             bag.interceptor_state().store_put(LoseAnswer(true));
         }
         Ok(())
@@ -96,7 +107,7 @@ impl Hooks for LostAnswer {
             return Ok(());
         }
         bag.interceptor_state().store_put(LoseAnswer(false));
-        self.budget.count();
+        self.0.budget.count();
         *response = json_answer(
             500,
             r#"{"__type":"com.amazonaws.dynamodb.v20120810#InternalServerError","message":"injected: the answer was lost"}"#
@@ -116,19 +127,8 @@ crate::intercept_with_hooks!(LostAnswer);
 /// meets an ongoing transaction on one of its items, up to `times`
 /// attempts: the request never reaches a table (it is turned into a
 /// `ListTables` on the way), and the answer is the conflict.
-#[derive(Clone)]
-pub struct Conflicts {
-    matches: Matcher,
-    budget: Budget,
-}
-
-impl fmt::Debug for Conflicts {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Conflicts")
-            .field("injected", &self.injected())
-            .finish()
-    }
-}
+#[derive(Debug, Clone)]
+pub struct Conflicts(Picked);
 
 /// How the conflict of a call is answered.
 #[derive(Debug, Clone, Copy)]
@@ -152,20 +152,17 @@ impl Storable for Conflicting {
 
 impl Conflicts {
     pub fn new(times: usize, matches: impl Fn(&Input) -> bool + Send + Sync + 'static) -> Self {
-        Self {
-            matches: Arc::new(matches),
-            budget: Budget::new(times),
-        }
+        Self(Picked::new(times, matches))
     }
 
     /// How many attempts were refused so far.
     pub fn injected(&self) -> usize {
-        self.budget.used()
+        self.0.budget.used()
     }
 
     /// Lets every later call through.
     pub fn heal(&self) {
-        self.budget.heal();
+        self.0.budget.heal();
     }
 }
 
@@ -219,7 +216,7 @@ fn conflict_answer(refusal: Refusal) -> Result<Response, BoxError> {
 
 impl Hooks for Conflicts {
     fn before_serialization(&self, input: &Input, bag: &mut ConfigBag) -> Hooked {
-        if let Some(refusal) = refusal(input).filter(|_| (self.matches)(input)) {
+        if let Some(refusal) = refusal(input).filter(|_| (self.0.matches)(input)) {
             bag.interceptor_state().store_put(Conflicting {
                 refusal,
                 this_attempt: false,
@@ -233,10 +230,10 @@ impl Hooks for Conflicts {
         let Some(conflicting) = bag.load::<Conflicting>().copied() else {
             return Ok(());
         };
-        if !self.budget.take() {
+        if !self.0.budget.take() {
             return Ok(());
         }
-        self.budget.count();
+        self.0.budget.count();
         request
             .headers_mut()
             .insert("x-amz-target", "DynamoDB_20120810.ListTables");

@@ -65,16 +65,23 @@ impl Budget {
 /// The environment's app (same table, secrets and settings), its DynamoDB
 /// and Secrets Manager calls going through `interceptor`.
 fn app_through(env: &TestEnv, interceptor: impl Intercept + Clone + 'static) -> App {
-    let dynamodb = aws_sdk_dynamodb::Client::from_conf(
-        aws_sdk_dynamodb::config::Builder::from(&env.sdk)
-            .interceptor(interceptor.clone())
-            .build(),
-    );
-    let secrets = aws_sdk_secretsmanager::Client::from_conf(
-        aws_sdk_secretsmanager::config::Builder::from(&env.sdk)
-            .interceptor(interceptor)
-            .build(),
-    );
+    let dynamodb =
+        aws_sdk_dynamodb::config::Builder::from(&env.sdk).interceptor(interceptor.clone());
+    let secrets = aws_sdk_secretsmanager::config::Builder::from(&env.sdk).interceptor(interceptor);
+    app_with(
+        env,
+        aws_sdk_dynamodb::Client::from_conf(dynamodb.build()),
+        aws_sdk_secretsmanager::Client::from_conf(secrets.build()),
+    )
+}
+
+/// The environment's app (same table, secrets and settings) with these
+/// DynamoDB and Secrets Manager clients.
+pub fn app_with(
+    env: &TestEnv,
+    dynamodb: aws_sdk_dynamodb::Client,
+    secrets: aws_sdk_secretsmanager::Client,
+) -> App {
     App::with_clients(
         env.app.config.clone(),
         dynamodb,

@@ -2,6 +2,7 @@
 //! by a hostile user, can and cannot do.
 
 use notify_tests::delivery::ios_token;
+use notify_tests::flows::tenant_secret_id;
 use notify_tests::flows::{
     apns_tenant, assert_detail_names, assert_error, assert_nothing_left_of, delete_tenant, device,
     signed_device, As, Devices,
@@ -72,7 +73,7 @@ pub(crate) async fn secret_of(env: &TestEnv, owner: &str, tenant_id: &str) -> St
 pub(crate) async fn tenant_secret_text(env: &TestEnv, tenant_id: &str) -> String {
     env.secrets
         .get_secret_value()
-        .secret_id(format!("{}{tenant_id}", env.tenant_secret_prefix))
+        .secret_id(tenant_secret_id(env, tenant_id))
         .send()
         .await
         .ok()

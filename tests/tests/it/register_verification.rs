@@ -12,6 +12,7 @@ use aws_smithy_types::config_bag::ConfigBag;
 use notify_shared::secrets::Secrets;
 use notify_shared::App;
 use notify_tests::delivery::ios_token;
+use notify_tests::flows::tenant_secret_id;
 use notify_tests::flows::{assert_error, device, get_tenant, signed_device, As, Devices};
 use notify_tests::hooks::{Hooked, Hooks};
 use notify_tests::{call, parts, TestEnv};
@@ -215,7 +216,7 @@ async fn a_verification_flag_whose_secret_was_lost_refuses_register_keys_with_a_
         .map(|fields| fields.remove("user_verification"));
     env.secrets
         .put_secret_value()
-        .secret_id(format!("{}{tenant_id}", env.tenant_secret_prefix))
+        .secret_id(tenant_secret_id(&env, &tenant_id))
         .secret_string(stored.to_string())
         .send()
         .await

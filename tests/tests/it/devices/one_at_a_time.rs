@@ -10,8 +10,8 @@ use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
 use aws_smithy_runtime_api::client::result::ConnectorError;
 use aws_smithy_runtime_api::http::StatusCode;
 use aws_smithy_types::body::SdkBody;
-use notify_shared::secrets::Secrets;
 use notify_shared::App;
+use notify_tests::faults::app_with;
 use notify_tests::TestEnv;
 
 /// Sends an app's DynamoDB calls one at a time. moto serves concurrent
@@ -74,15 +74,10 @@ pub(super) fn app_with_one_dynamodb_call_at_a_time(env: &TestEnv) -> App {
         turn: Arc::new(tokio::sync::Mutex::new(())),
     };
     let client = http_client_fn(move |_, _| SharedHttpConnector::new(connector.clone()));
-    let dynamodb = aws_sdk_dynamodb::Client::from_conf(
-        aws_sdk_dynamodb::config::Builder::from(&env.sdk)
-            .http_client(client)
-            .build(),
-    );
-    App::with_clients(
-        env.app.config.clone(),
-        dynamodb,
-        Secrets::new(env.secrets.clone(), env.tenant_secret_prefix.clone()),
-        aws_sdk_sqs::Client::new(&env.sdk),
+    let dynamodb = aws_sdk_dynamodb::config::Builder::from(&env.sdk).http_client(client);
+    app_with(
+        env,
+        aws_sdk_dynamodb::Client::from_conf(dynamodb.build()),
+        env.secrets.clone(),
     )
 }

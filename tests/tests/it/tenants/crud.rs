@@ -192,7 +192,7 @@ async fn patch_replacing_the_apns_key_needs_all_its_fields() {
 async fn deleting_a_tenant_removes_it_its_keys_and_its_secret() {
     let env = TestEnv::new().await;
     let (tenant_id, alice, key) = tenant_with_key(&env, "alice", "acme", "backend").await;
-    let secret_name = format!("{}{tenant_id}", env.tenant_secret_prefix);
+    let secret_name = tenant_secret_id(&env, &tenant_id);
 
     let delete = || {
         call("DELETE", "/tenants/{tenant_id}")
