@@ -349,3 +349,27 @@ pub async fn stored_credentials(
 pub fn tenant_secret_id(env: &TestEnv, tenant_id: &str) -> String {
     format!("{}{tenant_id}", env.tenant_secret_prefix)
 }
+
+/// An environment with one APNs tenant of org `org`, owned by `owner-{org}`.
+pub struct OwnedTenant {
+    pub env: TestEnv,
+    pub tenant_id: String,
+    pub owner: String,
+}
+
+impl OwnedTenant {
+    pub async fn new(org: &str) -> Self {
+        let env = TestEnv::new().await;
+        let (tenant_id, owner) = apns_tenant(&env, org).await;
+        Self {
+            env,
+            tenant_id,
+            owner,
+        }
+    }
+
+    /// The device and send endpoints as the owner.
+    pub fn by_owner(&self) -> Devices<'_> {
+        Devices::user(&self.env, &self.owner, &self.tenant_id)
+    }
+}

@@ -3,7 +3,7 @@
 
 use notify_tests::delivery::{fcm_token, ios_token};
 use notify_tests::flows::{
-    apns_tenant, assert_detail_names, assert_error, device, key_with, Devices,
+    apns_tenant, assert_detail_names, assert_error, device, key_with, Devices, OwnedTenant,
 };
 use notify_tests::keys::service_account;
 use notify_tests::TestEnv;
@@ -11,10 +11,9 @@ use serde_json::json;
 
 #[tokio::test]
 async fn an_api_key_with_the_devices_scope_registers_lists_and_unregisters() {
-    let env = TestEnv::new().await;
-    let (tenant_id, owner) = apns_tenant(&env, "acme").await;
-    let key = key_with(&env, &owner, &tenant_id, json!(["devices"])).await;
-    let by_key = Devices::key(&env, &key, &tenant_id);
+    let acme = OwnedTenant::new("acme").await;
+    let key = key_with(&acme.env, &acme.owner, &acme.tenant_id, json!(["devices"])).await;
+    let by_key = Devices::key(&acme.env, &key, &acme.tenant_id);
     let token = ios_token(3);
     let (status, device) = by_key.register(device("u1", &token, "ios")).await;
     assert_eq!(status, 200, "{device}");
@@ -26,12 +25,11 @@ async fn an_api_key_with_the_devices_scope_registers_lists_and_unregisters() {
 
 #[tokio::test]
 async fn an_api_key_with_only_the_send_scope_is_forbidden_on_devices() {
-    let env = TestEnv::new().await;
-    let (tenant_id, owner) = apns_tenant(&env, "acme").await;
-    let key = key_with(&env, &owner, &tenant_id, json!(["send"])).await;
+    let acme = OwnedTenant::new("acme").await;
+    let key = key_with(&acme.env, &acme.owner, &acme.tenant_id, json!(["send"])).await;
     let (by_key, by_owner) = (
-        Devices::key(&env, &key, &tenant_id),
-        Devices::user(&env, &owner, &tenant_id),
+        Devices::key(&acme.env, &key, &acme.tenant_id),
+        Devices::user(&acme.env, &acme.owner, &acme.tenant_id),
     );
     let device = device("u1", &ios_token(1), "ios");
     let (status, body) = by_key.register(device.clone()).await;
@@ -49,10 +47,9 @@ async fn an_api_key_with_only_the_send_scope_is_forbidden_on_devices() {
 
 #[tokio::test]
 async fn an_api_key_with_only_the_devices_scope_is_forbidden_on_notify() {
-    let env = TestEnv::new().await;
-    let (tenant_id, owner) = apns_tenant(&env, "acme").await;
-    let key = key_with(&env, &owner, &tenant_id, json!(["devices"])).await;
-    let (status, body) = Devices::key(&env, &key, &tenant_id)
+    let acme = OwnedTenant::new("acme").await;
+    let key = key_with(&acme.env, &acme.owner, &acme.tenant_id, json!(["devices"])).await;
+    let (status, body) = Devices::key(&acme.env, &key, &acme.tenant_id)
         .notify(json!({"user_id": "u1", "alert": {"title": "Hi"}}))
         .await;
     assert_error((status, &body), 403, "forbidden");
@@ -100,13 +97,12 @@ async fn an_api_key_of_another_tenant_can_neither_register_list_unregister_nor_s
 
 #[tokio::test]
 async fn a_user_outside_the_tenants_org_gets_not_found_on_devices_and_notify() {
-    let env = TestEnv::new().await;
-    let (tenant_id, owner) = apns_tenant(&env, "acme").await;
-    Devices::user(&env, &owner, &tenant_id)
+    let acme = OwnedTenant::new("acme").await;
+    Devices::user(&acme.env, &acme.owner, &acme.tenant_id)
         .register(device("u1", &ios_token(5), "ios"))
         .await;
-    let stranger = env.user_token("mallory", &["evil"]);
-    let by_stranger = Devices::user(&env, &stranger, &tenant_id);
+    let stranger = acme.env.user_token("mallory", &["evil"]);
+    let by_stranger = Devices::user(&acme.env, &stranger, &acme.tenant_id);
     let attempts = [
         by_stranger
             .register(device("u1", &ios_token(6), "ios"))
@@ -122,8 +118,8 @@ async fn a_user_outside_the_tenants_org_gets_not_found_on_devices_and_notify() {
         assert!(!body.to_string().contains(&ios_token(5)));
     }
     // A member of another org of the same user does get in.
-    let member = env.user_token("mallory", &["evil", "acme"]);
-    let (status, _) = Devices::user(&env, &member, &tenant_id)
+    let member = acme.env.user_token("mallory", &["evil", "acme"]);
+    let (status, _) = Devices::user(&acme.env, &member, &acme.tenant_id)
         .list(Some("u1"))
         .await;
     assert_eq!(status, 200);

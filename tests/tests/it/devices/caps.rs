@@ -3,7 +3,7 @@
 
 use notify_shared::model::Platform;
 use notify_tests::delivery::{fcm_token, ios_token};
-use notify_tests::flows::{apns_tenant, device, register_one_by_one, Devices};
+use notify_tests::flows::{apns_tenant, device, register_one_by_one, Devices, OwnedTenant};
 use notify_tests::{call, parts, TestEnv};
 use serde_json::{json, Value};
 
@@ -34,14 +34,16 @@ fn assert_too_many_devices(status: u16, body: &Value) {
 
 #[tokio::test]
 async fn a_user_cannot_register_a_101st_device() {
-    let env = TestEnv::new().await;
-    let (tenant_id, owner) = apns_tenant(&env, "acme").await;
-    let by_owner = Devices::user(&env, &owner, &tenant_id);
-    fill(&env, &tenant_id, "hoarder", 0, 100).await;
+    let acme = OwnedTenant::new("acme").await;
+    let by_owner = acme.by_owner();
+    fill(&acme.env, &acme.tenant_id, "hoarder", 0, 100).await;
     for (token, platform) in [(ios_token(100), "ios"), (fcm_token(100), "android")] {
         let (status, body) = by_owner.register(device("hoarder", &token, platform)).await;
         assert_too_many_devices(status, &body);
-        assert!(!env.table_dump().await.contains(&token), "{token} stored");
+        assert!(
+            !acme.env.table_dump().await.contains(&token),
+            "{token} stored"
+        );
     }
     assert_eq!(device_count(&by_owner, "hoarder").await, 100);
     // Another user of the tenant is not affected.
@@ -53,10 +55,9 @@ async fn a_user_cannot_register_a_101st_device() {
 
 #[tokio::test]
 async fn re_registering_an_existing_token_at_the_cap_works() {
-    let env = TestEnv::new().await;
-    let (tenant_id, owner) = apns_tenant(&env, "acme").await;
-    let by_owner = Devices::user(&env, &owner, &tenant_id);
-    fill(&env, &tenant_id, "u1", 0, 100).await;
+    let acme = OwnedTenant::new("acme").await;
+    let by_owner = acme.by_owner();
+    fill(&acme.env, &acme.tenant_id, "u1", 0, 100).await;
     let (status, device) = by_owner
         .register(json!({"user_id": "u1", "token": ios_token(42), "platform": "ios", "app_version": "2.0"}))
         .await;
@@ -67,10 +68,9 @@ async fn re_registering_an_existing_token_at_the_cap_works() {
 
 #[tokio::test]
 async fn unregistering_frees_a_slot() {
-    let env = TestEnv::new().await;
-    let (tenant_id, owner) = apns_tenant(&env, "acme").await;
-    let by_owner = Devices::user(&env, &owner, &tenant_id);
-    fill(&env, &tenant_id, "u1", 0, 100).await;
+    let acme = OwnedTenant::new("acme").await;
+    let by_owner = acme.by_owner();
+    fill(&acme.env, &acme.tenant_id, "u1", 0, 100).await;
     let new_device = device("u1", &ios_token(500), "ios");
     let (status, body) = by_owner.register(new_device.clone()).await;
     assert_too_many_devices(status, &body);
@@ -87,16 +87,16 @@ async fn unregistering_frees_a_slot() {
 
 #[tokio::test]
 async fn a_dead_token_removed_by_a_send_frees_a_slot() {
-    let env = TestEnv::new().await;
-    let (tenant_id, owner) = apns_tenant(&env, "acme").await;
-    let by_owner = Devices::user(&env, &owner, &tenant_id);
-    fill(&env, &tenant_id, "u1", 0, 100).await;
+    let acme = OwnedTenant::new("acme").await;
+    let by_owner = acme.by_owner();
+    fill(&acme.env, &acme.tenant_id, "u1", 0, 100).await;
     let (_, listed) = by_owner.list(Some("u1")).await;
     let dead: notify_shared::model::Device =
         serde_json::from_value(listed["devices"][3].clone()).unwrap_or_else(|err| panic!("{err}"));
-    env.app
+    acme.env
+        .app
         .store
-        .remove_dead_device(&tenant_id, &dead)
+        .remove_dead_device(&acme.tenant_id, &dead)
         .await
         .unwrap_or_else(|err| panic!("removing dead device: {err}"));
     let (status, body) = by_owner
@@ -108,11 +108,10 @@ async fn a_dead_token_removed_by_a_send_frees_a_slot() {
 
 #[tokio::test]
 async fn a_token_moving_counts_for_its_new_user_and_frees_a_slot_of_the_old_one() {
-    let env = TestEnv::new().await;
-    let (tenant_id, owner) = apns_tenant(&env, "acme").await;
-    let by_owner = Devices::user(&env, &owner, &tenant_id);
-    fill(&env, &tenant_id, "full", 0, 100).await;
-    fill(&env, &tenant_id, "other", 100, 1).await;
+    let acme = OwnedTenant::new("acme").await;
+    let by_owner = acme.by_owner();
+    fill(&acme.env, &acme.tenant_id, "full", 0, 100).await;
+    fill(&acme.env, &acme.tenant_id, "other", 100, 1).await;
     // A token of another user cannot move to a user at the cap...
     let (status, body) = by_owner
         .register(device("full", &ios_token(100), "ios"))
@@ -159,16 +158,16 @@ async fn concurrent_registrations_never_exceed_the_cap() {
 
 #[tokio::test]
 async fn devices_from_before_the_cap_are_counted_and_listed_within_bounds() {
-    let env = TestEnv::new().await;
-    let (tenant_id, owner) = apns_tenant(&env, "acme").await;
-    let by_owner = Devices::user(&env, &owner, &tenant_id);
+    let acme = OwnedTenant::new("acme").await;
+    let by_owner = acme.by_owner();
     // 250 devices of one user written straight into the table, as data
     // from before the cap would be (the first, of another user, is the
     // template and goes through the store). A listing reads both caps (100
     // devices, 100 activity tokens) and a margin of 10.
     let mut devices = vec![("template-user".to_owned(), ios_token(9999), Platform::Ios)];
     devices.extend((0..250).map(|n| ("old-user".to_owned(), ios_token(n), Platform::Ios)));
-    env.register_devices_fast_without_counts(&tenant_id, &devices)
+    acme.env
+        .register_devices_fast_without_counts(&acme.tenant_id, &devices)
         .await;
     assert_eq!(device_count(&by_owner, "old-user").await, 210);
     let (status, body) = by_owner

@@ -2,17 +2,15 @@
 //! bodies.
 
 use notify_tests::delivery::{fcm_token, ios_token};
-use notify_tests::flows::{apns_tenant, assert_detail_names, assert_error, device, Devices};
-use notify_tests::TestEnv;
+use notify_tests::flows::{assert_detail_names, assert_error, device, OwnedTenant};
 use serde_json::{json, Value};
 
 use super::is_rfc3339_utc_seconds;
 
 #[tokio::test]
 async fn a_user_registers_lists_and_unregisters_a_device_with_the_contract_bodies() {
-    let env = TestEnv::new().await;
-    let (tenant_id, owner) = apns_tenant(&env, "acme").await;
-    let by_owner = Devices::user(&env, &owner, &tenant_id);
+    let acme = OwnedTenant::new("acme").await;
+    let by_owner = acme.by_owner();
     let token = ios_token(1);
     let (status, device) = by_owner
         .register(json!({"user_id": "user-123", "token": token, "platform": "ios", "app_version": "1.2.0"}))
@@ -35,16 +33,15 @@ async fn a_user_registers_lists_and_unregisters_a_device_with_the_contract_bodie
     let listed = by_owner.list(Some("user-123")).await;
     assert_eq!(listed, (200, json!({"devices": []})));
     assert!(
-        !env.table_dump().await.contains(&token),
+        !acme.env.table_dump().await.contains(&token),
         "device items left behind"
     );
 }
 
 #[tokio::test]
 async fn a_null_app_version_is_accepted_as_the_mushu_cli_sends_it() {
-    let env = TestEnv::new().await;
-    let (tenant_id, owner) = apns_tenant(&env, "acme").await;
-    let by_owner = Devices::user(&env, &owner, &tenant_id);
+    let acme = OwnedTenant::new("acme").await;
+    let by_owner = acme.by_owner();
     for body in [
         json!({"user_id": "u1", "token": fcm_token(1), "platform": "android", "app_version": null}),
         device("u1", &fcm_token(2), "web"),
@@ -62,9 +59,8 @@ async fn a_null_app_version_is_accepted_as_the_mushu_cli_sends_it() {
 
 #[tokio::test]
 async fn registering_the_same_token_again_keeps_created_at_and_updates_the_rest() {
-    let env = TestEnv::new().await;
-    let (tenant_id, owner) = apns_tenant(&env, "acme").await;
-    let by_owner = Devices::user(&env, &owner, &tenant_id);
+    let acme = OwnedTenant::new("acme").await;
+    let by_owner = acme.by_owner();
     let token = fcm_token(7);
     let body = |version: &str| json!({"user_id": "u1", "token": token, "platform": "android", "app_version": version});
     let (_, first) = by_owner.register(body("1.0.0")).await;
@@ -81,9 +77,8 @@ async fn registering_the_same_token_again_keeps_created_at_and_updates_the_rest(
 
 #[tokio::test]
 async fn a_token_registered_by_another_user_moves_to_that_user() {
-    let env = TestEnv::new().await;
-    let (tenant_id, owner) = apns_tenant(&env, "acme").await;
-    let by_owner = Devices::user(&env, &owner, &tenant_id);
+    let acme = OwnedTenant::new("acme").await;
+    let by_owner = acme.by_owner();
     let token = ios_token(9);
     for user in ["alice", "bob"] {
         let (status, device) = by_owner.register(device(user, &token, "ios")).await;
@@ -98,14 +93,13 @@ async fn a_token_registered_by_another_user_moves_to_that_user() {
     assert_eq!(status, 404);
     let (status, _) = by_owner.unregister(&token, Some("bob")).await;
     assert_eq!(status, 200);
-    assert!(!env.table_dump().await.contains(&token));
+    assert!(!acme.env.table_dump().await.contains(&token));
 }
 
 #[tokio::test]
 async fn apns_tokens_are_stored_lowercase_and_found_in_either_case() {
-    let env = TestEnv::new().await;
-    let (tenant_id, owner) = apns_tenant(&env, "acme").await;
-    let by_owner = Devices::user(&env, &owner, &tenant_id);
+    let acme = OwnedTenant::new("acme").await;
+    let by_owner = acme.by_owner();
     let upper = "ABCDEF0123456789".repeat(4);
     let lower = upper.to_ascii_lowercase();
     for platform in ["ios", "watchos", "macos"] {
@@ -116,7 +110,7 @@ async fn apns_tokens_are_stored_lowercase_and_found_in_either_case() {
     let (_, listed) = by_owner.list(Some("u1")).await;
     assert_eq!(listed["devices"].as_array().map(Vec::len), Some(1));
     assert_eq!(listed["devices"][0]["platform"], "macos");
-    let dump = env.table_dump().await;
+    let dump = acme.env.table_dump().await;
     assert!(dump.contains(&lower) && !dump.contains(&upper));
     let (status, _) = by_owner.unregister(&upper, Some("u1")).await;
     assert_eq!(status, 200);
@@ -124,9 +118,8 @@ async fn apns_tokens_are_stored_lowercase_and_found_in_either_case() {
 
 #[tokio::test]
 async fn fcm_tokens_of_up_to_4096_characters_are_registered_listed_and_unregistered() {
-    let env = TestEnv::new().await;
-    let (tenant_id, owner) = apns_tenant(&env, "acme").await;
-    let by_owner = Devices::user(&env, &owner, &tenant_id);
+    let acme = OwnedTenant::new("acme").await;
+    let by_owner = acme.by_owner();
     let token = format!("f:{}", "aZ09_-".repeat(682));
     assert_eq!(token.len(), 4094);
     let (status, device) = by_owner.register(device("u1", &token, "web")).await;
@@ -141,9 +134,8 @@ async fn fcm_tokens_of_up_to_4096_characters_are_registered_listed_and_unregiste
 
 #[tokio::test]
 async fn every_invalid_token_format_is_rejected_as_invalid_token_format() {
-    let env = TestEnv::new().await;
-    let (tenant_id, owner) = apns_tenant(&env, "acme").await;
-    let by_owner = Devices::user(&env, &owner, &tenant_id);
+    let acme = OwnedTenant::new("acme").await;
+    let by_owner = acme.by_owner();
     let hex = |n: usize| "a".repeat(n);
     let cases: Vec<(&str, String)> = vec![
         ("ios", String::new()),
@@ -171,16 +163,15 @@ async fn every_invalid_token_format_is_rejected_as_invalid_token_format() {
         assert_detail_names(&body, "`token`");
     }
     assert!(
-        !env.table_dump().await.contains("DEVICE#"),
+        !acme.env.table_dump().await.contains("DEVICE#"),
         "nothing stored"
     );
 }
 
 #[tokio::test]
 async fn an_unknown_platform_is_rejected_naming_platform() {
-    let env = TestEnv::new().await;
-    let (tenant_id, owner) = apns_tenant(&env, "acme").await;
-    let by_owner = Devices::user(&env, &owner, &tenant_id);
+    let acme = OwnedTenant::new("acme").await;
+    let by_owner = acme.by_owner();
     for platform in [json!("blackberry"), json!("IOS"), json!(""), json!(3)] {
         let body = json!({"user_id": "u1", "token": ios_token(1), "platform": platform});
         let (status, body) = by_owner.register(body).await;
@@ -191,9 +182,8 @@ async fn an_unknown_platform_is_rejected_naming_platform() {
 
 #[tokio::test]
 async fn bad_device_bodies_are_rejected_naming_the_problem_and_never_500() {
-    let env = TestEnv::new().await;
-    let (tenant_id, owner) = apns_tenant(&env, "acme").await;
-    let by_owner = Devices::user(&env, &owner, &tenant_id);
+    let acme = OwnedTenant::new("acme").await;
+    let by_owner = acme.by_owner();
     let valid =
         json!({"user_id": "u1", "token": ios_token(1), "platform": "ios", "app_version": "1.0"});
     let with = |field: &str, value: Value| {
@@ -246,7 +236,7 @@ async fn bad_device_bodies_are_rejected_naming_the_problem_and_never_500() {
         );
     }
     assert!(
-        !env.table_dump().await.contains("DEVICE#"),
+        !acme.env.table_dump().await.contains("DEVICE#"),
         "nothing stored"
     );
 }

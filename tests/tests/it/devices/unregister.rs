@@ -2,16 +2,14 @@
 //! malformed tokens, and hashed-key aliases.
 
 use notify_tests::delivery::{fcm_token, ios_token};
-use notify_tests::flows::{apns_tenant, assert_detail_names, assert_error, device, Devices};
-use notify_tests::TestEnv;
+use notify_tests::flows::{assert_detail_names, assert_error, device, OwnedTenant};
 
 use super::caps::device_count;
 
 #[tokio::test]
 async fn listing_and_unregistering_need_a_valid_user_id_parameter() {
-    let env = TestEnv::new().await;
-    let (tenant_id, owner) = apns_tenant(&env, "acme").await;
-    let by_owner = Devices::user(&env, &owner, &tenant_id);
+    let acme = OwnedTenant::new("acme").await;
+    let by_owner = acme.by_owner();
     let long = "u".repeat(257);
     for user_id in [None, Some(""), Some(long.as_str()), Some("a\u{7}b")] {
         let (status, body) = by_owner.list(user_id).await;
@@ -25,9 +23,8 @@ async fn listing_and_unregistering_need_a_valid_user_id_parameter() {
 
 #[tokio::test]
 async fn unregistering_an_unknown_device_is_not_found() {
-    let env = TestEnv::new().await;
-    let (tenant_id, owner) = apns_tenant(&env, "acme").await;
-    let by_owner = Devices::user(&env, &owner, &tenant_id);
+    let acme = OwnedTenant::new("acme").await;
+    let by_owner = acme.by_owner();
     for token in [ios_token(1), fcm_token(1)] {
         let (status, body) = by_owner.unregister(&token, Some("u1")).await;
         assert_error((status, &body), 404, "not_found");
@@ -36,9 +33,8 @@ async fn unregistering_an_unknown_device_is_not_found() {
 
 #[tokio::test]
 async fn unregistering_a_token_no_platform_accepts_is_invalid_token_format() {
-    let env = TestEnv::new().await;
-    let (tenant_id, owner) = apns_tenant(&env, "acme").await;
-    let by_owner = Devices::user(&env, &owner, &tenant_id);
+    let acme = OwnedTenant::new("acme").await;
+    let by_owner = acme.by_owner();
     for token in ["not-a-token".to_owned(), "a".repeat(4097), "g".repeat(64)] {
         let (status, body) = by_owner.unregister(&token, Some("u1")).await;
         assert_error((status, &body), 400, "invalid_token_format");
@@ -56,9 +52,8 @@ fn sha256_hex(text: &str) -> String {
 
 #[tokio::test]
 async fn a_hashed_key_alias_cannot_unregister_a_long_fcm_token() {
-    let env = TestEnv::new().await;
-    let (tenant_id, owner) = apns_tenant(&env, "acme").await;
-    let by_owner = Devices::user(&env, &owner, &tenant_id);
+    let acme = OwnedTenant::new("acme").await;
+    let by_owner = acme.by_owner();
     let token = format!("f:{}", "aZ09_-".repeat(300));
     assert!(token.len() > 1000);
     by_owner
