@@ -4,8 +4,8 @@
 use notify_tests::delivery::ios_token;
 use notify_tests::flows::tenant_secret_id;
 use notify_tests::flows::{
-    apns_tenant, assert_detail_names, assert_error, assert_nothing_left_of, delete_tenant, device,
-    signed_device, As, Devices,
+    assert_detail_names, assert_error, assert_nothing_left_of, delete_tenant, device,
+    signed_device, As, Devices, OwnedTenant,
 };
 use notify_tests::{call, parts, TestEnv};
 use serde_json::{json, Value};
@@ -23,10 +23,6 @@ pub(crate) fn signature(secret: &str, user_id: &str) -> String {
 /// A device of `user_id` signed with `secret`, as the tenant's backend signs.
 pub(crate) fn signed_for(secret: &str, user_id: &str, token: &str) -> Value {
     signed_device(user_id, token, &signature(secret, user_id))
-}
-
-pub(crate) async fn tenant(env: &TestEnv) -> (String, String) {
-    apns_tenant(env, "acme").await
 }
 
 pub(crate) async fn key_with(env: &TestEnv, owner: &str, tenant_id: &str, scopes: Value) -> String {
@@ -101,11 +97,10 @@ fn clients<'a>(env: &'a TestEnv, key: &'a str, owner: &'a str, tenant_id: &'a st
 
 #[tokio::test]
 async fn a_register_key_registers_a_device() {
-    let env = TestEnv::new().await;
-    let (tenant_id, owner) = tenant(&env).await;
-    let key = key_with(&env, &owner, &tenant_id, json!(["register"])).await;
-    let secret = secret_of(&env, &owner, &tenant_id).await;
-    let c = clients(&env, &key, &owner, &tenant_id);
+    let acme = OwnedTenant::new("acme").await;
+    let key = key_with(&acme.env, &acme.owner, &acme.tenant_id, json!(["register"])).await;
+    let secret = secret_of(&acme.env, &acme.owner, &acme.tenant_id).await;
+    let c = clients(&acme.env, &key, &acme.owner, &acme.tenant_id);
     let (status, device) = c
         .by_key
         .register(signed_for(&secret, "u1", &ios_token(1)))
@@ -117,10 +112,9 @@ async fn a_register_key_registers_a_device() {
 
 #[tokio::test]
 async fn a_register_key_cannot_list_or_unregister_devices_nor_send() {
-    let env = TestEnv::new().await;
-    let (tenant_id, owner) = tenant(&env).await;
-    let key = key_with(&env, &owner, &tenant_id, json!(["register"])).await;
-    let c = clients(&env, &key, &owner, &tenant_id);
+    let acme = OwnedTenant::new("acme").await;
+    let key = key_with(&acme.env, &acme.owner, &acme.tenant_id, json!(["register"])).await;
+    let c = clients(&acme.env, &key, &acme.owner, &acme.tenant_id);
     c.by_owner
         .register(device("victim", &ios_token(1), "ios"))
         .await;
@@ -149,11 +143,16 @@ async fn a_register_key_cannot_list_or_unregister_devices_nor_send() {
 
 #[tokio::test]
 async fn a_register_key_cannot_move_another_users_token() {
-    let env = TestEnv::new().await;
-    let (tenant_id, owner) = tenant(&env).await;
-    let key = key_with(&env, &owner, &tenant_id, json!(["register", "send"])).await;
-    let secret = secret_of(&env, &owner, &tenant_id).await;
-    let c = clients(&env, &key, &owner, &tenant_id);
+    let acme = OwnedTenant::new("acme").await;
+    let key = key_with(
+        &acme.env,
+        &acme.owner,
+        &acme.tenant_id,
+        json!(["register", "send"]),
+    )
+    .await;
+    let secret = secret_of(&acme.env, &acme.owner, &acme.tenant_id).await;
+    let c = clients(&acme.env, &key, &acme.owner, &acme.tenant_id);
     let (status, victim_device) = c
         .by_owner
         .register(device("victim", &ios_token(1), "ios"))
@@ -178,11 +177,16 @@ async fn a_register_key_cannot_move_another_users_token() {
 
 #[tokio::test]
 async fn a_backend_key_and_a_user_still_move_tokens_without_a_signature() {
-    let env = TestEnv::new().await;
-    let (tenant_id, owner) = tenant(&env).await;
-    secret_of(&env, &owner, &tenant_id).await;
-    let backend = key_with(&env, &owner, &tenant_id, json!(["devices", "send"])).await;
-    let c = clients(&env, &backend, &owner, &tenant_id);
+    let acme = OwnedTenant::new("acme").await;
+    secret_of(&acme.env, &acme.owner, &acme.tenant_id).await;
+    let backend = key_with(
+        &acme.env,
+        &acme.owner,
+        &acme.tenant_id,
+        json!(["devices", "send"]),
+    )
+    .await;
+    let c = clients(&acme.env, &backend, &acme.owner, &acme.tenant_id);
     let token = ios_token(1);
     for (who, user) in [
         (c.by_owner, "alice"),
@@ -198,14 +202,13 @@ async fn a_backend_key_and_a_user_still_move_tokens_without_a_signature() {
 
 #[tokio::test]
 async fn with_user_verification_a_register_key_needs_the_users_signature() {
-    let env = TestEnv::new().await;
-    let (tenant_id, owner) = tenant(&env).await;
-    let key = key_with(&env, &owner, &tenant_id, json!(["register"])).await;
-    let c = clients(&env, &key, &owner, &tenant_id);
+    let acme = OwnedTenant::new("acme").await;
+    let key = key_with(&acme.env, &acme.owner, &acme.tenant_id, json!(["register"])).await;
+    let c = clients(&acme.env, &key, &acme.owner, &acme.tenant_id);
     c.by_owner
         .register(device("alice", &ios_token(1), "ios"))
         .await;
-    let secret = secret_of(&env, &owner, &tenant_id).await;
+    let secret = secret_of(&acme.env, &acme.owner, &acme.tenant_id).await;
 
     let unsigned = device("bob", &ios_token(2), "ios");
     let (status, body) = c.by_key.register(unsigned).await;
@@ -233,16 +236,15 @@ async fn with_user_verification_a_register_key_needs_the_users_signature() {
 
 #[tokio::test]
 async fn a_wrong_signature_is_refused_and_changes_nothing() {
-    let env = TestEnv::new().await;
-    let (tenant_id, owner) = tenant(&env).await;
-    let key = key_with(&env, &owner, &tenant_id, json!(["register"])).await;
-    let c = clients(&env, &key, &owner, &tenant_id);
+    let acme = OwnedTenant::new("acme").await;
+    let key = key_with(&acme.env, &acme.owner, &acme.tenant_id, json!(["register"])).await;
+    let c = clients(&acme.env, &key, &acme.owner, &acme.tenant_id);
     let (_, victim_device) = c
         .by_owner
         .register(device("victim", &ios_token(1), "ios"))
         .await;
-    let secret = secret_of(&env, &owner, &tenant_id).await;
-    let before = env.table_dump().await;
+    let secret = secret_of(&acme.env, &acme.owner, &acme.tenant_id).await;
+    let before = acme.env.table_dump().await;
     let right = signature(&secret, "attacker");
     let wrong = [
         signature(&secret, "victim"),
@@ -264,7 +266,7 @@ async fn a_wrong_signature_is_refused_and_changes_nothing() {
     let (_, listed) = c.by_owner.list(Some("victim")).await;
     assert_eq!(listed, json!({"devices": [victim_device]}));
     assert!(c.by_owner.tokens_of("attacker").await.is_empty());
-    let after = env.table_dump().await;
+    let after = acme.env.table_dump().await;
     assert!(!after.contains(&ios_token(2)));
     assert_eq!(
         before.matches("DEVICE#").count(),
@@ -274,9 +276,8 @@ async fn a_wrong_signature_is_refused_and_changes_nothing() {
 
 #[tokio::test]
 async fn the_verification_secret_is_shown_once_and_stored_only_in_secrets_manager() {
-    let env = TestEnv::new().await;
-    let (tenant_id, owner) = tenant(&env).await;
-    let (status, body) = turn_on(&env, As::User(&owner), &tenant_id).await;
+    let acme = OwnedTenant::new("acme").await;
+    let (status, body) = turn_on(&acme.env, As::User(&acme.owner), &acme.tenant_id).await;
     assert_eq!(status, 200, "{body}");
     let secret = body["secret"].as_str().unwrap_or_default().to_owned();
     assert!(
@@ -289,90 +290,100 @@ async fn the_verification_secret_is_shown_once_and_stored_only_in_secrets_manage
         .ends_with('Z'));
     assert_eq!(body.as_object().map(|fields| fields.len()), Some(2));
     // Kept in the tenant's secret, next to the provider credentials...
-    let stored = tenant_secret_text(&env, &tenant_id).await;
+    let stored = tenant_secret_text(&acme.env, &acme.tenant_id).await;
     assert!(stored.contains(&secret));
     assert!(stored.contains("BEGIN PRIVATE KEY"), "APNs key kept");
     // ...never in the table, never shown again.
-    assert!(!env.table_dump().await.contains(&secret));
-    let (_, tenant) = notify_tests::flows::get_tenant_as(&env.app, &owner, &tenant_id).await;
+    assert!(!acme.env.table_dump().await.contains(&secret));
+    let (_, tenant) =
+        notify_tests::flows::get_tenant_as(&acme.env.app, &acme.owner, &acme.tenant_id).await;
     assert!(!tenant.to_string().contains(&secret));
 
     // Posting again rotates it: the old secret's signatures stop working.
-    let key = key_with(&env, &owner, &tenant_id, json!(["register"])).await;
-    let rotated = secret_of(&env, &owner, &tenant_id).await;
+    let key = key_with(&acme.env, &acme.owner, &acme.tenant_id, json!(["register"])).await;
+    let rotated = secret_of(&acme.env, &acme.owner, &acme.tenant_id).await;
     assert_ne!(rotated, secret);
     let device = |secret: &str| signed_for(secret, "u1", &ios_token(1));
-    let by_key = Devices::key(&env, &key, &tenant_id);
+    let by_key = Devices::key(&acme.env, &key, &acme.tenant_id);
     let (status, body) = by_key.register(device(&secret)).await;
     assert_signature_refused(status, &body);
     let (status, body) = by_key.register(device(&rotated)).await;
     assert_eq!(status, 200, "{body}");
-    assert!(!tenant_secret_text(&env, &tenant_id).await.contains(&secret));
+    assert!(!tenant_secret_text(&acme.env, &acme.tenant_id)
+        .await
+        .contains(&secret));
 }
 
 #[tokio::test]
 async fn turning_user_verification_off_forgets_the_secret_and_stops_register_keys() {
-    let env = TestEnv::new().await;
-    let (tenant_id, owner) = tenant(&env).await;
-    let key = key_with(&env, &owner, &tenant_id, json!(["register"])).await;
-    let (status, body) = turn_off(&env, As::User(&owner), &tenant_id).await;
+    let acme = OwnedTenant::new("acme").await;
+    let key = key_with(&acme.env, &acme.owner, &acme.tenant_id, json!(["register"])).await;
+    let (status, body) = turn_off(&acme.env, As::User(&acme.owner), &acme.tenant_id).await;
     assert_error((status, &body), 404, "not_found");
-    let secret = secret_of(&env, &owner, &tenant_id).await;
-    let (status, body) = turn_off(&env, As::User(&owner), &tenant_id).await;
+    let secret = secret_of(&acme.env, &acme.owner, &acme.tenant_id).await;
+    let (status, body) = turn_off(&acme.env, As::User(&acme.owner), &acme.tenant_id).await;
     assert_eq!((status, body), (200, json!({"deleted": true})));
-    let stored = tenant_secret_text(&env, &tenant_id).await;
+    let stored = tenant_secret_text(&acme.env, &acme.tenant_id).await;
     assert!(!stored.contains(&secret) && stored.contains("BEGIN PRIVATE KEY"));
-    let (status, body) = Devices::key(&env, &key, &tenant_id)
+    let (status, body) = Devices::key(&acme.env, &key, &acme.tenant_id)
         .register(signed_for(&secret, "u1", &ios_token(1)))
         .await;
     assert_error((status, &body), 403, "user_verification_required");
-    let (status, _) = turn_off(&env, As::User(&owner), &tenant_id).await;
+    let (status, _) = turn_off(&acme.env, As::User(&acme.owner), &acme.tenant_id).await;
     assert_eq!(status, 404);
 }
 
 #[tokio::test]
 async fn an_api_key_cannot_turn_user_verification_on() {
-    let env = TestEnv::new().await;
-    let (tenant_id, owner) = tenant(&env).await;
+    let acme = OwnedTenant::new("acme").await;
     for scopes in [
         json!(["register"]),
         json!(["devices", "send"]),
         json!(["register", "devices", "send"]),
     ] {
-        let key = key_with(&env, &owner, &tenant_id, scopes).await;
-        let (status, body) = turn_on(&env, As::Key(&key), &tenant_id).await;
+        let key = key_with(&acme.env, &acme.owner, &acme.tenant_id, scopes).await;
+        let (status, body) = turn_on(&acme.env, As::Key(&key), &acme.tenant_id).await;
         assert_error((status, &body), 403, "forbidden");
         assert!(body.get("secret").is_none());
     }
-    assert!(!tenant_secret_text(&env, &tenant_id)
+    assert!(!tenant_secret_text(&acme.env, &acme.tenant_id)
         .await
         .contains("user_verification"));
     // Not off either, once on.
-    let secret = secret_of(&env, &owner, &tenant_id).await;
-    let key = key_with(&env, &owner, &tenant_id, json!(["devices", "send"])).await;
-    let (status, _) = turn_off(&env, As::Key(&key), &tenant_id).await;
+    let secret = secret_of(&acme.env, &acme.owner, &acme.tenant_id).await;
+    let key = key_with(
+        &acme.env,
+        &acme.owner,
+        &acme.tenant_id,
+        json!(["devices", "send"]),
+    )
+    .await;
+    let (status, _) = turn_off(&acme.env, As::Key(&key), &acme.tenant_id).await;
     assert_eq!(status, 403);
-    assert!(tenant_secret_text(&env, &tenant_id).await.contains(&secret));
+    assert!(tenant_secret_text(&acme.env, &acme.tenant_id)
+        .await
+        .contains(&secret));
     // A user outside the tenant's org learns nothing.
-    let stranger = env.user_token("mallory", &["evil"]);
-    let (status, body) = turn_on(&env, As::User(&stranger), &tenant_id).await;
+    let stranger = acme.env.user_token("mallory", &["evil"]);
+    let (status, body) = turn_on(&acme.env, As::User(&stranger), &acme.tenant_id).await;
     assert_eq!(status, 404, "{body}");
-    assert!(tenant_secret_text(&env, &tenant_id).await.contains(&secret));
+    assert!(tenant_secret_text(&acme.env, &acme.tenant_id)
+        .await
+        .contains(&secret));
 }
 
 #[tokio::test]
 async fn deleting_a_tenant_removes_its_device_counters_and_verification() {
-    let env = TestEnv::new().await;
-    let (tenant_id, owner) = tenant(&env).await;
-    secret_of(&env, &owner, &tenant_id).await;
-    let by_owner = Devices::user(&env, &owner, &tenant_id);
+    let acme = OwnedTenant::new("acme").await;
+    secret_of(&acme.env, &acme.owner, &acme.tenant_id).await;
+    let by_owner = Devices::user(&acme.env, &acme.owner, &acme.tenant_id);
     for (n, user) in ["u1", "u2", "u3"].iter().enumerate() {
         let (status, _) = by_owner.register(device(user, &ios_token(n), "ios")).await;
         assert_eq!(status, 200);
     }
     // u1's only device goes: its counter stays, at zero.
     assert_eq!(by_owner.unregister(&ios_token(0), Some("u1")).await.0, 200);
-    delete_tenant(&env, &owner, &tenant_id).await;
-    assert_nothing_left_of(&env, &tenant_id).await;
-    assert_eq!(env.tenant_secret_count().await, 0);
+    delete_tenant(&acme.env, &acme.owner, &acme.tenant_id).await;
+    assert_nothing_left_of(&acme.env, &acme.tenant_id).await;
+    assert_eq!(acme.env.tenant_secret_count().await, 0);
 }
