@@ -54,12 +54,17 @@ fn assert_one_failed_with(answer: &(u16, Value), status: &str) {
 trait Subscriptions {
     async fn register_subscription(&self, user_id: &str, subscription: Value) -> (u16, Value);
     async fn vapid_public_key(&self) -> String;
+    async fn patch(&self, body: Value) -> (u16, Value);
 }
 
 impl Subscriptions for SimTenant {
     async fn register_subscription(&self, user_id: &str, subscription: Value) -> (u16, Value) {
         let body = json!({"user_id": user_id, "platform": "webpush", "subscription": subscription});
         self.by_owner().register(body).await
+    }
+
+    async fn patch(&self, body: Value) -> (u16, Value) {
+        patch_tenant(&self.env, &self.owner, &self.tenant_id, body).await
     }
 
     async fn vapid_public_key(&self) -> String {
@@ -103,22 +108,14 @@ async fn a_tenant_gets_a_vapid_key_pair_whose_public_key_is_a_65_byte_point() {
     assert!(!tenant.to_string().contains("PRIVATE KEY"), "{tenant}");
 
     // The subject alone keeps the key; `rotate` replaces it.
-    let (status, same) = patch_tenant(
-        &s.env,
-        &s.owner,
-        &s.tenant_id,
-        json!({"web_push": {"subject": "https://acme.com/contact"}}),
-    )
-    .await;
+    let (status, same) = s
+        .patch(json!({"web_push": {"subject": "https://acme.com/contact"}}))
+        .await;
     assert_eq!(status, 200, "{same}");
     assert_eq!(same["vapid_public_key"], tenant["vapid_public_key"]);
-    let (status, rotated) = patch_tenant(
-        &s.env,
-        &s.owner,
-        &s.tenant_id,
-        json!({"web_push": {"subject": SUBJECT, "rotate": true}}),
-    )
-    .await;
+    let (status, rotated) = s
+        .patch(json!({"web_push": {"subject": SUBJECT, "rotate": true}}))
+        .await;
     assert_eq!(status, 200, "{rotated}");
     assert_ne!(rotated["vapid_public_key"], tenant["vapid_public_key"]);
     assert_eq!(rotated["web_push_configured"], true);
@@ -142,7 +139,7 @@ async fn bad_vapid_subjects_and_keys_are_400_naming_the_field_and_change_nothing
             "web_push.private_key",
         ),
     ] {
-        let (status, answer) = patch_tenant(&s.env, &s.owner, &s.tenant_id, body).await;
+        let (status, answer) = s.patch(body).await;
         assert_eq!(status, 400, "{answer}");
         assert!(answer.to_string().contains(field), "{answer}");
         // Nothing that looks like key material comes back, not even the
@@ -157,13 +154,9 @@ async fn an_uploaded_pkcs8_key_is_used_and_its_public_key_shown() {
     let s = setup(None).await;
     let key = notify_shared::web_push::VapidKey::generate(SUBJECT).unwrap();
     let pem = secrecy::ExposeSecret::expose_secret(&key.private_key).to_owned();
-    let (status, tenant) = patch_tenant(
-        &s.env,
-        &s.owner,
-        &s.tenant_id,
-        json!({"web_push": {"subject": SUBJECT, "private_key": pem}}),
-    )
-    .await;
+    let (status, tenant) = s
+        .patch(json!({"web_push": {"subject": SUBJECT, "private_key": pem}}))
+        .await;
     assert_eq!(status, 200, "{tenant}");
     assert_eq!(tenant["vapid_public_key"], json!(key.public_key));
 }
