@@ -373,3 +373,13 @@ impl OwnedTenant {
         Devices::user(&self.env, &self.owner, &self.tenant_id)
     }
 }
+
+/// A tenant of org `org` with APNs credentials, created by user `user`:
+/// (tenant id, the user's token).
+pub async fn tenant_of(env: &TestEnv, user: &str, org: &str) -> (String, String) {
+    let token = env.user_token(user, &[org]);
+    let tenant_id = env
+        .create_tenant(&token, crate::keys::tenant_with_apns(org))
+        .await;
+    (tenant_id, token)
+}

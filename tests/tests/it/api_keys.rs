@@ -1,8 +1,7 @@
 //! API keys: shown once, listed by prefix, scoped, revoked at once.
 
 use notify_tests::flows::tenant_with_key;
-use notify_tests::flows::{create_key, list_keys, As};
-use notify_tests::keys::tenant_with_apns;
+use notify_tests::flows::{create_key, list_keys, tenant_of, As};
 use notify_tests::{call, parts, TestEnv};
 use serde_json::{json, Value};
 
@@ -74,8 +73,7 @@ async fn a_deleted_key_fails_on_the_very_next_request() {
 #[tokio::test]
 async fn scopes_default_to_both_and_can_be_narrowed() {
     let env = TestEnv::new().await;
-    let alice = env.user_token("alice", &["acme"]);
-    let tenant_id = env.create_tenant(&alice, tenant_with_apns("acme")).await;
+    let (tenant_id, alice) = tenant_of(&env, "alice", "acme").await;
     let narrowed = env
         .create_api_key(
             &alice,
@@ -111,8 +109,7 @@ async fn scopes_default_to_both_and_can_be_narrowed() {
 #[tokio::test]
 async fn any_number_of_keys_can_be_created_and_all_are_listed() {
     let env = TestEnv::new().await;
-    let alice = env.user_token("alice", &["acme"]);
-    let tenant_id = env.create_tenant(&alice, tenant_with_apns("acme")).await;
+    let (tenant_id, alice) = tenant_of(&env, "alice", "acme").await;
     for n in 0..12 {
         env.create_api_key(&alice, &tenant_id, json!({"name": format!("key-{n}")}))
             .await;
@@ -127,8 +124,7 @@ async fn any_number_of_keys_can_be_created_and_all_are_listed() {
 #[tokio::test]
 async fn a_key_creation_retried_after_its_answer_was_lost_succeeds_once() {
     let env = TestEnv::new().await;
-    let token = env.user_token("alice", &["acme"]);
-    let tenant_id = env.create_tenant(&token, tenant_with_apns("acme")).await;
+    let (tenant_id, token) = tenant_of(&env, "alice", "acme").await;
     let material = notify_shared::auth::api_key::generate();
     let key = notify_shared::model::ApiKey {
         key_id: notify_shared::ids::new_key_id(),

@@ -3,7 +3,7 @@
 
 use lambda_http::{Body, Request, Response};
 use notify_shared::App;
-use notify_tests::flows::{get_tenant_as, Devices};
+use notify_tests::flows::{get_tenant_as, tenant_of, Devices};
 use notify_tests::keys::{apns_p8, p384_key, rsa_pem, service_account, tenant_with_apns};
 use notify_tests::{call, parts, TestEnv};
 use serde_json::{json, Value};
@@ -138,8 +138,7 @@ async fn a_service_account_given_as_a_json_string_is_accepted() {
 #[tokio::test]
 async fn updates_and_keys_reject_bad_bodies_and_leave_data_intact() {
     let env = TestEnv::new().await;
-    let token = env.user_token("alice", &["acme"]);
-    let tenant_id = env.create_tenant(&token, tenant_with_apns("acme")).await;
+    let (tenant_id, token) = tenant_of(&env, "alice", "acme").await;
     let patch = |body: &[u8]| {
         call("PATCH", "/tenants/{tenant_id}")
             .param("tenant_id", &tenant_id)
@@ -205,8 +204,7 @@ async fn updates_and_keys_reject_bad_bodies_and_leave_data_intact() {
 #[tokio::test]
 async fn a_collapse_id_that_no_http_header_can_carry_is_refused_at_the_request() {
     let env = TestEnv::new().await;
-    let token = env.user_token("alice", &["acme"]);
-    let tenant_id = env.create_tenant(&token, tenant_with_apns("acme")).await;
+    let (tenant_id, token) = tenant_of(&env, "alice", "acme").await;
     let by_owner = Devices::user(&env, &token, &tenant_id);
     for collapse_id in ["caf\u{e9}", "line\nbreak", "tab\there"] {
         let send = json!({"user_id": "nobody", "badge": 1, "collapse_id": collapse_id});
@@ -249,8 +247,7 @@ async fn an_org_id_of_128_characters_outside_ascii_is_accepted() {
 #[tokio::test]
 async fn an_api_key_name_over_100_characters_as_sent_is_refused() {
     let env = TestEnv::new().await;
-    let token = env.user_token("alice", &["acme"]);
-    let tenant_id = env.create_tenant(&token, tenant_with_apns("acme")).await;
+    let (tenant_id, token) = tenant_of(&env, "alice", "acme").await;
     let create_key = |name: String| {
         call("POST", "/tenants/{tenant_id}/api-keys")
             .param("tenant_id", &tenant_id)
@@ -273,8 +270,7 @@ async fn an_api_key_name_over_100_characters_as_sent_is_refused() {
 #[tokio::test]
 async fn a_badge_and_ttl_written_as_whole_numbers_with_a_fraction_are_accepted() {
     let env = TestEnv::new().await;
-    let token = env.user_token("alice", &["acme"]);
-    let tenant_id = env.create_tenant(&token, tenant_with_apns("acme")).await;
+    let (tenant_id, token) = tenant_of(&env, "alice", "acme").await;
     let by_owner = Devices::user(&env, &token, &tenant_id);
     let whole = json!({"user_id": "nobody", "badge": 2.0, "ttl_seconds": 60.0});
     let (status, answer) = by_owner.notify(whole).await;

@@ -8,8 +8,8 @@ use notify_shared::auth::api_key;
 use notify_shared::service::sending::Dispatcher;
 use notify_shared::App;
 use notify_tests::faults::{DynamoDbFault, DynamoDbKeys, Target};
+use notify_tests::flows::tenant_of;
 use notify_tests::flows::tenant_with_key;
-use notify_tests::keys::tenant_with_apns;
 use notify_tests::sim_tenant::SimTenant;
 use notify_tests::{call, parts, Call, TestEnv};
 use secrecy::ExposeSecret;
@@ -80,8 +80,7 @@ async fn dispatch(app: &App, dispatcher: &Dispatcher, name: &str, req: Request) 
 #[tokio::test]
 async fn a_request_body_that_is_not_utf8_is_400_naming_the_body_on_every_post_and_patch() {
     let env = TestEnv::new().await;
-    let owner = env.user_token("owner", &["acme"]);
-    let tenant_id = env.create_tenant(&owner, tenant_with_apns("acme")).await;
+    let (tenant_id, owner) = tenant_of(&env, "owner", "acme").await;
     let dispatcher = env.dispatcher();
     let bodies: [&[u8]; 2] = [b"y\xff]", b"{\"org_id\": \"\xff\", \"user_id\": \"u\xc3\"}"];
     for (name, fixture) in BODY_ENDPOINTS {

@@ -14,7 +14,7 @@ use notify_shared::model::Platform;
 use notify_shared::App;
 use notify_tests::delivery::{ios_token, BUNDLE_ID};
 use notify_tests::faults::LostAnswer;
-use notify_tests::keys::tenant_with_apns;
+use notify_tests::flows::tenant_of;
 use notify_tests::sim_tenant::SimTenant;
 use notify_tests::{call, parts, BulkRig, Call, TestEnv};
 use serde_json::{json, Value};
@@ -259,8 +259,7 @@ async fn a_tenant_create_and_patch_whose_writes_lose_their_first_answer_succeed(
 #[tokio::test(flavor = "multi_thread")]
 async fn an_api_key_create_and_delete_whose_writes_lose_their_first_answer_succeed() {
     let env = TestEnv::new().await;
-    let owner = env.user_token("owner", &["acme"]);
-    let tenant_id = env.create_tenant(&owner, tenant_with_apns("acme")).await;
+    let (tenant_id, owner) = tenant_of(&env, "owner", "acme").await;
     let lost = LostAnswer::new(usize::MAX, any_write);
     let app = env.app_with(lost.clone());
     let create = call("POST", "/tenants/{tenant_id}/api-keys")

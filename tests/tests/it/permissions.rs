@@ -4,7 +4,7 @@
 use base64::Engine as _;
 use lambda_http::{Body, Request, Response};
 use notify_shared::App;
-use notify_tests::flows::{get_tenant_as, get_tenant_by, list_keys, As};
+use notify_tests::flows::{get_tenant_as, get_tenant_by, list_keys, tenant_of, As};
 use notify_tests::keys::tenant_with_apns;
 use notify_tests::{call, parts, Call, TestEnv};
 use serde_json::{json, Value};
@@ -177,8 +177,7 @@ fn forged(header: Value, claims: Value, signature: &str) -> String {
 #[tokio::test]
 async fn expired_wrongly_signed_unsigned_and_garbage_tokens_are_401() {
     let env = TestEnv::new().await;
-    let owner = env.user_token("owner", &["acme"]);
-    let tenant_id = env.create_tenant(&owner, tenant_with_apns("acme")).await;
+    let (tenant_id, _) = tenant_of(&env, "owner", "acme").await;
     let exp = chrono::Utc::now().timestamp() + 3600;
     let tokens = [
         ("expired", env.expired_token("owner", &["acme"], 600)),

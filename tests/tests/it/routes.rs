@@ -6,12 +6,12 @@
 //! router), a Web Push endpoint is unregistered through the query string,
 //! and a path value is decoded exactly once whichever router ran.
 
+use notify_tests::flows::tenant_of;
 use notify_tests::repo::read;
 use std::collections::BTreeSet;
 
 use notify_shared::ids::has_id_shape;
 use notify_shared::service::devices::{checked_token, TokenIn};
-use notify_tests::keys::tenant_with_apns;
 use notify_tests::{call, parts, TestEnv};
 use serde_json::{json, Value};
 
@@ -154,8 +154,7 @@ struct Tenant {
 impl Tenant {
     async fn new() -> Self {
         let env = TestEnv::new().await;
-        let owner = env.user_token("owner-routes", &["routes"]);
-        let tenant_id = env.create_tenant(&owner, tenant_with_apns("routes")).await;
+        let (tenant_id, owner) = tenant_of(&env, "owner-routes", "routes").await;
         Self {
             env,
             owner,

@@ -120,8 +120,7 @@ async fn tenants_are_listed_per_org_and_across_the_callers_orgs() {
 #[tokio::test]
 async fn a_tenant_outside_the_users_orgs_is_not_found_and_not_revealed() {
     let env = TestEnv::new().await;
-    let alice = env.user_token("alice", &["acme"]);
-    let tenant_id = env.create_tenant(&alice, tenant_with_apns("acme")).await;
+    let (tenant_id, alice) = tenant_of(&env, "alice", "acme").await;
     let mallory = env.user_token("mallory", &["evil"]);
     let (status, body) = get_tenant_as(&env.app, &mallory, &tenant_id).await;
     assert_eq!(status, 404, "{body}");
@@ -133,8 +132,7 @@ async fn a_tenant_outside_the_users_orgs_is_not_found_and_not_revealed() {
 #[tokio::test]
 async fn patch_changes_settings_and_adds_fcm_credentials() {
     let env = TestEnv::new().await;
-    let alice = env.user_token("alice", &["acme"]);
-    let tenant_id = env.create_tenant(&alice, tenant_with_apns("acme")).await;
+    let (tenant_id, alice) = tenant_of(&env, "alice", "acme").await;
     let patch = json!({"use_sandbox": false, "bundle_id": "com.acme.app2", "fcm_service_account": service_account("acme-prod")});
     let (status, body) = patch_tenant(&env, &alice, &tenant_id, patch).await;
     assert_eq!(status, 200, "{body}");
@@ -154,8 +152,7 @@ async fn patch_changes_settings_and_adds_fcm_credentials() {
 #[tokio::test]
 async fn patch_replacing_the_apns_key_needs_all_its_fields() {
     let env = TestEnv::new().await;
-    let alice = env.user_token("alice", &["acme"]);
-    let tenant_id = env.create_tenant(&alice, tenant_with_apns("acme")).await;
+    let (tenant_id, alice) = tenant_of(&env, "alice", "acme").await;
     let patch = |body| {
         call("PATCH", "/tenants/{tenant_id}")
             .param("tenant_id", &tenant_id)

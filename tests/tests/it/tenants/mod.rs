@@ -15,8 +15,8 @@ use notify_tests::delivery::ios_token;
 use notify_tests::faults::Gate;
 use notify_tests::flows::{
     assert_nothing_left_of, create_key, create_tenant_as, delete_tenant_on, device, get_tenant_as,
-    ios_users, list_keys, patch_tenant, stored_credentials, tenant_secret_id, tenant_with_key, As,
-    Devices,
+    ios_users, list_keys, patch_tenant, stored_credentials, tenant_of, tenant_secret_id,
+    tenant_with_key, As, Devices,
 };
 use notify_tests::keys::{apns_p8, service_account, tenant_with_apns};
 use notify_tests::{call, parts, BulkRig, Faults, TestEnv};

@@ -123,8 +123,7 @@ async fn concurrent_patches_leave_the_tenant_and_its_secret_in_agreement() {
 #[tokio::test]
 async fn a_patch_from_a_stale_read_gets_409_and_changes_nothing() {
     let env = TestEnv::new().await;
-    let alice = env.user_token("alice", &["acme"]);
-    let tenant_id = env.create_tenant(&alice, tenant_with_apns("acme")).await;
+    let (tenant_id, _) = tenant_of(&env, "alice", "acme").await;
     let stale = read_tenant(&env, &tenant_id).await;
     let fresh = update_tenant(&env.app, stale.clone(), fcm_patch("acme-a")).await;
     assert!(fresh.is_ok(), "{fresh:?}");
