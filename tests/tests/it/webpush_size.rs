@@ -5,18 +5,15 @@
 
 use std::time::Duration;
 
+use notify_tests::flows::patch_tenant;
 use notify_tests::{call, parts, BrowserSubscription, BulkRig};
 use serde_json::json;
 
 #[tokio::test]
 async fn a_bulk_send_too_large_for_web_push_once_encrypted_fails_that_device_and_sends_nothing() {
     let rig = BulkRig::start().await;
-    let patch = call("PATCH", "/tenants/{tenant_id}")
-        .param("tenant_id", &rig.tenant_id)
-        .bearer(&rig.owner)
-        .json(json!({"web_push": {"subject": "mailto:ops@acme.example"}}))
-        .build();
-    let (status, tenant) = parts(&tenant_update::handle(&rig.env.app, patch).await);
+    let web_push = json!({"web_push": {"subject": "mailto:ops@acme.example"}});
+    let (status, tenant) = patch_tenant(&rig.env, &rig.owner, &rig.tenant_id, web_push).await;
     assert_eq!(status, 200, "{tenant}");
     let browser = BrowserSubscription::new(&rig.sim.web_push_endpoint("too-large"));
     let register = call("POST", "/tenants/{tenant_id}/devices")
