@@ -216,16 +216,10 @@ async fn expired_wrongly_signed_unsigned_and_garbage_tokens_are_401() {
         let (status, _) = validate(&env, |call| call.bearer(token)).await;
         assert_eq!(status, 401, "{label} on /auth/validate");
     }
-    let (status, body) = parts(
-        &tenant_get::handle(
-            &env.app,
-            call("GET", "/tenants/{tenant_id}")
-                .param("tenant_id", &tenant_id)
-                .header("authorization", "Basic abc")
-                .build(),
-        )
-        .await,
-    );
+    let basic = call("GET", "/tenants/{tenant_id}")
+        .param("tenant_id", &tenant_id)
+        .header("authorization", "Basic abc");
+    let (status, body) = parts(&tenant_get::handle(&env.app, basic.build()).await);
     assert_eq!(status, 401, "{body}");
 }
 
