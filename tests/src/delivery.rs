@@ -10,13 +10,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_sdk_sqs::types::QueueAttributeName;
-use aws_smithy_runtime_api::box_error::BoxError;
-use aws_smithy_runtime_api::client::interceptors::context::{
-    AfterDeserializationInterceptorContextRef, BeforeSerializationInterceptorContextRef,
-};
-use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::interceptors::context::Input;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
-use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::{ConfigBag, Storable, StoreReplace};
 use notify_shared::model::Platform;
 use notify_shared::secrets::Secrets;
@@ -27,6 +22,7 @@ use serde_json::Value;
 
 use crate::calls::{call, parts};
 use crate::env::{template, TestEnv};
+use crate::hooks::{Hooked, Hooks};
 use crate::simulator::PushSimulator;
 
 pub const BUNDLE_ID: &str = "com.acme.app";
@@ -92,19 +88,10 @@ impl Storable for Doomed {
     type Storer = StoreReplace<Self>;
 }
 
-impl Intercept for SqsSpy {
-    fn name(&self) -> &'static str {
-        "SqsSpy"
-    }
-
+impl Hooks for SqsSpy {
     // Client interceptors' `read_before_execution` runs before the
     // operation's metadata is in the bag; this runs once per call, after it.
-    fn read_before_serialization(
-        &self,
-        _context: &BeforeSerializationInterceptorContextRef<'_>,
-        _components: &RuntimeComponents,
-        config: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
+    fn before_serialization(&self, _input: &Input, config: &mut ConfigBag) -> Hooked {
         let name = config
             .load::<Metadata>()
             .map(|metadata| metadata.name().to_owned())
@@ -127,18 +114,15 @@ impl Intercept for SqsSpy {
 
     /// The doomed call fails after SQS accepted it: the caller cannot know
     /// its messages are queued (the worst case for a partial failure).
-    fn read_after_deserialization(
-        &self,
-        _context: &AfterDeserializationInterceptorContextRef<'_>,
-        _components: &RuntimeComponents,
-        config: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
+    fn after_deserialization(&self, config: &mut ConfigBag) -> Hooked {
         match config.load::<Doomed>() {
             Some(_) => Err("injected SendMessageBatch failure".into()),
             None => Ok(()),
         }
     }
 }
+
+crate::intercept_with_hooks!(SqsSpy);
 
 /// The queue pair's settings for one test.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

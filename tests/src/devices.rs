@@ -6,10 +6,11 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 use futures::StreamExt;
 use notify_shared::model::device::TokenMoves;
-use notify_shared::model::{DeviceRegistration, Platform};
+use notify_shared::model::Platform;
 use notify_shared::store::device_counter_item;
 
 use crate::env::TestEnv;
+use crate::flows::registration;
 
 impl TestEnv {
     /// Registers devices straight through the store, 4 at a time (moto
@@ -21,14 +22,7 @@ impl TestEnv {
                 store
                     .register_device(
                         tenant_id,
-                        &DeviceRegistration {
-                            user_id: user_id.clone(),
-                            token: token.clone(),
-                            platform: *platform,
-                            token_type: Default::default(),
-                            app_version: None,
-                            web_push_keys: None,
-                        },
+                        &registration(user_id, token, *platform),
                         TokenMoves::Allowed,
                     )
                     .await

@@ -6,12 +6,13 @@
 //! tests run many invocations in one process (one environment), so the
 //! invocation's trace lives in a task-local and goes into the attribute.
 
-use aws_sdk_sqs::config::interceptors::BeforeSerializationInterceptorContextMut;
-use aws_sdk_sqs::config::{ConfigBag, Intercept, RuntimeComponents};
-use aws_sdk_sqs::error::BoxError;
+use aws_sdk_sqs::config::ConfigBag;
 use aws_sdk_sqs::operation::send_message::SendMessageInput;
 use aws_sdk_sqs::operation::send_message_batch::SendMessageBatchInput;
 use aws_sdk_sqs::types::{MessageSystemAttributeNameForSends, MessageSystemAttributeValue};
+use aws_smithy_runtime_api::client::interceptors::context::Input;
+
+use crate::hooks::{Hooked, Hooks};
 
 tokio::task_local! {
     static INVOCATION_TRACE: String;
@@ -29,17 +30,8 @@ pub async fn within<F: std::future::Future>(trace: Option<String>, future: F) ->
 #[derive(Debug, Clone, Default)]
 pub struct PropagateTrace;
 
-impl Intercept for PropagateTrace {
-    fn name(&self) -> &'static str {
-        "PropagateTrace"
-    }
-
-    fn modify_before_serialization(
-        &self,
-        context: &mut BeforeSerializationInterceptorContextMut<'_>,
-        _components: &RuntimeComponents,
-        _config: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
+impl Hooks for PropagateTrace {
+    fn modify_input(&self, input: &mut Input, _bag: &mut ConfigBag) -> Hooked {
         let Ok(trace) = INVOCATION_TRACE.try_with(Clone::clone) else {
             return Ok(());
         };
@@ -47,7 +39,6 @@ impl Intercept for PropagateTrace {
             .data_type("String")
             .string_value(trace)
             .build()?;
-        let input = context.input_mut();
         if let Some(send) = input.downcast_mut::<SendMessageInput>() {
             send.message_system_attributes
                 .get_or_insert_with(Default::default)
@@ -65,3 +56,5 @@ impl Intercept for PropagateTrace {
         Ok(())
     }
 }
+
+crate::intercept_with_hooks!(PropagateTrace);

@@ -10,8 +10,13 @@ mod devices;
 pub mod env;
 pub mod eventually;
 pub mod faults;
+pub mod flows;
+pub mod hooks;
 pub mod keys;
 pub mod lambda_trace;
+pub mod repo;
+pub mod rig_flows;
+pub mod sim_tenant;
 pub mod simulator;
 pub mod webpush;
 

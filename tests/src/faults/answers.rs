@@ -11,36 +11,24 @@
 //!
 //! Both pick their calls with a predicate on the operation's typed input.
 
+use crate::hooks::{Hooked, Hooks};
+use aws_smithy_runtime_api::client::interceptors::context::Input;
+use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
 use std::fmt;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
+use super::Budget;
 use aws_sdk_dynamodb::operation::delete_item::DeleteItemInput;
 use aws_sdk_dynamodb::operation::put_item::PutItemInput;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsInput;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemInput;
 use aws_smithy_runtime_api::box_error::BoxError;
-use aws_smithy_runtime_api::client::interceptors::context::{
-    BeforeDeserializationInterceptorContextMut, BeforeSerializationInterceptorContextRef,
-    BeforeTransmitInterceptorContextMut, Input,
-};
-use aws_smithy_runtime_api::client::interceptors::Intercept;
-use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_runtime_api::http::{Response, StatusCode};
 use aws_smithy_types::body::SdkBody;
 use aws_smithy_types::config_bag::{ConfigBag, Storable, StoreReplace};
 
 /// Which calls an interceptor acts on.
 pub type Matcher = Arc<dyn Fn(&Input) -> bool + Send + Sync>;
-
-/// Takes one from a budget; `false` when it is spent.
-fn take(budget: &AtomicUsize) -> bool {
-    budget
-        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| {
-            left.checked_sub(1)
-        })
-        .is_ok()
-}
 
 /// A JSON answer as the AWS JSON protocol gives it.
 fn json_answer(status: u16, body: String) -> Result<Response, BoxError> {
@@ -51,6 +39,31 @@ fn json_answer(status: u16, body: String) -> Result<Response, BoxError> {
     Ok(response)
 }
 
+/// The calls an interceptor acts on: those `matches` picks, as long as its
+/// budget lasts.
+#[derive(Clone)]
+struct Picked {
+    matches: Matcher,
+    budget: Budget,
+}
+
+impl Picked {
+    fn new(times: usize, matches: impl Fn(&Input) -> bool + Send + Sync + 'static) -> Self {
+        Self {
+            matches: Arc::new(matches),
+            budget: Budget::new(times),
+        }
+    }
+}
+
+impl fmt::Debug for Picked {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Picked")
+            .field("acted_on", &self.budget.used())
+            .finish()
+    }
+}
+
 // ---------------------------------------------------------------------------
 // Lost answers
 // ---------------------------------------------------------------------------
@@ -58,20 +71,8 @@ fn json_answer(status: u16, body: String) -> Result<Response, BoxError> {
 /// The first attempt of each matching call is applied by the emulator, and
 /// its answer replaced by a 500, which the SDK retries (the same request,
 /// a moment later), up to `times` calls.
-#[derive(Clone)]
-pub struct LostAnswer {
-    matches: Matcher,
-    remaining: Arc<AtomicUsize>,
-    lost: Arc<AtomicUsize>,
-}
-
-impl fmt::Debug for LostAnswer {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("LostAnswer")
-            .field("lost", &self.lost())
-            .finish()
-    }
-}
+#[derive(Debug, Clone)]
+pub struct LostAnswer(Picked);
 
 /// This call's first answer is to be lost (`true`), or was (`false`).
 #[derive(Debug, Clone, Copy)]
@@ -83,49 +84,31 @@ impl Storable for LoseAnswer {
 
 impl LostAnswer {
     pub fn new(times: usize, matches: impl Fn(&Input) -> bool + Send + Sync + 'static) -> Self {
-        Self {
-            matches: Arc::new(matches),
-            remaining: Arc::new(AtomicUsize::new(times)),
-            lost: Arc::new(AtomicUsize::new(0)),
-        }
+        Self(Picked::new(times, matches))
     }
 
     /// How many answers were lost so far.
     pub fn lost(&self) -> usize {
-        self.lost.load(Ordering::SeqCst)
+        self.0.budget.used()
     }
 }
 
-impl Intercept for LostAnswer {
-    fn name(&self) -> &'static str {
-        "LostAnswer"
-    }
-
+impl Hooks for LostAnswer {
     // Once per call (not per attempt): only the first attempt loses its answer.
-    fn read_before_serialization(
-        &self,
-        context: &BeforeSerializationInterceptorContextRef<'_>,
-        _components: &RuntimeComponents,
-        config: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        if (self.matches)(context.input()) && take(&self.remaining) {
-            config.interceptor_state().store_put(LoseAnswer(true));
+    fn before_serialization(&self, input: &Input, bag: &mut ConfigBag) -> Hooked {
+        if (self.0.matches)(input) && self.0.budget.take() {
+            bag.interceptor_state().store_put(LoseAnswer(true));
         }
         Ok(())
     }
 
-    fn modify_before_deserialization(
-        &self,
-        context: &mut BeforeDeserializationInterceptorContextMut<'_>,
-        _components: &RuntimeComponents,
-        config: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        if !matches!(config.load::<LoseAnswer>(), Some(LoseAnswer(true))) {
+    fn modify_response(&self, response: &mut HttpResponse, bag: &mut ConfigBag) -> Hooked {
+        if !matches!(bag.load::<LoseAnswer>(), Some(LoseAnswer(true))) {
             return Ok(());
         }
-        config.interceptor_state().store_put(LoseAnswer(false));
-        self.lost.fetch_add(1, Ordering::SeqCst);
-        *context.response_mut() = json_answer(
+        bag.interceptor_state().store_put(LoseAnswer(false));
+        self.0.budget.count();
+        *response = json_answer(
             500,
             r#"{"__type":"com.amazonaws.dynamodb.v20120810#InternalServerError","message":"injected: the answer was lost"}"#
                 .to_owned(),
@@ -133,6 +116,8 @@ impl Intercept for LostAnswer {
         Ok(())
     }
 }
+
+crate::intercept_with_hooks!(LostAnswer);
 
 // ---------------------------------------------------------------------------
 // Transaction conflicts
@@ -142,20 +127,8 @@ impl Intercept for LostAnswer {
 /// meets an ongoing transaction on one of its items, up to `times`
 /// attempts: the request never reaches a table (it is turned into a
 /// `ListTables` on the way), and the answer is the conflict.
-#[derive(Clone)]
-pub struct Conflicts {
-    matches: Matcher,
-    remaining: Arc<AtomicUsize>,
-    injected: Arc<AtomicUsize>,
-}
-
-impl fmt::Debug for Conflicts {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Conflicts")
-            .field("injected", &self.injected())
-            .finish()
-    }
-}
+#[derive(Debug, Clone)]
+pub struct Conflicts(Picked);
 
 /// How the conflict of a call is answered.
 #[derive(Debug, Clone, Copy)]
@@ -179,21 +152,17 @@ impl Storable for Conflicting {
 
 impl Conflicts {
     pub fn new(times: usize, matches: impl Fn(&Input) -> bool + Send + Sync + 'static) -> Self {
-        Self {
-            matches: Arc::new(matches),
-            remaining: Arc::new(AtomicUsize::new(times)),
-            injected: Arc::new(AtomicUsize::new(0)),
-        }
+        Self(Picked::new(times, matches))
     }
 
     /// How many attempts were refused so far.
     pub fn injected(&self) -> usize {
-        self.injected.load(Ordering::SeqCst)
+        self.0.budget.used()
     }
 
     /// Lets every later call through.
     pub fn heal(&self) {
-        self.remaining.store(0, Ordering::SeqCst);
+        self.0.budget.heal();
     }
 }
 
@@ -245,20 +214,10 @@ fn conflict_answer(refusal: Refusal) -> Result<Response, BoxError> {
     json_answer(400, body.to_string())
 }
 
-impl Intercept for Conflicts {
-    fn name(&self) -> &'static str {
-        "Conflicts"
-    }
-
-    fn read_before_serialization(
-        &self,
-        context: &BeforeSerializationInterceptorContextRef<'_>,
-        _components: &RuntimeComponents,
-        config: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        let input = context.input();
-        if let Some(refusal) = refusal(input).filter(|_| (self.matches)(input)) {
-            config.interceptor_state().store_put(Conflicting {
+impl Hooks for Conflicts {
+    fn before_serialization(&self, input: &Input, bag: &mut ConfigBag) -> Hooked {
+        if let Some(refusal) = refusal(input).filter(|_| (self.0.matches)(input)) {
+            bag.interceptor_state().store_put(Conflicting {
                 refusal,
                 this_attempt: false,
             });
@@ -267,52 +226,43 @@ impl Intercept for Conflicts {
     }
 
     // Per attempt: the refused attempt never reaches a table.
-    fn modify_before_transmit(
-        &self,
-        context: &mut BeforeTransmitInterceptorContextMut<'_>,
-        _components: &RuntimeComponents,
-        config: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        let Some(conflicting) = config.load::<Conflicting>().copied() else {
+    fn modify_request(&self, request: &mut HttpRequest, bag: &mut ConfigBag) -> Hooked {
+        let Some(conflicting) = bag.load::<Conflicting>().copied() else {
             return Ok(());
         };
-        if !take(&self.remaining) {
+        if !self.0.budget.take() {
             return Ok(());
         }
-        self.injected.fetch_add(1, Ordering::SeqCst);
-        let request = context.request_mut();
+        self.0.budget.count();
         request
             .headers_mut()
             .insert("x-amz-target", "DynamoDB_20120810.ListTables");
         request.headers_mut().insert("content-length", "2");
         *request.body_mut() = SdkBody::from("{}");
-        config.interceptor_state().store_put(Conflicting {
+        bag.interceptor_state().store_put(Conflicting {
             this_attempt: true,
             ..conflicting
         });
         Ok(())
     }
 
-    fn modify_before_deserialization(
-        &self,
-        context: &mut BeforeDeserializationInterceptorContextMut<'_>,
-        _components: &RuntimeComponents,
-        config: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        let Some(conflicting) = config.load::<Conflicting>().copied() else {
+    fn modify_response(&self, response: &mut HttpResponse, bag: &mut ConfigBag) -> Hooked {
+        let Some(conflicting) = bag.load::<Conflicting>().copied() else {
             return Ok(());
         };
         if !conflicting.this_attempt {
             return Ok(());
         }
-        config.interceptor_state().store_put(Conflicting {
+        bag.interceptor_state().store_put(Conflicting {
             this_attempt: false,
             ..conflicting
         });
-        *context.response_mut() = conflict_answer(conflicting.refusal)?;
+        *response = conflict_answer(conflicting.refusal)?;
         Ok(())
     }
 }
+
+crate::intercept_with_hooks!(Conflicts);
 
 /// Whether a DynamoDB call writes the item with this sort key (a put, an
 /// update, a delete, or one item of a transaction, condition checks

@@ -2,8 +2,10 @@
 //! calls, to test what a request does when one of its writes fails, and
 //! DynamoDB's key-size limits, which the emulator does not enforce.
 
+use crate::hooks::{Hooked, Hooks};
+use aws_smithy_runtime_api::client::interceptors::context::Input;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use aws_sdk_dynamodb::operation::batch_get_item::BatchGetItemInput;
@@ -13,14 +15,10 @@ use aws_sdk_dynamodb::operation::put_item::PutItemInput;
 use aws_sdk_dynamodb::operation::query::QueryInput;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemInput;
 use aws_sdk_dynamodb::types::AttributeValue;
-use aws_smithy_runtime_api::box_error::BoxError;
-use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
-use aws_smithy_runtime_api::client::interceptors::Intercept;
-use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 use notify_shared::App;
 
-use super::app_through;
+use super::{app_through, Budget};
 use crate::env::TestEnv;
 
 /// Which DynamoDB calls fail.
@@ -33,8 +31,7 @@ pub enum Target {
 }
 
 impl Target {
-    fn matches(self, context: &BeforeSerializationInterceptorContextRef<'_>) -> bool {
-        let input = context.input();
+    fn matches(self, input: &Input) -> bool {
         match self {
             Target::IdempotencyCompletion => input
                 .downcast_ref::<UpdateItemInput>()
@@ -50,56 +47,42 @@ impl Target {
 #[derive(Debug, Clone)]
 pub struct DynamoDbFault {
     target: Target,
-    remaining: Arc<AtomicUsize>,
-    injected: Arc<AtomicUsize>,
+    budget: Budget,
 }
 
 impl DynamoDbFault {
     pub fn new(target: Target, times: usize) -> Self {
         Self {
             target,
-            remaining: Arc::new(AtomicUsize::new(times)),
-            injected: Arc::new(AtomicUsize::new(0)),
+            budget: Budget::new(times),
         }
     }
 
     /// How many calls were failed so far.
     pub fn injected(&self) -> usize {
-        self.injected.load(Ordering::SeqCst)
+        self.budget.used()
     }
 
     /// Lets every later call through.
     pub fn heal(&self) {
-        self.remaining.store(0, Ordering::SeqCst);
+        self.budget.heal();
     }
 }
 
-impl Intercept for DynamoDbFault {
-    fn name(&self) -> &'static str {
-        "DynamoDbFault"
-    }
-
-    fn read_before_serialization(
-        &self,
-        context: &BeforeSerializationInterceptorContextRef<'_>,
-        _components: &RuntimeComponents,
-        _config: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        if !self.target.matches(context) {
+impl Hooks for DynamoDbFault {
+    fn before_serialization(&self, input: &Input, _bag: &mut ConfigBag) -> Hooked {
+        if !self.target.matches(input) {
             return Ok(());
         }
-        let taken = self
-            .remaining
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| {
-                left.checked_sub(1)
-            });
-        if taken.is_ok() {
-            self.injected.fetch_add(1, Ordering::SeqCst);
+        if self.budget.take() {
+            self.budget.count();
             return Err("injected DynamoDB failure".into());
         }
         Ok(())
     }
 }
+
+crate::intercept_with_hooks!(DynamoDbFault);
 
 /// DynamoDB's limits on key attributes, in bytes of UTF-8.
 const MAX_PARTITION_KEY_BYTES: usize = 2048;
@@ -131,18 +114,8 @@ fn key_values(item: &HashMap<String, AttributeValue>) -> (Option<String>, Option
     (text("PK"), text("SK"))
 }
 
-impl Intercept for DynamoDbKeys {
-    fn name(&self) -> &'static str {
-        "DynamoDbKeys"
-    }
-
-    fn read_before_serialization(
-        &self,
-        context: &BeforeSerializationInterceptorContextRef<'_>,
-        _components: &RuntimeComponents,
-        _config: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        let input = context.input();
+impl Hooks for DynamoDbKeys {
+    fn before_serialization(&self, input: &Input, _bag: &mut ConfigBag) -> Hooked {
         let mut keys: Vec<(Option<String>, Option<String>)> = Vec::new();
         if let Some(batch) = input.downcast_ref::<BatchGetItemInput>() {
             for wanted in batch
@@ -198,6 +171,8 @@ impl Intercept for DynamoDbKeys {
         Ok(())
     }
 }
+
+crate::intercept_with_hooks!(DynamoDbKeys);
 
 impl TestEnv {
     /// The test's app again (same table, secrets and providers), with

@@ -2,14 +2,11 @@
 //! an outage of the dependency would, to test what a request interrupted
 //! between two of its steps leaves behind and how it is resumed.
 
+use crate::hooks::{Hooked, Hooks};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use aws_smithy_runtime_api::box_error::BoxError;
-use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
-use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
-use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 use notify_shared::App;
 
@@ -52,17 +49,8 @@ fn operation(config: &ConfigBag) -> Option<&str> {
     config.load::<Metadata>().map(|metadata| metadata.name())
 }
 
-impl Intercept for Faults {
-    fn name(&self) -> &'static str {
-        "Faults"
-    }
-
-    fn read_before_transmit(
-        &self,
-        _context: &BeforeTransmitInterceptorContextRef<'_>,
-        _components: &RuntimeComponents,
-        config: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
+impl Hooks for Faults {
+    fn before_transmit(&self, config: &mut ConfigBag) -> Hooked {
         let Some(name) = operation(config) else {
             return Ok(());
         };
@@ -76,6 +64,8 @@ impl Intercept for Faults {
         }
     }
 }
+
+crate::intercept_with_hooks!(Faults);
 
 /// How long a gate holds a call at most: a test that forgot to open it fails
 /// instead of hanging.
@@ -130,17 +120,8 @@ impl Gate {
     }
 }
 
-impl Intercept for Gate {
-    fn name(&self) -> &'static str {
-        "Gate"
-    }
-
-    fn read_before_transmit(
-        &self,
-        _context: &BeforeTransmitInterceptorContextRef<'_>,
-        _components: &RuntimeComponents,
-        config: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
+impl Hooks for Gate {
+    fn before_transmit(&self, config: &mut ConfigBag) -> Hooked {
         if operation(config) != Some(self.0.operation.as_str()) {
             return Ok(());
         }
@@ -174,3 +155,5 @@ impl Intercept for Gate {
         })
     }
 }
+
+crate::intercept_with_hooks!(Gate);

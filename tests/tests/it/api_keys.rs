@@ -1,30 +1,15 @@
 //! API keys: shown once, listed by prefix, scoped, revoked at once.
 
-use notify_tests::keys::tenant_with_apns;
+use notify_tests::flows::tenant_with_key;
+use notify_tests::flows::{create_key, list_keys, tenant_of, As};
 use notify_tests::{call, parts, TestEnv};
 use serde_json::{json, Value};
-
-async fn list_keys(env: &TestEnv, token: &str, tenant_id: &str) -> (u16, Value) {
-    parts(
-        &api_key_list::handle(
-            &env.app,
-            call("GET", "/tenants/{tenant_id}/api-keys")
-                .param("tenant_id", tenant_id)
-                .bearer(token)
-                .build(),
-        )
-        .await,
-    )
-}
 
 #[tokio::test]
 async fn a_created_key_is_shown_once_then_listed_by_prefix_only() {
     let env = TestEnv::new().await;
-    let alice = env.user_token("alice", &["acme"]);
-    let tenant_id = env.create_tenant(&alice, tenant_with_apns("acme")).await;
-    let created = env
-        .create_api_key(&alice, &tenant_id, json!({"name": "backend-server"}))
-        .await;
+    let (tenant_id, alice, created) =
+        tenant_with_key(&env, "alice", "acme", "backend-server").await;
 
     let key = created["key"].as_str().unwrap_or_default();
     assert!(key.starts_with("msk_live_") && key.len() == 45, "{key}");
@@ -36,7 +21,7 @@ async fn a_created_key_is_shown_once_then_listed_by_prefix_only() {
     assert_eq!(created["prefix"], &key[..13]);
     assert_eq!(created["scopes"], json!(["devices", "send"]));
 
-    let (status, body) = list_keys(&env, &alice, &tenant_id).await;
+    let (status, body) = list_keys(&env.app, As::User(&alice), &tenant_id).await;
     assert_eq!(status, 200, "{body}");
     let keys = body["keys"].as_array().cloned().unwrap_or_default();
     assert_eq!(keys.len(), 1);
@@ -50,11 +35,7 @@ async fn a_created_key_is_shown_once_then_listed_by_prefix_only() {
 #[tokio::test]
 async fn a_deleted_key_fails_on_the_very_next_request() {
     let env = TestEnv::new().await;
-    let alice = env.user_token("alice", &["acme"]);
-    let tenant_id = env.create_tenant(&alice, tenant_with_apns("acme")).await;
-    let created = env
-        .create_api_key(&alice, &tenant_id, json!({"name": "doomed"}))
-        .await;
+    let (tenant_id, alice, created) = tenant_with_key(&env, "alice", "acme", "doomed").await;
     let key = created["key"].as_str().unwrap_or_default();
     let key_id = created["key_id"].as_str().unwrap_or_default();
 
@@ -81,7 +62,7 @@ async fn a_deleted_key_fails_on_the_very_next_request() {
     let (status, body) = parts(&api_key_list::handle(&env.app, probe()).await);
     assert_eq!(status, 401, "{body}");
     assert_eq!(body["code"], "unauthorized");
-    let (_, listed) = list_keys(&env, &alice, &tenant_id).await;
+    let (_, listed) = list_keys(&env.app, As::User(&alice), &tenant_id).await;
     assert_eq!(listed["keys"], json!([]));
     assert_eq!(
         parts(&api_key_delete::handle(&env.app, delete()).await).0,
@@ -92,8 +73,7 @@ async fn a_deleted_key_fails_on_the_very_next_request() {
 #[tokio::test]
 async fn scopes_default_to_both_and_can_be_narrowed() {
     let env = TestEnv::new().await;
-    let alice = env.user_token("alice", &["acme"]);
-    let tenant_id = env.create_tenant(&alice, tenant_with_apns("acme")).await;
+    let (tenant_id, alice) = tenant_of(&env, "alice", "acme").await;
     let narrowed = env
         .create_api_key(
             &alice,
@@ -109,17 +89,8 @@ async fn scopes_default_to_both_and_can_be_narrowed() {
         (json!({"name": "x".repeat(101)}), "name"),
         (json!({}), "name"),
     ] {
-        let (status, error) = parts(
-            &api_key_create::handle(
-                &env.app,
-                call("POST", "/tenants/{tenant_id}/api-keys")
-                    .param("tenant_id", &tenant_id)
-                    .bearer(&alice)
-                    .json(body.clone())
-                    .build(),
-            )
-            .await,
-        );
+        let (status, error) =
+            create_key(&env.app, As::User(&alice), &tenant_id, body.clone()).await;
         assert_eq!(status, 400, "{body} -> {error}");
         assert!(
             error["detail"].as_str().unwrap_or_default().contains(field),
@@ -138,13 +109,12 @@ async fn scopes_default_to_both_and_can_be_narrowed() {
 #[tokio::test]
 async fn any_number_of_keys_can_be_created_and_all_are_listed() {
     let env = TestEnv::new().await;
-    let alice = env.user_token("alice", &["acme"]);
-    let tenant_id = env.create_tenant(&alice, tenant_with_apns("acme")).await;
+    let (tenant_id, alice) = tenant_of(&env, "alice", "acme").await;
     for n in 0..12 {
         env.create_api_key(&alice, &tenant_id, json!({"name": format!("key-{n}")}))
             .await;
     }
-    let (_, body) = list_keys(&env, &alice, &tenant_id).await;
+    let (_, body) = list_keys(&env.app, As::User(&alice), &tenant_id).await;
     assert_eq!(body["keys"].as_array().map(Vec::len), Some(12));
 }
 
@@ -154,8 +124,7 @@ async fn any_number_of_keys_can_be_created_and_all_are_listed() {
 #[tokio::test]
 async fn a_key_creation_retried_after_its_answer_was_lost_succeeds_once() {
     let env = TestEnv::new().await;
-    let token = env.user_token("alice", &["acme"]);
-    let tenant_id = env.create_tenant(&token, tenant_with_apns("acme")).await;
+    let (tenant_id, token) = tenant_of(&env, "alice", "acme").await;
     let material = notify_shared::auth::api_key::generate();
     let key = notify_shared::model::ApiKey {
         key_id: notify_shared::ids::new_key_id(),
@@ -173,7 +142,7 @@ async fn a_key_creation_retried_after_its_answer_was_lost_succeeds_once() {
             .await;
         assert!(written.is_ok(), "attempt {attempt}: {written:?}");
     }
-    let (status, listed) = list_keys(&env, &token, &tenant_id).await;
+    let (status, listed) = list_keys(&env.app, As::User(&token), &tenant_id).await;
     assert_eq!(status, 200, "{listed}");
     assert_eq!(listed["keys"].as_array().map(Vec::len), Some(1), "{listed}");
 }

@@ -8,37 +8,20 @@ use std::time::Duration;
 use aws_sdk_dynamodb::types::AttributeValue;
 use notify_shared::model::device::{TokenMoves, MAX_ACTIVITY_TOKENS_PER_USER};
 use notify_shared::model::{DeviceRegistration, Platform, TokenType};
-use notify_shared::service::delivery::Delivery;
 use notify_tests::delivery::{fcm_token, ios_token};
-use notify_tests::{call, parts, BulkRig, PushSimulator, TestEnv};
+use notify_tests::flows::{device, Devices};
+use notify_tests::sim_tenant::SimTenant;
+use notify_tests::{BulkRig, TestEnv};
 use serde_json::{json, Value};
 
 /// The bundle id `BulkRig` gives its tenant, used here too.
 const BUNDLE_ID: &str = "com.acme.app";
 const ACTIVITY_TOPIC: &str = "com.acme.app.push-type.liveactivity";
 
-pub(crate) struct Setup {
-    pub(crate) env: TestEnv,
-    pub(crate) sim: PushSimulator,
-    delivery: Delivery,
-    pub(crate) owner: String,
-    pub(crate) tenant_id: String,
-}
+pub(crate) type Setup = SimTenant;
 
 pub(crate) async fn setup() -> Setup {
-    let (env, sim) = TestEnv::with_simulator().await;
-    let owner = env.user_token("owner", &["acme"]);
-    let tenant_id = env
-        .create_tenant(&owner, sim.tenant_body("acme", BUNDLE_ID).await)
-        .await;
-    let delivery = env.delivery();
-    Setup {
-        env,
-        sim,
-        delivery,
-        owner,
-        tenant_id,
-    }
+    SimTenant::start().await
 }
 
 pub(crate) async fn register_as(
@@ -47,57 +30,26 @@ pub(crate) async fn register_as(
     tenant_id: &str,
     body: Value,
 ) -> (u16, Value) {
-    let request = call("POST", "/tenants/{tenant_id}/devices")
-        .param("tenant_id", tenant_id)
-        .bearer(owner)
-        .json(body)
-        .build();
-    parts(&device_register::handle(&env.app, request).await)
+    Devices::user(env, owner, tenant_id).register(body).await
 }
 
-impl Setup {
-    pub(crate) async fn register(
-        &self,
-        user_id: &str,
-        token: &str,
-        platform: &str,
-        token_type: &str,
-    ) {
-        let (status, body) = register_as(
-            &self.env,
-            &self.owner,
-            &self.tenant_id,
-            json!({"user_id": user_id, "token": token, "platform": platform,
-                   "token_type": token_type}),
-        )
-        .await;
+/// Registering with a token type, and sending expecting 200.
+pub(crate) trait TypedSends {
+    async fn register_typed(&self, user_id: &str, token: &str, platform: &str, token_type: &str);
+    async fn send_ok(&self, body: Value) -> (Value, Vec<Value>);
+}
+
+impl TypedSends for SimTenant {
+    async fn register_typed(&self, user_id: &str, token: &str, platform: &str, token_type: &str) {
+        let mut body = device(user_id, token, platform);
+        body["token_type"] = json!(token_type);
+        let (status, body) = self.by_owner().register(body).await;
         assert_eq!(status, 200, "registering: {body}");
         assert_eq!(body["token_type"], token_type, "{body}");
     }
 
-    pub(crate) async fn devices(&self, user_id: &str) -> Vec<Value> {
-        let request = call("GET", "/tenants/{tenant_id}/devices")
-            .param("tenant_id", &self.tenant_id)
-            .bearer(&self.owner)
-            .query("user_id", user_id)
-            .build();
-        let (status, body) = parts(&device_list::handle(&self.env.app, request).await);
-        assert_eq!(status, 200, "listing: {body}");
-        body["devices"].as_array().cloned().unwrap_or_default()
-    }
-
-    pub(crate) async fn send(&self, body: Value) -> (u16, Value) {
-        let request = call("POST", "/tenants/{tenant_id}/notify")
-            .param("tenant_id", &self.tenant_id)
-            .bearer(&self.owner)
-            .json(body)
-            .build();
-        let response = notify_send::handle(&self.env.app, &self.delivery, request).await;
-        parts(&response)
-    }
-
     /// Sends, expects 200, and returns what the simulator received since.
-    pub(crate) async fn send_ok(&self, body: Value) -> (Value, Vec<Value>) {
+    async fn send_ok(&self, body: Value) -> (Value, Vec<Value>) {
         let before = self.sim.deliveries().await.len();
         let (status, answer) = self.send(body).await;
         assert_eq!(status, 200, "{answer}");
@@ -168,10 +120,13 @@ pub(crate) fn now() -> i64 {
 async fn a_live_activity_update_end_and_push_to_start_reach_only_their_tokens_with_apples_topic() {
     let s = setup().await;
     let (device, activity, starter) = (ios_token(1), ios_token(2), ios_token(3));
-    s.register("fan", &device, "ios", "device").await;
-    s.register("fan", &activity, "ios", "liveactivity").await;
-    s.register("fan", &starter, "ios", "push_to_start").await;
-    s.register("fan", &fcm_token(4), "android", "device").await;
+    s.register_typed("fan", &device, "ios", "device").await;
+    s.register_typed("fan", &activity, "ios", "liveactivity")
+        .await;
+    s.register_typed("fan", &starter, "ios", "push_to_start")
+        .await;
+    s.register_typed("fan", &fcm_token(4), "android", "device")
+        .await;
 
     let (answer, update) = s.send_ok(score_update()).await;
     assert_eq!(answer["delivered"], 1, "{answer}");
@@ -247,8 +202,9 @@ async fn a_live_activity_update_end_and_push_to_start_reach_only_their_tokens_wi
 #[tokio::test]
 async fn each_push_type_goes_with_apples_topic_suffix_and_an_allowed_priority() {
     let s = setup().await;
-    s.register("u", &ios_token(1), "ios", "device").await;
-    s.register("u", &fcm_token(2), "android", "device").await;
+    s.register_typed("u", &ios_token(1), "ios", "device").await;
+    s.register_typed("u", &fcm_token(2), "android", "device")
+        .await;
     // Apple hands out a token of its own for each of these push types.
     let kinds = [
         "voip",
@@ -259,7 +215,7 @@ async fn each_push_type_goes_with_apples_topic_suffix_and_an_allowed_priority() 
         "widgets",
     ];
     for (n, kind) in kinds.iter().enumerate() {
-        s.register("u", &ios_token(10 + n), "ios", kind).await;
+        s.register_typed("u", &ios_token(10 + n), "ios", kind).await;
     }
     let token_for = |push_type: &str| {
         kinds
@@ -350,7 +306,8 @@ async fn each_push_type_goes_with_apples_topic_suffix_and_an_allowed_priority() 
 #[tokio::test]
 async fn wrong_priorities_payloads_and_oversized_activity_state_are_400_naming_the_field() {
     let s = setup().await;
-    s.register("u", &ios_token(1), "ios", "liveactivity").await;
+    s.register_typed("u", &ios_token(1), "ios", "liveactivity")
+        .await;
     let big_state = json!({"text": "x".repeat(4100)});
     for (body, field) in [
         (
@@ -444,7 +401,7 @@ async fn an_activity_token_lives_24_hours_and_then_is_neither_listed_nor_pushed_
     let s = setup().await;
     let token = ios_token(7);
     let registered_at = now();
-    s.register("fan", &token, "ios", "liveactivity").await;
+    s.register_typed("fan", &token, "ios", "liveactivity").await;
     let expiry = stored_expiry(&s.env, &s.tenant_id, &token)
         .await
         .unwrap_or(0);

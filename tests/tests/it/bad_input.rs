@@ -3,6 +3,7 @@
 
 use lambda_http::{Body, Request, Response};
 use notify_shared::App;
+use notify_tests::flows::{get_tenant_as, tenant_of, Devices};
 use notify_tests::keys::{apns_p8, p384_key, rsa_pem, service_account, tenant_with_apns};
 use notify_tests::{call, parts, TestEnv};
 use serde_json::{json, Value};
@@ -44,7 +45,7 @@ async fn tenant_creation_rejects_bad_bodies_naming_the_problem() {
         }
         body.to_string().into_bytes()
     };
-    let cases: Vec<(Vec<u8>, u16, &str, &str)> = vec![
+    let mut cases: Vec<(Vec<u8>, u16, &str, &str)> = vec![
         (b"{".to_vec(), 400, "invalid_request", "malformed JSON"),
         (
             b"[1,2]".to_vec(),
@@ -58,101 +59,55 @@ async fn tenant_creation_rejects_bad_bodies_naming_the_problem() {
             "invalid_request",
             "request body is required",
         ),
+    ];
+    let request_errors = [
+        (json!({"use_sandbox": "yes"}), "`use_sandbox`"),
+        (json!({"bundle_id": 42}), "`bundle_id`"),
+        (json!({"privateKey": "x"}), "unknown field `privateKey`"),
+        (json!({"team_id": null}), "`team_id`"),
+        (json!({"bundle_id": "not a bundle"}), "`bundle_id`"),
+    ];
+    let pem = "-----BEGIN PRIVATE KEY-----\nnope\n-----END PRIVATE KEY-----\n";
+    let credential_errors = [
+        (json!({"team_id": "short"}), "`team_id`"),
+        (json!({"key_id": "lowercase1"}), "`key_id`"),
+        (json!({"private_key": pem}), "`private_key`"),
+        (json!({"private_key": p384_key()}), "P-256"),
+        (json!({"private_key": rsa_pem()}), "`private_key`"),
+    ];
+    for (patch, needle) in request_errors {
+        cases.push((with(patch), 400, "invalid_request", needle));
+    }
+    for (patch, needle) in credential_errors {
+        cases.push((with(patch), 400, "invalid_credentials", needle));
+    }
+    cases.push((
+        with(json!({"org_id": "has space"})),
+        400,
+        "invalid_request",
+        "`org_id`",
+    ));
+    let fcm_errors = [
+        (json!("not json"), "fcm_service_account"),
         (
-            with(json!({"use_sandbox": "yes"})),
-            400,
-            "invalid_request",
-            "`use_sandbox`",
-        ),
-        (
-            with(json!({"bundle_id": 42})),
-            400,
-            "invalid_request",
-            "`bundle_id`",
-        ),
-        (
-            with(json!({"privateKey": "x"})),
-            400,
-            "invalid_request",
-            "unknown field `privateKey`",
-        ),
-        (
-            with(json!({"team_id": null})),
-            400,
-            "invalid_request",
-            "`team_id`",
-        ),
-        (
-            with(json!({"bundle_id": "not a bundle"})),
-            400,
-            "invalid_request",
-            "`bundle_id`",
-        ),
-        (
-            with(json!({"team_id": "short"})),
-            400,
-            "invalid_credentials",
-            "`team_id`",
-        ),
-        (
-            with(json!({"key_id": "lowercase1"})),
-            400,
-            "invalid_credentials",
-            "`key_id`",
-        ),
-        (
-            with(
-                json!({"private_key": "-----BEGIN PRIVATE KEY-----\nnope\n-----END PRIVATE KEY-----\n"}),
-            ),
-            400,
-            "invalid_credentials",
-            "`private_key`",
-        ),
-        (
-            with(json!({"private_key": p384_key()})),
-            400,
-            "invalid_credentials",
-            "P-256",
-        ),
-        (
-            with(json!({"private_key": rsa_pem()})),
-            400,
-            "invalid_credentials",
-            "`private_key`",
-        ),
-        (
-            with(json!({"org_id": "has space"})),
-            400,
-            "invalid_request",
-            "`org_id`",
-        ),
-        (
-            with(json!({"fcm_service_account": "not json"})),
-            400,
-            "invalid_credentials",
-            "fcm_service_account",
-        ),
-        (
-            with(json!({"fcm_service_account": {"project_id": "my-app-123"}})),
-            400,
-            "invalid_credentials",
+            json!({"project_id": "my-app-123"}),
             "fcm_service_account.client_email",
         ),
         (
-            with(
-                json!({"fcm_service_account": {"project_id": "my-app-123", "client_email": "a@my-app-123.iam.gserviceaccount.com", "token_uri": "https://oauth2.googleapis.com/token", "private_key": apns_p8()}}),
-            ),
-            400,
-            "invalid_credentials",
+            json!({"project_id": "my-app-123", "client_email": "a@my-app-123.iam.gserviceaccount.com", "token_uri": "https://oauth2.googleapis.com/token", "private_key": apns_p8()}),
             "RSA",
         ),
-        (
-            vec![b' '; 1024 * 1024 + 1],
-            413,
-            "payload_too_large",
-            "1 MiB",
-        ),
     ];
+    for (account, needle) in fcm_errors {
+        let patch = json!({ "fcm_service_account": account });
+        cases.push((with(patch), 400, "invalid_credentials", needle));
+    }
+    cases.push((
+        vec![b' '; 1024 * 1024 + 1],
+        413,
+        "payload_too_large",
+        "1 MiB",
+    ));
     for (body, status_expected, code, needle) in cases {
         let preview = String::from_utf8_lossy(&body[..body.len().min(80)]).into_owned();
         let (status, answer) = create(&env.app, &token, body).await;
@@ -183,8 +138,7 @@ async fn a_service_account_given_as_a_json_string_is_accepted() {
 #[tokio::test]
 async fn updates_and_keys_reject_bad_bodies_and_leave_data_intact() {
     let env = TestEnv::new().await;
-    let token = env.user_token("alice", &["acme"]);
-    let tenant_id = env.create_tenant(&token, tenant_with_apns("acme")).await;
+    let (tenant_id, token) = tenant_of(&env, "alice", "acme").await;
     let patch = |body: &[u8]| {
         call("PATCH", "/tenants/{tenant_id}")
             .param("tenant_id", &tenant_id)
@@ -213,16 +167,7 @@ async fn updates_and_keys_reject_bad_bodies_and_leave_data_intact() {
             "{answer}"
         );
     }
-    let (_, tenant) = parts(
-        &tenant_get::handle(
-            &env.app,
-            call("GET", "/tenants/{tenant_id}")
-                .param("tenant_id", &tenant_id)
-                .bearer(&token)
-                .build(),
-        )
-        .await,
-    );
+    let (_, tenant) = get_tenant_as(&env.app, &token, &tenant_id).await;
     assert_eq!(tenant["use_sandbox"], true);
     assert_eq!(tenant["apns_configured"], true);
 
@@ -238,17 +183,11 @@ async fn updates_and_keys_reject_bad_bodies_and_leave_data_intact() {
         .await,
     );
     assert_names(status, &answer, 400, "invalid_request", "`name`");
-    let (status, answer) = parts(
-        &api_key_delete::handle(
-            &env.app,
-            call("DELETE", "/tenants/{tenant_id}/api-keys/{key_id}")
-                .param("tenant_id", &tenant_id)
-                .param("key_id", "../../etc")
-                .bearer(&token)
-                .build(),
-        )
-        .await,
-    );
+    let traversal = call("DELETE", "/tenants/{tenant_id}/api-keys/{key_id}")
+        .param("tenant_id", &tenant_id)
+        .param("key_id", "../../etc")
+        .bearer(&token);
+    let (status, answer) = parts(&api_key_delete::handle(&env.app, traversal.build()).await);
     assert_eq!(status, 404, "{answer}");
 }
 
@@ -259,39 +198,14 @@ async fn updates_and_keys_reject_bad_bodies_and_leave_data_intact() {
 #[tokio::test]
 async fn a_collapse_id_that_no_http_header_can_carry_is_refused_at_the_request() {
     let env = TestEnv::new().await;
-    let token = env.user_token("alice", &["acme"]);
-    let tenant_id = env.create_tenant(&token, tenant_with_apns("acme")).await;
-    let delivery = env.delivery();
+    let (tenant_id, token) = tenant_of(&env, "alice", "acme").await;
+    let by_owner = Devices::user(&env, &token, &tenant_id);
     for collapse_id in ["caf\u{e9}", "line\nbreak", "tab\there"] {
-        let request = |route: &str, body: Value| {
-            call("POST", route)
-                .param("tenant_id", &tenant_id)
-                .bearer(&token)
-                .json(body)
-                .build()
-        };
-        let (status, answer) = parts(
-            &notify_send::handle(
-                &env.app,
-                &delivery,
-                request(
-                    "/tenants/{tenant_id}/notify",
-                    json!({"user_id": "nobody", "badge": 1, "collapse_id": collapse_id}),
-                ),
-            )
-            .await,
-        );
+        let send = json!({"user_id": "nobody", "badge": 1, "collapse_id": collapse_id});
+        let (status, answer) = by_owner.notify(send).await;
         assert_names(status, &answer, 400, "invalid_request", "`collapse_id`");
-        let (status, answer) = parts(
-            &notify_bulk::handle(
-                &env.app,
-                request(
-                    "/tenants/{tenant_id}/notify/bulk",
-                    json!({"user_ids": ["nobody"], "badge": 1, "collapse_id": collapse_id}),
-                ),
-            )
-            .await,
-        );
+        let bulk = json!({"user_ids": ["nobody"], "badge": 1, "collapse_id": collapse_id});
+        let (status, answer) = by_owner.bulk(bulk).await;
         assert_names(status, &answer, 400, "invalid_request", "`collapse_id`");
     }
 }
@@ -327,8 +241,7 @@ async fn an_org_id_of_128_characters_outside_ascii_is_accepted() {
 #[tokio::test]
 async fn an_api_key_name_over_100_characters_as_sent_is_refused() {
     let env = TestEnv::new().await;
-    let token = env.user_token("alice", &["acme"]);
-    let tenant_id = env.create_tenant(&token, tenant_with_apns("acme")).await;
+    let (tenant_id, token) = tenant_of(&env, "alice", "acme").await;
     let create_key = |name: String| {
         call("POST", "/tenants/{tenant_id}/api-keys")
             .param("tenant_id", &tenant_id)
@@ -351,33 +264,14 @@ async fn an_api_key_name_over_100_characters_as_sent_is_refused() {
 #[tokio::test]
 async fn a_badge_and_ttl_written_as_whole_numbers_with_a_fraction_are_accepted() {
     let env = TestEnv::new().await;
-    let token = env.user_token("alice", &["acme"]);
-    let tenant_id = env.create_tenant(&token, tenant_with_apns("acme")).await;
-    let delivery = env.delivery();
-    let send = |body: Value| {
-        call("POST", "/tenants/{tenant_id}/notify")
-            .param("tenant_id", &tenant_id)
-            .bearer(&token)
-            .json(body)
-            .build()
-    };
-    let (status, answer) = parts(
-        &notify_send::handle(
-            &env.app,
-            &delivery,
-            send(json!({"user_id": "nobody", "badge": 2.0, "ttl_seconds": 60.0})),
-        )
-        .await,
-    );
+    let (tenant_id, token) = tenant_of(&env, "alice", "acme").await;
+    let by_owner = Devices::user(&env, &token, &tenant_id);
+    let whole = json!({"user_id": "nobody", "badge": 2.0, "ttl_seconds": 60.0});
+    let (status, answer) = by_owner.notify(whole).await;
     assert_eq!(status, 200, "{answer}");
     assert_eq!(answer["error"], "no devices registered for user");
-    let (status, answer) = parts(
-        &notify_send::handle(
-            &env.app,
-            &delivery,
-            send(json!({"user_id": "nobody", "badge": 2.5})),
-        )
-        .await,
-    );
+    let (status, answer) = by_owner
+        .notify(json!({"user_id": "nobody", "badge": 2.5}))
+        .await;
     assert_names(status, &answer, 400, "invalid_request", "`badge`");
 }

@@ -142,17 +142,9 @@ async fn an_api_key_without_the_send_scope_is_forbidden() {
     let rig = BulkRig::start().await;
     let (_, queued) = rig.bulk(hello(users(0..1))).await;
     let batch_id = queued["batch_id"].as_str().unwrap_or_default().to_owned();
-    let created = rig
-        .env
-        .create_api_key(
-            &rig.owner,
-            &rig.tenant_id,
-            json!({"name": "ios-app", "scopes": ["devices"]}),
-        )
-        .await;
-    let key = created["key"].as_str().unwrap_or_default();
+    let key = rig.key("ios-app", json!(["devices"])).await;
 
-    let (status, body) = rig.bulk_as(hello(users(0..1)), |c| c.api_key(key)).await;
+    let (status, body) = rig.bulk_as(hello(users(0..1)), |c| c.api_key(&key)).await;
     assert_eq!(status, 403, "{body}");
     assert!(body["detail"]
         .as_str()
@@ -161,7 +153,7 @@ async fn an_api_key_without_the_send_scope_is_forbidden() {
     let request = call("GET", "/tenants/{tenant_id}/notify/bulk/{batch_id}")
         .param("tenant_id", &rig.tenant_id)
         .param("batch_id", &batch_id)
-        .api_key(key);
+        .api_key(&key);
     let (status, _) = parts(&notify_bulk_status::handle(&rig.env.app, request.build()).await);
     assert_eq!(status, 403);
     assert_eq!(
@@ -171,16 +163,10 @@ async fn an_api_key_without_the_send_scope_is_forbidden() {
     );
 
     // A key with the scope may do both.
-    let sender = rig
-        .env
-        .create_api_key(
-            &rig.owner,
-            &rig.tenant_id,
-            json!({"name": "backend", "scopes": ["send"]}),
-        )
+    let sender = rig.key("backend", json!(["send"])).await;
+    let (status, body) = rig
+        .bulk_as(hello(users(0..1)), |c| c.api_key(&sender))
         .await;
-    let sender = sender["key"].as_str().unwrap_or_default();
-    let (status, body) = rig.bulk_as(hello(users(0..1)), |c| c.api_key(sender)).await;
     assert_eq!(status, 200, "{body}");
 }
 

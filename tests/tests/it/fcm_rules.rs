@@ -6,27 +6,16 @@
 use std::time::Duration;
 
 use notify_shared::model::Platform;
-use notify_shared::service::worker::WorkerSettings;
-use notify_tests::delivery::{fcm_token, QueueSettings};
+use notify_tests::delivery::fcm_token;
+use notify_tests::rig_flows::one_device_each;
 use notify_tests::BulkRig;
 use serde_json::json;
 
 #[tokio::test]
 async fn a_chunk_meeting_fcms_quota_comes_back_after_its_minute_not_at_the_visibility_timeout() {
-    let rig = BulkRig::with_settings(
-        QueueSettings {
-            max_receive_count: 5,
-            visibility_timeout_seconds: 1,
-        },
-        WorkerSettings::default(),
-    )
-    .await;
+    let rig = BulkRig::with_quick_redelivery(5).await;
     let ids: Vec<String> = (0..6).map(|n| format!("user-{n:05}")).collect();
-    let devices: Vec<_> = ids
-        .iter()
-        .enumerate()
-        .map(|(n, user)| (user.clone(), fcm_token(n), Platform::Android))
-        .collect();
+    let devices = one_device_each(&ids, fcm_token, Platform::Android);
     rig.register_many(&devices).await;
     rig.sim
         .fault(json!({"fault": "quota", "requests": 0, "window_secs": 120}))

@@ -8,8 +8,10 @@ use notify_shared::auth::api_key;
 use notify_shared::service::delivery::Delivery;
 use notify_shared::App;
 use notify_tests::faults::{DynamoDbFault, DynamoDbKeys, Target};
-use notify_tests::keys::tenant_with_apns;
-use notify_tests::{call, parts, Call, PushSimulator, TestEnv};
+use notify_tests::flows::tenant_of;
+use notify_tests::flows::tenant_with_key;
+use notify_tests::sim_tenant::SimTenant;
+use notify_tests::{call, parts, Call, TestEnv};
 use secrecy::ExposeSecret;
 use serde_json::{json, Value};
 
@@ -78,8 +80,7 @@ async fn dispatch(app: &App, delivery: &Delivery, name: &str, req: Request) -> R
 #[tokio::test]
 async fn a_request_body_that_is_not_utf8_is_400_naming_the_body_on_every_post_and_patch() {
     let env = TestEnv::new().await;
-    let owner = env.user_token("owner", &["acme"]);
-    let tenant_id = env.create_tenant(&owner, tenant_with_apns("acme")).await;
+    let (tenant_id, owner) = tenant_of(&env, "owner", "acme").await;
     let delivery = env.delivery();
     let bodies: [&[u8]; 2] = [b"y\xff]", b"{\"org_id\": \"\xff\", \"user_id\": \"u\xc3\"}"];
     for (name, fixture) in BODY_ENDPOINTS {
@@ -153,11 +154,7 @@ async fn dispatch_call(app: &App, delivery: &Delivery, name: &str, request: Call
 #[tokio::test]
 async fn an_api_key_on_an_overlong_tenant_path_is_forbidden_not_a_server_error() {
     let env = TestEnv::new().await;
-    let owner = env.user_token("owner", &["acme"]);
-    let tenant_id = env.create_tenant(&owner, tenant_with_apns("acme")).await;
-    let key = env
-        .create_api_key(&owner, &tenant_id, json!({"name": "backend"}))
-        .await;
+    let (tenant_id, owner, key) = tenant_with_key(&env, "owner", "acme", "backend").await;
     let key = key["key"].as_str().unwrap_or_default().to_owned();
     let unknown = api_key::generate();
     let delivery = env.delivery();
@@ -188,11 +185,7 @@ async fn an_api_key_on_an_overlong_tenant_path_is_forbidden_not_a_server_error()
 #[tokio::test]
 async fn an_api_key_on_a_tenant_path_spliced_with_key_separators_is_forbidden() {
     let env = TestEnv::new().await;
-    let owner = env.user_token("owner", &["acme"]);
-    let tenant_id = env.create_tenant(&owner, tenant_with_apns("acme")).await;
-    let key = env
-        .create_api_key(&owner, &tenant_id, json!({"name": "backend"}))
-        .await;
+    let (tenant_id, _owner, key) = tenant_with_key(&env, "owner", "acme", "backend").await;
     let key = key["key"].as_str().unwrap_or_default().to_owned();
     let delivery = env.delivery();
     let keys = DynamoDbKeys::default();
@@ -229,57 +222,24 @@ async fn an_api_key_on_a_tenant_path_spliced_with_key_separators_is_forbidden() 
 // Idempotent sends whose answer could not be stored
 // ---------------------------------------------------------------------------
 
-const BUNDLE_ID: &str = "com.acme.app";
 const KEY: &str = "order-1042-shipped";
 
-struct SendRig {
-    env: TestEnv,
-    sim: PushSimulator,
-    owner: String,
-    tenant_id: String,
-}
+type SendRig = SimTenant;
 
+/// A tenant at the simulator with one iPhone of `u1`.
 async fn send_rig() -> SendRig {
-    let (env, sim) = TestEnv::with_simulator().await;
-    let owner = env.user_token("owner", &["acme"]);
-    let tenant_id = env
-        .create_tenant(&owner, sim.tenant_body("acme", BUNDLE_ID).await)
-        .await;
-    let request = call("POST", "/tenants/{tenant_id}/devices")
-        .param("tenant_id", &tenant_id)
-        .bearer(&owner)
-        .json(json!({"user_id": "u1", "token": format!("{:064x}", 7), "platform": "ios"}))
-        .build();
-    let (status, body) = parts(&device_register::handle(&env.app, request).await);
-    assert_eq!(status, 200, "registering: {body}");
-    SendRig {
-        env,
-        sim,
-        owner,
-        tenant_id,
-    }
+    let rig = SimTenant::start().await;
+    rig.register("u1", &format!("{:064x}", 7), "ios").await;
+    rig
 }
 
-impl SendRig {
-    /// Sends the same request with the same `Idempotency-Key` through `app`.
-    async fn send(&self, app: &App, key: &str) -> (u16, http::HeaderMap, String) {
-        let request = call("POST", "/tenants/{tenant_id}/notify")
-            .param("tenant_id", &self.tenant_id)
-            .bearer(&self.owner)
-            .header("Idempotency-Key", key)
-            .json(json!({"user_id": "u1", "alert": {"title": "Order shipped"}}))
-            .build();
-        // The pipeline over `app`'s clients (faults included), as a
-        // container builds both from one configuration.
-        let delivery = Delivery::from_app(app)
-            .unwrap_or_else(|err| panic!("building provider clients: {err}"));
-        let response = notify_send::handle(app, &delivery, request).await;
-        let text = String::from_utf8_lossy(response.body().as_ref()).into_owned();
-        (response.status().as_u16(), response.headers().clone(), text)
-    }
-
+trait EndLeases {
     /// Ends the lease of every idempotency record of the tenant, as if the
     /// first request had started long ago.
+    async fn end_leases(&self);
+}
+
+impl EndLeases for SimTenant {
     async fn end_leases(&self) {
         let records = self
             .env
@@ -321,10 +281,6 @@ impl SendRig {
         }
         assert!(records.count() > 0, "no idempotency record to end");
     }
-
-    async fn pushes(&self) -> usize {
-        self.sim.deliveries().await.len()
-    }
 }
 
 #[tokio::test]
@@ -332,16 +288,16 @@ async fn a_send_whose_answer_failed_to_store_once_is_replayed_and_never_sent_aga
     let rig = send_rig().await;
     let fault = DynamoDbFault::new(Target::IdempotencyCompletion, 1);
     let app = rig.env.app_with(fault.clone());
-    let (status, _, first) = rig.send(&app, KEY).await;
+    let (status, _, first) = rig.keyed_send(&app, KEY).await;
     assert_eq!(status, 200, "{first}");
     assert_eq!(fault.injected(), 1, "the completion write was not failed");
     assert_eq!(rig.pushes().await, 1);
     // Replays, before and after the first request's lease, get its answer.
-    let (status, _, again) = rig.send(&app, KEY).await;
+    let (status, _, again) = rig.keyed_send(&app, KEY).await;
     assert_eq!((status, &again), (200, &first));
     rig.end_leases().await;
     for _ in 0..3 {
-        let (status, _, again) = rig.send(&app, KEY).await;
+        let (status, _, again) = rig.keyed_send(&app, KEY).await;
         assert_eq!((status, &again), (200, &first));
     }
     assert_eq!(rig.pushes().await, 1, "a replay sent the push again");
@@ -352,7 +308,7 @@ async fn a_send_whose_answer_was_never_stored_is_not_run_again_after_its_lease()
     let rig = send_rig().await;
     let fault = DynamoDbFault::new(Target::IdempotencyCompletion, usize::MAX);
     let app = rig.env.app_with(fault.clone());
-    let (status, _, first) = rig.send(&app, KEY).await;
+    let (status, _, first) = rig.keyed_send(&app, KEY).await;
     assert_eq!(status, 200, "the caller still gets its answer: {first}");
     assert!(
         fault.injected() >= 2,
@@ -361,14 +317,14 @@ async fn a_send_whose_answer_was_never_stored_is_not_run_again_after_its_lease()
     assert_eq!(rig.pushes().await, 1);
     fault.heal();
     // While the first request's lease runs: in progress, retry shortly.
-    let (status, headers, text) = rig.send(&app, KEY).await;
+    let (status, headers, text) = rig.keyed_send(&app, KEY).await;
     assert_eq!(status, 409, "{text}");
     assert!(text.contains("idempotency_in_progress"), "{text}");
     assert!(headers.get("retry-after").is_some());
     // Once it has ended: the outcome is unknown, and nothing runs again.
     rig.end_leases().await;
     for _ in 0..3 {
-        let (status, headers, text) = rig.send(&app, KEY).await;
+        let (status, headers, text) = rig.keyed_send(&app, KEY).await;
         assert_eq!(status, 409, "{text}");
         let answer: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
         assert_eq!(answer["code"], "idempotency_outcome_unknown", "{text}");
@@ -382,7 +338,7 @@ async fn a_send_whose_answer_was_never_stored_is_not_run_again_after_its_lease()
     }
     assert_eq!(rig.pushes().await, 1, "a replay sent the push again");
     // A new key is a new send.
-    let (status, _, text) = rig.send(&app, "order-1042-shipped-again").await;
+    let (status, _, text) = rig.keyed_send(&app, "order-1042-shipped-again").await;
     assert_eq!(status, 200, "{text}");
     assert_eq!(rig.pushes().await, 2);
 }
@@ -393,11 +349,11 @@ async fn a_send_that_failed_before_sending_anything_runs_again_with_the_same_key
     // Listing the user's devices fails: nothing was sent, the claim is released.
     let fault = DynamoDbFault::new(Target::Query, 1);
     let app = rig.env.app_with(fault.clone());
-    let (status, _, text) = rig.send(&app, KEY).await;
+    let (status, _, text) = rig.keyed_send(&app, KEY).await;
     assert!(status >= 500, "{status}: {text}");
     assert_eq!(fault.injected(), 1);
     assert_eq!(rig.pushes().await, 0);
-    let (status, _, text) = rig.send(&app, KEY).await;
+    let (status, _, text) = rig.keyed_send(&app, KEY).await;
     assert_eq!(status, 200, "{text}");
     assert_eq!(rig.pushes().await, 1);
 }

@@ -5,7 +5,7 @@
 //! as every endpoint documents for one it cannot use; 400 for an
 //! `Idempotency-Key`), never a key that is two keys glued together.
 
-use notify_tests::keys::tenant_with_apns;
+use notify_tests::flows::tenant_with_key;
 use notify_tests::{call, parts, Call, TestEnv};
 use serde_json::{json, Value};
 
@@ -19,11 +19,8 @@ struct Tenant {
 impl Tenant {
     async fn new() -> Self {
         let env = TestEnv::new().await;
-        let owner = env.user_token("owner-headers", &["headers"]);
-        let tenant_id = env.create_tenant(&owner, tenant_with_apns("headers")).await;
-        let created = env
-            .create_api_key(&owner, &tenant_id, json!({"name": "backend"}))
-            .await;
+        let (tenant_id, owner, created) =
+            tenant_with_key(&env, "owner-headers", "headers", "backend").await;
         let key = created["key"].as_str().unwrap_or_default().to_owned();
         Self {
             env,

@@ -10,13 +10,13 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsInput;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemInput;
 use aws_smithy_runtime_api::client::interceptors::context::Input;
 use notify_shared::model::device::TokenMoves;
-use notify_shared::model::{DeviceRegistration, Platform};
-use notify_shared::service::delivery::Delivery;
+use notify_shared::model::Platform;
 use notify_shared::App;
 use notify_tests::delivery::{ios_token, BUNDLE_ID};
 use notify_tests::faults::LostAnswer;
-use notify_tests::keys::tenant_with_apns;
-use notify_tests::{call, parts, BulkRig, Call, PushSimulator, TestEnv};
+use notify_tests::flows::tenant_of;
+use notify_tests::sim_tenant::SimTenant;
+use notify_tests::{call, parts, BulkRig, Call, TestEnv};
 use serde_json::{json, Value};
 
 /// Every DynamoDB write: a put, an update, a delete or a transaction.
@@ -105,57 +105,10 @@ async fn a_bulk_send_whose_every_write_loses_its_first_answer_answers_200_and_pu
 // Single sends
 // ---------------------------------------------------------------------------
 
-struct SendRig {
-    env: TestEnv,
-    sim: PushSimulator,
-    owner: String,
-    tenant_id: String,
-}
+type SendRig = SimTenant;
 
 async fn send_rig() -> SendRig {
-    let (env, sim) = TestEnv::with_simulator().await;
-    let owner = env.user_token("owner", &["acme"]);
-    let tenant_id = env
-        .create_tenant(&owner, sim.tenant_body("acme", BUNDLE_ID).await)
-        .await;
-    SendRig {
-        env,
-        sim,
-        owner,
-        tenant_id,
-    }
-}
-
-impl SendRig {
-    async fn send_as(
-        &self,
-        app: &App,
-        auth: impl FnOnce(Call) -> Call,
-        key: &str,
-    ) -> (u16, String) {
-        let request = auth(
-            call("POST", "/tenants/{tenant_id}/notify")
-                .param("tenant_id", &self.tenant_id)
-                .header("Idempotency-Key", key)
-                .json(json!({"user_id": "u1", "alert": {"title": "Order shipped"}})),
-        );
-        // The pipeline over `app`'s clients (faults included), as a
-        // container builds both from one configuration.
-        let delivery = Delivery::from_app(app)
-            .unwrap_or_else(|err| panic!("building provider clients: {err}"));
-        let response = notify_send::handle(app, &delivery, request.build()).await;
-        let text = String::from_utf8_lossy(response.body().as_ref()).into_owned();
-        (response.status().as_u16(), text)
-    }
-
-    async fn send(&self, app: &App, key: &str) -> (u16, String) {
-        self.send_as(app, |call| call.bearer(&self.owner), key)
-            .await
-    }
-
-    async fn pushes(&self) -> usize {
-        self.sim.deliveries().await.len()
-    }
+    SimTenant::start().await
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -170,14 +123,14 @@ async fn a_single_send_whose_every_write_loses_its_first_answer_answers_200_and_
     // The claim and the stored answer.
     let lost = LostAnswer::new(usize::MAX, any_write);
     let app = rig.env.app_with(lost.clone());
-    let (status, first) = rig.send(&app, "order-1042").await;
+    let (status, _, first) = rig.keyed_send(&app, "order-1042").await;
     assert_eq!(
         status, 200,
         "a retried claim was taken for another's: {first}"
     );
     assert!(lost.lost() >= 2, "only {} answers were lost", lost.lost());
     for _ in 0..2 {
-        let (status, again) = rig.send(&app, "order-1042").await;
+        let (status, _, again) = rig.keyed_send(&app, "order-1042").await;
         assert_eq!((status, &again), (200, &first));
     }
     assert_eq!(rig.pushes().await, 1);
@@ -195,14 +148,7 @@ async fn a_send_to_a_user_with_100_tokens_of_4096_characters_is_replayed_not_ref
     // Tokens this long are keyed by their hash: the store writes them, one
     // at a time (moto fails concurrent transactions now and then).
     for (user_id, token, platform) in &devices {
-        let registration = DeviceRegistration {
-            user_id: user_id.clone(),
-            token: token.clone(),
-            platform: *platform,
-            token_type: Default::default(),
-            app_version: None,
-            web_push_keys: None,
-        };
+        let registration = notify_tests::flows::registration(user_id, token, *platform);
         let mut attempts = 0;
         while let Err(err) = rig
             .env
@@ -216,7 +162,7 @@ async fn a_send_to_a_user_with_100_tokens_of_4096_characters_is_replayed_not_ref
         }
     }
     let app = &rig.env.app;
-    let (status, first) = rig.send(app, "long-answer").await;
+    let (status, _, first) = rig.keyed_send(app, "long-answer").await;
     assert_eq!(status, 200, "{}", &first[..first.len().min(300)]);
     assert!(
         first.len() > 400 * 1024,
@@ -224,7 +170,7 @@ async fn a_send_to_a_user_with_100_tokens_of_4096_characters_is_replayed_not_ref
         first.len()
     );
     assert_eq!(rig.pushes().await, 100);
-    let (status, again) = rig.send(app, "long-answer").await;
+    let (status, _, again) = rig.keyed_send(app, "long-answer").await;
     assert_eq!(status, 200, "{}", &again[..again.len().min(300)]);
     assert!(again == first, "the replay differs from the first answer");
     assert_eq!(rig.pushes().await, 100, "a replay sent again");
@@ -244,36 +190,28 @@ async fn another_key_or_user_replaying_an_idempotency_key_gets_422_and_no_device
         )
         .await;
     let app = &rig.env.app;
-    let (status, first) = rig.send(app, "order-1042").await;
+    let (status, _, first) = rig.keyed_send(app, "order-1042").await;
     assert_eq!(status, 200, "{first}");
     assert!(
         first.contains(&token),
         "the owner sees whole tokens: {first}"
     );
 
-    let send_only = rig
-        .env
-        .create_api_key(
-            &rig.owner,
-            &rig.tenant_id,
-            json!({"name": "backend", "scopes": ["send"]}),
-        )
-        .await;
-    let send_only = send_only["key"].as_str().unwrap_or_default().to_owned();
+    let send_only = rig.key("backend", json!(["send"])).await;
     let colleague = rig.env.user_token("colleague", &["acme"]);
     let others: [(&str, Auth<'_>); 2] = [
         ("a send-only key", Box::new(|call| call.api_key(&send_only))),
         ("another user", Box::new(|call| call.bearer(&colleague))),
     ];
     for (who, auth) in others {
-        let (status, text) = rig.send_as(app, auth, "order-1042").await;
+        let (status, _, text) = rig.keyed_send_as(app, auth, "order-1042").await;
         assert_eq!(status, 422, "{who}: {text}");
         let answer: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
         assert_eq!(answer["code"], "idempotency_key_reused", "{who}: {text}");
         assert!(!text.contains(&token[..16]), "{who} read a token: {text}");
     }
     // The owner still gets its answer, and nothing was sent again.
-    let (status, again) = rig.send(app, "order-1042").await;
+    let (status, _, again) = rig.keyed_send(app, "order-1042").await;
     assert_eq!((status, &again), (200, &first));
     assert_eq!(rig.pushes().await, 1);
 }
@@ -321,8 +259,7 @@ async fn a_tenant_create_and_patch_whose_writes_lose_their_first_answer_succeed(
 #[tokio::test(flavor = "multi_thread")]
 async fn an_api_key_create_and_delete_whose_writes_lose_their_first_answer_succeed() {
     let env = TestEnv::new().await;
-    let owner = env.user_token("owner", &["acme"]);
-    let tenant_id = env.create_tenant(&owner, tenant_with_apns("acme")).await;
+    let (tenant_id, owner) = tenant_of(&env, "owner", "acme").await;
     let lost = LostAnswer::new(usize::MAX, any_write);
     let app = env.app_with(lost.clone());
     let create = call("POST", "/tenants/{tenant_id}/api-keys")

@@ -4,6 +4,7 @@
 use base64::Engine as _;
 use lambda_http::{Body, Request, Response};
 use notify_shared::App;
+use notify_tests::flows::{get_tenant_as, get_tenant_by, list_keys, tenant_of, As};
 use notify_tests::keys::tenant_with_apns;
 use notify_tests::{call, parts, Call, TestEnv};
 use serde_json::{json, Value};
@@ -73,6 +74,12 @@ async fn dispatch(app: &App, name: &str, request: Request) -> Response<Body> {
     }
 }
 
+/// `GET /auth/validate` with credentials set by `auth`.
+async fn validate(env: &TestEnv, auth: impl FnOnce(Call) -> Call) -> (u16, Value) {
+    let request = auth(call("GET", "/auth/validate"));
+    parts(&auth_validate::handle(&env.app, request.build()).await)
+}
+
 async fn tenant_with_key(env: &TestEnv, org: &str) -> (String, String) {
     let token = env.user_token(&format!("owner-{org}"), &[org]);
     let tenant_id = env.create_tenant(&token, tenant_with_apns(org)).await;
@@ -96,16 +103,7 @@ async fn an_api_key_on_any_management_endpoint_is_forbidden() {
     }
     // Nothing was deleted or changed by those attempts.
     let owner = env.user_token("owner-acme", &["acme"]);
-    let (status, tenant) = parts(
-        &tenant_get::handle(
-            &env.app,
-            call("GET", "/tenants/{tenant_id}")
-                .param("tenant_id", &tenant_id)
-                .bearer(&owner)
-                .build(),
-        )
-        .await,
-    );
+    let (status, tenant) = get_tenant_as(&env.app, &owner, &tenant_id).await;
     assert_eq!(status, 200);
     assert_eq!(tenant["use_sandbox"], true);
 }
@@ -128,16 +126,7 @@ async fn api_key_of_another_tenant_is_forbidden_and_reveals_nothing() {
         }
     }
     // Same answer for a tenant that does not exist.
-    let (status, body) = parts(
-        &tenant_get::handle(
-            &env.app,
-            call("GET", "/tenants/{tenant_id}")
-                .param("tenant_id", "tnt_ZZZZZZZZZZZZZZZZZZZZ")
-                .api_key(&key_a)
-                .build(),
-        )
-        .await,
-    );
+    let (status, body) = get_tenant_by(&env.app, As::Key(&key_a), "tnt_ZZZZZZZZZZZZZZZZZZZZ").await;
     assert_eq!(status, 403, "{body}");
 }
 
@@ -188,8 +177,7 @@ fn forged(header: Value, claims: Value, signature: &str) -> String {
 #[tokio::test]
 async fn expired_wrongly_signed_unsigned_and_garbage_tokens_are_401() {
     let env = TestEnv::new().await;
-    let owner = env.user_token("owner", &["acme"]);
-    let tenant_id = env.create_tenant(&owner, tenant_with_apns("acme")).await;
+    let (tenant_id, _) = tenant_of(&env, "owner", "acme").await;
     let exp = chrono::Utc::now().timestamp() + 3600;
     let tokens = [
         ("expired", env.expired_token("owner", &["acme"], 600)),
@@ -225,25 +213,13 @@ async fn expired_wrongly_signed_unsigned_and_garbage_tokens_are_401() {
                 parts(&dispatch(&env.app, name, request.bearer(token).build()).await);
             assert_eq!(status, 401, "{label} on {name}: {body}");
         }
-        let (status, _) = parts(
-            &auth_validate::handle(
-                &env.app,
-                call("GET", "/auth/validate").bearer(token).build(),
-            )
-            .await,
-        );
+        let (status, _) = validate(&env, |call| call.bearer(token)).await;
         assert_eq!(status, 401, "{label} on /auth/validate");
     }
-    let (status, body) = parts(
-        &tenant_get::handle(
-            &env.app,
-            call("GET", "/tenants/{tenant_id}")
-                .param("tenant_id", &tenant_id)
-                .header("authorization", "Basic abc")
-                .build(),
-        )
-        .await,
-    );
+    let basic = call("GET", "/tenants/{tenant_id}")
+        .param("tenant_id", &tenant_id)
+        .header("authorization", "Basic abc");
+    let (status, body) = parts(&tenant_get::handle(&env.app, basic.build()).await);
     assert_eq!(status, 401, "{body}");
 }
 
@@ -258,8 +234,7 @@ async fn requests_without_credentials_are_401() {
             .unwrap_or_default()
             .contains("X-API-Key"));
     }
-    let (status, _) =
-        parts(&auth_validate::handle(&env.app, call("GET", "/auth/validate").build()).await);
+    let (status, _) = validate(&env, |call| call).await;
     assert_eq!(status, 401);
 }
 
@@ -267,13 +242,7 @@ async fn requests_without_credentials_are_401() {
 async fn auth_validate_describes_a_user_and_refuses_api_keys() {
     let env = TestEnv::new().await;
     let token = env.user_token("alice", &["acme", "globex"]);
-    let (status, body) = parts(
-        &auth_validate::handle(
-            &env.app,
-            call("GET", "/auth/validate").bearer(&token).build(),
-        )
-        .await,
-    );
+    let (status, body) = validate(&env, |call| call.bearer(&token)).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(
         body,
@@ -281,13 +250,7 @@ async fn auth_validate_describes_a_user_and_refuses_api_keys() {
     );
 
     let (_, key) = tenant_with_key(&env, "acme").await;
-    let (status, _) = parts(
-        &auth_validate::handle(
-            &env.app,
-            call("GET", "/auth/validate").api_key(&key).build(),
-        )
-        .await,
-    );
+    let (status, _) = validate(&env, |call| call.api_key(&key)).await;
     assert_eq!(status, 401);
 }
 
@@ -311,27 +274,9 @@ async fn a_key_of_a_deleted_tenant_stops_working_at_once() {
         .delete_tenant(&tenant_id)
         .await
         .unwrap_or(false));
-    let (status, _) = parts(
-        &tenant_get::handle(
-            &env.app,
-            call("GET", "/tenants/{tenant_id}")
-                .param("tenant_id", &tenant_id)
-                .api_key(&key)
-                .build(),
-        )
-        .await,
-    );
+    let (status, _) = get_tenant_by(&env.app, As::Key(&key), &tenant_id).await;
     assert_eq!(status, 401);
-    let (status, _) = parts(
-        &tenant_get::handle(
-            &env.app,
-            call("GET", "/tenants/{tenant_id}")
-                .param("tenant_id", &tenant_id)
-                .bearer(&owner)
-                .build(),
-        )
-        .await,
-    );
+    let (status, _) = get_tenant_as(&env.app, &owner, &tenant_id).await;
     assert_eq!(status, 404);
 }
 
@@ -356,16 +301,7 @@ async fn last_used_at_is_recorded_without_a_write_on_every_request() {
     assert_eq!(second, 1, "a recent use must cost one read and no write");
     assert!(first > second, "the first use records last_used_at");
 
-    let (_, listed) = parts(
-        &api_key_list::handle(
-            &env.app,
-            call("GET", "/tenants/{tenant_id}/api-keys")
-                .param("tenant_id", &tenant_id)
-                .bearer(&owner)
-                .build(),
-        )
-        .await,
-    );
+    let (_, listed) = list_keys(&env.app, As::User(&owner), &tenant_id).await;
     let last_used = listed["keys"][0]["last_used_at"]
         .as_str()
         .unwrap_or_default()

@@ -69,11 +69,7 @@ async fn a_purge_needing_more_hops_than_lambdas_recursion_limit_still_finishes()
         rig.env.app.store.delete_tenant(&rig.tenant_id).await.ok(),
         Some(true)
     );
-    rig.send_raw(&format!(
-        r#"{{"kind":"purge_tenant","tenant_id":"{}"}}"#,
-        rig.tenant_id
-    ))
-    .await;
+    rig.queue_purge().await;
 
     let rounds = rig.drain().await;
     assert!(rounds.len() >= hops, "{} rounds", rounds.len());

@@ -6,105 +6,79 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use aws_smithy_runtime_api::box_error::BoxError;
-use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
-use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueInput;
+use aws_smithy_runtime_api::client::interceptors::context::Input;
 use aws_smithy_types::config_bag::ConfigBag;
 use notify_shared::secrets::Secrets;
 use notify_shared::App;
-use notify_tests::{call, parts, TestEnv};
+use notify_tests::delivery::ios_token;
+use notify_tests::flows::tenant_secret_id;
+use notify_tests::flows::{
+    assert_error, device, get_tenant, signed_device, As, Devices, OwnedTenant,
+};
+use notify_tests::hooks::{Hooked, Hooks};
+use notify_tests::{call, parts};
 use serde_json::{json, Value};
 
-use crate::devices::{ios_token, As};
 use crate::register_scope::{
-    key_with, owner_of, register, secret_of, signature, tenant, tenant_secret_text, turn_off,
-    turn_on,
+    key_with, owner_of, secret_of, signature, signed_for, tenant_secret_text, turn_off, turn_on,
 };
-
-async fn get_tenant(env: &TestEnv, owner: &str, tenant_id: &str) -> Value {
-    let (status, body) = parts(
-        &tenant_get::handle(
-            &env.app,
-            call("GET", "/tenants/{tenant_id}")
-                .param("tenant_id", tenant_id)
-                .bearer(owner)
-                .build(),
-        )
-        .await,
-    );
-    assert_eq!(status, 200, "{body}");
-    body
-}
 
 #[tokio::test]
 async fn an_extracted_register_key_of_a_tenant_without_user_verification_registers_no_one() {
-    let env = TestEnv::new().await;
-    let (tenant_id, owner) = tenant(&env).await;
-    let key = key_with(&env, &owner, &tenant_id, json!(["register"])).await;
-    let before = env.table_dump().await;
+    let acme = OwnedTenant::new("acme").await;
+    let key = key_with(&acme.env, &acme.owner, &acme.tenant_id, json!(["register"])).await;
+    let before = acme.env.table_dump().await;
+    let by_key = Devices::key(&acme.env, &key, &acme.tenant_id);
     for user in ["alice@example.com", "bob"] {
-        let (status, body) = register(
-            &env,
-            As::Key(&key),
-            &tenant_id,
-            json!({"user_id": user, "token": ios_token(7), "platform": "ios",
-                   "user_signature": "ab".repeat(32)}),
-        )
-        .await;
-        assert_eq!(status, 403, "{body}");
-        assert_eq!(body["code"], "user_verification_required", "{body}");
-        let detail = body["detail"].as_str().unwrap_or_default();
+        let body = signed_device(user, &ios_token(7), &"ab".repeat(32));
+        let (status, body) = by_key.register(body).await;
+        let detail = assert_error((status, &body), 403, "user_verification_required");
         assert!(
-            detail.contains(&format!("POST /tenants/{tenant_id}/user-verification")),
+            detail.contains(&format!(
+                "POST /tenants/{}/user-verification",
+                acme.tenant_id
+            )),
             "{detail}"
         );
-        assert!(owner_of(&env, &owner, &tenant_id, user).await.is_empty());
+        assert!(owner_of(&acme.env, &acme.owner, &acme.tenant_id, user)
+            .await
+            .is_empty());
     }
     assert_eq!(
         before.matches("DEVICE#").count(),
-        env.table_dump().await.matches("DEVICE#").count()
+        acme.env.table_dump().await.matches("DEVICE#").count()
     );
     // The tenant's backend key still registers without verification.
-    let backend = key_with(&env, &owner, &tenant_id, json!(["devices"])).await;
-    let (status, body) = register(
-        &env,
-        As::Key(&backend),
-        &tenant_id,
-        json!({"user_id": "bob", "token": ios_token(7), "platform": "ios"}),
-    )
-    .await;
+    let backend = key_with(&acme.env, &acme.owner, &acme.tenant_id, json!(["devices"])).await;
+    let (status, body) = Devices::key(&acme.env, &backend, &acme.tenant_id)
+        .register(device("bob", &ios_token(7), "ios"))
+        .await;
     assert_eq!(status, 200, "{body}");
 }
 
 #[tokio::test]
 async fn the_tenant_object_says_whether_user_verification_is_on() {
-    let env = TestEnv::new().await;
-    let (tenant_id, owner) = tenant(&env).await;
+    let acme = OwnedTenant::new("acme").await;
     assert_eq!(
-        get_tenant(&env, &owner, &tenant_id).await["user_verification"],
+        get_tenant(&acme.env, &acme.owner, &acme.tenant_id).await["user_verification"],
         false
     );
-    secret_of(&env, &owner, &tenant_id).await;
+    secret_of(&acme.env, &acme.owner, &acme.tenant_id).await;
     assert_eq!(
-        get_tenant(&env, &owner, &tenant_id).await["user_verification"],
+        get_tenant(&acme.env, &acme.owner, &acme.tenant_id).await["user_verification"],
         true
     );
-    let (listed_status, listed) = parts(
-        &tenant_list::handle(
-            &env.app,
-            call("GET", "/tenants")
-                .bearer(&owner)
-                .query("org_id", "acme")
-                .build(),
-        )
-        .await,
-    );
+    let request = call("GET", "/tenants")
+        .bearer(&acme.owner)
+        .query("org_id", "acme");
+    let (listed_status, listed) = parts(&tenant_list::handle(&acme.env.app, request.build()).await);
     assert_eq!(listed_status, 200, "{listed}");
     assert_eq!(listed["tenants"][0]["user_verification"], true, "{listed}");
-    let (status, _) = turn_off(&env, As::User(&owner), &tenant_id).await;
+    let (status, _) = turn_off(&acme.env, As::User(&acme.owner), &acme.tenant_id).await;
     assert_eq!(status, 200);
     assert_eq!(
-        get_tenant(&env, &owner, &tenant_id).await["user_verification"],
+        get_tenant(&acme.env, &acme.owner, &acme.tenant_id).await["user_verification"],
         false
     );
 }
@@ -113,61 +87,45 @@ async fn the_tenant_object_says_whether_user_verification_is_on() {
 #[derive(Debug, Clone, Default)]
 struct CountSecretReads(Arc<AtomicUsize>);
 
-impl Intercept for CountSecretReads {
-    fn name(&self) -> &'static str {
-        "CountSecretReads"
-    }
-
-    fn read_before_execution(
-        &self,
-        context: &BeforeSerializationInterceptorContextRef<'_>,
-        _config: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        if context
-            .input()
-            .downcast_ref::<aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueInput>()
-            .is_some()
-        {
+impl Hooks for CountSecretReads {
+    fn before_serialization(&self, input: &Input, _bag: &mut ConfigBag) -> Hooked {
+        if input.downcast_ref::<GetSecretValueInput>().is_some() {
             self.0.fetch_add(1, Ordering::SeqCst);
         }
         Ok(())
     }
 }
 
+notify_tests::intercept_with_hooks!(CountSecretReads);
+
 #[tokio::test]
 async fn register_key_registrations_read_the_verification_secret_once_per_rotation() {
-    let env = TestEnv::new().await;
-    let (tenant_id, owner) = tenant(&env).await;
-    let key = key_with(&env, &owner, &tenant_id, json!(["register"])).await;
+    let acme = OwnedTenant::new("acme").await;
+    let key = key_with(&acme.env, &acme.owner, &acme.tenant_id, json!(["register"])).await;
     let reads = CountSecretReads::default();
     let secrets = aws_sdk_secretsmanager::Client::from_conf(
-        aws_sdk_secretsmanager::config::Builder::from(&env.sdk)
+        aws_sdk_secretsmanager::config::Builder::from(&acme.env.sdk)
             .interceptor(reads.clone())
             .build(),
     );
     // One container: its app, its cache.
     let container = App::with_clients(
-        env.app.config.clone(),
-        env.dynamodb.clone(),
-        Secrets::new(secrets, env.tenant_secret_prefix.clone()),
-        aws_sdk_sqs::Client::new(&env.sdk),
+        acme.env.app.config.clone(),
+        acme.env.dynamodb.clone(),
+        Secrets::new(secrets, acme.env.tenant_secret_prefix.clone()),
+        aws_sdk_sqs::Client::new(&acme.env.sdk),
     );
-    let register_in = |body: Value| {
-        let request = call("POST", "/tenants/{tenant_id}/devices")
-            .param("tenant_id", &tenant_id)
-            .api_key(&key)
-            .json(body)
-            .build();
-        let container = &container;
-        async move { parts(&device_register::handle(container, request).await) }
+    let in_container = Devices {
+        app: &container,
+        ..Devices::key(&acme.env, &key, &acme.tenant_id)
     };
-    let device = |n: u32, secret: &str| {
+    let register_in = |body: Value| in_container.register(body);
+    let device = |n: usize, secret: &str| {
         let user = format!("u{n}");
-        json!({"user_id": user, "token": ios_token(n), "platform": "ios",
-               "user_signature": signature(secret, &user)})
+        signed_device(&user, &ios_token(n), &signature(secret, &user))
     };
 
-    let first = secret_of(&env, &owner, &tenant_id).await;
+    let first = secret_of(&acme.env, &acme.owner, &acme.tenant_id).await;
     for n in 0..5 {
         let (status, body) = register_in(device(n, &first)).await;
         assert_eq!(status, 200, "{body}");
@@ -189,7 +147,7 @@ async fn register_key_registrations_read_the_verification_secret_once_per_rotati
     );
 
     // A rotation is seen at once: the old secret's signatures stop working.
-    let second = secret_of(&env, &owner, &tenant_id).await;
+    let second = secret_of(&acme.env, &acme.owner, &acme.tenant_id).await;
     let (status, body) = register_in(device(5, &first)).await;
     assert_eq!(
         (status, body["code"].as_str()),
@@ -209,13 +167,12 @@ async fn register_key_registrations_read_the_verification_secret_once_per_rotati
 
 #[tokio::test]
 async fn turning_user_verification_on_and_off_at_once_never_leaves_the_flag_without_its_secret() {
-    let env = TestEnv::new().await;
-    let (tenant_id, owner) = tenant(&env).await;
-    let key = key_with(&env, &owner, &tenant_id, json!(["register"])).await;
+    let acme = OwnedTenant::new("acme").await;
+    let key = key_with(&acme.env, &acme.owner, &acme.tenant_id, json!(["register"])).await;
     for round in 0..6 {
         let (on, off) = tokio::join!(
-            turn_on(&env, As::User(&owner), &tenant_id),
-            turn_off(&env, As::User(&owner), &tenant_id)
+            turn_on(&acme.env, As::User(&acme.owner), &acme.tenant_id),
+            turn_off(&acme.env, As::User(&acme.owner), &acme.tenant_id)
         );
         for (status, body) in [&on, &off] {
             assert!(
@@ -223,8 +180,9 @@ async fn turning_user_verification_on_and_off_at_once_never_leaves_the_flag_with
                 "round {round}: {status} {body}"
             );
         }
-        let flag = get_tenant(&env, &owner, &tenant_id).await["user_verification"] == true;
-        let stored = tenant_secret_text(&env, &tenant_id).await;
+        let flag =
+            get_tenant(&acme.env, &acme.owner, &acme.tenant_id).await["user_verification"] == true;
+        let stored = tenant_secret_text(&acme.env, &acme.tenant_id).await;
         assert_eq!(
             flag,
             stored.contains("user_verification"),
@@ -236,14 +194,9 @@ async fn turning_user_verification_on_and_off_at_once_never_leaves_the_flag_with
             .filter(|secret| stored.contains(secret))
             .map(|secret| signature(secret, &user))
             .unwrap_or_else(|| "ab".repeat(32));
-        let (status, body) = register(
-            &env,
-            As::Key(&key),
-            &tenant_id,
-            json!({"user_id": user, "token": ios_token(round), "platform": "ios",
-                   "user_signature": signed}),
-        )
-        .await;
+        let (status, body) = Devices::key(&acme.env, &key, &acme.tenant_id)
+            .register(signed_device(&user, &ios_token(round), &signed))
+            .await;
         match (flag, status) {
             (true, 200) => {}
             (false, 403) => assert_eq!(body["code"], "user_verification_required"),
@@ -254,42 +207,33 @@ async fn turning_user_verification_on_and_off_at_once_never_leaves_the_flag_with
 
 #[tokio::test]
 async fn a_verification_flag_whose_secret_was_lost_refuses_register_keys_with_a_403_not_a_500() {
-    let env = TestEnv::new().await;
-    let (tenant_id, owner) = tenant(&env).await;
-    let key = key_with(&env, &owner, &tenant_id, json!(["register"])).await;
-    let secret = secret_of(&env, &owner, &tenant_id).await;
+    let acme = OwnedTenant::new("acme").await;
+    let key = key_with(&acme.env, &acme.owner, &acme.tenant_id, json!(["register"])).await;
+    let secret = secret_of(&acme.env, &acme.owner, &acme.tenant_id).await;
     // A change that turned verification off died after writing the secret.
-    let mut stored: Value = serde_json::from_str(&tenant_secret_text(&env, &tenant_id).await)
-        .unwrap_or_else(|err| panic!("tenant secret is JSON: {err}"));
+    let mut stored: Value =
+        serde_json::from_str(&tenant_secret_text(&acme.env, &acme.tenant_id).await)
+            .unwrap_or_else(|err| panic!("tenant secret is JSON: {err}"));
     stored
         .as_object_mut()
         .map(|fields| fields.remove("user_verification"));
-    env.secrets
+    acme.env
+        .secrets
         .put_secret_value()
-        .secret_id(format!("{}{tenant_id}", env.tenant_secret_prefix))
+        .secret_id(tenant_secret_id(&acme.env, &acme.tenant_id))
         .secret_string(stored.to_string())
         .send()
         .await
         .unwrap_or_else(|err| panic!("writing secret: {err}"));
-    let (status, body) = register(
-        &env,
-        As::Key(&key),
-        &tenant_id,
-        json!({"user_id": "u1", "token": ios_token(1), "platform": "ios",
-               "user_signature": signature(&secret, "u1")}),
-    )
-    .await;
-    assert_eq!(status, 403, "{body}");
-    assert_eq!(body["code"], "user_verification_required", "{body}");
+    let by_key = Devices::key(&acme.env, &key, &acme.tenant_id);
+    let (status, body) = by_key
+        .register(signed_for(&secret, "u1", &ios_token(1)))
+        .await;
+    assert_error((status, &body), 403, "user_verification_required");
     // Turning it on again heals it.
-    let healed = secret_of(&env, &owner, &tenant_id).await;
-    let (status, body) = register(
-        &env,
-        As::Key(&key),
-        &tenant_id,
-        json!({"user_id": "u1", "token": ios_token(1), "platform": "ios",
-               "user_signature": signature(&healed, "u1")}),
-    )
-    .await;
+    let healed = secret_of(&acme.env, &acme.owner, &acme.tenant_id).await;
+    let (status, body) = by_key
+        .register(signed_for(&healed, "u1", &ios_token(1)))
+        .await;
     assert_eq!(status, 200, "{body}");
 }

@@ -6,13 +6,13 @@
 //! router), a Web Push endpoint is unregistered through the query string,
 //! and a path value is decoded exactly once whichever router ran.
 
+use notify_tests::flows::{device, OwnedTenant};
+use notify_tests::repo::read;
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
 
 use notify_shared::ids::has_id_shape;
 use notify_shared::service::devices::{checked_token, TokenIn};
-use notify_tests::keys::tenant_with_apns;
-use notify_tests::{call, parts, TestEnv};
+use notify_tests::{call, parts};
 use serde_json::{json, Value};
 
 /// Whether the code accepts a value in a path parameter.
@@ -36,19 +36,6 @@ const SLASHED_VALUES: &[&str] = &[
     "tnt_abcdefghij/klmnopqrs",
     "a/b",
 ];
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_default()
-}
-
-fn read(relative: &str) -> String {
-    let path = root().join(relative);
-    std::fs::read_to_string(&path)
-        .unwrap_or_else(|err| panic!("cannot read {}: {err}", path.display()))
-}
 
 /// "METHOD /path" of every HttpApi event of template.yaml.
 fn template_routes() -> BTreeSet<String> {
@@ -158,58 +145,30 @@ fn fcm_token(n: u32) -> String {
     format!("fcm{n}:APA91b{}", "x_-Z".repeat(30))
 }
 
-struct Tenant {
-    env: TestEnv,
-    owner: String,
-    tenant_id: String,
+/// The owner's calls the route tests make, for user `u1`.
+trait RouteCalls {
+    async fn register(&self, token: &str);
+    async fn unregister_by_path(&self, segment: &str) -> (u16, Value);
+    async fn tokens(&self) -> Vec<Value>;
 }
 
-impl Tenant {
-    async fn new() -> Self {
-        let env = TestEnv::new().await;
-        let owner = env.user_token("owner-routes", &["routes"]);
-        let tenant_id = env.create_tenant(&owner, tenant_with_apns("routes")).await;
-        Self {
-            env,
-            owner,
-            tenant_id,
-        }
-    }
-
+impl RouteCalls for OwnedTenant {
     async fn register(&self, token: &str) {
-        let request = call("POST", "/tenants/{tenant_id}/devices")
-            .param("tenant_id", &self.tenant_id)
-            .bearer(&self.owner)
-            .json(json!({"user_id": "u1", "token": token, "platform": "android"}))
-            .build();
-        let (status, body) = parts(&device_register::handle(&self.env.app, request).await);
-        assert_eq!(status, 200, "{body}");
+        self.by_owner()
+            .register_ok(device("u1", token, "android"))
+            .await;
     }
 
     /// `DELETE .../devices/{token}` with the segment as `cargo lambda watch`
     /// hands it over: exactly as the client sent it.
     async fn unregister_by_path(&self, segment: &str) -> (u16, Value) {
-        let request = call("DELETE", "/tenants/{tenant_id}/devices/{token}")
-            .param("tenant_id", &self.tenant_id)
-            .param("token", segment)
-            .query("user_id", "u1")
-            .bearer(&self.owner)
-            .build();
-        parts(&device_unregister::handle(&self.env.app, request).await)
+        self.by_owner().unregister(segment, Some("u1")).await
     }
 
     async fn tokens(&self) -> Vec<Value> {
-        let request = call("GET", "/tenants/{tenant_id}/devices")
-            .param("tenant_id", &self.tenant_id)
-            .query("user_id", "u1")
-            .bearer(&self.owner)
-            .build();
-        let (status, body) = parts(&device_list::handle(&self.env.app, request).await);
-        assert_eq!(status, 200, "{body}");
-        body["devices"]
-            .as_array()
-            .into_iter()
-            .flatten()
+        let devices = self.by_owner().devices_of("u1").await;
+        devices
+            .iter()
             .map(|device| device["token"].clone())
             .collect()
     }
@@ -217,7 +176,7 @@ impl Tenant {
 
 #[tokio::test]
 async fn an_fcm_token_whose_colon_the_sdk_percent_encoded_is_unregistered_like_a_raw_one() {
-    let t = Tenant::new().await;
+    let t = OwnedTenant::new("routes").await;
     let (encoded, raw) = (fcm_token(1), fcm_token(2));
     t.register(&encoded).await;
     t.register(&raw).await;
@@ -231,7 +190,7 @@ async fn an_fcm_token_whose_colon_the_sdk_percent_encoded_is_unregistered_like_a
 
 #[tokio::test]
 async fn a_percent_25_in_a_path_token_is_decoded_once_never_twice() {
-    let t = Tenant::new().await;
+    let t = OwnedTenant::new("routes").await;
     let token = fcm_token(3);
     t.register(&token).await;
     // `%253A` is a literal `%3A`: not an FCM token, whatever it would
@@ -247,7 +206,7 @@ async fn a_percent_25_in_a_path_token_is_decoded_once_never_twice() {
 
 #[tokio::test]
 async fn a_web_push_endpoint_in_the_path_is_refused_naming_the_query_form() {
-    let t = Tenant::new().await;
+    let t = OwnedTenant::new("routes").await;
     for segment in [
         "https%3A%2F%2Ffcm.googleapis.com%2Ffcm%2Fsend%2Fabc%3AAPA91b",
         "https://fcm.googleapis.com/fcm/send/abc:APA91b",
@@ -262,7 +221,7 @@ async fn a_web_push_endpoint_in_the_path_is_refused_naming_the_query_form() {
 
 #[tokio::test]
 async fn the_query_form_unregisters_any_token_and_names_a_missing_token_parameter() {
-    let t = Tenant::new().await;
+    let t = OwnedTenant::new("routes").await;
     let token = fcm_token(4);
     t.register(&token).await;
     let by_query = |query: Option<&str>| {

@@ -3,10 +3,10 @@
 
 use notify_shared::auth::user_token::UserClaims;
 use notify_shared::auth::Caller;
-use notify_shared::service::delivery::Delivery;
 use notify_shared::service::idempotency::answer_owner;
 use notify_shared::store::IdempotencySlot;
-use notify_tests::{call, parts, Call, PushSimulator, TestEnv};
+use notify_tests::call;
+use notify_tests::sim_tenant::SimTenant;
 use serde_json::{json, Value};
 
 const BUNDLE_ID: &str = "com.acme.app";
@@ -21,73 +21,14 @@ fn fcm_token(n: u32) -> String {
 
 /// A simulator, an app pointed at it, and a tenant with both providers'
 /// credentials from the simulator.
-struct Setup {
-    env: TestEnv,
-    sim: PushSimulator,
-    delivery: Delivery,
-    owner: String,
-    tenant_id: String,
-}
+type Setup = SimTenant;
 
 async fn setup() -> Setup {
-    setup_with(|_| {}).await
+    SimTenant::start().await
 }
 
 async fn setup_with(adjust: impl FnOnce(&mut Value)) -> Setup {
-    let (env, sim) = TestEnv::with_simulator().await;
-    let owner = env.user_token("owner", &["acme"]);
-    let mut body = sim.tenant_body("acme", BUNDLE_ID).await;
-    adjust(&mut body);
-    let tenant_id = env.create_tenant(&owner, body).await;
-    let delivery = env.delivery();
-    Setup {
-        env,
-        sim,
-        delivery,
-        owner,
-        tenant_id,
-    }
-}
-
-impl Setup {
-    async fn register(&self, user_id: &str, token: &str, platform: &str) {
-        let request = call("POST", "/tenants/{tenant_id}/devices")
-            .param("tenant_id", &self.tenant_id)
-            .bearer(&self.owner)
-            .json(json!({"user_id": user_id, "token": token, "platform": platform}))
-            .build();
-        let (status, body) = parts(&device_register::handle(&self.env.app, request).await);
-        assert_eq!(status, 200, "registering: {body}");
-    }
-
-    async fn devices(&self, user_id: &str) -> Vec<Value> {
-        let request = call("GET", "/tenants/{tenant_id}/devices")
-            .param("tenant_id", &self.tenant_id)
-            .bearer(&self.owner)
-            .query("user_id", user_id)
-            .build();
-        let (status, body) = parts(&device_list::handle(&self.env.app, request).await);
-        assert_eq!(status, 200, "listing: {body}");
-        body["devices"].as_array().cloned().unwrap_or_default()
-    }
-
-    fn notify_call(&self) -> Call {
-        call("POST", "/tenants/{tenant_id}/notify")
-            .param("tenant_id", &self.tenant_id)
-            .bearer(&self.owner)
-    }
-
-    /// Status, headers and raw body text of a send.
-    async fn send_call(&self, request: Call) -> (u16, http::HeaderMap, String) {
-        let response = notify_send::handle(&self.env.app, &self.delivery, request.build()).await;
-        let text = String::from_utf8_lossy(response.body().as_ref()).into_owned();
-        (response.status().as_u16(), response.headers().clone(), text)
-    }
-
-    async fn send(&self, body: Value) -> (u16, Value) {
-        let (status, _, text) = self.send_call(self.notify_call().json(body)).await;
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-    }
+    SimTenant::start_with(adjust).await
 }
 
 fn order_shipped(user_id: &str) -> Value {
@@ -304,55 +245,41 @@ async fn a_payload_over_4096_bytes_is_413_and_nothing_is_sent() {
 async fn bad_send_bodies_are_rejected_naming_the_problem_and_never_500() {
     let s = setup().await;
     s.register("u1", &ios_token(6), "ios").await;
-    let cases: Vec<(Vec<u8>, u16, &str)> = vec![
-        (b"{".to_vec(), 400, "malformed JSON"),
-        (b"[]".to_vec(), 400, "must be a JSON object"),
-        (b"".to_vec(), 400, "request body is required"),
+    let mut cases: Vec<(Vec<u8>, u16, &str)> = Vec::new();
+    for (body, needle) in [
+        (&b"{"[..], "malformed JSON"),
+        (b"[]", "must be a JSON object"),
+        (b"", "request body is required"),
+        (br#"{"user_id": "u1"}"#, "at least one of `alert`"),
+        (br#"{"badge": 1}"#, "missing field `user_id`"),
+        (br#"{"user_id": 7, "badge": 1}"#, "`user_id`"),
+        (br#"{"user_id": "", "badge": 1}"#, "`user_id`"),
+        (br#"{"user_id": "u1", "badge": "one"}"#, "`badge`"),
         (
-            br#"{"user_id": "u1"}"#.to_vec(),
-            400,
-            "at least one of `alert`",
-        ),
-        (br#"{"badge": 1}"#.to_vec(), 400, "missing field `user_id`"),
-        (br#"{"user_id": 7, "badge": 1}"#.to_vec(), 400, "`user_id`"),
-        (br#"{"user_id": "", "badge": 1}"#.to_vec(), 400, "`user_id`"),
-        (
-            br#"{"user_id": "u1", "badge": "one"}"#.to_vec(),
-            400,
-            "`badge`",
-        ),
-        (
-            br#"{"user_id": "u1", "alert": {"title": 5}}"#.to_vec(),
-            400,
+            br#"{"user_id": "u1", "alert": {"title": 5}}"#,
             "`alert.title`",
         ),
         (
-            br#"{"user_id": "u1", "alert": {"tilte": "x"}}"#.to_vec(),
-            400,
+            br#"{"user_id": "u1", "alert": {"tilte": "x"}}"#,
             "unknown field `tilte`",
         ),
         (
-            br#"{"user_id": "u1", "badge": 1, "urgent": true}"#.to_vec(),
-            400,
+            br#"{"user_id": "u1", "badge": 1, "urgent": true}"#,
             "unknown field `urgent`",
         ),
         (
-            br#"{"user_id": "u1", "priority": "max", "badge": 1}"#.to_vec(),
-            400,
+            br#"{"user_id": "u1", "priority": "max", "badge": 1}"#,
             "`priority`",
         ),
+        (br#"{"user_id": "u1", "data": {"aps": 1}}"#, "`data.aps`"),
         (
-            br#"{"user_id": "u1", "data": {"aps": 1}}"#.to_vec(),
-            400,
-            "`data.aps`",
-        ),
-        (
-            br#"{"user_ids": ["u1"], "badge": 1}"#.to_vec(),
-            400,
+            br#"{"user_ids": ["u1"], "badge": 1}"#,
             "unknown field `user_ids`",
         ),
-        (vec![b' '; 1024 * 1024 + 1], 413, "1 MiB"),
-    ];
+    ] {
+        cases.push((body.to_vec(), 400, needle));
+    }
+    cases.push((vec![b' '; 1024 * 1024 + 1], 413, "1 MiB"));
     for (body, expected, needle) in cases {
         let shown = String::from_utf8_lossy(&body[..body.len().min(60)]).into_owned();
         let request = s

@@ -1,18 +1,17 @@
 //! What is stored: keys only as hashes, provider secrets only in Secrets Manager.
 
+use notify_tests::flows::create_tenant_as;
+use notify_tests::flows::get_tenant_as;
+use notify_tests::flows::stored_credentials;
+use notify_tests::flows::tenant_with_key;
 use notify_tests::keys::{service_account, tenant_with_apns};
 use notify_tests::{call, parts, TestEnv};
 use secrecy::ExposeSecret;
-use serde_json::json;
 
 #[tokio::test]
 async fn the_plain_api_key_appears_nowhere_in_dynamodb() {
     let env = TestEnv::new().await;
-    let token = env.user_token("alice", &["acme"]);
-    let tenant_id = env.create_tenant(&token, tenant_with_apns("acme")).await;
-    let created = env
-        .create_api_key(&token, &tenant_id, json!({"name": "backend"}))
-        .await;
+    let (_, _, created) = tenant_with_key(&env, "alice", "acme", "backend").await;
     let key = created["key"].as_str().unwrap_or_default();
     let dump = env.table_dump().await;
     assert!(
@@ -38,25 +37,10 @@ async fn provider_private_keys_appear_in_no_table_item_and_no_response() {
     // The base64 body of each PEM, which any copy would contain.
     let marker = |pem: &str| pem.lines().nth(1).unwrap_or_default().to_owned();
 
-    let (status, created) = parts(
-        &tenant_create::handle(
-            &env.app,
-            call("POST", "/tenants").bearer(&token).json(body).build(),
-        )
-        .await,
-    );
+    let (status, created) = create_tenant_as(&env.app, &token, body).await;
     assert_eq!(status, 200, "{created}");
     let tenant_id = created["tenant_id"].as_str().unwrap_or_default().to_owned();
-    let (_, fetched) = parts(
-        &tenant_get::handle(
-            &env.app,
-            call("GET", "/tenants/{tenant_id}")
-                .param("tenant_id", &tenant_id)
-                .bearer(&token)
-                .build(),
-        )
-        .await,
-    );
+    let (_, fetched) = get_tenant_as(&env.app, &token, &tenant_id).await;
     let (_, listed) =
         parts(&tenant_list::handle(&env.app, call("GET", "/tenants").bearer(&token).build()).await);
     let dump = env.table_dump().await;
@@ -73,13 +57,7 @@ async fn provider_private_keys_appear_in_no_table_item_and_no_response() {
         }
     }
     // They are in the tenant's secret, and usable.
-    let stored = env
-        .app
-        .secrets
-        .tenant_credentials(&tenant_id)
-        .await
-        .ok()
-        .unwrap_or_default();
+    let stored = stored_credentials(&env, &tenant_id).await;
     assert_eq!(
         stored
             .apns

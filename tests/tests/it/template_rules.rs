@@ -2,20 +2,10 @@
 //! template.yaml (AWS audit findings 3, 5, 14, 16). The queue's settings are
 //! read as `notifyctl` reads them to create the local queues.
 
-use std::path::{Path, PathBuf};
-
 use serde_norway::Value as Yaml;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_default()
-}
-
 fn template_text() -> String {
-    let path = root().join("template.yaml");
-    std::fs::read_to_string(&path).unwrap_or_else(|err| panic!("{}: {err}", path.display()))
+    notify_tests::repo::read("template.yaml")
 }
 
 fn template() -> notifyctl::Template {

@@ -49,6 +49,25 @@ impl Container {
         self.send(tenant, "u").await
     }
 
+    /// A victim tenant with the simulator's credentials and an attacker
+    /// claiming them with its own private keys (`impostor_of`), each with
+    /// one device of `platform`: user `v` with `victim_token`, `a` with
+    /// `attacker_token`.
+    async fn victim_and_impostor(
+        &self,
+        victim_token: &str,
+        attacker_token: &str,
+        platform: &str,
+    ) -> ((String, String), (String, String)) {
+        let victim_body = self.sim.tenant_body("victim", BUNDLE_ID).await;
+        let victim = self.tenant("victim", victim_body.clone()).await;
+        let attacker = self.tenant("attacker", impostor_of(&victim_body)).await;
+        self.register(&victim, "v", victim_token, platform).await;
+        self.register(&attacker, "a", attacker_token, platform)
+            .await;
+        (victim, attacker)
+    }
+
     /// A tenant of its own org; its owner's token.
     async fn tenant(&self, org: &str, body: Value) -> (String, String) {
         let owner = self.env.user_token(org, &[org]);
@@ -129,11 +148,9 @@ fn impostor_of(victim: &Value) -> Value {
 #[tokio::test]
 async fn a_tenant_claiming_another_tenants_apple_key_ids_cannot_push_under_its_token() {
     let c = Container::start().await;
-    let victim_body = c.sim.tenant_body("victim", BUNDLE_ID).await;
-    let victim = c.tenant("victim", victim_body.clone()).await;
-    let attacker = c.tenant("attacker", impostor_of(&victim_body)).await;
-    c.register(&victim, "v", &ios_token(1), "ios").await;
-    c.register(&attacker, "a", &ios_token(2), "ios").await;
+    let (victim, attacker) = c
+        .victim_and_impostor(&ios_token(1), &ios_token(2), "ios")
+        .await;
 
     // The victim's token is cached in this container first.
     assert_eq!(c.send(&victim, "v").await["delivered"], 1);
@@ -148,11 +165,9 @@ async fn a_tenant_claiming_another_tenants_apple_key_ids_cannot_push_under_its_t
 #[tokio::test]
 async fn a_tenant_claiming_another_tenants_apple_key_ids_cannot_poison_its_token() {
     let c = Container::start().await;
-    let victim_body = c.sim.tenant_body("victim", BUNDLE_ID).await;
-    let victim = c.tenant("victim", victim_body.clone()).await;
-    let attacker = c.tenant("attacker", impostor_of(&victim_body)).await;
-    c.register(&victim, "v", &ios_token(1), "ios").await;
-    c.register(&attacker, "a", &ios_token(2), "ios").await;
+    let (victim, attacker) = c
+        .victim_and_impostor(&ios_token(1), &ios_token(2), "ios")
+        .await;
 
     // The attacker signs first: its token must not become the victim's.
     assert_eq!(c.send(&attacker, "a").await["delivered"], 0);
@@ -164,11 +179,9 @@ async fn a_tenant_claiming_another_tenants_apple_key_ids_cannot_poison_its_token
 #[tokio::test]
 async fn a_tenant_claiming_another_tenants_service_account_cannot_use_its_access_token() {
     let c = Container::start().await;
-    let victim_body = c.sim.tenant_body("victim", BUNDLE_ID).await;
-    let victim = c.tenant("victim", victim_body.clone()).await;
-    let attacker = c.tenant("attacker", impostor_of(&victim_body)).await;
-    c.register(&victim, "v", &fcm_token(1), "android").await;
-    c.register(&attacker, "a", &fcm_token(2), "android").await;
+    let (victim, attacker) = c
+        .victim_and_impostor(&fcm_token(1), &fcm_token(2), "android")
+        .await;
 
     assert_eq!(c.send(&victim, "v").await["delivered"], 1);
     let answer = c.send(&attacker, "a").await;
@@ -428,18 +441,7 @@ async fn a_hanging_provider_cannot_make_the_worker_time_out_and_push_twice() {
         ..WorkerSettings::default()
     };
     let rig = BulkRig::with_settings(QueueSettings::default(), worker).await;
-    let users: Vec<String> = (0..4).map(|n| format!("user-{n}")).collect();
-    let devices: Vec<_> = users
-        .iter()
-        .enumerate()
-        .map(|(n, user)| {
-            (
-                user.clone(),
-                ios_token(n),
-                notify_shared::model::Platform::Ios,
-            )
-        })
-        .collect();
+    let (users, devices) = notify_tests::flows::ios_users(4);
     rig.register_many(&devices).await;
     let (status, body) = rig
         .bulk(json!({"user_ids": users, "alert": {"title": "Goal!"}}))

@@ -1,18 +1,13 @@
 //! Tenants per org are capped (operator-configurable): each tenant with
 //! credentials is a Secrets Manager secret the operator pays for (N12).
 
+use notify_tests::flows::create_tenant_as;
 use notify_tests::keys::tenant_with_apns;
 use notify_tests::{call, parts, TestEnv};
 use serde_json::Value;
 
 async fn create(env: &TestEnv, token: &str, body: Value) -> (u16, Value) {
-    parts(
-        &tenant_create::handle(
-            &env.app,
-            call("POST", "/tenants").bearer(token).json(body).build(),
-        )
-        .await,
-    )
+    create_tenant_as(&env.app, token, body).await
 }
 
 #[tokio::test]

@@ -6,16 +6,17 @@
 use notify_tests::delivery::{fcm_token, ios_token};
 use serde_json::{json, Value};
 
-use crate::apns_push_types::{now, setup, stored_expiry, tokens_of};
+use crate::apns_push_types::{now, setup, stored_expiry, tokens_of, TypedSends};
 
 #[tokio::test]
 async fn a_voip_location_push_to_talk_or_widget_send_reaches_only_tokens_of_its_kind() {
     let s = setup().await;
-    s.register("u", &ios_token(1), "ios", "device").await;
-    s.register("u", &fcm_token(2), "android", "device").await;
+    s.register_typed("u", &ios_token(1), "ios", "device").await;
+    s.register_typed("u", &fcm_token(2), "android", "device")
+        .await;
     let kinds = ["voip", "location", "pushtotalk", "widgets"];
     for (n, kind) in kinds.iter().enumerate() {
-        s.register("u", &ios_token(10 + n), "ios", kind).await;
+        s.register_typed("u", &ios_token(10 + n), "ios", kind).await;
     }
     let listed: Vec<Value> = s.devices("u").await;
     assert_eq!(listed.len(), 6, "{listed:?}");
@@ -66,7 +67,8 @@ async fn apple_token_kinds_are_refused_for_other_platforms_naming_token_type() {
 async fn an_activity_ended_with_dismissal_date_zero_gets_an_expiry_dynamodb_ttl_acts_on() {
     let s = setup().await;
     let activity = ios_token(3);
-    s.register("fan", &activity, "ios", "liveactivity").await;
+    s.register_typed("fan", &activity, "ios", "liveactivity")
+        .await;
     let before = now();
     let (_, end) = s
         .send_ok(json!({"user_id": "fan",

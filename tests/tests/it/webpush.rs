@@ -7,116 +7,64 @@ use std::time::Duration;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use notify_shared::service::delivery::Delivery;
-use notify_tests::{call, parts, BrowserSubscription, BulkRig, PushSimulator, TestEnv};
+use notify_tests::flows::{get_tenant as tenant_object, patch_tenant, Devices};
+use notify_tests::sim_tenant::SimTenant;
+use notify_tests::{call, parts, BrowserSubscription, BulkRig, TestEnv};
 use serde_json::{json, Value};
 
 const BUNDLE_ID: &str = "com.acme.app";
 const SUBJECT: &str = "mailto:ops@acme.com";
 
-struct Setup {
-    env: TestEnv,
-    sim: PushSimulator,
-    delivery: Delivery,
-    owner: String,
-    tenant_id: String,
-}
+type Setup = SimTenant;
 
 async fn setup(web_push: Option<Value>) -> Setup {
-    let (env, sim) = TestEnv::with_simulator().await;
-    let owner = env.user_token("owner", &["acme"]);
-    let mut body = sim.tenant_body("acme", BUNDLE_ID).await;
-    if let Some(web_push) = web_push {
-        body["web_push"] = web_push;
-    }
-    let tenant_id = env.create_tenant(&owner, body).await;
-    let delivery = env.delivery();
-    Setup {
-        env,
-        sim,
-        delivery,
-        owner,
-        tenant_id,
-    }
-}
-
-async fn tenant_object(env: &TestEnv, owner: &str, tenant_id: &str) -> Value {
-    let (status, body) = parts(
-        &tenant_get::handle(
-            &env.app,
-            call("GET", "/tenants/{tenant_id}")
-                .param("tenant_id", tenant_id)
-                .bearer(owner)
-                .build(),
-        )
-        .await,
-    );
-    assert_eq!(status, 200, "{body}");
-    body
-}
-
-async fn patch_tenant(env: &TestEnv, owner: &str, tenant_id: &str, body: Value) -> (u16, Value) {
-    parts(
-        &tenant_update::handle(
-            &env.app,
-            call("PATCH", "/tenants/{tenant_id}")
-                .param("tenant_id", tenant_id)
-                .bearer(owner)
-                .json(body)
-                .build(),
-        )
-        .await,
-    )
+    SimTenant::start_with(|body| {
+        if let Some(web_push) = web_push {
+            body["web_push"] = web_push;
+        }
+    })
+    .await
 }
 
 async fn register(env: &TestEnv, owner: &str, tenant_id: &str, body: Value) -> (u16, Value) {
-    parts(
-        &device_register::handle(
-            &env.app,
-            call("POST", "/tenants/{tenant_id}/devices")
-                .param("tenant_id", tenant_id)
-                .bearer(owner)
-                .json(body)
-                .build(),
-        )
-        .await,
-    )
+    Devices::user(env, owner, tenant_id).register(body).await
 }
 
 async fn devices(env: &TestEnv, owner: &str, tenant_id: &str, user_id: &str) -> Vec<Value> {
-    let (status, body) = parts(
-        &device_list::handle(
-            &env.app,
-            call("GET", "/tenants/{tenant_id}/devices")
-                .param("tenant_id", tenant_id)
-                .bearer(owner)
-                .query("user_id", user_id)
-                .build(),
-        )
-        .await,
-    );
-    assert_eq!(status, 200, "{body}");
-    body["devices"].as_array().cloned().unwrap_or_default()
+    Devices::user(env, owner, tenant_id)
+        .devices_of(user_id)
+        .await
 }
 
-impl Setup {
+/// Panics unless the send was answered 200 with its one push failed by the
+/// push service answering `status`.
+fn assert_one_failed_with(answer: &(u16, Value), status: &str) {
+    let (code, answer) = answer;
+    assert_eq!(*code, 200, "{answer}");
+    assert_eq!(answer["failed"], 1, "{answer}");
+    assert!(
+        answer["results"][0]["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains(status),
+        "{answer}"
+    );
+}
+
+trait Subscriptions {
+    async fn register_subscription(&self, user_id: &str, subscription: Value) -> (u16, Value);
+    async fn vapid_public_key(&self) -> String;
+    async fn patch(&self, body: Value) -> (u16, Value);
+}
+
+impl Subscriptions for SimTenant {
     async fn register_subscription(&self, user_id: &str, subscription: Value) -> (u16, Value) {
-        register(
-            &self.env,
-            &self.owner,
-            &self.tenant_id,
-            json!({"user_id": user_id, "platform": "webpush", "subscription": subscription}),
-        )
-        .await
+        let body = json!({"user_id": user_id, "platform": "webpush", "subscription": subscription});
+        self.by_owner().register(body).await
     }
 
-    async fn send(&self, body: Value) -> (u16, Value) {
-        let request = call("POST", "/tenants/{tenant_id}/notify")
-            .param("tenant_id", &self.tenant_id)
-            .bearer(&self.owner)
-            .json(body)
-            .build();
-        parts(&notify_send::handle(&self.env.app, &self.delivery, request).await)
+    async fn patch(&self, body: Value) -> (u16, Value) {
+        patch_tenant(&self.env, &self.owner, &self.tenant_id, body).await
     }
 
     async fn vapid_public_key(&self) -> String {
@@ -160,22 +108,14 @@ async fn a_tenant_gets_a_vapid_key_pair_whose_public_key_is_a_65_byte_point() {
     assert!(!tenant.to_string().contains("PRIVATE KEY"), "{tenant}");
 
     // The subject alone keeps the key; `rotate` replaces it.
-    let (status, same) = patch_tenant(
-        &s.env,
-        &s.owner,
-        &s.tenant_id,
-        json!({"web_push": {"subject": "https://acme.com/contact"}}),
-    )
-    .await;
+    let (status, same) = s
+        .patch(json!({"web_push": {"subject": "https://acme.com/contact"}}))
+        .await;
     assert_eq!(status, 200, "{same}");
     assert_eq!(same["vapid_public_key"], tenant["vapid_public_key"]);
-    let (status, rotated) = patch_tenant(
-        &s.env,
-        &s.owner,
-        &s.tenant_id,
-        json!({"web_push": {"subject": SUBJECT, "rotate": true}}),
-    )
-    .await;
+    let (status, rotated) = s
+        .patch(json!({"web_push": {"subject": SUBJECT, "rotate": true}}))
+        .await;
     assert_eq!(status, 200, "{rotated}");
     assert_ne!(rotated["vapid_public_key"], tenant["vapid_public_key"]);
     assert_eq!(rotated["web_push_configured"], true);
@@ -199,7 +139,7 @@ async fn bad_vapid_subjects_and_keys_are_400_naming_the_field_and_change_nothing
             "web_push.private_key",
         ),
     ] {
-        let (status, answer) = patch_tenant(&s.env, &s.owner, &s.tenant_id, body).await;
+        let (status, answer) = s.patch(body).await;
         assert_eq!(status, 400, "{answer}");
         assert!(answer.to_string().contains(field), "{answer}");
         // Nothing that looks like key material comes back, not even the
@@ -214,13 +154,9 @@ async fn an_uploaded_pkcs8_key_is_used_and_its_public_key_shown() {
     let s = setup(None).await;
     let key = notify_shared::web_push_protocol::VapidKey::generate(SUBJECT).unwrap();
     let pem = secrecy::ExposeSecret::expose_secret(&key.private_key).to_owned();
-    let (status, tenant) = patch_tenant(
-        &s.env,
-        &s.owner,
-        &s.tenant_id,
-        json!({"web_push": {"subject": SUBJECT, "private_key": pem}}),
-    )
-    .await;
+    let (status, tenant) = s
+        .patch(json!({"web_push": {"subject": SUBJECT, "private_key": pem}}))
+        .await;
     assert_eq!(status, 200, "{tenant}");
     assert_eq!(tenant["vapid_public_key"], json!(key.public_key));
 }
@@ -409,18 +345,10 @@ async fn a_410_from_the_push_service_removes_the_subscription() {
     let gone = BrowserSubscription::new(&s.sim.web_push_endpoint("gone-7"));
     let (status, _) = s.register_subscription("u", gone.to_json()).await;
     assert_eq!(status, 200);
-    let (status, answer) = s
+    let answer = s
         .send(json!({"user_id": "u", "alert": {"body": "x"}}))
         .await;
-    assert_eq!(status, 200, "{answer}");
-    assert_eq!(answer["failed"], 1, "{answer}");
-    assert!(
-        answer["results"][0]["error"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("410"),
-        "{answer}"
-    );
+    assert_one_failed_with(&answer, "410");
     assert!(devices(&s.env, &s.owner, &s.tenant_id, "u")
         .await
         .is_empty());
@@ -603,18 +531,10 @@ async fn a_429_is_retried_after_retry_after_and_the_subscription_is_kept() {
     let (status, _) = s.register_subscription("u", busy.to_json()).await;
     assert_eq!(status, 200);
     let started = std::time::Instant::now();
-    let (status, answer) = s
+    let answer = s
         .send(json!({"user_id": "u", "alert": {"body": "x"}}))
         .await;
-    assert_eq!(status, 200, "{answer}");
-    assert_eq!(answer["failed"], 1, "{answer}");
-    assert!(
-        answer["results"][0]["error"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("429"),
-        "{answer}"
-    );
+    assert_one_failed_with(&answer, "429");
     // Four attempts with the push service's `Retry-After: 1` between them;
     // the engine's own backoff alone would take 0.7 s.
     assert!(

@@ -5,18 +5,20 @@
 
 use std::time::Duration;
 
+use notify_tests::flows::patch_tenant;
 use notify_tests::{call, parts, BrowserSubscription, BulkRig};
-use serde_json::json;
+use serde_json::{json, Value};
+
+/// The values of three fields of an answer.
+fn fields(answer: &Value, names: [&str; 3]) -> [Value; 3] {
+    names.map(|name| answer[name].clone())
+}
 
 #[tokio::test]
 async fn a_bulk_send_too_large_for_web_push_once_encrypted_fails_that_device_and_sends_nothing() {
     let rig = BulkRig::start().await;
-    let patch = call("PATCH", "/tenants/{tenant_id}")
-        .param("tenant_id", &rig.tenant_id)
-        .bearer(&rig.owner)
-        .json(json!({"web_push": {"subject": "mailto:ops@acme.example"}}))
-        .build();
-    let (status, tenant) = parts(&tenant_update::handle(&rig.env.app, patch).await);
+    let web_push = json!({"web_push": {"subject": "mailto:ops@acme.example"}});
+    let (status, tenant) = patch_tenant(&rig.env, &rig.owner, &rig.tenant_id, web_push).await;
     assert_eq!(status, 200, "{tenant}");
     let browser = BrowserSubscription::new(&rig.sim.web_push_endpoint("too-large"));
     let register = call("POST", "/tenants/{tenant_id}/devices")
@@ -36,29 +38,15 @@ async fn a_bulk_send_too_large_for_web_push_once_encrypted_fails_that_device_and
         .bulk(json!({"user_ids": ["reader"], "alert": {"body": body}}))
         .await;
     assert_eq!(status, 200, "{answer}");
-    assert_eq!(
-        (
-            answer["total"].clone(),
-            answer["success"].clone(),
-            answer["failed"].clone()
-        ),
-        (json!(1), json!(1), json!(0)),
-        "{answer}"
-    );
+    let counts = fields(&answer, ["total", "success", "failed"]);
+    assert_eq!(counts, [json!(1), json!(1), json!(0)], "{answer}");
     let batch_id = answer["batch_id"].as_str().unwrap_or_default().to_owned();
     let done = rig
         .drain_until_done(&batch_id, Duration::from_secs(60))
         .await;
     assert_eq!(done["status"], "done", "{done}");
-    assert_eq!(
-        (
-            done["delivered"].clone(),
-            done["failed"].clone(),
-            done["no_devices"].clone()
-        ),
-        (json!(0), json!(1), json!(0)),
-        "{done}"
-    );
+    let counts = fields(&done, ["delivered", "failed", "no_devices"]);
+    assert_eq!(counts, [json!(0), json!(1), json!(0)], "{done}");
     assert!(rig
         .sim
         .web_push_deliveries(&browser.endpoint)

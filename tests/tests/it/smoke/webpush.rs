@@ -6,18 +6,9 @@
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use super::Stack;
+use notify_tests::webpush::url_encoded;
 
-fn url_encoded(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
+use super::Stack;
 
 #[tokio::test]
 #[ignore = "needs the local stack: run through scripts/test"]

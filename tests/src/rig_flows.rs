@@ -1,0 +1,59 @@
+//! Steps the worker tests repeat on a [`BulkRig`]: devices for a list of
+//! users, and the purge message a tenant deletion queues.
+
+use notify_shared::model::Platform;
+
+use notify_shared::service::worker::WorkerSettings;
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::delivery::{BulkRig, QueueSettings, Round};
+use crate::flows::key_named;
+
+/// One device for each of `ids`, the `n`th with `token(n)` on `platform`.
+pub fn one_device_each(
+    ids: &[String],
+    token: fn(usize) -> String,
+    platform: Platform,
+) -> Vec<(String, String, Platform)> {
+    ids.iter()
+        .enumerate()
+        .map(|(n, user)| (user.clone(), token(n), platform))
+        .collect()
+}
+
+impl BulkRig {
+    /// A rig whose queue redelivers after a second, `max_receive_count`
+    /// times at most, with the worker's default settings.
+    pub async fn with_quick_redelivery(max_receive_count: u32) -> Self {
+        let queue = QueueSettings {
+            max_receive_count,
+            visibility_timeout_seconds: 1,
+        };
+        Self::with_settings(queue, WorkerSettings::default()).await
+    }
+
+    /// A new API key of the rig's tenant named `name` with `scopes`.
+    pub async fn key(&self, name: &str, scopes: Value) -> String {
+        key_named(&self.env, &self.owner, &self.tenant_id, name, scopes).await
+    }
+
+    /// One round (1 s long poll) that must find a message.
+    pub async fn queued_round(&self) -> Round {
+        self.round(Duration::from_secs(1))
+            .await
+            .unwrap_or_else(|| panic!("the chunk was not queued"))
+    }
+
+    /// Queues the message a tenant deletion leaves for the worker, for this
+    /// rig's tenant (whether or not it was deleted).
+    pub async fn queue_purge(&self) {
+        self.send_raw(&format!(
+            r#"{{"kind":"purge_tenant","tenant_id":"{}"}}"#,
+            self.tenant_id
+        ))
+        .await;
+    }
+}
