@@ -6,18 +6,14 @@ use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsInput;
-use aws_smithy_runtime_api::box_error::BoxError;
-use aws_smithy_runtime_api::client::interceptors::context::{
-    BeforeSerializationInterceptorContextRef, Input,
-};
-use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::interceptors::context::Input;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
-use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 use notify_shared::config::Config;
 use notify_shared::secrets::Secrets;
 use notify_shared::App;
 
+use crate::hooks::{Hooked, Hooks};
 use crate::TestEnv;
 
 /// The IAM actions (`dynamodb:GetItem`) of the calls made through the
@@ -61,26 +57,20 @@ impl ActionLog {
     }
 }
 
-impl Intercept for ActionLog {
-    fn name(&self) -> &'static str {
-        "ActionLog"
-    }
-
-    // Client interceptors' `read_before_execution` runs before the
-    // operation's metadata is in the bag; this runs once per call, after it.
-    fn read_before_serialization(
-        &self,
-        context: &BeforeSerializationInterceptorContextRef<'_>,
-        _components: &RuntimeComponents,
-        config: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        if let Some(metadata) = config.load::<Metadata>() {
-            let actions = iam_actions(metadata.service(), metadata.name(), context.input());
+// `before_serialization` runs once per call, once the operation's metadata
+// is in the bag (client interceptors' earlier `read_before_execution` runs
+// before it is).
+impl Hooks for ActionLog {
+    fn before_serialization(&self, input: &Input, bag: &mut ConfigBag) -> Hooked {
+        if let Some(metadata) = bag.load::<Metadata>() {
+            let actions = iam_actions(metadata.service(), metadata.name(), input);
             self.lock().extend(actions);
         }
         Ok(())
     }
 }
+
+crate::intercept_with_hooks!(ActionLog);
 
 /// What IAM checks for one call. Mostly `service:Operation`, but a batch
 /// of SQS messages is checked as the single-message action, and a

@@ -1,5 +1,6 @@
 //! Steps the worker tests repeat on a [`BulkRig`]: devices for a list of
-//! users, and the purge message a tenant deletion queues.
+//! users, the purge message a tenant deletion queues, and a partition
+//! filled for a purge to work through.
 
 use notify_shared::model::Platform;
 
@@ -55,5 +56,37 @@ impl BulkRig {
             self.tenant_id
         ))
         .await;
+    }
+}
+
+/// `count` filler items in `tenant_id`'s partition, written directly:
+/// only their number matters to a purge.
+pub async fn fill_partition(env: &crate::env::TestEnv, tenant_id: &str, count: usize) {
+    use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
+    let items: Vec<WriteRequest> = (0..count)
+        .map(|n| {
+            let put = PutRequest::builder()
+                .item("PK", AttributeValue::S(format!("TENANT#{tenant_id}")))
+                .item("SK", AttributeValue::S(format!("FILLER#{n:06}")))
+                .build()
+                .unwrap_or_else(|err| panic!("{err}"));
+            WriteRequest::builder().put_request(put).build()
+        })
+        .collect();
+    for chunk in items.chunks(25) {
+        let mut pending = Some(std::collections::HashMap::from([(
+            env.table.clone(),
+            chunk.to_vec(),
+        )]));
+        while let Some(requests) = pending.take() {
+            let output = env
+                .dynamodb
+                .batch_write_item()
+                .set_request_items(Some(requests))
+                .send()
+                .await
+                .unwrap_or_else(|err| panic!("filling the partition: {err}"));
+            pending = output.unprocessed_items.filter(|left| !left.is_empty());
+        }
     }
 }

@@ -8,16 +8,16 @@
 //! record the IAM action of each call; a fresh app has cold caches, as a
 //! new Lambda container does, so the secret reads are made too.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 use notify_shared::service::delivery::Delivery;
 use notify_shared::service::tenants::INLINE_PURGE_LIMIT;
 use notify_shared::service::worker::{Worker, WorkerSettings};
 use notify_shared::App;
 use notify_tests::aws_actions::ActionLog;
 use notify_tests::delivery::{fcm_token, ios_token, BUNDLE_ID};
+use notify_tests::rig_flows::fill_partition;
 use notify_tests::{call, parts, BulkRig, Call};
 use serde_json::{json, Value};
 use serde_norway::Value as Yaml;
@@ -132,12 +132,29 @@ impl Run {
         self.log.app(&self.rig.env, self.rig.env.app.config.clone())
     }
 
+    /// `function`'s answer, which must be 200, and the calls since `app`
+    /// recorded as its own.
+    fn answered(
+        &mut self,
+        function: &'static str,
+        response: lambda_http::Response<lambda_http::Body>,
+    ) -> Value {
+        let body = answered(function, response);
+        self.record(function);
+        body
+    }
+
     /// What the calls since `app` made, as `function`'s.
     fn record(&mut self, function: &'static str) {
         self.made
             .entry(function)
             .or_default()
             .extend(self.log.take());
+    }
+
+    /// `method route` on the rig's tenant, as its owner.
+    fn owner_call(&self, method: &str, route: &str) -> Call {
+        self.tenant_call(method, route).bearer(&self.rig.owner)
     }
 
     /// `method route` on the rig's tenant.
@@ -158,29 +175,20 @@ async fn management(run: &mut Run) {
     let owner = run.rig.owner.clone();
     let app = run.app();
     let request = call("GET", "/auth/validate").bearer(&owner).build();
-    answered("auth-validate", auth_validate::handle(&app, request).await);
-    run.record("auth-validate");
+    run.answered("auth-validate", auth_validate::handle(&app, request).await);
 
     let app = run.app();
     let body = run.rig.sim.tenant_body("acme", BUNDLE_ID).await;
     let request = call("POST", "/tenants").bearer(&owner).json(body).build();
-    answered("tenant-create", tenant_create::handle(&app, request).await);
-    run.record("tenant-create");
+    run.answered("tenant-create", tenant_create::handle(&app, request).await);
 
     let app = run.app();
     let request = call("GET", "/tenants").bearer(&owner).build();
-    answered("tenant-list", tenant_list::handle(&app, request).await);
-    run.record("tenant-list");
+    run.answered("tenant-list", tenant_list::handle(&app, request).await);
 
     let app = run.app();
-    let request = run
-        .tenant_call("GET", "/tenants/{tenant_id}")
-        .bearer(&owner);
-    answered(
-        "tenant-get",
-        tenant_get::handle(&app, request.build()).await,
-    );
-    run.record("tenant-get");
+    let request = run.owner_call("GET", "/tenants/{tenant_id}").build();
+    run.answered("tenant-get", tenant_get::handle(&app, request).await);
 
     let app = run.app();
     for body in [
@@ -188,9 +196,7 @@ async fn management(run: &mut Run) {
         json!({"web_push": {"subject": "mailto:ops@example.com"}}),
         json!({"web_push": {"subject": "mailto:ops@example.com", "rotate": true}}),
     ] {
-        let request = run
-            .tenant_call("PATCH", "/tenants/{tenant_id}")
-            .bearer(&owner);
+        let request = run.owner_call("PATCH", "/tenants/{tenant_id}");
         let response = tenant_update::handle(&app, request.json(body).build()).await;
         answered("tenant-update", response);
     }
@@ -202,49 +208,40 @@ async fn keys_and_verification(run: &mut Run) {
     let owner = run.rig.owner.clone();
     let app = run.app();
     let request = run
-        .tenant_call("POST", "/tenants/{tenant_id}/api-keys")
-        .bearer(&owner)
+        .owner_call("POST", "/tenants/{tenant_id}/api-keys")
         .json(json!({"name": "spare", "scopes": ["send"]}));
-    let created = answered(
+    let created = run.answered(
         "api-key-create",
         api_key_create::handle(&app, request.build()).await,
     );
-    run.record("api-key-create");
     let key_id = created["key_id"].as_str().unwrap_or_default().to_owned();
 
     let app = run.app();
     let request = run
-        .tenant_call("GET", "/tenants/{tenant_id}/api-keys")
-        .bearer(&owner);
-    answered(
-        "api-key-list",
-        api_key_list::handle(&app, request.build()).await,
-    );
-    run.record("api-key-list");
+        .owner_call("GET", "/tenants/{tenant_id}/api-keys")
+        .build();
+    run.answered("api-key-list", api_key_list::handle(&app, request).await);
 
     let app = run.app();
     let request = run
         .tenant_call("DELETE", "/tenants/{tenant_id}/api-keys/{key_id}")
         .param("key_id", &key_id)
         .bearer(&owner);
-    answered(
+    run.answered(
         "api-key-delete",
         api_key_delete::handle(&app, request.build()).await,
     );
-    run.record("api-key-delete");
 
     let app = run.app();
     let route = "/tenants/{tenant_id}/user-verification";
-    let request = run.tenant_call("POST", route).bearer(&owner);
+    let request = run.owner_call("POST", route);
     let response = user_verification_create::handle(&app, request.build()).await;
-    answered("user-verification-create", response);
-    run.record("user-verification-create");
+    run.answered("user-verification-create", response);
 
     let app = run.app();
-    let request = run.tenant_call("DELETE", route).bearer(&owner);
+    let request = run.owner_call("DELETE", route);
     let response = user_verification_delete::handle(&app, request.build()).await;
-    answered("user-verification-delete", response);
-    run.record("user-verification-delete");
+    run.answered("user-verification-delete", response);
 }
 
 /// Devices, with a user token and with an API key.
@@ -274,7 +271,7 @@ async fn devices(run: &mut Run) {
 
     let app = run.app();
     for request in [
-        run.tenant_call("GET", route).bearer(&owner),
+        run.owner_call("GET", route),
         run.tenant_call("GET", route).api_key(&key),
     ] {
         let request = request.query("user_id", "alice");
@@ -306,7 +303,7 @@ async fn devices(run: &mut Run) {
 /// A send to alice (one of her tokens gone at the provider, so it is
 /// removed), a bulk send to alice and bob, and its status.
 async fn sends(run: &mut Run) -> String {
-    let (owner, key) = (run.rig.owner.clone(), run.key.clone());
+    let key = run.key.clone();
     run.rig
         .sim
         .fault(json!({"fault": "unregistered", "token": fcm_token(2)}))
@@ -317,8 +314,7 @@ async fn sends(run: &mut Run) -> String {
     let alert = json!({"title": "Order shipped", "body": "On its way"});
     for (request, idempotency_key) in [
         (
-            run.tenant_call("POST", "/tenants/{tenant_id}/notify")
-                .bearer(&owner),
+            run.owner_call("POST", "/tenants/{tenant_id}/notify"),
             "send-1",
         ),
         (
@@ -341,17 +337,16 @@ async fn sends(run: &mut Run) -> String {
         .api_key(&key)
         .header("Idempotency-Key", "bulk-1")
         .json(json!({"user_ids": ["alice", "bob"], "alert": alert}));
-    let accepted = answered(
+    let accepted = run.answered(
         "notify-bulk",
         notify_bulk::handle(&app, request.build()).await,
     );
-    run.record("notify-bulk");
     let batch_id = accepted["batch_id"].as_str().unwrap_or_default().to_owned();
 
     let app = run.app();
     let route = "/tenants/{tenant_id}/notify/bulk/{batch_id}";
     for request in [
-        run.tenant_call("GET", route).bearer(&owner),
+        run.owner_call("GET", route),
         run.tenant_call("GET", route).api_key(&key),
     ] {
         let request = request.param("batch_id", &batch_id);
@@ -360,35 +355,6 @@ async fn sends(run: &mut Run) -> String {
     }
     run.record("notify-bulk-status");
     batch_id
-}
-
-/// `count` filler items in `tenant_id`'s partition, written directly:
-/// only their number matters to a purge.
-async fn fill_partition(run: &Run, tenant_id: &str, count: usize) {
-    let items: Vec<WriteRequest> = (0..count)
-        .map(|n| {
-            let put = PutRequest::builder()
-                .item("PK", AttributeValue::S(format!("TENANT#{tenant_id}")))
-                .item("SK", AttributeValue::S(format!("FILLER#{n:06}")))
-                .build()
-                .unwrap_or_else(|err| panic!("{err}"));
-            WriteRequest::builder().put_request(put).build()
-        })
-        .collect();
-    let env = &run.rig.env;
-    for chunk in items.chunks(25) {
-        let mut pending = Some(HashMap::from([(env.table.clone(), chunk.to_vec())]));
-        while let Some(requests) = pending.take() {
-            let output = env
-                .dynamodb
-                .batch_write_item()
-                .set_request_items(Some(requests))
-                .send()
-                .await
-                .unwrap_or_else(|err| panic!("filling the partition: {err}"));
-            pending = output.unprocessed_items.filter(|left| !left.is_empty());
-        }
-    }
 }
 
 /// Deletes a second tenant too large to purge inline (the rest is queued),
@@ -401,16 +367,15 @@ async fn deletion_and_worker(run: &mut Run) {
         .env
         .create_tenant(&owner, notify_tests::keys::tenant_with_apns("acme"))
         .await;
-    fill_partition(run, &doomed, INLINE_PURGE_LIMIT + 1).await;
+    fill_partition(&run.rig.env, &doomed, INLINE_PURGE_LIMIT + 1).await;
     let app = run.app();
     let request = call("DELETE", "/tenants/{tenant_id}")
         .param("tenant_id", &doomed)
         .bearer(&owner);
-    answered(
+    run.answered(
         "tenant-delete",
         tenant_delete::handle(&app, request.build()).await,
     );
-    run.record("tenant-delete");
 
     let app = run.app();
     let delivery =
@@ -446,11 +411,10 @@ async fn template_yaml_grants_each_function_every_aws_action_its_calls_make() {
     let mut run = Run::start().await;
     // No AWS call, and no app: nothing to grant.
     run.log.take();
-    answered(
+    run.answered(
         "health",
         health::handle(call("GET", "/health").build()).await,
     );
-    run.record("health");
     management(&mut run).await;
     keys_and_verification(&mut run).await;
     devices(&mut run).await;

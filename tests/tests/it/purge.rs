@@ -8,47 +8,14 @@
 
 use std::time::Duration;
 
-use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 use notify_shared::service::worker::chain::HOPS_PER_TRACE;
 use notify_shared::service::worker::WorkerSettings;
 use notify_tests::delivery::{BulkRig, QueueSettings};
+use notify_tests::rig_flows::fill_partition;
 use sqs_trigger::recursion::MAX_CHAIN_INVOCATIONS;
 
 /// Items the purge reads per step (`store::purge`'s Query page).
 const PAGE: usize = 100;
-
-/// `count` items in the tenant's partition, written directly: only their
-/// number matters to the purge.
-async fn fill_partition(rig: &BulkRig, count: usize) {
-    let items: Vec<WriteRequest> = (0..count)
-        .map(|n| {
-            let put = PutRequest::builder()
-                .item("PK", AttributeValue::S(format!("TENANT#{}", rig.tenant_id)))
-                .item("SK", AttributeValue::S(format!("FILLER#{n:06}")))
-                .build()
-                .unwrap_or_else(|err| panic!("{err}"));
-            WriteRequest::builder().put_request(put).build()
-        })
-        .collect();
-    for chunk in items.chunks(25) {
-        let mut pending = Some(
-            [(rig.env.table.clone(), chunk.to_vec())]
-                .into_iter()
-                .collect(),
-        );
-        while let Some(requests) = pending.take() {
-            let output = rig
-                .env
-                .dynamodb
-                .batch_write_item()
-                .set_request_items(Some(requests))
-                .send()
-                .await
-                .unwrap_or_else(|err| panic!("filling the partition: {err}"));
-            pending = output.unprocessed_items.filter(|left| !left.is_empty());
-        }
-    }
-}
 
 #[tokio::test]
 async fn a_purge_needing_more_hops_than_lambdas_recursion_limit_still_finishes() {
@@ -63,7 +30,7 @@ async fn a_purge_needing_more_hops_than_lambdas_recursion_limit_still_finishes()
     .await;
     // One step per message: more continuations than one chain may have.
     let hops = MAX_CHAIN_INVOCATIONS as usize + 6;
-    fill_partition(&rig, hops * PAGE).await;
+    fill_partition(&rig.env, &rig.tenant_id, hops * PAGE).await;
     assert!(hops > (HOPS_PER_TRACE as usize) * 2);
     assert_eq!(
         rig.env.app.store.delete_tenant(&rig.tenant_id).await.ok(),
