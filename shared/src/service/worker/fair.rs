@@ -30,10 +30,10 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_sqs::types::MessageSystemAttributeValue;
+use aws_sdk_sqs::types::{MessageAttributeValue, MessageSystemAttributeValue};
 use serde::Deserialize;
 
-use super::chain::{fresh_trace_header, Continuation};
+use super::chain::{fresh_trace_header, Continuation, HOP_ATTRIBUTE};
 use super::{MessageMeta, Worker};
 use crate::error::{Error, Result};
 use crate::ids::is_tenant_id;
@@ -123,6 +123,15 @@ impl Worker {
             .message_system_attributes(Continuation::trace_attribute_name(), trace);
         if let Some(schema) = meta.schema_attribute() {
             send = send.message_attributes(SCHEMA_ATTRIBUTE, schema);
+        }
+        // A purge's place in its chain goes with it (`chain::MAX_HOPS`).
+        if meta.hop > 0 {
+            let hop = MessageAttributeValue::builder()
+                .data_type("Number")
+                .string_value(meta.hop.to_string())
+                .build()
+                .map_err(|err| Error::internal("building the hop attribute", err))?;
+            send = send.message_attributes(HOP_ATTRIBUTE, hop);
         }
         send.send()
             .await
