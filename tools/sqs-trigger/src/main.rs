@@ -92,3 +92,16 @@ async fn run(cli: Cli) -> Result<()> {
     };
     sqs_trigger::run(&sqs, &invoker, &config, stop).await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ten_pollers_by_default_as_the_templates_worker_maximum_concurrency() {
+        let parsed = Cli::try_parse_from(["sqs-trigger", "--queue-url", "q"]).ok();
+        assert_eq!(parsed.map(|cli| cli.concurrency), Some(10));
+        let none = Cli::try_parse_from(["sqs-trigger", "--queue-url", "q", "--concurrency", "0"]);
+        assert!(none.is_err(), "at least one poller");
+    }
+}
