@@ -631,6 +631,8 @@ pub async fn enqueue_purge(app: &App, tenant_id: &str) -> Result<()> {
             crate::service::queue_schema::SCHEMA_ATTRIBUTE,
             crate::service::queue_schema::schema_attribute()?,
         )
+        // Every delivery message is in its tenant's group (SQS fair queues).
+        .message_group_id(tenant_id)
         .send()
         .await
         .map_err(|err| Error::from_sdk("enqueueing tenant purge", err))?;
