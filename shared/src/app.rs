@@ -8,6 +8,7 @@ use aws_config::SdkConfig;
 use crate::auth::{Authenticator, UserTokenVerifier};
 use crate::config::Config;
 use crate::error::BoxError;
+use crate::limits::RateLimiter;
 use crate::secrets::Secrets;
 use crate::store::Store;
 
@@ -32,6 +33,8 @@ pub struct App {
     pub secrets: Secrets,
     pub user_tokens: UserTokenVerifier,
     pub sqs: aws_sdk_sqs::Client,
+    /// This container's notes on API keys' rate windows.
+    pub rate_limiter: RateLimiter,
 }
 
 impl App {
@@ -62,6 +65,7 @@ impl App {
     /// Authorisation, with only the parts of `App` it needs.
     pub fn authenticator(&self) -> Authenticator<'_> {
         Authenticator::new(&self.store, &self.user_tokens)
+            .with_rate_limits(&self.rate_limiter, self.config.key_rate_limits.default)
     }
 
     /// For tests that instrument a client (e.g. to count DynamoDB calls).
@@ -80,6 +84,7 @@ impl App {
             ),
             secrets,
             sqs,
+            rate_limiter: RateLimiter::default(),
             config,
         }
     }

@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use crate::error::{Error, ErrorBody, Result};
 use crate::http::request::request_id;
+use crate::limits::collect_rate_fields;
 
 pub fn json_response<T: Serialize>(status: StatusCode, value: &T) -> Response<Body> {
     match serde_json::to_string(value) {
@@ -27,6 +28,24 @@ pub fn error_response(err: &Error, request_id: &str) -> Response<Body> {
         response
             .headers_mut()
             .insert(RETRY_AFTER, HeaderValue::from(seconds));
+    }
+    response
+}
+
+/// Runs a handler's work and answers as [`respond`] does, with the
+/// `RateLimit-Policy` / `RateLimit` fields when the request was made with an
+/// API key (its authorisation notes them).
+pub async fn respond_to<T, F>(req: &Request, work: F) -> Response<Body>
+where
+    T: Serialize,
+    F: std::future::Future<Output = Result<T>>,
+{
+    // Boxed: the handler's future is deep already, and the slot's scope
+    // around it would take the compiler's layout queries past their limit.
+    let (result, fields) = collect_rate_fields(Box::pin(work)).await;
+    let mut response = respond(req, result);
+    if let Some(fields) = fields {
+        fields.write_to(response.headers_mut());
     }
     response
 }

@@ -5,6 +5,7 @@ use secrecy::ExposeSecret;
 use crate::app::App;
 use crate::auth::api_key;
 use crate::clock::now_rfc3339;
+use crate::config::KeyRateLimits;
 use crate::error::{Error, Result};
 use crate::ids::{has_id_shape, new_key_id};
 use crate::model::{ApiKey, ApiKeyList, CreateApiKeyRequest, CreatedApiKey, Scope};
@@ -31,12 +32,14 @@ pub async fn create_api_key(
         ));
     }
     let scopes = scopes_of(request.scopes)?;
+    let rate_limit = rate_limit_of(request.rate_limit, app.config.key_rate_limits)?;
     let material = api_key::generate();
     let key = ApiKey {
         key_id: new_key_id(),
         name,
         prefix: material.display_prefix.clone(),
         scopes,
+        rate_limit: Some(rate_limit),
         created_at: now_rfc3339(),
         last_used_at: None,
     };
@@ -50,8 +53,22 @@ pub async fn create_api_key(
         name: key.name,
         prefix: key.prefix,
         scopes: key.scopes,
+        rate_limit,
         created_at: key.created_at,
     })
+}
+
+/// The key's requests per second: the deployment's default unless asked,
+/// and never over the deployment's maximum.
+fn rate_limit_of(requested: Option<u32>, limits: KeyRateLimits) -> Result<u32> {
+    match requested {
+        None => Ok(limits.default),
+        Some(rate) if (1..=limits.max).contains(&rate) => Ok(rate),
+        Some(_) => Err(Error::invalid_request(format!(
+            "`rate_limit` must be 1 to {} requests per second",
+            limits.max
+        ))),
+    }
 }
 
 /// The requested scopes in canonical order, repeats dropped; the default
@@ -75,6 +92,9 @@ fn scopes_of(requested: Option<Vec<Scope>>) -> Result<Vec<Scope>> {
 
 pub async fn list_api_keys(app: &App, tenant_id: &str) -> Result<ApiKeyList> {
     let mut keys = app.store.list_api_keys(tenant_id).await?;
+    for key in &mut keys {
+        key.rate_limit = key.rate_limit.or(Some(app.config.key_rate_limits.default));
+    }
     keys.sort_by(|a, b| {
         a.created_at
             .cmp(&b.created_at)
@@ -113,6 +133,24 @@ mod tests {
             scopes_of(Some(vec![Scope::Register])).ok(),
             Some(vec![Scope::Register])
         );
+    }
+
+    #[test]
+    fn a_rate_limit_defaults_to_the_deployment_s_and_stays_within_its_maximum() {
+        let limits = KeyRateLimits {
+            default: 50,
+            max: 200,
+        };
+        assert_eq!(rate_limit_of(None, limits).ok(), Some(50));
+        assert_eq!(rate_limit_of(Some(1), limits).ok(), Some(1));
+        assert_eq!(rate_limit_of(Some(200), limits).ok(), Some(200));
+        for refused in [0, 201] {
+            let err = rate_limit_of(Some(refused), limits).err();
+            assert!(
+                matches!(&err, Some(e) if e.code() == "invalid_request" && e.to_string().contains("`rate_limit` must be 1 to 200")),
+                "{err:?}"
+            );
+        }
     }
 
     #[test]

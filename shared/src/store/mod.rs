@@ -21,6 +21,7 @@ mod api_keys;
 mod batches;
 mod devices;
 mod idempotency;
+mod key_windows;
 mod keys;
 mod ops;
 mod purge;
@@ -31,6 +32,7 @@ pub use batches::CountResult;
 pub use devices::device_counter_item;
 pub use devices::MAX_DEVICES_LISTED;
 pub use idempotency::{Claim, IdempotencyRecord, IdempotencySlot, IdempotencyState};
+pub use key_windows::{UsageDelta, WindowOutcome};
 pub use purge::PurgeProgress;
 pub use tenants::TenantRecord;
 

@@ -131,6 +131,7 @@ async fn a_key_creation_retried_after_its_answer_was_lost_succeeds_once() {
         name: "retried".to_owned(),
         prefix: material.display_prefix.clone(),
         scopes: vec![notify_shared::model::Scope::Send],
+        rate_limit: None,
         created_at: "2026-12-03T09:00:00Z".to_owned(),
         last_used_at: None,
     };

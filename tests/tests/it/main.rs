@@ -19,6 +19,7 @@ mod iam;
 mod idempotency_retries;
 mod permissions;
 mod purge;
+mod rate_limits;
 mod register_scope;
 mod register_verification;
 mod routes;

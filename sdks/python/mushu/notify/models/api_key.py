@@ -22,6 +22,7 @@ class ApiKey:
         last_used_at (datetime.datetime | None): Last authenticated use, to within an hour.
         name (str):
         prefix (str):
+        rate_limit (int): Requests per second the key may make.
         scopes (list[Scope]):
     """
 
@@ -30,6 +31,7 @@ class ApiKey:
     last_used_at: datetime.datetime | None
     name: str
     prefix: str
+    rate_limit: int
     scopes: list[Scope]
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
@@ -48,6 +50,8 @@ class ApiKey:
 
         prefix = self.prefix
 
+        rate_limit = self.rate_limit
+
         scopes = []
         for scopes_item_data in self.scopes:
             scopes_item = scopes_item_data.value
@@ -62,6 +66,7 @@ class ApiKey:
                 "last_used_at": last_used_at,
                 "name": name,
                 "prefix": prefix,
+                "rate_limit": rate_limit,
                 "scopes": scopes,
             }
         )
@@ -94,6 +99,8 @@ class ApiKey:
 
         prefix = d.pop("prefix")
 
+        rate_limit = d.pop("rate_limit")
+
         scopes = []
         _scopes = d.pop("scopes")
         for scopes_item_data in _scopes:
@@ -107,6 +114,7 @@ class ApiKey:
             last_used_at=last_used_at,
             name=name,
             prefix=prefix,
+            rate_limit=rate_limit,
             scopes=scopes,
         )
 

@@ -1,0 +1,99 @@
+//! The container's notes on keys, bounded: when full, notes of keys idle
+//! for a while are dropped; if none is, a new key gets no note (its
+//! requests then write every time, which is correct, only not the cheapest).
+//! No key can evict another key's note.
+
+use std::collections::HashMap;
+
+use crate::store::UsageDelta;
+
+/// Keys a container keeps notes on (a note is under 100 bytes).
+const MAX_NOTES: usize = 10_000;
+/// A note idle this long (seconds) may be dropped to make room.
+const IDLE_SECS: i64 = 60;
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(super) struct KeyNote {
+    /// The second of the key's last window seen.
+    pub window: i64,
+    /// Requests are refused without a write until this second.
+    pub throttled_until: i64,
+    /// Counts not written yet.
+    pub pending: UsageDelta,
+}
+
+impl KeyNote {
+    pub fn carry(&mut self, delta: UsageDelta) {
+        self.pending.requests = self.pending.requests.saturating_add(delta.requests);
+        self.pending.throttled = self.pending.throttled.saturating_add(delta.throttled);
+    }
+
+    pub fn take(&mut self) -> UsageDelta {
+        std::mem::take(&mut self.pending)
+    }
+}
+
+#[derive(Default)]
+pub(super) struct Notes {
+    notes: HashMap<String, KeyNote>,
+}
+
+impl Notes {
+    pub fn get_mut(&mut self, key_id: &str, _now: i64) -> Option<&mut KeyNote> {
+        self.notes.get_mut(key_id)
+    }
+
+    pub fn update(&mut self, key_id: &str, change: impl FnOnce(&mut KeyNote)) {
+        if let Some(note) = self.notes.get_mut(key_id) {
+            change(note);
+            return;
+        }
+        if self.notes.len() >= MAX_NOTES {
+            let newest = self
+                .notes
+                .values()
+                .map(|note| note.window)
+                .max()
+                .unwrap_or(0);
+            // Idle notes with uncounted requests are dropped too: a bounded
+            // loss of usage counts, never of limits.
+            self.notes
+                .retain(|_, note| note.window > newest.saturating_sub(IDLE_SECS));
+            if self.notes.len() >= MAX_NOTES {
+                return;
+            }
+        }
+        let mut note = KeyNote::default();
+        change(&mut note);
+        self.notes.insert(key_id.to_owned(), note);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_map_drops_idle_notes_and_never_a_busy_one() {
+        let mut notes = Notes::default();
+        for index in 0..MAX_NOTES {
+            let window = if index == 0 { 1_000 } else { 1 };
+            notes.update(&format!("key_{index}"), |note| note.window = window);
+        }
+        notes.update("key_new", |note| note.window = 1_000);
+        assert!(notes.get_mut("key_0", 1_000).is_some());
+        assert!(notes.get_mut("key_new", 1_000).is_some());
+        assert!(notes.get_mut("key_1", 1_000).is_none());
+    }
+
+    #[test]
+    fn a_full_map_of_busy_keys_takes_no_new_note() {
+        let mut notes = Notes::default();
+        for index in 0..MAX_NOTES {
+            notes.update(&format!("key_{index}"), |note| note.window = 1_000);
+        }
+        notes.update("key_new", |note| note.window = 1_000);
+        assert!(notes.get_mut("key_new", 1_000).is_none());
+        assert!(notes.get_mut("key_5", 1_000).is_some());
+    }
+}

@@ -1,0 +1,327 @@
+//! Per-key rate limits (issue 20): every answer to an API key carries the
+//! IETF `RateLimit-Policy` / `RateLimit` fields; over its rate a key gets
+//! 429 `rate_limited` with `Retry-After`, nothing of the request done, and
+//! recovers once that time has passed. Counting and limiting cost one
+//! DynamoDB write per admitted request, and a throttled flood almost none.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use aws_smithy_runtime_api::client::interceptors::context::Input;
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_types::config_bag::ConfigBag;
+use lambda_http::{Body, Response};
+use notify_shared::App;
+use notify_tests::faults::app_with;
+use notify_tests::flows::tenant_with_key;
+use notify_tests::hooks::{Hooked, Hooks};
+use notify_tests::{call, parts, Call, TestEnv};
+use serde_json::{json, Value};
+
+struct Tenant {
+    env: TestEnv,
+    owner: String,
+    tenant_id: String,
+}
+
+impl Tenant {
+    async fn new(org: &str) -> Self {
+        let env = TestEnv::new().await;
+        let (tenant_id, owner, _) =
+            tenant_with_key(&env, &format!("owner-{org}"), org, "first").await;
+        Self {
+            env,
+            owner,
+            tenant_id,
+        }
+    }
+
+    async fn create_key(&self, body: Value) -> (u16, Value) {
+        let request = call("POST", "/tenants/{tenant_id}/api-keys")
+            .param("tenant_id", &self.tenant_id)
+            .bearer(&self.owner)
+            .json(body);
+        parts(&api_key_create::handle(&self.env.app, request.build()).await)
+    }
+
+    async fn key(&self, rate_limit: u32) -> String {
+        let (status, created) = self
+            .create_key(json!({"name": "limited", "rate_limit": rate_limit}))
+            .await;
+        assert_eq!(status, 200, "{created}");
+        assert_eq!(created["rate_limit"], rate_limit, "{created}");
+        created["key"].as_str().unwrap_or_default().to_owned()
+    }
+
+    fn list_devices(&self) -> Call {
+        call("GET", "/tenants/{tenant_id}/devices")
+            .param("tenant_id", &self.tenant_id)
+            .query("user_id", "u1")
+    }
+
+    fn register(&self, token: &str) -> Call {
+        call("POST", "/tenants/{tenant_id}/devices")
+            .param("tenant_id", &self.tenant_id)
+            .json(json!({"token": token.repeat(20), "platform": "android", "user_id": "u1"}))
+    }
+}
+
+fn header(response: &Response<Body>, name: &str) -> String {
+    response
+        .headers()
+        .get(name)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// Waits until a new second has just begun, so that a short burst falls
+/// in one one-second window.
+async fn start_of_a_second() {
+    let millis = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|elapsed| elapsed.subsec_millis())
+        .unwrap_or(0);
+    tokio::time::sleep(Duration::from_millis(u64::from(1_010 - millis))).await;
+}
+
+fn epoch_second() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|elapsed| elapsed.as_secs())
+        .unwrap_or(0)
+}
+
+#[tokio::test]
+async fn every_answer_to_an_api_key_carries_its_rate_limit_fields_and_user_tokens_none() {
+    let tenant = Tenant::new("fields").await;
+    let (status, created) = tenant.create_key(json!({"name": "default"})).await;
+    assert_eq!(status, 200, "{created}");
+    assert_eq!(
+        created["rate_limit"], 50,
+        "the deployment's default: {created}"
+    );
+    let key = created["key"].as_str().unwrap_or_default();
+
+    let response =
+        device_list::handle(&tenant.env.app, tenant.list_devices().api_key(key).build()).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(header(&response, "ratelimit-policy"), "\"key\";q=50;w=1");
+    assert_eq!(header(&response, "ratelimit"), "\"key\";r=49;t=1");
+
+    // A refusal after authentication carries them too (scope, management).
+    let register_only = tenant
+        .create_key(json!({"name": "app", "scopes": ["register"], "rate_limit": 7}))
+        .await
+        .1;
+    let register_only = register_only["key"].as_str().unwrap_or_default();
+    let response = device_list::handle(
+        &tenant.env.app,
+        tenant.list_devices().api_key(register_only).build(),
+    )
+    .await;
+    assert_eq!(response.status(), 403);
+    assert_eq!(header(&response, "ratelimit-policy"), "\"key\";q=7;w=1");
+    let keys = call("GET", "/tenants/{tenant_id}/api-keys").param("tenant_id", &tenant.tenant_id);
+    let response = api_key_list::handle(&tenant.env.app, keys.clone().api_key(key).build()).await;
+    assert_eq!(response.status(), 403);
+    assert!(
+        header(&response, "ratelimit").starts_with("\"key\";r="),
+        "{:?}",
+        response.headers()
+    );
+
+    // User tokens are not rate limited per key: no fields.
+    let response = api_key_list::handle(&tenant.env.app, keys.bearer(&tenant.owner).build()).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(header(&response, "ratelimit-policy"), "");
+    let (_, list) = parts(&response);
+    let mut limits: Vec<u64> = list["keys"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|key| key["rate_limit"].as_u64())
+        .collect();
+    limits.sort_unstable();
+    assert_eq!(limits, [7, 50, 50], "{list}");
+}
+
+#[tokio::test]
+async fn a_rate_limit_outside_one_to_the_deployment_maximum_is_refused_naming_it() {
+    let tenant = Tenant::new("bounds").await;
+    let max = tenant.env.app.config.key_rate_limits.max;
+    for refused in [
+        json!(0),
+        json!(max + 1),
+        json!(-1),
+        json!("fast"),
+        json!(2.5),
+    ] {
+        let (status, body) = tenant
+            .create_key(json!({"name": "k", "rate_limit": refused}))
+            .await;
+        assert_eq!(status, 400, "{refused}: {body}");
+        assert_eq!(body["code"], "invalid_request", "{body}");
+        assert!(
+            body["detail"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("rate_limit"),
+            "{body}"
+        );
+    }
+    let (status, body) = tenant
+        .create_key(json!({"name": "k", "rate_limit": max}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+}
+
+#[tokio::test]
+async fn a_burst_over_a_key_s_limit_gets_429s_with_the_fields_does_nothing_and_recovers_after_retry_after(
+) {
+    let tenant = Tenant::new("burst").await;
+    let key = tenant.key(3).await;
+    let app = &tenant.env.app;
+    start_of_a_second().await;
+    let second = epoch_second();
+    for remaining in [2, 1, 0] {
+        let response = device_list::handle(app, tenant.list_devices().api_key(&key).build()).await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(header(&response, "ratelimit-policy"), "\"key\";q=3;w=1");
+        assert_eq!(
+            header(&response, "ratelimit"),
+            format!("\"key\";r={remaining};t=1")
+        );
+    }
+    // The fourth request of the second: refused before anything is done.
+    let response = device_register::handle(
+        app,
+        tenant.register("throttled_token_").api_key(&key).build(),
+    )
+    .await;
+    assert_eq!(
+        epoch_second(),
+        second,
+        "the burst took over a second; the machine is too slow"
+    );
+    assert_eq!(response.status(), 429);
+    let retry_after: u64 = header(&response, "retry-after").parse().unwrap_or(0);
+    assert!((1..=1).contains(&retry_after), "{:?}", response.headers());
+    assert_eq!(header(&response, "ratelimit-policy"), "\"key\";q=3;w=1");
+    assert_eq!(
+        header(&response, "ratelimit"),
+        format!("\"key\";r=0;t={retry_after}")
+    );
+    let (_, body) = parts(&response);
+    assert_eq!(body["code"], "rate_limited", "{body}");
+    // Another container (no note on the key) is refused by the item too.
+    let other = app_with(
+        &tenant.env,
+        tenant.env.dynamodb.clone(),
+        tenant.env.secrets.clone(),
+    );
+    let response = device_list::handle(&other, tenant.list_devices().api_key(&key).build()).await;
+    if epoch_second() == second {
+        assert_eq!(response.status(), 429);
+    }
+
+    tokio::time::sleep(Duration::from_secs(retry_after)).await;
+    let devices = || tenant.list_devices().bearer(&tenant.owner).build();
+    let (_, listed) = parts(&device_list::handle(app, devices()).await);
+    assert_eq!(
+        listed["devices"],
+        json!([]),
+        "the throttled registration did nothing: {listed}"
+    );
+    let response = device_register::handle(
+        app,
+        tenant.register("throttled_token_").api_key(&key).build(),
+    )
+    .await;
+    assert_eq!(response.status(), 200, "{:?}", parts(&response));
+    assert_eq!(header(&response, "ratelimit"), "\"key\";r=2;t=1");
+    let (_, listed) = parts(&device_list::handle(app, devices()).await);
+    assert_eq!(
+        listed["devices"].as_array().map(Vec::len),
+        Some(1),
+        "{listed}"
+    );
+}
+
+/// DynamoDB writes by operation name.
+#[derive(Debug, Clone, Default)]
+struct Writes(Arc<Mutex<HashMap<String, usize>>>);
+
+impl Writes {
+    fn total(&self) -> usize {
+        let counts = self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        counts.values().sum()
+    }
+
+    fn app(&self, env: &TestEnv) -> App {
+        let dynamodb = aws_sdk_dynamodb::Client::from_conf(
+            aws_sdk_dynamodb::config::Builder::from(&env.sdk)
+                .interceptor(self.clone())
+                .build(),
+        );
+        app_with(env, dynamodb, env.secrets.clone())
+    }
+}
+
+impl Hooks for Writes {
+    fn before_serialization(&self, _input: &Input, bag: &mut ConfigBag) -> Hooked {
+        let name = bag
+            .load::<Metadata>()
+            .map(|metadata| metadata.name().to_owned())
+            .unwrap_or_default();
+        if [
+            "PutItem",
+            "UpdateItem",
+            "DeleteItem",
+            "BatchWriteItem",
+            "TransactWriteItems",
+        ]
+        .contains(&name.as_str())
+        {
+            let mut counts = self
+                .0
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            *counts.entry(name).or_default() += 1;
+        }
+        Ok(())
+    }
+}
+
+notify_tests::intercept_with_hooks!(Writes);
+
+#[tokio::test]
+async fn metering_costs_one_write_per_admitted_request_and_a_throttled_flood_almost_none() {
+    let tenant = Tenant::new("writes").await;
+    let key = tenant.key(5).await;
+    let writes = Writes::default();
+    let app = writes.app(&tenant.env);
+    // The key's first use also refreshes `last_used_at` (two writes, once an hour).
+    let response = device_list::handle(&app, tenant.list_devices().api_key(&key).build()).await;
+    assert_eq!(response.status(), 200);
+    start_of_a_second().await;
+    let before = writes.total();
+    let mut statuses = Vec::new();
+    for _ in 0..40 {
+        let response = device_list::handle(&app, tenant.list_devices().api_key(&key).build()).await;
+        statuses.push(response.status().as_u16());
+    }
+    let admitted = statuses.iter().filter(|status| **status == 200).count();
+    let throttled = statuses.iter().filter(|status| **status == 429).count();
+    assert_eq!(admitted + throttled, 40, "{statuses:?}");
+    assert!(throttled >= 20, "{statuses:?}");
+    let spent = writes.total() - before;
+    println!("40 requests ({admitted} admitted, {throttled} throttled): {spent} DynamoDB writes");
+    // One write per admitted request, and at most one failed conditional
+    // write per second of throttling.
+    assert!(spent <= admitted + 3, "{spent} writes for {statuses:?}");
+}
