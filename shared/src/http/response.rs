@@ -5,9 +5,11 @@ use http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
 
+use crate::app::App;
 use crate::error::{Error, ErrorBody, Result};
 use crate::http::request::request_id;
-use crate::limits::collect_rate_fields;
+use crate::limits::collect_metering;
+use crate::store::UsageDelta;
 
 pub fn json_response<T: Serialize>(status: StatusCode, value: &T) -> Response<Body> {
     match serde_json::to_string(value) {
@@ -32,20 +34,31 @@ pub fn error_response(err: &Error, request_id: &str) -> Response<Body> {
     response
 }
 
-/// Runs a handler's work and answers as [`respond`] does, with the
-/// `RateLimit-Policy` / `RateLimit` fields when the request was made with an
-/// API key (its authorisation notes them).
-pub async fn respond_to<T, F>(req: &Request, work: F) -> Response<Body>
+/// Runs a handler's work and answers as [`respond`] does. When the request
+/// was made with an API key (its authorisation notes it), the answer gets
+/// the `RateLimit-Policy` / `RateLimit` fields and its outcome (a 4xx,
+/// pushes made) goes to the key's usage.
+pub async fn respond_to<T, F>(app: &App, req: &Request, work: F) -> Response<Body>
 where
     T: Serialize,
     F: std::future::Future<Output = Result<T>>,
 {
     // Boxed: the handler's future is deep already, and the slot's scope
     // around it would take the compiler's layout queries past their limit.
-    let (result, fields) = collect_rate_fields(Box::pin(work)).await;
+    let (result, metered) = collect_metering(Box::pin(work)).await;
     let mut response = respond(req, result);
-    if let Some(fields) = fields {
+    if let Some((key_id, fields)) = &metered.key {
         fields.write_to(response.headers_mut());
+        let outcome = UsageDelta {
+            rejected: u32::from(response.status().is_client_error()),
+            pushes: metered.pushes,
+            pushes_failed: metered.pushes_failed,
+            ..UsageDelta::default()
+        };
+        let now = chrono::Utc::now().timestamp();
+        app.rate_limiter
+            .record_outcome(&app.store, key_id, outcome, now)
+            .await;
     }
     response
 }

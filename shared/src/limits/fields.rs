@@ -1,17 +1,18 @@
 //! The `RateLimit-Policy` and `RateLimit` header fields
 //! (draft-ietf-httpapi-ratelimit-headers) of an answer to an API key.
 //!
-//! Authorisation notes the key's state for the request being handled, and
-//! the response writer reads it: a task-local slot, set up around each
-//! handler by [`collect_rate_fields`], so no handler passes it along.
+//! Authorisation notes the key and its state for the request being
+//! handled, a single send the pushes it made, and the response writer reads
+//! them: a task-local slot, set up around each handler by
+//! [`collect_metering`], so no handler passes it along.
 
-use std::cell::Cell;
+use std::cell::RefCell;
 use std::future::Future;
 
 use http::{HeaderMap, HeaderValue};
 
 /// One key's rate state after a request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RateFields {
     /// Requests per second.
     pub limit: u32,
@@ -49,24 +50,43 @@ impl RateFields {
     }
 }
 
-tokio::task_local! {
-    static RATE_FIELDS: Cell<Option<RateFields>>;
+/// What a request made with an API key did, as far as usage counts it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Metered {
+    /// The key, once counted against its rate, and its state then.
+    pub key: Option<(String, RateFields)>,
+    /// Device pushes attempted, and failed, by a single send.
+    pub pushes: u32,
+    pub pushes_failed: u32,
 }
 
-/// Runs `work` with a slot for the rate fields its authorisation notes.
-pub async fn collect_rate_fields<F: Future>(work: F) -> (F::Output, Option<RateFields>) {
-    RATE_FIELDS
-        .scope(Cell::new(None), async {
+tokio::task_local! {
+    static METERED: RefCell<Metered>;
+}
+
+/// Runs `work` with a slot for what its authorisation and sends note.
+pub async fn collect_metering<F: Future>(work: F) -> (F::Output, Metered) {
+    METERED
+        .scope(RefCell::new(Metered::default()), async {
             let output = work.await;
-            (output, RATE_FIELDS.with(Cell::get))
+            (output, METERED.with(|slot| slot.take()))
         })
         .await
 }
 
-/// Notes the fields for the answer of the request being handled (outside
-/// [`collect_rate_fields`], nothing happens).
-pub fn note_rate_fields(fields: RateFields) {
-    let _ = RATE_FIELDS.try_with(|slot| slot.set(Some(fields)));
+/// Notes the key and its rate state for the answer of the request being
+/// handled (outside [`collect_metering`], nothing happens).
+pub fn note_rate_fields(key_id: &str, fields: RateFields) {
+    let _ = METERED.try_with(|slot| slot.borrow_mut().key = Some((key_id.to_owned(), fields)));
+}
+
+/// Notes pushes a single send attempted, and how many failed.
+pub fn note_pushes(attempted: u32, failed: u32) {
+    let _ = METERED.try_with(|slot| {
+        let mut metered = slot.borrow_mut();
+        metered.pushes = metered.pushes.saturating_add(attempted);
+        metered.pushes_failed = metered.pushes_failed.saturating_add(failed);
+    });
 }
 
 #[cfg(test)]
@@ -75,20 +95,24 @@ mod tests {
 
     #[tokio::test]
     async fn the_fields_noted_inside_the_work_come_out_in_the_draft_s_syntax() {
-        let ((), fields) =
-            collect_rate_fields(async { note_rate_fields(RateFields::after(50, 1)) }).await;
+        let ((), metered) = collect_metering(async {
+            note_rate_fields("key_a", RateFields::after(50, 1));
+            note_pushes(3, 1);
+        })
+        .await;
+        assert_eq!((metered.pushes, metered.pushes_failed), (3, 1));
+        let (key_id, fields) = metered.key.unwrap_or_default();
+        assert_eq!(key_id, "key_a");
         let mut headers = HeaderMap::new();
-        fields
-            .unwrap_or(RateFields::exhausted(1, 1))
-            .write_to(&mut headers);
+        fields.write_to(&mut headers);
         assert_eq!(headers["ratelimit-policy"], "\"key\";q=50;w=1");
         assert_eq!(headers["ratelimit"], "\"key\";r=49;t=1");
     }
 
     #[tokio::test]
     async fn nothing_is_noted_outside_a_collecting_scope() {
-        note_rate_fields(RateFields::after(5, 5));
-        let ((), fields) = collect_rate_fields(async {}).await;
-        assert_eq!(fields, None);
+        note_rate_fields("key_a", RateFields::after(5, 5));
+        let ((), metered) = collect_metering(async {}).await;
+        assert_eq!(metered, Metered::default());
     }
 }

@@ -12,7 +12,7 @@
 mod fields;
 mod notes;
 
-pub use fields::{collect_rate_fields, note_rate_fields, RateFields};
+pub use fields::{collect_metering, note_pushes, note_rate_fields, Metered, RateFields};
 
 use std::sync::Mutex;
 
@@ -32,35 +32,35 @@ impl RateLimiter {
     /// fields are noted for the answer either way).
     pub async fn admit(&self, store: &Store, key_id: &str, limit: u32, now: i64) -> Result<()> {
         let Some((joined, delta)) = self.before_write(key_id, now) else {
-            return Err(refuse(RateFields::exhausted(limit, 1)));
+            return Err(refuse(key_id, RateFields::exhausted(limit, 1)));
         };
         let outcome = store
             .count_key_request(key_id, now, limit, joined, delta)
             .await;
         match outcome {
             Ok(WindowOutcome::Admitted { window, used }) => {
-                self.update(key_id, |note| note.window = window);
-                let fields = RateFields::after(limit, used);
-                note_rate_fields(fields);
+                self.update(key_id, |note| {
+                    note.window = window;
+                    first_sight(note, now);
+                });
+                note_rate_fields(key_id, RateFields::after(limit, used));
                 Ok(())
             }
             Ok(WindowOutcome::Full { window }) => {
                 // Nothing was written: this request and the carried counts
                 // wait in the note for the key's next counted request.
                 self.update(key_id, |note| {
+                    first_sight(note, now);
                     note.window = window;
                     note.throttled_until = window.saturating_add(1);
-                    note.carry(delta);
-                    note.carry(UsageDelta {
-                        requests: 1,
-                        throttled: 1,
-                    });
+                    note.carry(delta, now);
+                    note.carry(THROTTLED, now);
                 });
                 let reset = window.saturating_add(1).saturating_sub(now).max(1);
-                Err(refuse(RateFields::exhausted(limit, reset)))
+                Err(refuse(key_id, RateFields::exhausted(limit, reset)))
             }
             Err(err) => {
-                self.update(key_id, |note| note.carry(delta));
+                self.update(key_id, |note| note.carry(delta, now));
                 Err(err)
             }
         }
@@ -77,15 +77,34 @@ impl RateLimiter {
         let Some(note) = notes.get_mut(key_id, now) else {
             return Some((None, UsageDelta::default()));
         };
+        note.seen(now);
         if note.throttled_until > now {
-            note.carry(UsageDelta {
-                requests: 1,
-                throttled: 1,
-            });
+            note.carry(THROTTLED, now);
             return None;
         }
         let joined = (note.window == now).then_some(now);
         Some((joined, note.take()))
+    }
+
+    /// Counts an answered request's outcome (`rejected`, `pushes`...):
+    /// carried by the key's next counted request, or written now when the
+    /// key is quiet or the counts have waited long enough (see
+    /// [`KeyNote::flush_now`]). Failures are logged: usage is bookkeeping.
+    pub async fn record_outcome(&self, store: &Store, key_id: &str, outcome: UsageDelta, now: i64) {
+        let mut due = UsageDelta::default();
+        self.update(key_id, |note| {
+            note.carry(outcome, now);
+            if note.flush_now(now) {
+                due = note.take();
+            }
+        });
+        if due.is_empty() {
+            return;
+        }
+        if let Err(err) = store.add_key_usage(key_id, now, due).await {
+            tracing::warn!(key_id, error = %err, "could not record API key usage");
+            self.update(key_id, |note| note.carry(due, now));
+        }
     }
 
     fn update(&self, key_id: &str, change: impl FnOnce(&mut KeyNote)) {
@@ -97,8 +116,25 @@ impl RateLimiter {
     }
 }
 
-fn refuse(fields: RateFields) -> Error {
-    note_rate_fields(fields);
+/// A note made by this request: the key was not seen here before, so it
+/// counts as quiet.
+fn first_sight(note: &mut KeyNote, now: i64) {
+    if note.last_seen == 0 {
+        note.seen(now);
+    }
+}
+
+/// A request refused for the key's rate; its 4xx is counted with the answer.
+const THROTTLED: UsageDelta = UsageDelta {
+    requests: 1,
+    throttled: 1,
+    rejected: 0,
+    pushes: 0,
+    pushes_failed: 0,
+};
+
+fn refuse(key_id: &str, fields: RateFields) -> Error {
+    note_rate_fields(key_id, fields);
     Error::RateLimited {
         detail: format!(
             "this API key is over its rate limit of {} requests per second; retry after {} s",

@@ -18,18 +18,46 @@ pub(super) struct KeyNote {
     pub window: i64,
     /// Requests are refused without a write until this second.
     pub throttled_until: i64,
-    /// Counts not written yet.
+    /// Counts not written yet, and since when.
     pub pending: UsageDelta,
+    pub pending_since: i64,
+    /// The second of the key's latest request here, and whether the one
+    /// before it was long before (a quiet key: see [`KeyNote::flush_now`]).
+    pub last_seen: i64,
+    pub quiet: bool,
 }
 
+/// A key whose requests come further apart than this (seconds) is quiet.
+const QUIET_SECS: i64 = 10;
+
 impl KeyNote {
-    pub fn carry(&mut self, delta: UsageDelta) {
-        self.pending.requests = self.pending.requests.saturating_add(delta.requests);
-        self.pending.throttled = self.pending.throttled.saturating_add(delta.throttled);
+    pub fn carry(&mut self, delta: UsageDelta, now: i64) {
+        if delta.is_empty() {
+            return;
+        }
+        if self.pending.is_empty() {
+            self.pending_since = now;
+        }
+        self.pending.add(delta);
     }
 
     pub fn take(&mut self) -> UsageDelta {
         std::mem::take(&mut self.pending)
+    }
+
+    /// A request of the key arrives at `now`.
+    pub fn seen(&mut self, now: i64) {
+        self.quiet = now.saturating_sub(self.last_seen) >= QUIET_SECS;
+        self.last_seen = now;
+    }
+
+    /// Whether pending counts are written now rather than carried by the
+    /// key's next request: a quiet key's next request may be far off, and
+    /// counts held `QUIET_SECS` are due. A busy key's counts ride on its
+    /// next request's write (no write of their own).
+    pub fn flush_now(&self, now: i64) -> bool {
+        !self.pending.is_empty()
+            && (self.quiet || now.saturating_sub(self.pending_since) >= QUIET_SECS)
     }
 }
 

@@ -56,6 +56,12 @@ const CONTRACT_OPERATIONS: &[(&str, &str, &str, &str)] = &[
         "delete_api_key",
     ),
     (
+        "GET",
+        "/tenants/{tenant_id}/api-keys/{key_id}/usage",
+        "api_keys",
+        "get_api_key_usage",
+    ),
+    (
         "POST",
         "/tenants/{tenant_id}/devices",
         "devices",

@@ -18,7 +18,10 @@ from .device_list import DeviceList
 from .device_token_type import DeviceTokenType
 from .error import Error
 from .fcm_service_account import FcmServiceAccount
+from .get_api_key_usage_period import GetApiKeyUsagePeriod
 from .health import Health
+from .key_usage import KeyUsage
+from .key_usage_period import KeyUsagePeriod
 from .live_activity import LiveActivity
 from .live_activity_event import LiveActivityEvent
 from .notification import Notification
@@ -35,6 +38,7 @@ from .tenant_list import TenantList
 from .token_type_type_0 import TokenTypeType0
 from .token_validation import TokenValidation
 from .update_tenant_request import UpdateTenantRequest
+from .usage_bucket import UsageBucket
 from .user_verification_deleted import UserVerificationDeleted
 from .user_verification_secret import UserVerificationSecret
 from .web_push_keys import WebPushKeys
@@ -60,7 +64,10 @@ __all__ = (
     "DeviceTokenType",
     "Error",
     "FcmServiceAccount",
+    "GetApiKeyUsagePeriod",
     "Health",
+    "KeyUsage",
+    "KeyUsagePeriod",
     "LiveActivity",
     "LiveActivityEvent",
     "Notification",
@@ -77,6 +84,7 @@ __all__ = (
     "TokenTypeType0",
     "TokenValidation",
     "UpdateTenantRequest",
+    "UsageBucket",
     "UserVerificationDeleted",
     "UserVerificationSecret",
     "WebPushKeys",

@@ -1,0 +1,175 @@
+//! Usage of API keys: the hour items the rate limiter writes, read back
+//! into the hour or day buckets of the usage endpoints.
+
+use chrono::{DateTime, Utc};
+
+use crate::app::App;
+use crate::error::{Error, Result};
+use crate::ids::has_id_shape;
+use crate::model::{KeyUsage, UsageBucket};
+use crate::store::HourUsage;
+
+/// A usage period: its bucket length and how many buckets it shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Period {
+    /// The last 48 hours.
+    Hour,
+    /// The last 90 days.
+    Day,
+}
+
+impl Period {
+    /// `?period=`: `hour` (the default) or `day`.
+    pub fn parse(value: Option<&str>) -> Result<Self> {
+        match value {
+            None | Some("hour") => Ok(Self::Hour),
+            Some("day") => Ok(Self::Day),
+            Some(_) => Err(Error::invalid_request(
+                "`period` must be \"hour\" or \"day\"",
+            )),
+        }
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Hour => "hour",
+            Self::Day => "day",
+        }
+    }
+
+    fn bucket_secs(self) -> i64 {
+        match self {
+            Self::Hour => 3600,
+            Self::Day => 86_400,
+        }
+    }
+
+    fn buckets(self) -> i64 {
+        match self {
+            Self::Hour => 48,
+            Self::Day => 90,
+        }
+    }
+}
+
+/// One key's usage; 404 when the tenant has no such key.
+pub async fn key_usage(
+    app: &App,
+    tenant_id: &str,
+    key_id: &str,
+    period: Period,
+    now: i64,
+) -> Result<KeyUsage> {
+    let not_found = || Error::NotFound(format!("API key `{key_id}` not found"));
+    if !has_id_shape(key_id, "key_") {
+        return Err(not_found());
+    }
+    let keys = app.store.list_api_keys(tenant_id).await?;
+    if !keys.iter().any(|key| key.key_id == key_id) {
+        return Err(not_found());
+    }
+    let first = first_bucket(period, now);
+    let hours = app.store.key_usage_since(key_id, first).await?;
+    Ok(KeyUsage {
+        key_id: key_id.to_owned(),
+        period: period.as_str().to_owned(),
+        buckets: buckets(period, first, &hours),
+    })
+}
+
+/// The start of the period's oldest bucket (buckets align to UTC hours or days).
+fn first_bucket(period: Period, now: i64) -> i64 {
+    let size = period.bucket_secs();
+    let current = now - now.rem_euclid(size);
+    current - (period.buckets() - 1) * size
+}
+
+/// Every bucket of the period from `first`, each the sum of its hours.
+fn buckets(period: Period, first: i64, hours: &[HourUsage]) -> Vec<UsageBucket> {
+    let size = period.bucket_secs();
+    (0..period.buckets())
+        .map(|index| {
+            let start = first + index * size;
+            let mut bucket = UsageBucket {
+                start: DateTime::<Utc>::from_timestamp(start, 0)
+                    .unwrap_or_default()
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                ..UsageBucket::default()
+            };
+            for hour in hours
+                .iter()
+                .filter(|hour| (start..start + size).contains(&hour.start))
+            {
+                let counts = hour.counts;
+                bucket.requests = bucket.requests.saturating_add(counts.requests);
+                bucket.rejected = bucket.rejected.saturating_add(counts.rejected);
+                bucket.throttled = bucket.throttled.saturating_add(counts.throttled);
+                bucket.pushes = bucket.pushes.saturating_add(counts.pushes);
+                bucket.pushes_failed = bucket.pushes_failed.saturating_add(counts.pushes_failed);
+            }
+            bucket
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::UsageDelta;
+
+    const NOW: i64 = 1_796_652_000 + 1_234; // 2026-12-07T14:20:34Z
+
+    fn hour(start: i64, requests: u32) -> HourUsage {
+        HourUsage {
+            start,
+            counts: UsageDelta {
+                requests,
+                rejected: 1,
+                ..UsageDelta::default()
+            },
+        }
+    }
+
+    #[test]
+    fn hour_buckets_are_the_last_48_hours_ending_with_the_current_one() {
+        let first = first_bucket(Period::Hour, NOW);
+        let current = NOW - NOW % 3600;
+        let shown = buckets(Period::Hour, first, &[hour(current, 3), hour(first, 2)]);
+        assert_eq!(shown.len(), 48);
+        assert_eq!(shown[47].requests, 3);
+        assert_eq!(shown[0].requests, 2);
+        assert_eq!(
+            shown[1],
+            UsageBucket {
+                start: shown[1].start.clone(),
+                ..UsageBucket::default()
+            }
+        );
+        assert!(shown[47].start.ends_with(":00:00Z"), "{}", shown[47].start);
+    }
+
+    #[test]
+    fn day_buckets_sum_their_hours_over_the_last_90_days() {
+        let first = first_bucket(Period::Day, NOW);
+        let today = NOW - NOW % 86_400;
+        let shown = buckets(Period::Day, first, &[hour(today, 3), hour(today + 3600, 4)]);
+        assert_eq!(shown.len(), 90);
+        assert_eq!((shown[89].requests, shown[89].rejected), (7, 2));
+        assert!(
+            shown[89].start.ends_with("T00:00:00Z"),
+            "{}",
+            shown[89].start
+        );
+    }
+
+    #[test]
+    fn a_period_is_hour_or_day_and_anything_else_names_the_parameter() {
+        assert_eq!(Period::parse(None).ok(), Some(Period::Hour));
+        assert_eq!(Period::parse(Some("day")).ok(), Some(Period::Day));
+        let err = Period::parse(Some("week")).err();
+        assert!(
+            matches!(&err, Some(e) if e.to_string().contains("`period`")),
+            "{err:?}"
+        );
+    }
+}
