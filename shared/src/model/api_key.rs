@@ -73,6 +73,13 @@ pub struct ApiKey {
     pub rate_limit: Option<u32>,
     pub created_at: String,
     pub last_used_at: Option<String>,
+    /// Requests in the last 24 hours (listings only, never stored).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requests_24h: Option<u64>,
+    /// The current hour's requests exceed ten times the key's hourly mean
+    /// over the 7 days before, and 100 (listings only, never stored).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unusual_activity: Option<bool>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

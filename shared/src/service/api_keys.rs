@@ -9,8 +9,13 @@ use crate::config::KeyRateLimits;
 use crate::error::{Error, Result};
 use crate::ids::{has_id_shape, new_key_id};
 use crate::model::{ApiKey, ApiKeyList, CreateApiKeyRequest, CreatedApiKey, Scope};
+use crate::service::usage;
+use crate::store::HourUsage;
+use futures::StreamExt;
 
 const MAX_NAME_CHARS: usize = 100;
+/// Keys whose usage a listing reads at once.
+const USAGE_READS_AT_ONCE: usize = 8;
 
 pub async fn create_api_key(
     app: &App,
@@ -42,6 +47,8 @@ pub async fn create_api_key(
         rate_limit: Some(rate_limit),
         created_at: now_rfc3339(),
         last_used_at: None,
+        requests_24h: None,
+        unusual_activity: None,
     };
     app.store
         .insert_api_key(tenant_id, &key, &material.hash)
@@ -92,8 +99,21 @@ fn scopes_of(requested: Option<Vec<Scope>>) -> Result<Vec<Scope>> {
 
 pub async fn list_api_keys(app: &App, tenant_id: &str) -> Result<ApiKeyList> {
     let mut keys = app.store.list_api_keys(tenant_id).await?;
-    for key in &mut keys {
+    let now = chrono::Utc::now().timestamp();
+    // Each key's last 8 days of hour items, a few keys at a time.
+    let histories: Vec<Result<Vec<HourUsage>>> = futures::stream::iter(&keys)
+        .map(|key| {
+            app.store
+                .key_usage_since(&key.key_id, usage::activity_since(now))
+        })
+        .buffered(USAGE_READS_AT_ONCE)
+        .collect()
+        .await;
+    for (key, history) in keys.iter_mut().zip(histories) {
+        let (requests_24h, unusual) = usage::activity(&history?, now);
         key.rate_limit = key.rate_limit.or(Some(app.config.key_rate_limits.default));
+        key.requests_24h = Some(requests_24h);
+        key.unusual_activity = Some(unusual);
     }
     keys.sort_by(|a, b| {
         a.created_at

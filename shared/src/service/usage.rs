@@ -77,6 +77,39 @@ pub async fn key_usage(
     })
 }
 
+/// Hours of history the unusual-activity rule compares with: 7 days.
+const BASELINE_HOURS: i64 = 7 * 24;
+/// The current hour is unusual above this many times the baseline's
+/// hourly mean, and above `UNUSUAL_FLOOR` requests.
+const UNUSUAL_FACTOR: u64 = 10;
+const UNUSUAL_FLOOR: u64 = 100;
+
+/// A key's `requests_24h` and `unusual_activity`, from its hours since
+/// [`activity_since`].
+pub fn activity(hours: &[HourUsage], now: i64) -> (u64, bool) {
+    let current = now - now.rem_euclid(3600);
+    let requests = |from: i64, to: i64| -> u64 {
+        hours
+            .iter()
+            .filter(|hour| (from..to).contains(&hour.start))
+            .map(|hour| u64::from(hour.counts.requests))
+            .sum()
+    };
+    let last_24h = requests(current - 23 * 3600, current + 3600);
+    let this_hour = requests(current, current + 3600);
+    let baseline = requests(current - BASELINE_HOURS * 3600, current);
+    // this_hour > 10 × baseline / 168, without division.
+    let unusual = this_hour > UNUSUAL_FLOOR
+        && this_hour.saturating_mul(BASELINE_HOURS.unsigned_abs())
+            > UNUSUAL_FACTOR.saturating_mul(baseline);
+    (last_24h, unusual)
+}
+
+/// The first hour [`activity`] needs.
+pub fn activity_since(now: i64) -> i64 {
+    now - now.rem_euclid(3600) - BASELINE_HOURS * 3600
+}
+
 /// The start of the period's oldest bucket (buckets align to UTC hours or days).
 fn first_bucket(period: Period, now: i64) -> i64 {
     let size = period.bucket_secs();
@@ -117,7 +150,7 @@ mod tests {
     use super::*;
     use crate::store::UsageDelta;
 
-    const NOW: i64 = 1_796_652_000 + 1_234; // 2026-12-07T14:20:34Z
+    const NOW: i64 = 1_796_652_000 + 1_234; // 20 minutes into an hour
 
     fn hour(start: i64, requests: u32) -> HourUsage {
         HourUsage {
@@ -160,6 +193,24 @@ mod tests {
             "{}",
             shown[89].start
         );
+    }
+
+    #[test]
+    fn requests_24h_sums_the_last_24_hours_and_unusual_needs_ten_times_the_week_s_mean_and_100() {
+        let current = NOW - NOW % 3600;
+        // A steady 10 an hour for a week, then 101 this hour: 10 × mean is 100.
+        let mut hours: Vec<HourUsage> = (1..=168)
+            .map(|back| hour(current - back * 3600, 10))
+            .collect();
+        hours.push(hour(current, 101));
+        assert_eq!(activity(&hours, NOW), (23 * 10 + 101, true));
+        hours.pop();
+        hours.push(hour(current, 100));
+        assert!(!activity(&hours, NOW).1, "not above the mean's ten times");
+        // A new key: no history, but 100 requests is not unusual by itself.
+        assert_eq!(activity(&[hour(current, 100)], NOW), (100, false));
+        assert_eq!(activity(&[hour(current, 101)], NOW), (101, true));
+        assert!(activity_since(NOW) <= current - 168 * 3600);
     }
 
     #[test]

@@ -411,6 +411,24 @@ async fn usage_counts_exactly_the_requests_refusals_and_throttles_of_a_scripted_
     assert_eq!(counts(&bucket), [4, 2, 2, 0, 0], "{bucket}");
     // The other key's counts are its own.
     assert_eq!(counts(&this_hour(&tenant, &key_id).await), [6, 2, 0, 0, 0]);
+
+    // The key list sums the last 24 hours; nothing here is unusual.
+    let keys = call("GET", "/tenants/{tenant_id}/api-keys")
+        .param("tenant_id", &tenant.tenant_id)
+        .bearer(&tenant.owner);
+    let (_, list) = parts(&api_key_list::handle(app, keys.build()).await);
+    let listed = |key_id: &str| {
+        list["keys"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|key| key["key_id"] == key_id)
+            .cloned()
+            .unwrap_or_default()
+    };
+    assert_eq!(listed(&key_id)["requests_24h"], 6, "{list}");
+    assert_eq!(listed(&slow_id)["requests_24h"], 4, "{list}");
+    assert_eq!(listed(&key_id)["unusual_activity"], false, "{list}");
 }
 
 #[tokio::test]

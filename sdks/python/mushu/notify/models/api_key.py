@@ -23,7 +23,10 @@ class ApiKey:
         name (str):
         prefix (str):
         rate_limit (int): Requests per second the key may make.
+        requests_24h (int): Requests made with the key in the last 24 hours (hour buckets).
         scopes (list[Scope]):
+        unusual_activity (bool): True while the current hour's requests exceed ten times the key's hourly mean over the
+            7 days before, and 100: a key that may have leaked. See its usage for the details.
     """
 
     created_at: datetime.datetime
@@ -32,7 +35,9 @@ class ApiKey:
     name: str
     prefix: str
     rate_limit: int
+    requests_24h: int
     scopes: list[Scope]
+    unusual_activity: bool
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -52,10 +57,14 @@ class ApiKey:
 
         rate_limit = self.rate_limit
 
+        requests_24h = self.requests_24h
+
         scopes = []
         for scopes_item_data in self.scopes:
             scopes_item = scopes_item_data.value
             scopes.append(scopes_item)
+
+        unusual_activity = self.unusual_activity
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -67,7 +76,9 @@ class ApiKey:
                 "name": name,
                 "prefix": prefix,
                 "rate_limit": rate_limit,
+                "requests_24h": requests_24h,
                 "scopes": scopes,
+                "unusual_activity": unusual_activity,
             }
         )
 
@@ -101,12 +112,16 @@ class ApiKey:
 
         rate_limit = d.pop("rate_limit")
 
+        requests_24h = d.pop("requests_24h")
+
         scopes = []
         _scopes = d.pop("scopes")
         for scopes_item_data in _scopes:
             scopes_item = Scope(scopes_item_data)
 
             scopes.append(scopes_item)
+
+        unusual_activity = d.pop("unusual_activity")
 
         api_key = cls(
             created_at=created_at,
@@ -115,7 +130,9 @@ class ApiKey:
             name=name,
             prefix=prefix,
             rate_limit=rate_limit,
+            requests_24h=requests_24h,
             scopes=scopes,
+            unusual_activity=unusual_activity,
         )
 
         api_key.additional_properties = d
