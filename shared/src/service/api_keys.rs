@@ -101,11 +101,12 @@ pub async fn list_api_keys(app: &App, tenant_id: &str) -> Result<ApiKeyList> {
     let mut keys = app.store.list_api_keys(tenant_id).await?;
     let now = chrono::Utc::now().timestamp();
     // Each key's last 8 days of hour items, a few keys at a time.
-    let histories: Vec<Result<Vec<HourUsage>>> = futures::stream::iter(&keys)
-        .map(|key| {
-            app.store
-                .key_usage_since(&key.key_id, usage::activity_since(now))
-        })
+    // Owned ids: a stream over borrowed keys makes the handler's future
+    // not `Send` for every lifetime, which the Lambda runtime needs.
+    let ids: Vec<String> = keys.iter().map(|key| key.key_id.clone()).collect();
+    let since = usage::activity_since(now);
+    let histories: Vec<Result<Vec<HourUsage>>> = futures::stream::iter(ids)
+        .map(|key_id| async move { app.store.key_usage_since(&key_id, since).await })
         .buffered(USAGE_READS_AT_ONCE)
         .collect()
         .await;
