@@ -24,4 +24,4 @@ pub use platform::{Platform, PushProvider};
 pub use push_type::{PushType, TokenType};
 pub use queue::{DeliverChunk, QueueMessage};
 pub use tenant::{CreateTenantRequest, Tenant, TenantList, UpdateTenantRequest, WebPushSettings};
-pub use usage::{KeyUsage, UsageBucket};
+pub use usage::{KeyUsage, TenantUsage, UsageBucket};

@@ -28,3 +28,11 @@ pub struct KeyUsage {
     /// period, those without requests at zero.
     pub buckets: Vec<UsageBucket>,
 }
+
+/// `GET /tenants/{tenant_id}/usage`: the totals of the tenant's keys.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TenantUsage {
+    pub tenant_id: String,
+    pub period: String,
+    pub buckets: Vec<UsageBucket>,
+}

@@ -6,8 +6,9 @@ use chrono::{DateTime, Utc};
 use crate::app::App;
 use crate::error::{Error, Result};
 use crate::ids::has_id_shape;
-use crate::model::{KeyUsage, UsageBucket};
+use crate::model::{KeyUsage, TenantUsage, UsageBucket};
 use crate::store::HourUsage;
+use futures::StreamExt;
 
 /// A usage period: its bucket length and how many buckets it shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,6 +73,40 @@ pub async fn key_usage(
     let hours = app.store.key_usage_since(key_id, first).await?;
     Ok(KeyUsage {
         key_id: key_id.to_owned(),
+        period: period.as_str().to_owned(),
+        buckets: buckets(period, first, &hours),
+    })
+}
+
+/// Keys whose usage a tenant's totals read at once.
+const KEY_READS_AT_ONCE: usize = 8;
+
+/// The totals of the tenant's (live) keys.
+pub async fn tenant_usage(
+    app: &App,
+    tenant_id: &str,
+    period: Period,
+    now: i64,
+) -> Result<TenantUsage> {
+    let first = first_bucket(period, now);
+    let ids: Vec<String> = app
+        .store
+        .list_api_keys(tenant_id)
+        .await?
+        .into_iter()
+        .map(|key| key.key_id)
+        .collect();
+    let histories: Vec<Result<Vec<HourUsage>>> = futures::stream::iter(ids)
+        .map(|key_id| async move { app.store.key_usage_since(&key_id, first).await })
+        .buffered(KEY_READS_AT_ONCE)
+        .collect()
+        .await;
+    let mut hours = Vec::new();
+    for history in histories {
+        hours.extend(history?);
+    }
+    Ok(TenantUsage {
+        tenant_id: tenant_id.to_owned(),
         period: period.as_str().to_owned(),
         buckets: buckets(period, first, &hours),
     })

@@ -58,8 +58,14 @@ const CONTRACT_OPERATIONS: &[(&str, &str, &str, &str)] = &[
     (
         "GET",
         "/tenants/{tenant_id}/api-keys/{key_id}/usage",
-        "api_keys",
+        "usage",
         "get_api_key_usage",
+    ),
+    (
+        "GET",
+        "/tenants/{tenant_id}/usage",
+        "usage",
+        "get_tenant_usage",
     ),
     (
         "POST",

@@ -19,6 +19,7 @@ from .device_token_type import DeviceTokenType
 from .error import Error
 from .fcm_service_account import FcmServiceAccount
 from .get_api_key_usage_period import GetApiKeyUsagePeriod
+from .get_tenant_usage_period import GetTenantUsagePeriod
 from .health import Health
 from .key_usage import KeyUsage
 from .key_usage_period import KeyUsagePeriod
@@ -35,6 +36,8 @@ from .send_notification_response import SendNotificationResponse
 from .tenant import Tenant
 from .tenant_deleted import TenantDeleted
 from .tenant_list import TenantList
+from .tenant_usage import TenantUsage
+from .tenant_usage_period import TenantUsagePeriod
 from .token_type_type_0 import TokenTypeType0
 from .token_validation import TokenValidation
 from .update_tenant_request import UpdateTenantRequest
@@ -65,6 +68,7 @@ __all__ = (
     "Error",
     "FcmServiceAccount",
     "GetApiKeyUsagePeriod",
+    "GetTenantUsagePeriod",
     "Health",
     "KeyUsage",
     "KeyUsagePeriod",
@@ -81,6 +85,8 @@ __all__ = (
     "Tenant",
     "TenantDeleted",
     "TenantList",
+    "TenantUsage",
+    "TenantUsagePeriod",
     "TokenTypeType0",
     "TokenValidation",
     "UpdateTenantRequest",
