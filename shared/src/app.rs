@@ -8,7 +8,7 @@ use aws_config::SdkConfig;
 use crate::auth::{Authenticator, UserTokenVerifier};
 use crate::config::Config;
 use crate::error::BoxError;
-use crate::limits::RateLimiter;
+use crate::limits::{Meter, RateLimiter};
 use crate::secrets::Secrets;
 use crate::store::Store;
 
@@ -66,6 +66,14 @@ impl App {
     pub fn authenticator(&self) -> Authenticator<'_> {
         Authenticator::new(&self.store, &self.user_tokens)
             .with_rate_limits(&self.rate_limiter, self.config.key_rate_limits.default)
+    }
+
+    /// Usage recording, with only the parts of `App` it needs.
+    pub fn meter(&self) -> Meter<'_> {
+        Meter {
+            store: &self.store,
+            limiter: &self.rate_limiter,
+        }
     }
 
     /// For tests that instrument a client (e.g. to count DynamoDB calls).

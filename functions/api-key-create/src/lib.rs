@@ -9,7 +9,7 @@ use notify_shared::service::api_keys;
 use notify_shared::{App, Result};
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
-    respond_to(app, &req, create(app, &req)).await
+    respond_to(app.meter(), &req, create(app, &req)).await
 }
 
 async fn create(app: &App, req: &Request) -> Result<CreatedApiKey> {

@@ -16,7 +16,7 @@ pub struct Deleted {
 }
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
-    respond_to(app, &req, delete(app, &req)).await
+    respond_to(app.meter(), &req, delete(app, &req)).await
 }
 
 async fn delete(app: &App, req: &Request) -> Result<Deleted> {

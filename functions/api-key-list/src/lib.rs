@@ -9,7 +9,7 @@ use notify_shared::service::api_keys;
 use notify_shared::{App, Result};
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
-    respond_to(app, &req, list(app, &req)).await
+    respond_to(app.meter(), &req, list(app, &req)).await
 }
 
 async fn list(app: &App, req: &Request) -> Result<ApiKeyList> {

@@ -11,7 +11,7 @@ use notify_shared::service::devices;
 use notify_shared::{App, Result};
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
-    respond_to(app, &req, register(app, &req)).await
+    respond_to(app.meter(), &req, register(app, &req)).await
 }
 
 async fn register(app: &App, req: &Request) -> Result<Device> {

@@ -13,7 +13,7 @@ use notify_shared::service::devices::{self, TokenIn};
 use notify_shared::{App, Error, Result};
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
-    respond_to(app, &req, unregister(app, &req)).await
+    respond_to(app.meter(), &req, unregister(app, &req)).await
 }
 
 async fn unregister(app: &App, req: &Request) -> Result<DeviceDeleted> {

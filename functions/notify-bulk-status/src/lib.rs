@@ -11,7 +11,7 @@ use notify_shared::service::bulk;
 use notify_shared::{App, Result};
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
-    respond_to(app, &req, status(app, &req)).await
+    respond_to(app.meter(), &req, status(app, &req)).await
 }
 
 async fn status(app: &App, req: &Request) -> Result<BulkStatus> {

@@ -16,7 +16,7 @@ use notify_shared::{App, Result};
 pub const ENDPOINT: &str = "notify_bulk";
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
-    respond_to(app, &req, send(app, &req)).await
+    respond_to(app.meter(), &req, send(app, &req)).await
 }
 
 async fn send(app: &App, req: &Request) -> Result<serde_json::Value> {

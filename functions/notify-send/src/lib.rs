@@ -19,7 +19,7 @@ use notify_shared::{App, Result};
 pub const ENDPOINT: &str = "notify";
 
 pub async fn handle(app: &App, delivery: &Delivery, req: Request) -> Response<Body> {
-    respond_to(app, &req, send(app, delivery, &req)).await
+    respond_to(app.meter(), &req, send(app, delivery, &req)).await
 }
 
 async fn send(app: &App, delivery: &Delivery, req: &Request) -> Result<serde_json::Value> {

@@ -8,7 +8,7 @@ use notify_shared::model::Tenant;
 use notify_shared::{App, Result};
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
-    respond_to(app, &req, get(app, &req)).await
+    respond_to(app.meter(), &req, get(app, &req)).await
 }
 
 async fn get(app: &App, req: &Request) -> Result<Tenant> {

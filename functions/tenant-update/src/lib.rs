@@ -9,7 +9,7 @@ use notify_shared::service::tenants;
 use notify_shared::{App, Result};
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
-    respond_to(app, &req, update(app, &req)).await
+    respond_to(app.meter(), &req, update(app, &req)).await
 }
 
 async fn update(app: &App, req: &Request) -> Result<Tenant> {

@@ -10,7 +10,7 @@ use notify_shared::service::usage::{self, Period};
 use notify_shared::{App, Result};
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
-    respond_to(app, &req, tenant_usage(app, &req)).await
+    respond_to(app.meter(), &req, tenant_usage(app, &req)).await
 }
 
 async fn tenant_usage(app: &App, req: &Request) -> Result<TenantUsage> {

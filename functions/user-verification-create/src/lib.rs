@@ -10,7 +10,7 @@ use notify_shared::service::user_verification::{self, CreatedUserVerification};
 use notify_shared::{App, Result};
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
-    respond_to(app, &req, create(app, &req)).await
+    respond_to(app.meter(), &req, create(app, &req)).await
 }
 
 async fn create(app: &App, req: &Request) -> Result<CreatedUserVerification> {

@@ -9,7 +9,7 @@ use notify_shared::service::user_verification::{self, DeletedUserVerification};
 use notify_shared::{App, Result};
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
-    respond_to(app, &req, delete(app, &req)).await
+    respond_to(app.meter(), &req, delete(app, &req)).await
 }
 
 async fn delete(app: &App, req: &Request) -> Result<DeletedUserVerification> {

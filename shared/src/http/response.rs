@@ -5,10 +5,9 @@ use http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
 
-use crate::app::App;
 use crate::error::{Error, ErrorBody, Result};
 use crate::http::request::request_id;
-use crate::limits::collect_metering;
+use crate::limits::{collect_metering, Meter};
 use crate::store::UsageDelta;
 
 pub fn json_response<T: Serialize>(status: StatusCode, value: &T) -> Response<Body> {
@@ -38,7 +37,7 @@ pub fn error_response(err: &Error, request_id: &str) -> Response<Body> {
 /// was made with an API key (its authorisation notes it), the answer gets
 /// the `RateLimit-Policy` / `RateLimit` fields and its outcome (a 4xx,
 /// pushes made) goes to the key's usage.
-pub async fn respond_to<T, F>(app: &App, req: &Request, work: F) -> Response<Body>
+pub async fn respond_to<T, F>(meter: Meter<'_>, req: &Request, work: F) -> Response<Body>
 where
     T: Serialize,
     F: std::future::Future<Output = Result<T>>,
@@ -56,8 +55,9 @@ where
             ..UsageDelta::default()
         };
         let now = chrono::Utc::now().timestamp();
-        app.rate_limiter
-            .record_outcome(&app.store, key_id, outcome, now)
+        meter
+            .limiter
+            .record_outcome(meter.store, key_id, outcome, now)
             .await;
     }
     response

@@ -20,6 +20,14 @@ use crate::error::{Error, Result};
 use crate::store::{Store, UsageDelta, WindowOutcome};
 use notes::{KeyNote, Notes};
 
+/// What recording a request's outcome needs: the store and the container's
+/// limiter (`App::meter`), without the rest of `App`.
+#[derive(Clone, Copy)]
+pub struct Meter<'a> {
+    pub store: &'a Store,
+    pub limiter: &'a RateLimiter,
+}
+
 /// The per-container part of rate limiting (see the module docs).
 #[derive(Default)]
 pub struct RateLimiter {
