@@ -48,6 +48,32 @@ impl BulkRig {
             .unwrap_or_else(|| panic!("the chunk was not queued"))
     }
 
+    /// Another tenant of the same deployment (org `org`, both providers at
+    /// the rig's simulator): its id and a user token of its org.
+    pub async fn other_tenant(&self, org: &str) -> (String, String) {
+        let owner = self.env.user_token(&format!("{org}-owner"), &[org]);
+        let body = self.sim.tenant_body(org, crate::delivery::BUNDLE_ID).await;
+        (self.env.create_tenant(&owner, body).await, owner)
+    }
+
+    /// `POST /tenants/{tenant_id}/notify/bulk` on any tenant, as `owner`.
+    pub async fn bulk_on(&self, tenant_id: &str, owner: &str, body: Value) -> (u16, Value) {
+        let request = crate::call("POST", "/tenants/{tenant_id}/notify/bulk")
+            .param("tenant_id", tenant_id)
+            .bearer(owner)
+            .json(body);
+        crate::parts(&notify_bulk::handle(&self.env.app, request.build()).await)
+    }
+
+    /// `GET .../notify/bulk/{batch_id}` on any tenant, as `owner`.
+    pub async fn status_on(&self, tenant_id: &str, owner: &str, batch_id: &str) -> (u16, Value) {
+        let request = crate::call("GET", "/tenants/{tenant_id}/notify/bulk/{batch_id}")
+            .param("tenant_id", tenant_id)
+            .param("batch_id", batch_id)
+            .bearer(owner);
+        crate::parts(&notify_bulk_status::handle(&self.env.app, request.build()).await)
+    }
+
     /// Queues the message a tenant deletion leaves for the worker, for this
     /// rig's tenant (whether or not it was deleted).
     pub async fn queue_purge(&self) {

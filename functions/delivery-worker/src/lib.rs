@@ -17,7 +17,7 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use lambda_runtime::{Error, LambdaEvent};
 use notify_shared::clock::invocation_deadline;
 use notify_shared::service::queue_schema::SCHEMA_ATTRIBUTE;
-use notify_shared::service::worker::{chain, MessageMeta, Verdict, Worker};
+use notify_shared::service::worker::{chain, fair, MessageMeta, Verdict, Worker};
 use tracing::Instrument;
 
 pub async fn handle(
@@ -28,7 +28,9 @@ pub async fn handle(
     Ok(process_event_until(worker, event.payload, deadline).await)
 }
 
-/// Processes every record concurrently; the answer lists the failed ones.
+/// Processes every record concurrently, but each tenant only up to its
+/// share (the rest is set aside: `service::worker::fair`); the answer lists
+/// the failed ones.
 pub async fn process_event(worker: &Worker, event: SqsEvent) -> SqsBatchResponse {
     process_event_until(worker, event, None).await
 }
@@ -39,58 +41,86 @@ pub async fn process_event_until(
     event: SqsEvent,
     deadline: Option<Instant>,
 ) -> SqsBatchResponse {
-    let records = event.records.len();
+    let records: Vec<(Option<String>, MessageMeta)> = event
+        .records
+        .into_iter()
+        .map(|record| {
+            let meta = meta_of(&record, deadline);
+            (record.body, meta)
+        })
+        .collect();
+    let aside = worker.plan_set_aside(
+        &records
+            .iter()
+            .map(|(body, meta)| (body.as_deref(), meta))
+            .collect::<Vec<_>>(),
+    );
+    let count = records.len();
+    let set_aside = aside.iter().filter(|aside| **aside).count();
     let failed: Vec<String> = futures::future::join_all(
-        event
-            .records
-            .into_iter()
-            .map(|record| process_record(worker, record, deadline)),
+        records
+            .iter()
+            .zip(aside)
+            .map(|((body, meta), aside)| process_record(worker, body.as_deref(), meta, aside)),
     )
     .await
     .into_iter()
     .flatten()
     .collect();
-    tracing::info!(records, failed = failed.len(), "batch processed");
+    tracing::info!(
+        records = count,
+        set_aside,
+        failed = failed.len(),
+        "batch processed"
+    );
     let mut response = SqsBatchResponse::default();
     response.set_failures(failed);
     response
 }
 
-/// The record's message id when it must be retried (or is poison).
-async fn process_record(
-    worker: &Worker,
-    record: SqsMessage,
-    deadline: Option<Instant>,
-) -> Option<String> {
+/// What the worker needs of a record besides its body.
+fn meta_of(record: &SqsMessage, deadline: Option<Instant>) -> MessageMeta {
     let hop = record
         .message_attributes
         .get(chain::HOP_ATTRIBUTE)
         .and_then(|attribute| attribute.string_value.as_deref())
         .and_then(|hop| hop.parse().ok())
         .unwrap_or(0);
-    let meta = MessageMeta {
-        message_id: record.message_id.unwrap_or_default(),
+    MessageMeta {
+        message_id: record.message_id.clone().unwrap_or_default(),
         receive_count: record
             .attributes
             .get("ApproximateReceiveCount")
             .and_then(|count| count.parse().ok())
             .unwrap_or(1),
-        receipt_handle: record.receipt_handle,
+        receipt_handle: record.receipt_handle.clone(),
         deadline,
         hop,
         schema: record
             .message_attributes
             .get(SCHEMA_ATTRIBUTE)
             .and_then(|attribute| attribute.string_value.clone()),
-    };
+    }
+}
+
+/// The record's message id when it must be retried (or is poison). A record
+/// `aside` is sent to the back of the queue instead, or processed when that
+/// fails.
+async fn process_record(
+    worker: &Worker,
+    body: Option<&str>,
+    meta: &MessageMeta,
+    aside: bool,
+) -> Option<String> {
     let span = tracing::info_span!(
         "message",
         message_id = %meta.message_id,
         receive_count = meta.receive_count
     );
     let verdict = async {
-        match record.body.as_deref() {
-            Some(body) => worker.process(body, &meta).await.verdict,
+        match body {
+            Some(body) if aside && set_aside(worker, body, meta).await => Verdict::Done,
+            Some(body) => worker.process(body, meta).await.verdict,
             None => {
                 tracing::error!("poison message: no body");
                 Verdict::Poison("no body")
@@ -107,7 +137,24 @@ async fn process_record(
         tracing::error!("a failed record has no message id; it cannot be reported");
         return None;
     }
-    Some(meta.message_id)
+    Some(meta.message_id.clone())
+}
+
+/// Whether `body` went to the back of the queue (then it is acknowledged).
+async fn set_aside(worker: &Worker, body: &str, meta: &MessageMeta) -> bool {
+    let Some(tenant_id) = fair::tenant_of(body) else {
+        return false;
+    };
+    match worker.set_aside(body, &tenant_id, meta).await {
+        Ok(()) => {
+            tracing::info!(tenant_id, "over its tenant's share: set aside");
+            true
+        }
+        Err(err) => {
+            tracing::warn!(tenant_id, error = %err, "could not set a message aside; processing it");
+            false
+        }
+    }
 }
 
 #[cfg(test)]

@@ -382,13 +382,10 @@ pub async fn change_tenant(
     }
     tenant.revision = tenant.revision.saturating_add(1);
 
+    let mut unknown_write = None;
     let committed = async {
-        let mut credentials = app.secrets.tenant_credentials(&tenant_id).await?;
-        if change(&mut credentials) {
-            app.secrets
-                .save_tenant_credentials(&tenant_id, &credentials)
-                .await?;
-        }
+        let (credentials, write_error) = write_credentials(app, &tenant_id, change).await?;
+        unknown_write = write_error;
         describe_credentials(&mut tenant, &credentials);
         tenant.updated_at = now_rfc3339();
         app.store.replace_tenant(&tenant, &claim_id).await
@@ -397,6 +394,11 @@ pub async fn change_tenant(
     match committed {
         Ok(true) => {
             tenant.revision = tenant.revision.saturating_add(1);
+            if let Some(err) = unknown_write {
+                // Committed from what the secret holds; the caller still
+                // learns that its change may not have been made.
+                return Err(err);
+            }
             tracing::info!(tenant_id = %tenant_id, "tenant updated");
             Ok(tenant)
         }
@@ -419,6 +421,34 @@ pub async fn change_tenant(
                 tracing::warn!(tenant_id = %tenant_id, error = %release, "tenant claim left to lapse");
             }
             Err(err)
+        }
+    }
+}
+
+/// Step 2 of [`change_tenant`]: the tenant's credentials after `change`,
+/// written back when it says it changed them. A write that failed may
+/// still have landed (its answer lost to a timeout), so the credentials
+/// are then read back and returned with the write's error: the tenant item
+/// is committed from what the secret holds, and flag and secret agree.
+async fn write_credentials(
+    app: &App,
+    tenant_id: &str,
+    change: impl FnOnce(&mut TenantCredentials) -> bool,
+) -> Result<(TenantCredentials, Option<Error>)> {
+    let mut credentials = app.secrets.tenant_credentials(tenant_id).await?;
+    if !change(&mut credentials) {
+        return Ok((credentials, None));
+    }
+    match app
+        .secrets
+        .save_tenant_credentials(tenant_id, &credentials)
+        .await
+    {
+        Ok(()) => Ok((credentials, None)),
+        Err(err) => {
+            tracing::warn!(tenant_id = %tenant_id, error = %err, "tenant secret write failed; reading back what it holds");
+            let stored = app.secrets.tenant_credentials(tenant_id).await?;
+            Ok((stored, Some(err)))
         }
     }
 }
@@ -601,6 +631,8 @@ pub async fn enqueue_purge(app: &App, tenant_id: &str) -> Result<()> {
             crate::service::queue_schema::SCHEMA_ATTRIBUTE,
             crate::service::queue_schema::schema_attribute()?,
         )
+        // Every delivery message is in its tenant's group (SQS fair queues).
+        .message_group_id(tenant_id)
         .send()
         .await
         .map_err(|err| Error::from_sdk("enqueueing tenant purge", err))?;

@@ -15,8 +15,9 @@ use crate::env::TestEnv;
 
 /// Fails the next calls of chosen operations (e.g. `DeleteSecret`,
 /// `BatchWriteItem`) before they leave: the SDK reports a dispatch failure,
-/// which the service answers with 503. Attach it to the clients of an app
-/// with [`Faults::app`].
+/// which the service answers with 503. Or lets them take effect and loses
+/// their answer for good, as a timeout after the request landed does.
+/// Attach it to the clients of an app with [`Faults::app`].
 #[derive(Debug, Clone, Default)]
 pub struct Faults(Arc<Mutex<HashMap<String, usize>>>);
 
@@ -24,6 +25,12 @@ impl Faults {
     /// Makes the next `times` calls of `operation` fail.
     pub fn fail(&self, operation: &str, times: usize) {
         self.lock().insert(operation.to_owned(), times);
+    }
+
+    /// Makes the next `times` calls of `operation` take effect and then
+    /// fail, without a retry: the caller cannot tell that they landed.
+    pub fn lose_answer(&self, operation: &str, times: usize) {
+        self.lock().insert(answer_lost(operation), times);
     }
 
     /// Failures of `operation` still to come.
@@ -49,16 +56,37 @@ fn operation(config: &ConfigBag) -> Option<&str> {
     config.load::<Metadata>().map(|metadata| metadata.name())
 }
 
-impl Hooks for Faults {
-    fn before_transmit(&self, config: &mut ConfigBag) -> Hooked {
-        let Some(name) = operation(config) else {
-            return Ok(());
-        };
-        let mut pending = self.lock();
-        match pending.get_mut(name) {
+/// The key under which the lost answers of `operation` are counted.
+fn answer_lost(operation: &str) -> String {
+    format!("{operation} answer")
+}
+
+impl Faults {
+    /// Counts one fault down; `true` when one was due.
+    fn due(&self, fault: &str) -> bool {
+        match self.lock().get_mut(fault) {
             Some(left) if *left > 0 => {
                 *left -= 1;
-                Err(format!("injected {name} failure").into())
+                true
+            }
+            _ => false,
+        }
+    }
+}
+
+impl Hooks for Faults {
+    fn before_transmit(&self, config: &mut ConfigBag) -> Hooked {
+        match operation(config) {
+            Some(name) if self.due(name) => Err(format!("injected {name} failure").into()),
+            _ => Ok(()),
+        }
+    }
+
+    // An interceptor's error after the answer arrived is not retried.
+    fn after_deserialization(&self, config: &mut ConfigBag) -> Hooked {
+        match operation(config) {
+            Some(name) if self.due(&answer_lost(name)) => {
+                Err(format!("injected: the answer of {name} was lost").into())
             }
             _ => Ok(()),
         }

@@ -12,6 +12,7 @@ use aws_smithy_types::config_bag::ConfigBag;
 use notify_shared::secrets::Secrets;
 use notify_shared::App;
 use notify_tests::delivery::ios_token;
+use notify_tests::faults::Faults;
 use notify_tests::flows::tenant_secret_id;
 use notify_tests::flows::{
     assert_error, device, get_tenant, signed_device, As, Devices, OwnedTenant,
@@ -203,6 +204,52 @@ async fn turning_user_verification_on_and_off_at_once_never_leaves_the_flag_with
             other => panic!("round {round}: {other:?} {body}"),
         }
     }
+}
+
+/// Turns verification on or off through `app`, whose next secret write
+/// lands but loses its answer (a slow Secrets Manager, a timeout): the
+/// request fails, and the flag still says what the secret holds.
+async fn change_with_the_secret_writes_answer_lost(acme: &OwnedTenant, on: bool) -> bool {
+    let faults = Faults::default();
+    faults.lose_answer("PutSecretValue", 1);
+    let app = faults.app(&acme.env);
+    let route = call(
+        if on { "POST" } else { "DELETE" },
+        "/tenants/{tenant_id}/user-verification",
+    )
+    .param("tenant_id", &acme.tenant_id)
+    .bearer(&acme.owner)
+    .build();
+    let (status, body) = parts(&if on {
+        user_verification_create::handle(&app, route).await
+    } else {
+        user_verification_delete::handle(&app, route).await
+    });
+    assert_eq!(
+        faults.pending("PutSecretValue answer"),
+        0,
+        "the fault was not reached"
+    );
+    assert!(status >= 500, "{status} {body}");
+    let flag =
+        get_tenant(&acme.env, &acme.owner, &acme.tenant_id).await["user_verification"] == true;
+    let stored = tenant_secret_text(&acme.env, &acme.tenant_id).await;
+    assert_eq!(
+        flag,
+        stored.contains("user_verification"),
+        "flag and secret disagree: {stored}"
+    );
+    flag
+}
+
+#[tokio::test]
+async fn a_secret_write_whose_answer_is_lost_still_leaves_the_flag_saying_what_the_secret_holds() {
+    let acme = OwnedTenant::new("acme").await;
+    assert!(change_with_the_secret_writes_answer_lost(&acme, true).await);
+    assert!(!change_with_the_secret_writes_answer_lost(&acme, false).await);
+    // And the tenant is not left claimed: the next change goes through.
+    let (status, body) = turn_on(&acme.env, As::User(&acme.owner), &acme.tenant_id).await;
+    assert_eq!(status, 200, "{body}");
 }
 
 #[tokio::test]

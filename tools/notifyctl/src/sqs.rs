@@ -155,6 +155,13 @@ pub struct RedriveReport {
 /// How long received messages stay hidden while they are moved.
 const REDRIVE_VISIBILITY: Duration = Duration::from_secs(120);
 
+/// The tenant a delivery message belongs to (its `tenant_id`), for a
+/// message that reached the dead-letter queue without a `MessageGroupId`.
+fn tenant_of(body: &str) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_str(body).ok()?;
+    value.get("tenant_id")?.as_str().map(str::to_owned)
+}
+
 /// Moves up to `max` messages (all when `None`) from `dlq_url` to
 /// `queue_url`: receive, send with the same body and message attributes,
 /// delete. Stops at the first empty receive or when a whole batch fails to
@@ -202,10 +209,16 @@ pub async fn redrive(
                 report.send_failed += 1;
                 continue;
             };
+            // Back in its tenant's group, as every delivery message.
+            let group = message
+                .attributes
+                .and_then(|mut system| system.remove(&MessageSystemAttributeName::MessageGroupId))
+                .or_else(|| tenant_of(&body));
             entries.push(
                 SendMessageBatchRequestEntry::builder()
                     .id(&id)
                     .message_body(body)
+                    .set_message_group_id(group)
                     .set_message_attributes(message.message_attributes)
                     .build()
                     .context("building a send entry")?,

@@ -670,7 +670,8 @@ mod tests {
         assert_eq!(queues.max_receive_count, 5);
         assert_eq!(queues.max_receive_count_min, 5);
         assert!(queues.sqs_managed_sse);
-        assert_eq!(queues.message_retention_seconds, None);
+        // SQS's maximum: a backlog waits rather than expiring (review N2).
+        assert_eq!(queues.message_retention_seconds, Some(1_209_600));
         assert_eq!(
             queues.dead_letter,
             DeadLetterQueueDefinition {

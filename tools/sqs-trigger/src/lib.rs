@@ -331,10 +331,15 @@ impl Invoker {
 pub struct TriggerConfig {
     pub queue_url: String,
     pub receive: Receive,
+    /// Pollers receiving and invoking at once, each one batch at a time:
+    /// Lambda runs up to the mapping's `MaximumConcurrency` (the template's
+    /// `WorkerMaximumConcurrency`, default 10) instances this way.
+    pub concurrency: usize,
 }
 
-/// Receives, invokes and acknowledges until `stop` resolves. Errors of one
-/// round are logged and the loop goes on after a pause.
+/// Receives, invokes and acknowledges with `config.concurrency` pollers
+/// until `stop` resolves. Errors of one round are logged and that poller
+/// goes on after a pause.
 pub async fn run(
     sqs: &Client,
     invoker: &Invoker,
@@ -342,20 +347,23 @@ pub async fn run(
     stop: impl std::future::Future<Output = ()>,
 ) -> Result<()> {
     let arn = queue_arn(sqs, &config.queue_url).await?;
-    tracing::info!(queue_url = %config.queue_url, "polling");
-    tokio::pin!(stop);
+    tracing::info!(queue_url = %config.queue_url, pollers = config.concurrency, "polling");
+    let pollers = (0..config.concurrency.max(1)).map(|_| poll(sqs, invoker, config, &arn));
+    tokio::select! {
+        () = stop => {
+            tracing::info!("stopping");
+            Ok(())
+        }
+        _ = futures::future::join_all(pollers) => Ok(()),
+    }
+}
+
+/// One poller: rounds one after another, for ever.
+async fn poll(sqs: &Client, invoker: &Invoker, config: &TriggerConfig, arn: &str) {
     loop {
-        tokio::select! {
-            () = &mut stop => {
-                tracing::info!("stopping");
-                return Ok(());
-            }
-            round = round(sqs, invoker, config, &arn) => {
-                if let Err(err) = round {
-                    tracing::warn!(error = format!("{err:#}"), "round failed; pausing");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                }
-            }
+        if let Err(err) = round(sqs, invoker, config, arn).await {
+            tracing::warn!(error = format!("{err:#}"), "round failed; pausing");
+            tokio::time::sleep(Duration::from_secs(1)).await;
         }
     }
 }

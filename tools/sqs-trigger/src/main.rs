@@ -34,6 +34,11 @@ struct Cli {
     /// Visibility timeout for received messages (default: the queue's).
     #[arg(long)]
     visibility_timeout: Option<i32>,
+    /// Batches received and invoked at once, as Lambda runs up to the event
+    /// source mapping's `MaximumConcurrency` instances (the template's
+    /// `WorkerMaximumConcurrency`, default 10).
+    #[arg(long, env = "NOTIFY_WORKER_MAXIMUM_CONCURRENCY", default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=1000))]
+    concurrency: u16,
     /// How long one invocation may take (the first one compiles the function).
     #[arg(long, default_value_t = 900)]
     invoke_timeout_seconds: u64,
@@ -77,6 +82,7 @@ async fn run(cli: Cli) -> Result<()> {
             wait: Duration::from_secs(cli.wait_seconds),
             visibility_timeout: cli.visibility_timeout,
         },
+        concurrency: usize::from(cli.concurrency),
     };
     let stop = async {
         if let Err(err) = tokio::signal::ctrl_c().await {
@@ -85,4 +91,17 @@ async fn run(cli: Cli) -> Result<()> {
         }
     };
     sqs_trigger::run(&sqs, &invoker, &config, stop).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ten_pollers_by_default_as_the_templates_worker_maximum_concurrency() {
+        let parsed = Cli::try_parse_from(["sqs-trigger", "--queue-url", "q"]).ok();
+        assert_eq!(parsed.map(|cli| cli.concurrency), Some(10));
+        let none = Cli::try_parse_from(["sqs-trigger", "--queue-url", "q", "--concurrency", "0"]);
+        assert!(none.is_err(), "at least one poller");
+    }
 }

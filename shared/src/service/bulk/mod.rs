@@ -89,7 +89,7 @@ pub async fn send_bulk(
     let (total, accepted, rejected) = (batch.total, batch.accepted, batch.rejected);
     app.store.insert_batch(&batch).await?;
 
-    if let Err(err) = enqueue(&app.sqs, queue_url, &bodies).await {
+    if let Err(err) = enqueue(&app.sqs, queue_url, tenant_id, &bodies).await {
         match app
             .store
             .settle_batch_state(tenant_id, &batch_id, BatchState::Aborted)
@@ -166,17 +166,18 @@ async fn open_batch(app: &App, tenant_id: &str, batch_id: &str) -> Result<()> {
     }
 }
 
-/// Sends every body; `Err` (503 or 500) as soon as one cannot be sent.
-/// Returns the number of `SendMessageBatch` calls made.
+/// Sends every body of `tenant_id`'s batch; `Err` (503 or 500) as soon as
+/// one cannot be sent. Returns the number of `SendMessageBatch` calls made.
 pub async fn enqueue(
     sqs: &aws_sdk_sqs::Client,
     queue_url: &str,
+    tenant_id: &str,
     bodies: &[String],
 ) -> Result<usize> {
     // Owned indices: a closure over borrowed ones would make the future !Send.
     let sends = plan_calls(bodies)
         .into_iter()
-        .map(|indices| async move { send_call(sqs, queue_url, bodies, &indices).await });
+        .map(|indices| async move { send_call(sqs, queue_url, tenant_id, bodies, &indices).await });
     let mut results = futures::stream::iter(sends).buffer_unordered(SEND_CONCURRENCY);
     let mut made = 0;
     while let Some(result) = results.next().await {
@@ -190,6 +191,7 @@ pub async fn enqueue(
 async fn send_call(
     sqs: &aws_sdk_sqs::Client,
     queue_url: &str,
+    tenant_id: &str,
     bodies: &[String],
     indices: &[usize],
 ) -> Result<usize> {
@@ -203,14 +205,7 @@ async fn send_call(
         let entries = pending
             .iter()
             .filter_map(|&index| Some((index, bodies.get(index)?)))
-            .map(|(index, body)| {
-                SendMessageBatchRequestEntry::builder()
-                    .id(index.to_string())
-                    .message_body(body)
-                    .message_attributes(SCHEMA_ATTRIBUTE, schema.clone())
-                    .build()
-                    .map_err(|err| Error::internal("building SQS entry", err))
-            })
+            .map(|(index, body)| chunk_entry(index, body, tenant_id, &schema))
             .collect::<Result<Vec<_>>>()?;
         calls += 1;
         let output = sqs
@@ -246,6 +241,24 @@ async fn send_call(
     })
 }
 
+/// The queue entry of chunk `index`: its body, the schema attribute, and
+/// the tenant as `MessageGroupId`, which makes the standard queue an SQS
+/// fair queue on AWS (see `service::worker::fair`).
+fn chunk_entry(
+    index: usize,
+    body: &str,
+    tenant_id: &str,
+    schema: &aws_sdk_sqs::types::MessageAttributeValue,
+) -> Result<SendMessageBatchRequestEntry> {
+    SendMessageBatchRequestEntry::builder()
+        .id(index.to_string())
+        .message_body(body)
+        .message_attributes(SCHEMA_ATTRIBUTE, schema.clone())
+        .message_group_id(tenant_id)
+        .build()
+        .map_err(|err| Error::internal("building SQS entry", err))
+}
+
 /// `GET /tenants/{tenant_id}/notify/bulk/{batch_id}` after authorisation.
 /// Unknown, malformed, another tenant's, and never-opened batches are all 404.
 pub async fn bulk_status(app: &App, tenant_id: &str, batch_id: &str) -> Result<BulkStatus> {
@@ -260,4 +273,22 @@ pub async fn bulk_status(app: &App, tenant_id: &str, batch_id: &str) -> Result<B
         .filter(|batch| batch.state == BatchState::Open)
         .ok_or_else(not_found)?;
     Ok(batch.report())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_chunk_entry_carries_its_tenant_as_message_group_id() {
+        let schema = schema_attribute().ok();
+        let entry = schema
+            .as_ref()
+            .and_then(|schema| chunk_entry(3, "{}", "tnt_quiet", schema).ok());
+        assert_eq!(
+            entry.as_ref().and_then(|e| e.message_group_id()),
+            Some("tnt_quiet")
+        );
+        assert_eq!(entry.as_ref().map(|e| e.id()), Some("3"));
+    }
 }

@@ -42,6 +42,11 @@
 //!    (`ChangeMessageVisibility`): the invocation moves on to other
 //!    messages, other tenants' among them, instead of waiting.
 //!
+//! # Fairness
+//!
+//! Before an event's records are processed, each tenant's beyond its share
+//! of the invocation are set aside to the back of the queue: see [`fair`].
+//!
 //! # `purge_tenant`
 //!
 //! Goes on with a tenant's deletion: its partition in bounded steps for a
@@ -51,6 +56,7 @@
 
 pub mod chain;
 mod deliver;
+pub mod fair;
 mod purge;
 mod wave;
 
@@ -100,6 +106,9 @@ pub struct WorkerSettings {
     pub requeue_min_wait: Duration,
     /// The longest such wait (SQS allows a visibility timeout of 12 hours).
     pub max_requeue_delay: Duration,
+    /// Records of one tenant processed per invocation at most; the rest of
+    /// its first receives are set aside ([`fair`]).
+    pub tenant_share: usize,
 }
 
 impl Default for WorkerSettings {
@@ -116,6 +125,7 @@ impl Default for WorkerSettings {
             dead_letter_queue_url: None,
             requeue_min_wait: Duration::from_secs(15),
             max_requeue_delay: Duration::from_secs(12 * 3600),
+            tenant_share: 2,
         }
     }
 }

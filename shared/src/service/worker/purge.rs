@@ -75,6 +75,8 @@ impl Worker {
             .send_message()
             .queue_url(queue_url)
             .message_body(body)
+            // Its tenant's group, as every delivery message (SQS fair queues).
+            .message_group_id(tenant_id)
             .message_attributes(chain::HOP_ATTRIBUTE, next.attribute);
         if let Some(schema) = meta.schema_attribute() {
             send = send.message_attributes(SCHEMA_ATTRIBUTE, schema);

@@ -3,6 +3,7 @@
 //! retried on transient faults, poison to the dead-letter queue, deleted
 //! tenants left alone and purged.
 
+mod fairness;
 mod poison;
 mod purging;
 mod redelivery;
