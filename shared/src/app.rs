@@ -6,6 +6,7 @@ use aws_config::timeout::TimeoutConfig;
 use aws_config::SdkConfig;
 
 use crate::auth::{Authenticator, UserTokenVerifier};
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::error::BoxError;
 use crate::limits::{Meter, RateLimiter};
@@ -74,6 +75,13 @@ impl App {
             store: &self.store,
             limiter: &self.rate_limiter,
         }
+    }
+
+    /// The same `App` with rate windows and usage hours on `clock`: tests
+    /// set the time (a [`Clock::manual`]) instead of racing the wall clock.
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.rate_limiter = RateLimiter::new(clock);
+        self
     }
 
     /// For tests that instrument a client (e.g. to count DynamoDB calls).

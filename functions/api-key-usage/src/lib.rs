@@ -20,7 +20,7 @@ async fn key_usage(app: &App, req: &Request) -> Result<KeyUsage> {
         .authorize_tenant(req, &tenant_id, Requirement::Management)
         .await?;
     let period = Period::parse(query_param(req, "period").as_deref())?;
-    let now = chrono::Utc::now().timestamp();
+    let now = app.rate_limiter.now();
     usage::key_usage(app, &tenant_id, &key_id, period, now).await
 }
 

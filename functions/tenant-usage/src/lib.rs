@@ -19,7 +19,7 @@ async fn tenant_usage(app: &App, req: &Request) -> Result<TenantUsage> {
         .authorize_tenant(req, &tenant_id, Requirement::Management)
         .await?;
     let period = Period::parse(query_param(req, "period").as_deref())?;
-    let now = chrono::Utc::now().timestamp();
+    let now = app.rate_limiter.now();
     usage::tenant_usage(app, &tenant_id, period, now).await
 }
 

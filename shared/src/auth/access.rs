@@ -148,8 +148,7 @@ impl<'a> Authenticator<'a> {
             return Ok(());
         };
         let limit = grant.rate_limit.unwrap_or(default_rate);
-        let now = chrono::Utc::now().timestamp();
-        limiter.admit(self.store, &grant.key_id, limit, now).await
+        limiter.admit(self.store, &grant.key_id, limit).await
     }
 
     /// For `GET /auth/validate`: only a user token will do; an API key is not a

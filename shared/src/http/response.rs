@@ -54,10 +54,9 @@ where
             pushes_failed: metered.pushes_failed,
             ..UsageDelta::default()
         };
-        let now = chrono::Utc::now().timestamp();
         meter
             .limiter
-            .record_outcome(meter.store, key_id, outcome, now)
+            .record_outcome(meter.store, key_id, outcome)
             .await;
     }
     response

@@ -16,6 +16,8 @@ pub use fields::{collect_metering, note_pushes, note_rate_fields, Metered, RateF
 
 use std::sync::Mutex;
 
+use crate::clock::Clock;
+
 use crate::error::{Error, Result};
 use crate::store::{Store, UsageDelta, WindowOutcome};
 use notes::{KeyNote, Notes};
@@ -32,13 +34,29 @@ pub struct Meter<'a> {
 #[derive(Default)]
 pub struct RateLimiter {
     notes: Mutex<Notes>,
+    /// Windows and usage hours are read on this clock: the wall clock in
+    /// production, a manual one in tests (which set the time, not race it).
+    clock: Clock,
 }
 
 impl RateLimiter {
-    /// Counts one request of `key_id` at `now` (epoch seconds) against
-    /// `limit` per second: its rate fields, or 429 `rate_limited` (the
-    /// fields are noted for the answer either way).
-    pub async fn admit(&self, store: &Store, key_id: &str, limit: u32, now: i64) -> Result<()> {
+    pub fn new(clock: Clock) -> Self {
+        Self {
+            notes: Mutex::default(),
+            clock,
+        }
+    }
+
+    /// The limiter's time, epoch seconds.
+    pub fn now(&self) -> i64 {
+        i64::try_from(self.clock.now_unix_secs()).unwrap_or(i64::MAX)
+    }
+
+    /// Counts one request of `key_id` now against `limit` per second: its
+    /// rate fields, or 429 `rate_limited` (the fields are noted for the
+    /// answer either way).
+    pub async fn admit(&self, store: &Store, key_id: &str, limit: u32) -> Result<()> {
+        let now = self.now();
         let Some((joined, delta)) = self.before_write(key_id, now) else {
             return Err(refuse(key_id, RateFields::exhausted(limit, 1)));
         };
@@ -98,7 +116,8 @@ impl RateLimiter {
     /// carried by the key's next counted request, or written now when the
     /// key is quiet or the counts have waited long enough (see
     /// [`KeyNote::flush_now`]). Failures are logged: usage is bookkeeping.
-    pub async fn record_outcome(&self, store: &Store, key_id: &str, outcome: UsageDelta, now: i64) {
+    pub async fn record_outcome(&self, store: &Store, key_id: &str, outcome: UsageDelta) {
+        let now = self.now();
         let mut due = UsageDelta::default();
         self.update(key_id, |note| {
             note.carry(outcome, now);

@@ -99,7 +99,7 @@ fn scopes_of(requested: Option<Vec<Scope>>) -> Result<Vec<Scope>> {
 
 pub async fn list_api_keys(app: &App, tenant_id: &str) -> Result<ApiKeyList> {
     let mut keys = app.store.list_api_keys(tenant_id).await?;
-    let now = chrono::Utc::now().timestamp();
+    let now = app.rate_limiter.now();
     // Each key's last 8 days of hour items, a few keys at a time.
     // Owned ids: a stream over borrowed keys makes the handler's future
     // not `Send` for every lifetime, which the Lambda runtime needs.
