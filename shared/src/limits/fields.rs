@@ -80,6 +80,15 @@ pub fn note_rate_fields(key_id: &str, fields: RateFields) {
     let _ = METERED.try_with(|slot| slot.borrow_mut().key = Some((key_id.to_owned(), fields)));
 }
 
+/// The key the request being handled was made with, once authorised
+/// (`None` for user tokens and outside [`collect_metering`]).
+pub fn metered_key_id() -> Option<String> {
+    METERED
+        .try_with(|slot| slot.borrow().key.as_ref().map(|(key_id, _)| key_id.clone()))
+        .ok()
+        .flatten()
+}
+
 /// Notes pushes a single send attempted, and how many failed.
 pub fn note_pushes(attempted: u32, failed: u32) {
     let _ = METERED.try_with(|slot| {

@@ -12,7 +12,9 @@
 mod fields;
 mod notes;
 
-pub use fields::{collect_metering, note_pushes, note_rate_fields, Metered, RateFields};
+pub use fields::{
+    collect_metering, metered_key_id, note_pushes, note_rate_fields, Metered, RateFields,
+};
 
 use std::sync::Mutex;
 
