@@ -127,13 +127,25 @@ impl RateLimiter {
                 due = note.take();
             }
         });
-        if due.is_empty() {
-            return;
+        let mut writes = self.take_due(now);
+        if !due.is_empty() {
+            writes.push((key_id.to_owned(), due));
         }
-        if let Err(err) = store.add_key_usage(key_id, now, due).await {
-            tracing::warn!(key_id, error = %err, "could not record API key usage");
-            self.update(key_id, |note| note.carry(due, now));
+        for (key_id, due) in writes {
+            if let Err(err) = store.add_key_usage(&key_id, now, due).await {
+                tracing::warn!(key_id, error = %err, "could not record API key usage");
+                self.update(&key_id, |note| note.carry(due, now));
+            }
         }
+    }
+
+    /// Other keys' counts held long enough (see [`Notes::take_due`]).
+    fn take_due(&self, now: i64) -> Vec<(String, UsageDelta)> {
+        let mut notes = self
+            .notes
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        notes.take_due(now)
     }
 
     fn update(&self, key_id: &str, change: impl FnOnce(&mut KeyNote)) {

@@ -30,6 +30,11 @@ pub(super) struct KeyNote {
 /// A key whose requests come further apart than this (seconds) is quiet.
 const QUIET_SECS: i64 = 10;
 
+/// Other keys' held counts written with one answer at most: bounds the
+/// writes a request adds, while counts held since `QUIET_SECS` still
+/// reach the store with the container's next answers.
+pub(super) const FLUSH_OTHERS: usize = 4;
+
 impl KeyNote {
     pub fn carry(&mut self, delta: UsageDelta, now: i64) {
         if delta.is_empty() {
@@ -56,8 +61,12 @@ impl KeyNote {
     /// counts held `QUIET_SECS` are due. A busy key's counts ride on its
     /// next request's write (no write of their own).
     pub fn flush_now(&self, now: i64) -> bool {
-        !self.pending.is_empty()
-            && (self.quiet || now.saturating_sub(self.pending_since) >= QUIET_SECS)
+        self.quiet && !self.pending.is_empty() || self.held_long(now)
+    }
+
+    /// Counts are pending since `QUIET_SECS` or longer.
+    pub fn held_long(&self, now: i64) -> bool {
+        !self.pending.is_empty() && now.saturating_sub(self.pending_since) >= QUIET_SECS
     }
 }
 
@@ -69,6 +78,18 @@ pub(super) struct Notes {
 impl Notes {
     pub fn get_mut(&mut self, key_id: &str, _now: i64) -> Option<&mut KeyNote> {
         self.notes.get_mut(key_id)
+    }
+
+    /// Up to [`FLUSH_OTHERS`] keys' counts held `QUIET_SECS` or longer,
+    /// taken out of their notes to be written (a key whose requests
+    /// stopped would otherwise hold them until the container ends).
+    pub fn take_due(&mut self, now: i64) -> Vec<(String, UsageDelta)> {
+        self.notes
+            .iter_mut()
+            .filter(|(_, note)| note.held_long(now))
+            .take(FLUSH_OTHERS)
+            .map(|(key_id, note)| (key_id.clone(), note.take()))
+            .collect()
     }
 
     pub fn update(&mut self, key_id: &str, change: impl FnOnce(&mut KeyNote)) {
@@ -112,6 +133,28 @@ mod tests {
         assert!(notes.get_mut("key_0", 1_000).is_some());
         assert!(notes.get_mut("key_new", 1_000).is_some());
         assert!(notes.get_mut("key_1", 1_000).is_none());
+    }
+
+    #[test]
+    fn counts_held_ten_seconds_are_taken_a_few_keys_at_a_time() {
+        let mut notes = Notes::default();
+        let held = UsageDelta {
+            rejected: 1,
+            ..UsageDelta::default()
+        };
+        for index in 0..6 {
+            notes.update(&format!("key_{index}"), |note| {
+                note.seen(100);
+                note.seen(101);
+                note.carry(held, 101);
+            });
+        }
+        assert!(notes.take_due(105).is_empty(), "held under ten seconds");
+        let due = notes.take_due(111);
+        assert_eq!(due.len(), FLUSH_OTHERS);
+        assert!(due.iter().all(|(_, delta)| *delta == held));
+        assert_eq!(notes.take_due(111).len(), 6 - FLUSH_OTHERS);
+        assert!(notes.take_due(200).is_empty(), "nothing is taken twice");
     }
 
     #[test]

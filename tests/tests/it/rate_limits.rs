@@ -433,6 +433,39 @@ async fn usage_counts_exactly_the_requests_refusals_and_throttles_of_a_scripted_
 }
 
 #[tokio::test]
+async fn a_silent_key_s_held_refusal_reaches_the_store_with_the_containers_next_answer() {
+    let tenant = Tenant::new("held").await;
+    let app = &tenant.app;
+    let (_, created) = tenant
+        .create_key(json!({"name": "goes-silent", "rate_limit": 100}))
+        .await;
+    let silent = created["key"].as_str().unwrap_or_default().to_owned();
+    let silent_id = created["key_id"].as_str().unwrap_or_default().to_owned();
+    let other = tenant.key(100).await;
+    // Two requests a second apart (a busy key), then a 400 whose count is
+    // held for the key's next request, which never comes.
+    let response = device_list::handle(app, tenant.list_devices().api_key(&silent).build()).await;
+    assert_eq!(response.status(), 200);
+    tenant.clock.advance(Duration::from_secs(1));
+    let bad_token = tenant.register("x").api_key(&silent).build();
+    assert_eq!(device_register::handle(app, bad_token).await.status(), 400);
+    let counts = |bucket: &Value| ["requests", "rejected"].map(|name| bucket[name].as_u64());
+    assert_eq!(
+        counts(&this_hour(&tenant, &silent_id).await),
+        [Some(2), Some(0)],
+        "the refusal is held"
+    );
+    // Ten seconds on, another key's answer writes it.
+    tenant.clock.advance(Duration::from_secs(10));
+    let response = device_list::handle(app, tenant.list_devices().api_key(&other).build()).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        counts(&this_hour(&tenant, &silent_id).await),
+        [Some(2), Some(1)]
+    );
+}
+
+#[tokio::test]
 async fn usage_of_a_key_of_another_tenant_or_an_unknown_period_is_refused() {
     let tenant = Tenant::new("usage-refused").await;
     let other = Tenant::new("usage-other").await;
