@@ -161,6 +161,7 @@ async fn process_all(
             deadline: None,
             hop: 0,
             schema: None,
+            key_id: None,
         };
         async move { worker.process(body, &meta).await }
     }))

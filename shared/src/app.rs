@@ -6,8 +6,10 @@ use aws_config::timeout::TimeoutConfig;
 use aws_config::SdkConfig;
 
 use crate::auth::{Authenticator, UserTokenVerifier};
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::error::BoxError;
+use crate::limits::{Meter, RateLimiter};
 use crate::secrets::Secrets;
 use crate::store::Store;
 
@@ -32,6 +34,8 @@ pub struct App {
     pub secrets: Secrets,
     pub user_tokens: UserTokenVerifier,
     pub sqs: aws_sdk_sqs::Client,
+    /// This container's notes on API keys' rate windows.
+    pub rate_limiter: RateLimiter,
 }
 
 impl App {
@@ -62,6 +66,22 @@ impl App {
     /// Authorisation, with only the parts of `App` it needs.
     pub fn authenticator(&self) -> Authenticator<'_> {
         Authenticator::new(&self.store, &self.user_tokens)
+            .with_rate_limits(&self.rate_limiter, self.config.key_rate_limits.default)
+    }
+
+    /// Usage recording, with only the parts of `App` it needs.
+    pub fn meter(&self) -> Meter<'_> {
+        Meter {
+            store: &self.store,
+            limiter: &self.rate_limiter,
+        }
+    }
+
+    /// The same `App` with rate windows and usage hours on `clock`: tests
+    /// set the time (a [`Clock::manual`]) instead of racing the wall clock.
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.rate_limiter = RateLimiter::new(clock);
+        self
     }
 
     /// For tests that instrument a client (e.g. to count DynamoDB calls).
@@ -80,6 +100,7 @@ impl App {
             ),
             secrets,
             sqs,
+            rate_limiter: RateLimiter::default(),
             config,
         }
     }

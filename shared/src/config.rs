@@ -79,10 +79,57 @@ pub struct Config {
     /// [`DEFAULT_MAX_TENANTS_PER_ORG`]): each tenant with credentials is a
     /// Secrets Manager secret the operator pays for.
     pub max_tenants_per_org: u32,
+    /// Per-key request rates (the template's `KeyRateLimitDefault` and
+    /// `KeyRateLimitMax`).
+    pub key_rate_limits: KeyRateLimits,
     pub providers: ProviderEndpoints,
 }
 
 pub const DEFAULT_MAX_TENANTS_PER_ORG: u32 = 50;
+
+/// Requests per second an API key may make: `default` for a key created
+/// without `rate_limit`, and the most a key may be given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyRateLimits {
+    /// `NOTIFY_KEY_RATE_LIMIT_DEFAULT`.
+    pub default: u32,
+    /// `NOTIFY_KEY_RATE_LIMIT_MAX`, at least `default`.
+    pub max: u32,
+}
+
+impl Default for KeyRateLimits {
+    fn default() -> Self {
+        Self {
+            default: 50,
+            max: 1000,
+        }
+    }
+}
+
+impl KeyRateLimits {
+    fn from_env() -> Result<Self, ConfigError> {
+        let defaults = Self::default();
+        let limits = Self {
+            default: positive_count(
+                "NOTIFY_KEY_RATE_LIMIT_DEFAULT",
+                optional("NOTIFY_KEY_RATE_LIMIT_DEFAULT"),
+            )?
+            .unwrap_or(defaults.default),
+            max: positive_count(
+                "NOTIFY_KEY_RATE_LIMIT_MAX",
+                optional("NOTIFY_KEY_RATE_LIMIT_MAX"),
+            )?
+            .unwrap_or(defaults.max),
+        };
+        if limits.default > limits.max {
+            return Err(ConfigError::Invalid {
+                name: "NOTIFY_KEY_RATE_LIMIT_DEFAULT",
+                expected: "at most NOTIFY_KEY_RATE_LIMIT_MAX",
+            });
+        }
+        Ok(limits)
+    }
+}
 
 /// How a tenant deletion purges what is left of the tenant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -138,6 +185,7 @@ impl Config {
                 optional("NOTIFY_MAX_TENANTS_PER_ORG"),
             )?
             .unwrap_or(DEFAULT_MAX_TENANTS_PER_ORG),
+            key_rate_limits: KeyRateLimits::from_env()?,
             providers: ProviderEndpoints {
                 apns_production: optional("NOTIFY_APNS_PRODUCTION_URL")
                     .unwrap_or(defaults.apns_production),
@@ -236,6 +284,7 @@ mod tests {
             tenant_purge: PurgeMode::Queued,
             delivery_max_receive_count: None,
             max_tenants_per_org: DEFAULT_MAX_TENANTS_PER_ORG,
+            key_rate_limits: KeyRateLimits::default(),
             providers: ProviderEndpoints::default(),
         };
         let error = config.delivery_queue().err().map(|err| err.to_string());

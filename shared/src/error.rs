@@ -60,6 +60,12 @@ pub enum Error {
         detail: String,
         retry_after_secs: u64,
     },
+    /// 429 `rate_limited`: an API key over its requests per second.
+    #[error("{detail}")]
+    RateLimited {
+        detail: String,
+        retry_after_secs: u64,
+    },
     /// 503: a dependency (DynamoDB, SQS, Secrets Manager) is unavailable.
     #[error("{context}: dependency unavailable")]
     Unavailable {
@@ -239,7 +245,7 @@ impl Error {
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Replayed { status, .. } => *status,
-            Self::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Throttled { .. } | Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable { .. } | Self::Unsettled { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -258,6 +264,7 @@ impl Error {
             Self::NotFound(_) => "not_found",
             Self::PayloadTooLarge(_) => "payload_too_large",
             Self::Throttled { .. } => "throttled",
+            Self::RateLimited { .. } => "rate_limited",
             Self::Unavailable { .. } | Self::Unsettled { .. } => "service_unavailable",
             Self::Internal { .. } => "internal_error",
         }
@@ -278,6 +285,9 @@ impl Error {
     pub fn retry_after_secs(&self) -> Option<u64> {
         match self {
             Self::Throttled {
+                retry_after_secs, ..
+            }
+            | Self::RateLimited {
                 retry_after_secs, ..
             } => Some(*retry_after_secs),
             Self::Busy {

@@ -10,6 +10,7 @@ pub mod credentials;
 pub mod error;
 pub mod http;
 pub mod ids;
+pub mod limits;
 pub mod model;
 pub mod push;
 pub mod secrets;

@@ -30,6 +30,7 @@ pub fn offline_app() -> App {
             tenant_purge: PurgeMode::Inline,
             delivery_max_receive_count: None,
             max_tenants_per_org: crate::config::DEFAULT_MAX_TENANTS_PER_ORG,
+            key_rate_limits: crate::config::KeyRateLimits::default(),
             providers: ProviderEndpoints::default(),
         },
         &sdk,

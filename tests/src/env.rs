@@ -119,6 +119,7 @@ impl TestEnv {
             tenant_purge: PurgeMode::Inline,
             delivery_max_receive_count: None,
             max_tenants_per_org: notify_shared::config::DEFAULT_MAX_TENANTS_PER_ORG,
+            key_rate_limits: notify_shared::config::KeyRateLimits::default(),
             providers,
         };
         let app = App::with_clients(

@@ -4,7 +4,7 @@
 
 use lambda_http::{Body, Request, Response};
 use notify_shared::auth::Requirement;
-use notify_shared::http::{path_param, respond};
+use notify_shared::http::{path_param, respond_to};
 use notify_shared::service::api_keys;
 use notify_shared::{App, Result};
 use serde::Serialize;
@@ -16,7 +16,7 @@ pub struct Deleted {
 }
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
-    respond(&req, delete(app, &req).await)
+    respond_to(app.meter(), &req, delete(app, &req)).await
 }
 
 async fn delete(app: &App, req: &Request) -> Result<Deleted> {

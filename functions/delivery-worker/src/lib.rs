@@ -16,7 +16,7 @@ use std::time::{Instant, SystemTime};
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use lambda_runtime::{Error, LambdaEvent};
 use notify_shared::clock::invocation_deadline;
-use notify_shared::service::queue_schema::SCHEMA_ATTRIBUTE;
+use notify_shared::service::queue_schema::{KEY_ATTRIBUTE, SCHEMA_ATTRIBUTE};
 use notify_shared::service::worker::{chain, fair, MessageMeta, Verdict, Worker};
 use tracing::Instrument;
 
@@ -99,6 +99,10 @@ fn meta_of(record: &SqsMessage, deadline: Option<Instant>) -> MessageMeta {
         schema: record
             .message_attributes
             .get(SCHEMA_ATTRIBUTE)
+            .and_then(|attribute| attribute.string_value.clone()),
+        key_id: record
+            .message_attributes
+            .get(KEY_ATTRIBUTE)
             .and_then(|attribute| attribute.string_value.clone()),
     }
 }

@@ -3,13 +3,13 @@
 
 use lambda_http::{Body, Request, Response};
 use notify_shared::auth::Requirement;
-use notify_shared::http::{path_param, query_param, respond};
+use notify_shared::http::{path_param, query_param, respond_to};
 use notify_shared::model::{DeviceList, Scope};
 use notify_shared::service::devices;
 use notify_shared::{App, Result};
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
-    respond(&req, list(app, &req).await)
+    respond_to(app.meter(), &req, list(app, &req)).await
 }
 
 async fn list(app: &App, req: &Request) -> Result<DeviceList> {

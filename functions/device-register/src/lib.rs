@@ -5,13 +5,13 @@
 
 use lambda_http::{Body, Request, Response};
 use notify_shared::auth::Requirement;
-use notify_shared::http::{json_body, path_param, respond};
+use notify_shared::http::{json_body, path_param, respond_to};
 use notify_shared::model::{Device, Scope};
 use notify_shared::service::devices;
 use notify_shared::{App, Result};
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
-    respond(&req, register(app, &req).await)
+    respond_to(app.meter(), &req, register(app, &req)).await
 }
 
 async fn register(app: &App, req: &Request) -> Result<Device> {

@@ -7,13 +7,13 @@
 
 use lambda_http::{Body, Request, Response};
 use notify_shared::auth::Requirement;
-use notify_shared::http::{optional_path_param, path_param, query_param, respond};
+use notify_shared::http::{optional_path_param, path_param, query_param, respond_to};
 use notify_shared::model::{DeviceDeleted, Scope};
 use notify_shared::service::devices::{self, TokenIn};
 use notify_shared::{App, Error, Result};
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
-    respond(&req, unregister(app, &req).await)
+    respond_to(app.meter(), &req, unregister(app, &req)).await
 }
 
 async fn unregister(app: &App, req: &Request) -> Result<DeviceDeleted> {

@@ -5,13 +5,13 @@
 
 use lambda_http::{Body, Request, Response};
 use notify_shared::auth::Requirement;
-use notify_shared::http::{path_param, respond};
+use notify_shared::http::{path_param, respond_to};
 use notify_shared::model::{BulkStatus, Scope};
 use notify_shared::service::bulk;
 use notify_shared::{App, Result};
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
-    respond(&req, status(app, &req).await)
+    respond_to(app.meter(), &req, status(app, &req)).await
 }
 
 async fn status(app: &App, req: &Request) -> Result<BulkStatus> {

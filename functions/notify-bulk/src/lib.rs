@@ -6,7 +6,7 @@
 
 use lambda_http::{Body, Request, Response};
 use notify_shared::auth::Requirement;
-use notify_shared::http::{json_body, path_param, respond};
+use notify_shared::http::{json_body, path_param, respond_to};
 use notify_shared::model::{BulkNotificationRequest, Scope};
 use notify_shared::service::bulk;
 use notify_shared::service::idempotency::idempotent;
@@ -16,7 +16,7 @@ use notify_shared::{App, Result};
 pub const ENDPOINT: &str = "notify_bulk";
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
-    respond(&req, send(app, &req).await)
+    respond_to(app.meter(), &req, send(app, &req)).await
 }
 
 async fn send(app: &App, req: &Request) -> Result<serde_json::Value> {

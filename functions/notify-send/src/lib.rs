@@ -8,7 +8,7 @@ use std::time::SystemTime;
 use lambda_http::{Body, Request, RequestExt, Response};
 use notify_shared::auth::Requirement;
 use notify_shared::clock::invocation_deadline;
-use notify_shared::http::{json_body, path_param, respond};
+use notify_shared::http::{json_body, path_param, respond_to};
 use notify_shared::model::Scope;
 use notify_shared::service::delivery::Delivery;
 use notify_shared::service::idempotency::idempotent;
@@ -19,7 +19,7 @@ use notify_shared::{App, Result};
 pub const ENDPOINT: &str = "notify";
 
 pub async fn handle(app: &App, delivery: &Delivery, req: Request) -> Response<Body> {
-    respond(&req, send(app, delivery, &req).await)
+    respond_to(app.meter(), &req, send(app, delivery, &req)).await
 }
 
 async fn send(app: &App, delivery: &Delivery, req: &Request) -> Result<serde_json::Value> {

@@ -2,13 +2,13 @@
 #![forbid(unsafe_code)]
 
 use lambda_http::{Body, Request, Response};
-use notify_shared::http::{json_body, respond};
+use notify_shared::http::{json_body, respond_to};
 use notify_shared::model::Tenant;
 use notify_shared::service::tenants;
 use notify_shared::{App, Result};
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
-    respond(&req, create(app, &req).await)
+    respond_to(app.meter(), &req, create(app, &req)).await
 }
 
 async fn create(app: &App, req: &Request) -> Result<Tenant> {

@@ -3,7 +3,7 @@
 #![forbid(unsafe_code)]
 
 use lambda_http::{Body, Request, Response};
-use notify_shared::http::{path_param, respond};
+use notify_shared::http::{path_param, respond_to};
 use notify_shared::service::tenants;
 use notify_shared::{App, Result};
 use serde::Serialize;
@@ -15,7 +15,7 @@ pub struct Deleted {
 }
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
-    respond(&req, delete(app, &req).await)
+    respond_to(app.meter(), &req, delete(app, &req)).await
 }
 
 async fn delete(app: &App, req: &Request) -> Result<Deleted> {

@@ -3,12 +3,12 @@
 
 use lambda_http::{Body, Request, Response};
 use notify_shared::auth::Requirement;
-use notify_shared::http::{path_param, respond};
+use notify_shared::http::{path_param, respond_to};
 use notify_shared::model::Tenant;
 use notify_shared::{App, Result};
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
-    respond(&req, get(app, &req).await)
+    respond_to(app.meter(), &req, get(app, &req)).await
 }
 
 async fn get(app: &App, req: &Request) -> Result<Tenant> {

@@ -2,13 +2,13 @@
 #![forbid(unsafe_code)]
 
 use lambda_http::{Body, Request, Response};
-use notify_shared::http::{query_param, respond};
+use notify_shared::http::{query_param, respond_to};
 use notify_shared::model::TenantList;
 use notify_shared::service::tenants;
 use notify_shared::{App, Result};
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
-    respond(&req, list(app, &req).await)
+    respond_to(app.meter(), &req, list(app, &req)).await
 }
 
 async fn list(app: &App, req: &Request) -> Result<TenantList> {

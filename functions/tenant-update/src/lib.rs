@@ -3,13 +3,13 @@
 
 use lambda_http::{Body, Request, Response};
 use notify_shared::auth::Requirement;
-use notify_shared::http::{json_body, path_param, respond};
+use notify_shared::http::{json_body, path_param, respond_to};
 use notify_shared::model::Tenant;
 use notify_shared::service::tenants;
 use notify_shared::{App, Result};
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
-    respond(&req, update(app, &req).await)
+    respond_to(app.meter(), &req, update(app, &req)).await
 }
 
 async fn update(app: &App, req: &Request) -> Result<Tenant> {

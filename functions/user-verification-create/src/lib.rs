@@ -5,12 +5,12 @@
 
 use lambda_http::{Body, Request, Response};
 use notify_shared::auth::Requirement;
-use notify_shared::http::{path_param, respond};
+use notify_shared::http::{path_param, respond_to};
 use notify_shared::service::user_verification::{self, CreatedUserVerification};
 use notify_shared::{App, Result};
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
-    respond(&req, create(app, &req).await)
+    respond_to(app.meter(), &req, create(app, &req)).await
 }
 
 async fn create(app: &App, req: &Request) -> Result<CreatedUserVerification> {

@@ -4,12 +4,12 @@
 
 use lambda_http::{Body, Request, Response};
 use notify_shared::auth::Requirement;
-use notify_shared::http::{path_param, respond};
+use notify_shared::http::{path_param, respond_to};
 use notify_shared::service::user_verification::{self, DeletedUserVerification};
 use notify_shared::{App, Result};
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
-    respond(&req, delete(app, &req).await)
+    respond_to(app.meter(), &req, delete(app, &req)).await
 }
 
 async fn delete(app: &App, req: &Request) -> Result<DeletedUserVerification> {

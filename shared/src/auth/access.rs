@@ -13,6 +13,7 @@ use crate::auth::{api_key, UserClaims, UserTokenVerifier};
 use crate::error::{Error, Result};
 use crate::http::{header, single_header};
 use crate::ids::is_tenant_id;
+use crate::limits::RateLimiter;
 use crate::model::ApiKeyGrant;
 use crate::model::{Scope, Tenant};
 use crate::store::Store;
@@ -117,11 +118,37 @@ fn user_only() -> Error {
 pub struct Authenticator<'a> {
     store: &'a Store,
     user_tokens: &'a UserTokenVerifier,
+    /// The container's rate limiter and the deployment's default rate;
+    /// without one, keys are not rate limited.
+    rate_limits: Option<(&'a RateLimiter, u32)>,
 }
 
 impl<'a> Authenticator<'a> {
     pub fn new(store: &'a Store, user_tokens: &'a UserTokenVerifier) -> Self {
-        Self { store, user_tokens }
+        Self {
+            store,
+            user_tokens,
+            rate_limits: None,
+        }
+    }
+
+    /// Counts and limits each request of an API key (`default_rate` for
+    /// keys created without `rate_limit`).
+    pub fn with_rate_limits(self, limiter: &'a RateLimiter, default_rate: u32) -> Self {
+        Self {
+            rate_limits: Some((limiter, default_rate)),
+            ..self
+        }
+    }
+
+    /// A request authenticated with `grant`: counted against the key's rate
+    /// before anything else is done, 429 `rate_limited` when over it.
+    async fn meter(&self, grant: &ApiKeyGrant) -> Result<()> {
+        let Some((limiter, default_rate)) = self.rate_limits else {
+            return Ok(());
+        };
+        let limit = grant.rate_limit.unwrap_or(default_rate);
+        limiter.admit(self.store, &grant.key_id, limit).await
     }
 
     /// For `GET /auth/validate`: only a user token will do; an API key is not a
@@ -144,7 +171,10 @@ impl<'a> Authenticator<'a> {
             Presented::ApiKey(key) => {
                 let parsed = api_key::parse(key).ok_or_else(invalid_key)?;
                 match self.store.find_api_key(&parsed.hash).await? {
-                    Some(_) => Err(user_only()),
+                    Some(grant) => {
+                        self.meter(&grant).await?;
+                        Err(user_only())
+                    }
                     None => Err(invalid_key()),
                 }
             }
@@ -178,54 +208,67 @@ impl<'a> Authenticator<'a> {
                     caller: Caller::User(claims),
                 })
             }
-            Presented::ApiKey(key) => {
-                // Shape and checksum first: a malformed key costs no database read.
-                let parsed = api_key::parse(key).ok_or_else(invalid_key)?;
-                // A path that is no tenant id (over-long, `#`...) is no key's
-                // tenant: 403 for a valid key, 401 for an unknown one, and the
-                // path never becomes part of a DynamoDB key.
-                if !is_tenant_id(tenant_id) {
-                    return match self.store.find_api_key(&parsed.hash).await? {
-                        Some(_) => Err(foreign_tenant()),
-                        None => Err(invalid_key()),
-                    };
-                }
-                let (grant, tenant) = self
-                    .store
-                    .authenticate_api_key(&parsed.hash, tenant_id)
-                    .await?;
-                let grant = grant.ok_or_else(invalid_key)?;
-                if grant.tenant_id != tenant_id {
-                    return Err(Error::Forbidden(
-                        "this API key is not allowed on this tenant".to_owned(),
-                    ));
-                }
-                // The key's own tenant is gone: the key died with it.
-                let tenant = tenant.ok_or_else(invalid_key)?;
-                // The key authenticated: that is a use, whatever it was refused for next.
-                self.store
-                    .record_api_key_use(&grant, chrono::Utc::now())
-                    .await;
-                match requirement {
-                    Requirement::Management => return Err(user_only()),
-                    Requirement::Scope(scope) if !grant.allows(scope) => {
-                        return Err(Error::Forbidden(format!(
-                            "this API key lacks the {} scope",
-                            scope
-                                .granted_by()
-                                .iter()
-                                .map(|granted| format!("`{}`", granted.as_str()))
-                                .collect::<Vec<_>>()
-                                .join(" or ")
-                        )))
-                    }
-                    Requirement::Scope(_) => {}
-                }
-                Ok(TenantAccess {
-                    tenant,
-                    caller: Caller::ApiKey(grant),
-                })
-            }
+            Presented::ApiKey(key) => self.authorize_key(key, tenant_id, requirement).await,
         }
+    }
+
+    /// The API-key half of [`Self::authorize_tenant`].
+    async fn authorize_key(
+        &self,
+        key: &str,
+        tenant_id: &str,
+        requirement: Requirement,
+    ) -> Result<TenantAccess> {
+        // Shape and checksum first: a malformed key costs no database read.
+        let parsed = api_key::parse(key).ok_or_else(invalid_key)?;
+        // A path that is no tenant id (over-long, `#`...) is no key's
+        // tenant: 403 for a valid key, 401 for an unknown one, and the
+        // path never becomes part of a DynamoDB key.
+        if !is_tenant_id(tenant_id) {
+            return match self.store.find_api_key(&parsed.hash).await? {
+                Some(grant) => {
+                    self.meter(&grant).await?;
+                    Err(foreign_tenant())
+                }
+                None => Err(invalid_key()),
+            };
+        }
+        let (grant, tenant) = self
+            .store
+            .authenticate_api_key(&parsed.hash, tenant_id)
+            .await?;
+        let grant = grant.ok_or_else(invalid_key)?;
+        // Before anything else: a key over its rate gets nothing done.
+        self.meter(&grant).await?;
+        if grant.tenant_id != tenant_id {
+            return Err(Error::Forbidden(
+                "this API key is not allowed on this tenant".to_owned(),
+            ));
+        }
+        // The key's own tenant is gone: the key died with it.
+        let tenant = tenant.ok_or_else(invalid_key)?;
+        // The key authenticated: that is a use, whatever it was refused for next.
+        self.store
+            .record_api_key_use(&grant, chrono::Utc::now())
+            .await;
+        match requirement {
+            Requirement::Management => return Err(user_only()),
+            Requirement::Scope(scope) if !grant.allows(scope) => {
+                return Err(Error::Forbidden(format!(
+                    "this API key lacks the {} scope",
+                    scope
+                        .granted_by()
+                        .iter()
+                        .map(|granted| format!("`{}`", granted.as_str()))
+                        .collect::<Vec<_>>()
+                        .join(" or ")
+                )))
+            }
+            Requirement::Scope(_) => {}
+        }
+        Ok(TenantAccess {
+            tenant,
+            caller: Caller::ApiKey(grant),
+        })
     }
 }

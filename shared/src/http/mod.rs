@@ -10,5 +10,5 @@ pub use request::{
     header, json_body, optional_path_param, path_param, percent_decode_once, query_param,
     request_id, single_header,
 };
-pub use response::{error_response, json_response, respond};
+pub use response::{error_response, json_response, respond, respond_to};
 pub use runtime::run;

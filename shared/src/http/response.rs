@@ -7,6 +7,8 @@ use serde::Serialize;
 
 use crate::error::{Error, ErrorBody, Result};
 use crate::http::request::request_id;
+use crate::limits::{collect_metering, Meter};
+use crate::store::UsageDelta;
 
 pub fn json_response<T: Serialize>(status: StatusCode, value: &T) -> Response<Body> {
     match serde_json::to_string(value) {
@@ -27,6 +29,35 @@ pub fn error_response(err: &Error, request_id: &str) -> Response<Body> {
         response
             .headers_mut()
             .insert(RETRY_AFTER, HeaderValue::from(seconds));
+    }
+    response
+}
+
+/// Runs a handler's work and answers as [`respond`] does. When the request
+/// was made with an API key (its authorisation notes it), the answer gets
+/// the `RateLimit-Policy` / `RateLimit` fields and its outcome (a 4xx,
+/// pushes made) goes to the key's usage.
+pub async fn respond_to<T, F>(meter: Meter<'_>, req: &Request, work: F) -> Response<Body>
+where
+    T: Serialize,
+    F: std::future::Future<Output = Result<T>>,
+{
+    // Boxed: the handler's future is deep already, and the slot's scope
+    // around it would take the compiler's layout queries past their limit.
+    let (result, metered) = collect_metering(Box::pin(work)).await;
+    let mut response = respond(req, result);
+    if let Some((key_id, fields)) = &metered.key {
+        fields.write_to(response.headers_mut());
+        let outcome = UsageDelta {
+            rejected: u32::from(response.status().is_client_error()),
+            pushes: metered.pushes,
+            pushes_failed: metered.pushes_failed,
+            ..UsageDelta::default()
+        };
+        meter
+            .limiter
+            .record_outcome(meter.store, key_id, outcome)
+            .await;
     }
     response
 }

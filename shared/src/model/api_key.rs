@@ -45,6 +45,8 @@ impl Scope {
 pub struct CreateApiKeyRequest {
     pub name: String,
     pub scopes: Option<Vec<Scope>>,
+    /// Requests per second, 1 to the deployment's maximum.
+    pub rate_limit: Option<u32>,
 }
 
 /// The creation answer: the only time the plain key is shown.
@@ -55,6 +57,7 @@ pub struct CreatedApiKey {
     pub name: String,
     pub prefix: String,
     pub scopes: Vec<Scope>,
+    pub rate_limit: u32,
     pub created_at: String,
 }
 
@@ -64,8 +67,19 @@ pub struct ApiKey {
     pub name: String,
     pub prefix: String,
     pub scopes: Vec<Scope>,
+    /// Requests per second; absent on keys made before rate limits, which
+    /// get the deployment's default (filled in when listed).
+    #[serde(default)]
+    pub rate_limit: Option<u32>,
     pub created_at: String,
     pub last_used_at: Option<String>,
+    /// Requests in the last 24 hours (listings only, never stored).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requests_24h: Option<u64>,
+    /// The current hour's requests exceed ten times the key's hourly mean
+    /// over the 7 days before, and 100 (listings only, never stored).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unusual_activity: Option<bool>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -80,6 +94,8 @@ pub struct ApiKeyGrant {
     pub tenant_id: String,
     pub scopes: Vec<Scope>,
     pub last_used_at: Option<String>,
+    /// Requests per second; `None` for the deployment's default.
+    pub rate_limit: Option<u32>,
     /// The key's SHA-256: the key of its lookup item.
     pub(crate) hash: String,
 }

@@ -10,6 +10,7 @@ pub mod push_type;
 pub mod queue;
 pub mod sqs_text;
 pub mod tenant;
+pub mod usage;
 
 pub use api_key::{ApiKey, ApiKeyGrant, ApiKeyList, CreateApiKeyRequest, CreatedApiKey, Scope};
 pub use batch::{
@@ -23,3 +24,4 @@ pub use platform::{Platform, PushProvider};
 pub use push_type::{PushType, TokenType};
 pub use queue::{DeliverChunk, QueueMessage};
 pub use tenant::{CreateTenantRequest, Tenant, TenantList, UpdateTenantRequest, WebPushSettings};
+pub use usage::{KeyUsage, TenantUsage, UsageBucket};

@@ -5,11 +5,17 @@ use secrecy::ExposeSecret;
 use crate::app::App;
 use crate::auth::api_key;
 use crate::clock::now_rfc3339;
+use crate::config::KeyRateLimits;
 use crate::error::{Error, Result};
 use crate::ids::{has_id_shape, new_key_id};
 use crate::model::{ApiKey, ApiKeyList, CreateApiKeyRequest, CreatedApiKey, Scope};
+use crate::service::usage;
+use crate::store::HourUsage;
+use futures::StreamExt;
 
 const MAX_NAME_CHARS: usize = 100;
+/// Keys whose usage a listing reads at once.
+const USAGE_READS_AT_ONCE: usize = 8;
 
 pub async fn create_api_key(
     app: &App,
@@ -31,14 +37,18 @@ pub async fn create_api_key(
         ));
     }
     let scopes = scopes_of(request.scopes)?;
+    let rate_limit = rate_limit_of(request.rate_limit, app.config.key_rate_limits)?;
     let material = api_key::generate();
     let key = ApiKey {
         key_id: new_key_id(),
         name,
         prefix: material.display_prefix.clone(),
         scopes,
+        rate_limit: Some(rate_limit),
         created_at: now_rfc3339(),
         last_used_at: None,
+        requests_24h: None,
+        unusual_activity: None,
     };
     app.store
         .insert_api_key(tenant_id, &key, &material.hash)
@@ -50,8 +60,22 @@ pub async fn create_api_key(
         name: key.name,
         prefix: key.prefix,
         scopes: key.scopes,
+        rate_limit,
         created_at: key.created_at,
     })
+}
+
+/// The key's requests per second: the deployment's default unless asked,
+/// and never over the deployment's maximum.
+fn rate_limit_of(requested: Option<u32>, limits: KeyRateLimits) -> Result<u32> {
+    match requested {
+        None => Ok(limits.default),
+        Some(rate) if (1..=limits.max).contains(&rate) => Ok(rate),
+        Some(_) => Err(Error::invalid_request(format!(
+            "`rate_limit` must be 1 to {} requests per second",
+            limits.max
+        ))),
+    }
 }
 
 /// The requested scopes in canonical order, repeats dropped; the default
@@ -75,6 +99,23 @@ fn scopes_of(requested: Option<Vec<Scope>>) -> Result<Vec<Scope>> {
 
 pub async fn list_api_keys(app: &App, tenant_id: &str) -> Result<ApiKeyList> {
     let mut keys = app.store.list_api_keys(tenant_id).await?;
+    let now = app.rate_limiter.now();
+    // Each key's last 8 days of hour items, a few keys at a time.
+    // Owned ids: a stream over borrowed keys makes the handler's future
+    // not `Send` for every lifetime, which the Lambda runtime needs.
+    let ids: Vec<String> = keys.iter().map(|key| key.key_id.clone()).collect();
+    let since = usage::activity_since(now);
+    let histories: Vec<Result<Vec<HourUsage>>> = futures::stream::iter(ids)
+        .map(|key_id| async move { app.store.key_usage_since(&key_id, since).await })
+        .buffered(USAGE_READS_AT_ONCE)
+        .collect()
+        .await;
+    for (key, history) in keys.iter_mut().zip(histories) {
+        let (requests_24h, unusual) = usage::activity(&history?, now);
+        key.rate_limit = key.rate_limit.or(Some(app.config.key_rate_limits.default));
+        key.requests_24h = Some(requests_24h);
+        key.unusual_activity = Some(unusual);
+    }
     keys.sort_by(|a, b| {
         a.created_at
             .cmp(&b.created_at)
@@ -113,6 +154,24 @@ mod tests {
             scopes_of(Some(vec![Scope::Register])).ok(),
             Some(vec![Scope::Register])
         );
+    }
+
+    #[test]
+    fn a_rate_limit_defaults_to_the_deployment_s_and_stays_within_its_maximum() {
+        let limits = KeyRateLimits {
+            default: 50,
+            max: 200,
+        };
+        assert_eq!(rate_limit_of(None, limits).ok(), Some(50));
+        assert_eq!(rate_limit_of(Some(1), limits).ok(), Some(1));
+        assert_eq!(rate_limit_of(Some(200), limits).ok(), Some(200));
+        for refused in [0, 201] {
+            let err = rate_limit_of(Some(refused), limits).err();
+            assert!(
+                matches!(&err, Some(e) if e.code() == "invalid_request" && e.to_string().contains("`rate_limit` must be 1 to 200")),
+                "{err:?}"
+            );
+        }
     }
 
     #[test]

@@ -9,5 +9,6 @@ pub mod idempotency;
 pub mod queue_schema;
 pub mod sending;
 pub mod tenants;
+pub mod usage;
 pub mod user_verification;
 pub mod worker;

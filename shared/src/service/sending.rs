@@ -110,6 +110,10 @@ pub async fn send_notification(
     let deadline = less(options.deadline, SEND_RESERVE);
     let outcomes = delivery.push(&push, &encoded, &devices, deadline).await;
     let answer = answer(message_id, devices, outcomes, options.full_tokens);
+    crate::limits::note_pushes(
+        answer.delivered.saturating_add(answer.failed),
+        answer.failed,
+    );
     tracing::info!(
         tenant_id = %tenant.tenant_id,
         message_id = answer.message_id.as_str(),

@@ -42,6 +42,8 @@ struct KeyLookupItem {
     key_id: String,
     scopes: Vec<Scope>,
     last_used_at: Option<String>,
+    #[serde(default)]
+    rate_limit: Option<u32>,
 }
 
 impl From<KeyLookupItem> for ApiKeyGrant {
@@ -56,6 +58,7 @@ impl From<KeyLookupItem> for ApiKeyGrant {
             tenant_id: item.tenant_id,
             scopes: item.scopes,
             last_used_at: item.last_used_at,
+            rate_limit: item.rate_limit,
             hash,
         }
     }
@@ -90,6 +93,7 @@ impl Store {
                 key_id: api_key.key_id.clone(),
                 scopes: api_key.scopes.clone(),
                 last_used_at: None,
+                rate_limit: api_key.rate_limit,
             },
             "encoding API key item",
         )?;

@@ -11,6 +11,7 @@
 //! | user's device count | `TENANT#{tenant}` | `USER_DEVICES#{sha256 of user}` |                    |
 //! | idempotency     | `TENANT#{tenant}`    | `IDEMPOTENCY#{endpoint}#{sha256}` (+ `#PART#…`, see `idempotency.rs`) |  |
 //! | bulk batch      | `TENANT#{tenant}`    | `BATCH#{batch}` (+ `#CHUNK#…`, see `batches.rs`) |    |
+//! | key usage hour  | `USAGE#KEY#{key}`    | `HOUR#{yyyy-mm-ddThh}` (counts and rate window, see `key_windows.rs`; TTL 91 days) | |
 //!
 //! Key builders and prefixes live in `keys.rs`, the DynamoDB call ceremony
 //! (conditional writes, transactions, consistent reads, paginated queries)
@@ -21,6 +22,7 @@ mod api_keys;
 mod batches;
 mod devices;
 mod idempotency;
+mod key_windows;
 mod keys;
 mod ops;
 mod purge;
@@ -31,6 +33,7 @@ pub use batches::CountResult;
 pub use devices::device_counter_item;
 pub use devices::MAX_DEVICES_LISTED;
 pub use idempotency::{Claim, IdempotencyRecord, IdempotencySlot, IdempotencyState};
+pub use key_windows::{HourUsage, UsageDelta, WindowOutcome};
 pub use purge::PurgeProgress;
 pub use tenants::TenantRecord;
 

@@ -131,8 +131,11 @@ async fn a_key_creation_retried_after_its_answer_was_lost_succeeds_once() {
         name: "retried".to_owned(),
         prefix: material.display_prefix.clone(),
         scopes: vec![notify_shared::model::Scope::Send],
+        rate_limit: None,
         created_at: "2026-12-03T09:00:00Z".to_owned(),
         last_used_at: None,
+        requests_24h: None,
+        unusual_activity: None,
     };
     for attempt in 0..2 {
         let written = env

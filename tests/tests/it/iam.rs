@@ -224,6 +224,26 @@ async fn keys_and_verification(run: &mut Run) {
 
     let app = run.app();
     let request = run
+        .tenant_call("GET", "/tenants/{tenant_id}/api-keys/{key_id}/usage")
+        .param("key_id", &key_id)
+        .query("period", "day")
+        .bearer(&owner);
+    run.answered(
+        "api-key-usage",
+        api_key_usage::handle(&app, request.build()).await,
+    );
+
+    let app = run.app();
+    let request = run
+        .tenant_call("GET", "/tenants/{tenant_id}/usage")
+        .bearer(&owner);
+    run.answered(
+        "tenant-usage",
+        tenant_usage::handle(&app, request.build()).await,
+    );
+
+    let app = run.app();
+    let request = run
         .tenant_call("DELETE", "/tenants/{tenant_id}/api-keys/{key_id}")
         .param("key_id", &key_id)
         .bearer(&owner);

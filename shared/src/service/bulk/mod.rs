@@ -44,7 +44,9 @@ use crate::model::{
     BatchState, BatchStatus, BulkNotificationRequest, BulkNotificationResponse, BulkStatus,
 };
 use crate::push::EncodedNotification;
-use crate::service::queue_schema::{schema_attribute, SCHEMA_ATTRIBUTE};
+use crate::service::queue_schema::{
+    key_attribute, schema_attribute, KEY_ATTRIBUTE, SCHEMA_ATTRIBUTE,
+};
 
 mod plan;
 
@@ -198,6 +200,10 @@ async fn send_call(
     let mut pending: Vec<usize> = indices.to_vec();
     let mut calls = 0;
     let schema = schema_attribute()?;
+    // The key the request was made with: the worker's pushes count in its usage.
+    let key = crate::limits::metered_key_id()
+        .map(|key_id| key_attribute(&key_id))
+        .transpose()?;
     for attempt in 0..=ENTRY_RETRIES {
         if attempt > 0 {
             tokio::time::sleep(Duration::from_millis(50 << attempt)).await;
@@ -205,7 +211,7 @@ async fn send_call(
         let entries = pending
             .iter()
             .filter_map(|&index| Some((index, bodies.get(index)?)))
-            .map(|(index, body)| chunk_entry(index, body, tenant_id, &schema))
+            .map(|(index, body)| chunk_entry(index, body, tenant_id, &schema, key.as_ref()))
             .collect::<Result<Vec<_>>>()?;
         calls += 1;
         let output = sqs
@@ -241,20 +247,26 @@ async fn send_call(
     })
 }
 
-/// The queue entry of chunk `index`: its body, the schema attribute, and
-/// the tenant as `MessageGroupId`, which makes the standard queue an SQS
-/// fair queue on AWS (see `service::worker::fair`).
+/// The queue entry of chunk `index`: its body, the schema attribute, the
+/// enqueueing key's attribute (for an API key's request), and the tenant as
+/// `MessageGroupId`, which makes the standard queue an SQS fair queue on
+/// AWS (see `service::worker::fair`).
 fn chunk_entry(
     index: usize,
     body: &str,
     tenant_id: &str,
     schema: &aws_sdk_sqs::types::MessageAttributeValue,
+    key: Option<&aws_sdk_sqs::types::MessageAttributeValue>,
 ) -> Result<SendMessageBatchRequestEntry> {
-    SendMessageBatchRequestEntry::builder()
+    let mut entry = SendMessageBatchRequestEntry::builder()
         .id(index.to_string())
         .message_body(body)
         .message_attributes(SCHEMA_ATTRIBUTE, schema.clone())
-        .message_group_id(tenant_id)
+        .message_group_id(tenant_id);
+    if let Some(key) = key {
+        entry = entry.message_attributes(KEY_ATTRIBUTE, key.clone());
+    }
+    entry
         .build()
         .map_err(|err| Error::internal("building SQS entry", err))
 }
@@ -284,7 +296,7 @@ mod tests {
         let schema = schema_attribute().ok();
         let entry = schema
             .as_ref()
-            .and_then(|schema| chunk_entry(3, "{}", "tnt_quiet", schema).ok());
+            .and_then(|schema| chunk_entry(3, "{}", "tnt_quiet", schema, None).ok());
         assert_eq!(
             entry.as_ref().and_then(|e| e.message_group_id()),
             Some("tnt_quiet")

@@ -37,7 +37,6 @@ use super::chain::{fresh_trace_header, Continuation, HOP_ATTRIBUTE};
 use super::{MessageMeta, Worker};
 use crate::error::{Error, Result};
 use crate::ids::is_tenant_id;
-use crate::service::queue_schema::SCHEMA_ATTRIBUTE;
 
 /// The only field the share needs; the body is parsed in full later.
 #[derive(Deserialize)]
@@ -121,9 +120,7 @@ impl Worker {
             .message_body(body)
             .message_group_id(tenant_id)
             .message_system_attributes(Continuation::trace_attribute_name(), trace);
-        if let Some(schema) = meta.schema_attribute() {
-            send = send.message_attributes(SCHEMA_ATTRIBUTE, schema);
-        }
+        send = meta.copy_attributes(send);
         // A purge's place in its chain goes with it (`chain::MAX_HOPS`).
         if meta.hop > 0 {
             let hop = MessageAttributeValue::builder()

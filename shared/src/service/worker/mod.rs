@@ -158,6 +158,9 @@ pub struct MessageMeta {
     /// Message attribute `notify_schema` (`service::queue_schema`): the
     /// body's schema version; `None` when absent.
     pub schema: Option<String>,
+    /// Message attribute `notify_key_id` (`service::queue_schema`): the API
+    /// key whose request enqueued the message; `None` when absent.
+    pub key_id: Option<String>,
 }
 
 impl MessageMeta {
@@ -170,6 +173,23 @@ impl MessageMeta {
             .string_value(schema)
             .build()
             .ok()
+    }
+
+    /// `send` with this message's schema and key attributes, as it came:
+    /// for a copy (set aside, dead-lettered, a purge's continuation).
+    pub(crate) fn copy_attributes(
+        &self,
+        mut send: aws_sdk_sqs::operation::send_message::builders::SendMessageFluentBuilder,
+    ) -> aws_sdk_sqs::operation::send_message::builders::SendMessageFluentBuilder {
+        use crate::service::queue_schema::{key_attribute, KEY_ATTRIBUTE, SCHEMA_ATTRIBUTE};
+        if let Some(schema) = self.schema_attribute() {
+            send = send.message_attributes(SCHEMA_ATTRIBUTE, schema);
+        }
+        // The key that enqueued it still counts its pushes.
+        if let Some(key) = self.key_id.as_deref().and_then(|id| key_attribute(id).ok()) {
+            send = send.message_attributes(KEY_ATTRIBUTE, key);
+        }
+        send
     }
 }
 
@@ -261,7 +281,30 @@ impl Worker {
             verdict => verdict,
         };
         stats.total_time = started.elapsed();
+        self.count_pushes(meta, &stats).await;
         Processed { verdict, stats }
+    }
+
+    /// Adds the message's pushes to the usage of the key that enqueued it:
+    /// one write per message that pushed. A failure is logged (usage is
+    /// bookkeeping, and the message's verdict stands).
+    async fn count_pushes(&self, meta: &MessageMeta, stats: &DeliveryStats) {
+        let Some(key_id) = meta.key_id.as_deref() else {
+            return;
+        };
+        if stats.pushes == 0 {
+            return;
+        }
+        let count = |value: usize| u32::try_from(value).unwrap_or(u32::MAX);
+        let delta = crate::store::UsageDelta {
+            pushes: count(stats.pushes),
+            pushes_failed: count(stats.pushes.saturating_sub(stats.delivered)),
+            ..crate::store::UsageDelta::default()
+        };
+        let now = self.app.rate_limiter.now();
+        if let Err(err) = self.app.store.add_key_usage(key_id, now, delta).await {
+            tracing::warn!(key_id, error = %err, "could not count the message's pushes in its key's usage");
+        }
     }
 
     /// Moves a poison message to the dead-letter queue with its reason (the
@@ -284,16 +327,14 @@ impl Worker {
         ) else {
             return Verdict::Poison(reason);
         };
-        let mut send = self
-            .app
-            .sqs
-            .send_message()
-            .queue_url(queue_url)
-            .message_body(body)
-            .message_attributes("notify_reason", reason_value);
-        if let Some(schema) = meta.schema_attribute() {
-            send = send.message_attributes(crate::service::queue_schema::SCHEMA_ATTRIBUTE, schema);
-        }
+        let mut send = meta.copy_attributes(
+            self.app
+                .sqs
+                .send_message()
+                .queue_url(queue_url)
+                .message_body(body)
+                .message_attributes("notify_reason", reason_value),
+        );
         if !meta.message_id.is_empty() {
             send = send.message_attributes("notify_source_message_id", source_value);
         }

@@ -5,7 +5,6 @@ use std::time::Instant;
 use super::chain::{self, Continuation};
 use super::{MessageMeta, Verdict, Worker};
 use crate::error::{Error, Result};
-use crate::service::queue_schema::SCHEMA_ATTRIBUTE;
 use crate::service::tenants::{self, Finish};
 
 impl Worker {
@@ -69,18 +68,16 @@ impl Worker {
             tracing::error!(deleted, hop = meta.hop, "purge exceeded its hop limit");
             return Ok(Verdict::Poison("purge exceeded its hop limit"));
         };
-        let mut send = self
-            .app
-            .sqs
-            .send_message()
-            .queue_url(queue_url)
-            .message_body(body)
-            // Its tenant's group, as every delivery message (SQS fair queues).
-            .message_group_id(tenant_id)
-            .message_attributes(chain::HOP_ATTRIBUTE, next.attribute);
-        if let Some(schema) = meta.schema_attribute() {
-            send = send.message_attributes(SCHEMA_ATTRIBUTE, schema);
-        }
+        let send = meta.copy_attributes(
+            self.app
+                .sqs
+                .send_message()
+                .queue_url(queue_url)
+                .message_body(body)
+                // Its tenant's group, as every delivery message (SQS fair queues).
+                .message_group_id(tenant_id)
+                .message_attributes(chain::HOP_ATTRIBUTE, next.attribute),
+        );
         send.set_message_system_attributes(
             next.trace
                 .map(|trace| [(Continuation::trace_attribute_name(), trace)].into()),

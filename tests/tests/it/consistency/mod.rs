@@ -56,6 +56,18 @@ const CONTRACT_OPERATIONS: &[(&str, &str, &str, &str)] = &[
         "delete_api_key",
     ),
     (
+        "GET",
+        "/tenants/{tenant_id}/api-keys/{key_id}/usage",
+        "usage",
+        "get_api_key_usage",
+    ),
+    (
+        "GET",
+        "/tenants/{tenant_id}/usage",
+        "usage",
+        "get_tenant_usage",
+    ),
+    (
         "POST",
         "/tenants/{tenant_id}/devices",
         "devices",

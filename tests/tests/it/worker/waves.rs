@@ -50,6 +50,7 @@ async fn a_chunk_of_a_batch_still_being_enqueued_waits_for_it() {
         deadline: None,
         hop: 0,
         schema: None,
+        key_id: None,
     };
     assert_eq!(
         rig.worker.process(&body, &meta).await.verdict,

@@ -18,7 +18,11 @@ from .device_list import DeviceList
 from .device_token_type import DeviceTokenType
 from .error import Error
 from .fcm_service_account import FcmServiceAccount
+from .get_api_key_usage_period import GetApiKeyUsagePeriod
+from .get_tenant_usage_period import GetTenantUsagePeriod
 from .health import Health
+from .key_usage import KeyUsage
+from .key_usage_period import KeyUsagePeriod
 from .live_activity import LiveActivity
 from .live_activity_event import LiveActivityEvent
 from .notification import Notification
@@ -32,9 +36,12 @@ from .send_notification_response import SendNotificationResponse
 from .tenant import Tenant
 from .tenant_deleted import TenantDeleted
 from .tenant_list import TenantList
+from .tenant_usage import TenantUsage
+from .tenant_usage_period import TenantUsagePeriod
 from .token_type_type_0 import TokenTypeType0
 from .token_validation import TokenValidation
 from .update_tenant_request import UpdateTenantRequest
+from .usage_bucket import UsageBucket
 from .user_verification_deleted import UserVerificationDeleted
 from .user_verification_secret import UserVerificationSecret
 from .web_push_keys import WebPushKeys
@@ -60,7 +67,11 @@ __all__ = (
     "DeviceTokenType",
     "Error",
     "FcmServiceAccount",
+    "GetApiKeyUsagePeriod",
+    "GetTenantUsagePeriod",
     "Health",
+    "KeyUsage",
+    "KeyUsagePeriod",
     "LiveActivity",
     "LiveActivityEvent",
     "Notification",
@@ -74,9 +85,12 @@ __all__ = (
     "Tenant",
     "TenantDeleted",
     "TenantList",
+    "TenantUsage",
+    "TenantUsagePeriod",
     "TokenTypeType0",
     "TokenValidation",
     "UpdateTenantRequest",
+    "UsageBucket",
     "UserVerificationDeleted",
     "UserVerificationSecret",
     "WebPushKeys",

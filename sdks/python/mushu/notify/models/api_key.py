@@ -22,7 +22,11 @@ class ApiKey:
         last_used_at (datetime.datetime | None): Last authenticated use, to within an hour.
         name (str):
         prefix (str):
+        rate_limit (int): Requests per second the key may make.
+        requests_24h (int): Requests made with the key in the last 24 hours (hour buckets).
         scopes (list[Scope]):
+        unusual_activity (bool): True while the current hour's requests exceed ten times the key's hourly mean over the
+            7 days before, and 100: a key that may have leaked. See its usage for the details.
     """
 
     created_at: datetime.datetime
@@ -30,7 +34,10 @@ class ApiKey:
     last_used_at: datetime.datetime | None
     name: str
     prefix: str
+    rate_limit: int
+    requests_24h: int
     scopes: list[Scope]
+    unusual_activity: bool
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -48,10 +55,16 @@ class ApiKey:
 
         prefix = self.prefix
 
+        rate_limit = self.rate_limit
+
+        requests_24h = self.requests_24h
+
         scopes = []
         for scopes_item_data in self.scopes:
             scopes_item = scopes_item_data.value
             scopes.append(scopes_item)
+
+        unusual_activity = self.unusual_activity
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -62,7 +75,10 @@ class ApiKey:
                 "last_used_at": last_used_at,
                 "name": name,
                 "prefix": prefix,
+                "rate_limit": rate_limit,
+                "requests_24h": requests_24h,
                 "scopes": scopes,
+                "unusual_activity": unusual_activity,
             }
         )
 
@@ -94,6 +110,10 @@ class ApiKey:
 
         prefix = d.pop("prefix")
 
+        rate_limit = d.pop("rate_limit")
+
+        requests_24h = d.pop("requests_24h")
+
         scopes = []
         _scopes = d.pop("scopes")
         for scopes_item_data in _scopes:
@@ -101,13 +121,18 @@ class ApiKey:
 
             scopes.append(scopes_item)
 
+        unusual_activity = d.pop("unusual_activity")
+
         api_key = cls(
             created_at=created_at,
             key_id=key_id,
             last_used_at=last_used_at,
             name=name,
             prefix=prefix,
+            rate_limit=rate_limit,
+            requests_24h=requests_24h,
             scopes=scopes,
+            unusual_activity=unusual_activity,
         )
 
         api_key.additional_properties = d

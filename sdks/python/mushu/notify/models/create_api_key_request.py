@@ -17,14 +17,23 @@ class CreateApiKeyRequest:
     Attributes:
         name (str): 1 to 100 characters without control characters, not only white space (surrounding white space is
             trimmed).
+        rate_limit (int | None | Unset): Requests per second the key may make, 1 to the deployment's maximum
+            (`KeyRateLimitMax`, default 1000); default the deployment's default (`KeyRateLimitDefault`, default 50).
         scopes (list[Scope] | None | Unset): Default `["devices", "send"]`; repeats are ignored.
     """
 
     name: str
+    rate_limit: int | None | Unset = UNSET
     scopes: list[Scope] | None | Unset = UNSET
 
     def to_dict(self) -> dict[str, Any]:
         name = self.name
+
+        rate_limit: int | None | Unset
+        if isinstance(self.rate_limit, Unset):
+            rate_limit = UNSET
+        else:
+            rate_limit = self.rate_limit
 
         scopes: list[str] | None | Unset
         if isinstance(self.scopes, Unset):
@@ -45,6 +54,8 @@ class CreateApiKeyRequest:
                 "name": name,
             }
         )
+        if rate_limit is not UNSET:
+            field_dict["rate_limit"] = rate_limit
         if scopes is not UNSET:
             field_dict["scopes"] = scopes
 
@@ -54,6 +65,15 @@ class CreateApiKeyRequest:
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
         d = dict(src_dict)
         name = d.pop("name")
+
+        def _parse_rate_limit(data: object) -> int | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(int | None | Unset, data)
+
+        rate_limit = _parse_rate_limit(d.pop("rate_limit", UNSET))
 
         def _parse_scopes(data: object) -> list[Scope] | None | Unset:
             if data is None:
@@ -79,6 +99,7 @@ class CreateApiKeyRequest:
 
         create_api_key_request = cls(
             name=name,
+            rate_limit=rate_limit,
             scopes=scopes,
         )
 

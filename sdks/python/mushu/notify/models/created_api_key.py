@@ -22,6 +22,7 @@ class CreatedApiKey:
         key_id (str):
         name (str):
         prefix (str): The key's first 13 characters, shown in listings.
+        rate_limit (int): Requests per second the key may make.
         scopes (list[Scope]):
     """
 
@@ -30,6 +31,7 @@ class CreatedApiKey:
     key_id: str
     name: str
     prefix: str
+    rate_limit: int
     scopes: list[Scope]
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
@@ -43,6 +45,8 @@ class CreatedApiKey:
         name = self.name
 
         prefix = self.prefix
+
+        rate_limit = self.rate_limit
 
         scopes = []
         for scopes_item_data in self.scopes:
@@ -58,6 +62,7 @@ class CreatedApiKey:
                 "key_id": key_id,
                 "name": name,
                 "prefix": prefix,
+                "rate_limit": rate_limit,
                 "scopes": scopes,
             }
         )
@@ -77,6 +82,8 @@ class CreatedApiKey:
 
         prefix = d.pop("prefix")
 
+        rate_limit = d.pop("rate_limit")
+
         scopes = []
         _scopes = d.pop("scopes")
         for scopes_item_data in _scopes:
@@ -90,6 +97,7 @@ class CreatedApiKey:
             key_id=key_id,
             name=name,
             prefix=prefix,
+            rate_limit=rate_limit,
             scopes=scopes,
         )
 
