@@ -11,7 +11,6 @@ use std::time::Duration;
 
 use aws_sdk_sqs::types::QueueAttributeName;
 use aws_smithy_runtime_api::client::interceptors::context::Input;
-use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_types::config_bag::{ConfigBag, Storable, StoreReplace};
 use notify_shared::model::Platform;
 use notify_shared::secrets::Secrets;
@@ -22,7 +21,7 @@ use serde_json::Value;
 
 use crate::calls::{call, parts};
 use crate::env::{template, TestEnv};
-use crate::hooks::{Hooked, Hooks};
+use crate::hooks::{operation_name, Hooked, Hooks};
 use crate::simulator::PushSimulator;
 
 pub const BUNDLE_ID: &str = "com.acme.app";
@@ -92,10 +91,7 @@ impl Hooks for SqsSpy {
     // Client interceptors' `read_before_execution` runs before the
     // operation's metadata is in the bag; this runs once per call, after it.
     fn before_serialization(&self, _input: &Input, config: &mut ConfigBag) -> Hooked {
-        let name = config
-            .load::<Metadata>()
-            .map(|metadata| metadata.name().to_owned())
-            .unwrap_or_default();
+        let name = operation_name(config).unwrap_or_default().to_owned();
         let mut operations = self.lock_operations();
         operations.push(name.clone());
         if name == "SendMessageBatch" {

@@ -12,6 +12,13 @@ use aws_smithy_types::config_bag::ConfigBag;
 /// What a hook answers: an `Err` fails the call (or the attempt).
 pub type Hooked = Result<(), BoxError>;
 
+/// The name of the operation a call makes (`PutItem`), once its metadata is
+/// in the bag (from `before_serialization` on).
+pub fn operation_name(bag: &ConfigBag) -> Option<&str> {
+    bag.load::<aws_smithy_runtime_api::client::orchestrator::Metadata>()
+        .map(|metadata| metadata.name())
+}
+
 /// Hooks on an SDK call; each does nothing unless implemented.
 pub trait Hooks {
     /// Once per call, before its input is serialized.

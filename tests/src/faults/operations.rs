@@ -2,11 +2,10 @@
 //! an outage of the dependency would, to test what a request interrupted
 //! between two of its steps leaves behind and how it is resumed.
 
-use crate::hooks::{Hooked, Hooks};
+use crate::hooks::{operation_name, Hooked, Hooks};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_types::config_bag::ConfigBag;
 use notify_shared::App;
 
@@ -51,11 +50,6 @@ impl Faults {
     }
 }
 
-/// The name of the operation a call is about to make, if known.
-fn operation(config: &ConfigBag) -> Option<&str> {
-    config.load::<Metadata>().map(|metadata| metadata.name())
-}
-
 /// The key under which the lost answers of `operation` are counted.
 fn answer_lost(operation: &str) -> String {
     format!("{operation} answer")
@@ -76,7 +70,7 @@ impl Faults {
 
 impl Hooks for Faults {
     fn before_transmit(&self, config: &mut ConfigBag) -> Hooked {
-        match operation(config) {
+        match operation_name(config) {
             Some(name) if self.due(name) => Err(format!("injected {name} failure").into()),
             _ => Ok(()),
         }
@@ -84,7 +78,7 @@ impl Hooks for Faults {
 
     // An interceptor's error after the answer arrived is not retried.
     fn after_deserialization(&self, config: &mut ConfigBag) -> Hooked {
-        match operation(config) {
+        match operation_name(config) {
             Some(name) if self.due(&answer_lost(name)) => {
                 Err(format!("injected: the answer of {name} was lost").into())
             }
@@ -150,7 +144,7 @@ impl Gate {
 
 impl Hooks for Gate {
     fn before_transmit(&self, config: &mut ConfigBag) -> Hooked {
-        if operation(config) != Some(self.0.operation.as_str()) {
+        if operation_name(config) != Some(self.0.operation.as_str()) {
             return Ok(());
         }
         {

@@ -13,14 +13,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_smithy_runtime_api::client::interceptors::context::Input;
-use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_types::config_bag::ConfigBag;
 use lambda_http::{Body, Response};
 use notify_shared::clock::{now_unix_secs, Clock};
 use notify_shared::App;
 use notify_tests::faults::app_with;
-use notify_tests::flows::tenant_with_key;
-use notify_tests::hooks::{Hooked, Hooks};
+use notify_tests::flows::{assert_error, tenant_with_key};
+use notify_tests::hooks::{operation_name, Hooked, Hooks};
 use notify_tests::{call, parts, Call, TestEnv};
 use serde_json::{json, Value};
 
@@ -57,6 +56,16 @@ impl Tenant {
             .bearer(&self.owner)
             .json(body);
         parts(&api_key_create::handle(&self.env.app, request.build()).await)
+    }
+
+    /// A key named `name` of `rate_limit`: (key, key id).
+    async fn key_and_id(&self, name: &str, rate_limit: u32) -> (String, String) {
+        let (status, created) = self
+            .create_key(json!({"name": name, "rate_limit": rate_limit}))
+            .await;
+        assert_eq!(status, 200, "{created}");
+        let text = |field: &str| created[field].as_str().unwrap_or_default().to_owned();
+        (text("key"), text("key_id"))
     }
 
     async fn key(&self, rate_limit: u32) -> String {
@@ -271,10 +280,7 @@ impl Writes {
 
 impl Hooks for Writes {
     fn before_serialization(&self, _input: &Input, bag: &mut ConfigBag) -> Hooked {
-        let name = bag
-            .load::<Metadata>()
-            .map(|metadata| metadata.name().to_owned())
-            .unwrap_or_default();
+        let name = operation_name(bag).unwrap_or_default().to_owned();
         if [
             "PutItem",
             "UpdateItem",
@@ -344,11 +350,7 @@ async fn this_hour(tenant: &Tenant, key_id: &str) -> Value {
 async fn usage_counts_exactly_the_requests_refusals_and_throttles_of_a_scripted_sequence() {
     let tenant = Tenant::new("usage").await;
     let app = &tenant.app;
-    let (_, created) = tenant
-        .create_key(json!({"name": "scripted", "rate_limit": 100}))
-        .await;
-    let key = created["key"].as_str().unwrap_or_default().to_owned();
-    let key_id = created["key_id"].as_str().unwrap_or_default().to_owned();
+    let (key, key_id) = tenant.key_and_id("scripted", 100).await;
     for _ in 0..3 {
         let response = device_list::handle(app, tenant.list_devices().api_key(&key).build()).await;
         assert_eq!(response.status(), 200);
@@ -379,11 +381,7 @@ async fn usage_counts_exactly_the_requests_refusals_and_throttles_of_a_scripted_
     assert_eq!(counts(&bucket), [6, 2, 0, 0, 0], "{bucket}");
 
     // A key of one request per second, three times in one second, then once more.
-    let (_, created) = tenant
-        .create_key(json!({"name": "slow", "rate_limit": 1}))
-        .await;
-    let slow = created["key"].as_str().unwrap_or_default().to_owned();
-    let slow_id = created["key_id"].as_str().unwrap_or_default().to_owned();
+    let (slow, slow_id) = tenant.key_and_id("slow", 1).await;
     tenant.clock.advance(Duration::from_secs(1));
     let mut statuses = Vec::new();
     for _ in 0..3 {
@@ -436,11 +434,7 @@ async fn usage_counts_exactly_the_requests_refusals_and_throttles_of_a_scripted_
 async fn a_silent_key_s_held_refusal_reaches_the_store_with_the_containers_next_answer() {
     let tenant = Tenant::new("held").await;
     let app = &tenant.app;
-    let (_, created) = tenant
-        .create_key(json!({"name": "goes-silent", "rate_limit": 100}))
-        .await;
-    let silent = created["key"].as_str().unwrap_or_default().to_owned();
-    let silent_id = created["key_id"].as_str().unwrap_or_default().to_owned();
+    let (silent, silent_id) = tenant.key_and_id("goes-silent", 100).await;
     let other = tenant.key(100).await;
     // Two requests a second apart (a busy key), then a 400 whose count is
     // held for the key's next request, which never comes.
@@ -489,14 +483,8 @@ async fn usage_of_a_key_of_another_tenant_or_an_unknown_period_is_refused() {
     let (_, created) = tenant.create_key(json!({"name": "mine"})).await;
     let mine = created["key_id"].as_str().unwrap_or_default();
     let (status, body) = parts(&api_key_usage::handle(&tenant.env.app, usage(mine, "week")).await);
-    assert_eq!(status, 400, "{body}");
-    assert!(
-        body["detail"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("period"),
-        "{body}"
-    );
+    let detail = assert_error((status, &body), 400, "invalid_request");
+    assert!(detail.contains("period"), "{body}");
     let (status, body) = parts(&api_key_usage::handle(&tenant.env.app, usage(mine, "day")).await);
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["buckets"].as_array().map(Vec::len), Some(90), "{body}");
