@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::model::whole_number;
+
 /// What an API key may do. Management endpoints need a user token whatever the scopes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -46,6 +48,7 @@ pub struct CreateApiKeyRequest {
     pub name: String,
     pub scopes: Option<Vec<Scope>>,
     /// Requests per second, 1 to the deployment's maximum.
+    #[serde(default, deserialize_with = "whole_number::optional")]
     pub rate_limit: Option<u32>,
 }
 
@@ -131,5 +134,27 @@ mod tests {
             serde_json::to_string(&Scope::DEFAULT).ok().as_deref(),
             Some(r#"["devices","send"]"#)
         );
+    }
+
+    #[test]
+    fn a_rate_limit_is_read_whole_with_or_without_a_fraction_and_may_be_null() {
+        let rate = |body: &str| {
+            serde_json::from_str::<CreateApiKeyRequest>(body)
+                .map(|request| request.rate_limit)
+                .map_err(|e| e.to_string())
+        };
+        assert_eq!(rate(r#"{"name":"k","rate_limit":500}"#), Ok(Some(500)));
+        assert_eq!(rate(r#"{"name":"k","rate_limit":500.0}"#), Ok(Some(500)));
+        assert_eq!(rate(r#"{"name":"k","rate_limit":null}"#), Ok(None));
+        assert_eq!(rate(r#"{"name":"k"}"#), Ok(None));
+        for bad in [
+            r#"{"name":"k","rate_limit":1.5}"#,
+            r#"{"name":"k","rate_limit":-1}"#,
+        ] {
+            assert!(
+                rate(bad).is_err_and(|e| e.contains("whole number")),
+                "{bad}"
+            );
+        }
     }
 }

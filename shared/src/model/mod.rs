@@ -11,6 +11,7 @@ pub mod queue;
 pub mod sqs_text;
 pub mod tenant;
 pub mod usage;
+pub mod whole_number;
 
 pub use api_key::{ApiKey, ApiKeyGrant, ApiKeyList, CreateApiKeyRequest, CreatedApiKey, Scope};
 pub use batch::{

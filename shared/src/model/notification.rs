@@ -16,6 +16,7 @@ use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
 use crate::model::push_type::{effective_push_type, validate_push_type, PushType};
+use crate::model::whole_number::{self, WholeNumber};
 use crate::model::{sqs_text, LiveActivity};
 
 /// APNs allows 64 bytes of `apns-collapse-id`.
@@ -29,7 +30,7 @@ pub struct Notification {
     pub alert: Option<Alert>,
     #[serde(
         default,
-        deserialize_with = "whole_number",
+        deserialize_with = "whole_number::optional",
         skip_serializing_if = "Option::is_none"
     )]
     pub badge: Option<u32>,
@@ -55,7 +56,7 @@ pub struct Notification {
     pub priority: Option<Priority>,
     #[serde(
         default,
-        deserialize_with = "whole_number",
+        deserialize_with = "whole_number::optional",
         skip_serializing_if = "Option::is_none"
     )]
     pub ttl_seconds: Option<u32>,
@@ -98,53 +99,6 @@ fn is_false(value: &bool) -> bool {
 /// Generated clients send `null` for unset optional fields.
 fn null_as_false<'de, D: Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error> {
     Ok(Option::<bool>::deserialize(deserializer)?.unwrap_or(false))
-}
-
-/// A JSON number that is a whole number from 0 to `u32::MAX`, written `3`
-/// or `3.0` alike: JSON does not tell them apart, nor does the `integer` of
-/// JSON Schema (openapi.yaml), and some encoders write every number with a
-/// fraction.
-struct WholeNumber(u32);
-
-impl<'de> Deserialize<'de> for WholeNumber {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct WholeVisitor;
-
-        impl Visitor<'_> for WholeVisitor {
-            type Value = WholeNumber;
-
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a whole number from 0 to 4294967295")
-            }
-
-            fn visit_u64<E: de::Error>(self, value: u64) -> Result<WholeNumber, E> {
-                u32::try_from(value)
-                    .map(WholeNumber)
-                    .map_err(|_| E::invalid_value(de::Unexpected::Unsigned(value), &self))
-            }
-
-            fn visit_i64<E: de::Error>(self, value: i64) -> Result<WholeNumber, E> {
-                u32::try_from(value)
-                    .map(WholeNumber)
-                    .map_err(|_| E::invalid_value(de::Unexpected::Signed(value), &self))
-            }
-
-            fn visit_f64<E: de::Error>(self, value: f64) -> Result<WholeNumber, E> {
-                if value.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(&value) {
-                    // Whole and in range: the conversion is exact.
-                    Ok(WholeNumber(value as u32))
-                } else {
-                    Err(E::invalid_value(de::Unexpected::Float(value), &self))
-                }
-            }
-        }
-
-        deserializer.deserialize_any(WholeVisitor)
-    }
-}
-
-fn whole_number<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<u32>, D::Error> {
-    Ok(Option::<WholeNumber>::deserialize(deserializer)?.map(|n| n.0))
 }
 
 impl Notification {

@@ -18,7 +18,8 @@ class CreateApiKeyRequest:
         name (str): 1 to 100 characters without control characters, not only white space (surrounding white space is
             trimmed).
         rate_limit (int | None | Unset): Requests per second the key may make, 1 to the deployment's maximum
-            (`KeyRateLimitMax`, default 1000); default the deployment's default (`KeyRateLimitDefault`, default 50).
+            (`KeyRateLimitMax`, default 1000: the `maximum` here is that default's); default the deployment's default
+            (`KeyRateLimitDefault`, default 50). Above the maximum: 400 naming `rate_limit`.
         scopes (list[Scope] | None | Unset): Default `["devices", "send"]`; repeats are ignored.
     """
 
