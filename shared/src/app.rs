@@ -5,11 +5,12 @@ use std::time::Duration;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::SdkConfig;
 
-use crate::auth::{Authenticator, UserTokenVerifier};
+use crate::auth::{Authenticator, RateLimits, UserTokenVerifier};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::error::BoxError;
-use crate::limits::{Meter, RateLimiter};
+use crate::limits::{Meter, RateLimiter, TenantLimiter};
+use crate::model::Tenant;
 use crate::secrets::Secrets;
 use crate::store::Store;
 
@@ -36,6 +37,8 @@ pub struct App {
     pub sqs: aws_sdk_sqs::Client,
     /// This container's notes on API keys' rate windows.
     pub rate_limiter: RateLimiter,
+    /// This container's leases of tenants' rates and their pushes of the day.
+    pub tenant_limiter: TenantLimiter,
 }
 
 impl App {
@@ -65,8 +68,12 @@ impl App {
 
     /// Authorisation, with only the parts of `App` it needs.
     pub fn authenticator(&self) -> Authenticator<'_> {
-        Authenticator::new(&self.store, &self.user_tokens)
-            .with_rate_limits(&self.rate_limiter, self.config.key_rate_limits.default)
+        Authenticator::new(&self.store, &self.user_tokens).with_rate_limits(RateLimits {
+            keys: &self.rate_limiter,
+            tenants: &self.tenant_limiter,
+            key_default: self.config.key_rate_limits.default,
+            tenant_defaults: self.config.tenant_limits,
+        })
     }
 
     /// Usage recording, with only the parts of `App` it needs.
@@ -74,13 +81,28 @@ impl App {
         Meter {
             store: &self.store,
             limiter: &self.rate_limiter,
+            tenants: &self.tenant_limiter,
         }
+    }
+
+    /// 429 `quota_exceeded` once `tenant` used up its pushes of the day:
+    /// a send's first step (inside its idempotency, so that a replay still
+    /// gets its stored answer and a refusal is not stored).
+    pub async fn check_push_quota(&self, tenant: &Tenant) -> crate::Result<()> {
+        let limit = tenant
+            .limits
+            .effective(self.config.tenant_limits)
+            .pushes_per_day;
+        self.tenant_limiter
+            .check_push_quota(&self.store, &tenant.tenant_id, limit)
+            .await
     }
 
     /// The same `App` with rate windows and usage hours on `clock`: tests
     /// set the time (a [`Clock::manual`]) instead of racing the wall clock.
     pub fn with_clock(mut self, clock: Clock) -> Self {
-        self.rate_limiter = RateLimiter::new(clock);
+        self.rate_limiter = RateLimiter::new(clock.clone());
+        self.tenant_limiter = TenantLimiter::new(clock);
         self
     }
 
@@ -101,6 +123,7 @@ impl App {
             secrets,
             sqs,
             rate_limiter: RateLimiter::default(),
+            tenant_limiter: TenantLimiter::default(),
             config,
         }
     }

@@ -6,6 +6,7 @@
 
 use std::env;
 
+use crate::model::EffectiveLimits;
 use crate::web_push_protocol::hosts::InvalidHostEntry;
 use crate::web_push_protocol::WebPushHosts;
 
@@ -82,6 +83,10 @@ pub struct Config {
     /// Per-key request rates (the template's `KeyRateLimitDefault` and
     /// `KeyRateLimitMax`).
     pub key_rate_limits: KeyRateLimits,
+    /// Each tenant's limits where the operator set none
+    /// (`NOTIFY_TENANT_REQUESTS_PER_SECOND`, `NOTIFY_TENANT_PUSHES_PER_DAY`,
+    /// `NOTIFY_TENANT_DEVICES`; the template's `Tenant*` parameters).
+    pub tenant_limits: EffectiveLimits,
     pub providers: ProviderEndpoints,
 }
 
@@ -129,6 +134,22 @@ impl KeyRateLimits {
         }
         Ok(limits)
     }
+}
+
+/// The deployment's tenant limits, each its built-in default when unset.
+fn tenant_limits_from_env() -> Result<EffectiveLimits, ConfigError> {
+    let defaults = EffectiveLimits::default();
+    let limit = |name: &'static str, default: u32| {
+        positive_count(name, optional(name)).map(|value| value.unwrap_or(default))
+    };
+    Ok(EffectiveLimits {
+        requests_per_second: limit(
+            "NOTIFY_TENANT_REQUESTS_PER_SECOND",
+            defaults.requests_per_second,
+        )?,
+        pushes_per_day: limit("NOTIFY_TENANT_PUSHES_PER_DAY", defaults.pushes_per_day)?,
+        devices: limit("NOTIFY_TENANT_DEVICES", defaults.devices)?,
+    })
 }
 
 /// How a tenant deletion purges what is left of the tenant.
@@ -186,6 +207,7 @@ impl Config {
             )?
             .unwrap_or(DEFAULT_MAX_TENANTS_PER_ORG),
             key_rate_limits: KeyRateLimits::from_env()?,
+            tenant_limits: tenant_limits_from_env()?,
             providers: ProviderEndpoints {
                 apns_production: optional("NOTIFY_APNS_PRODUCTION_URL")
                     .unwrap_or(defaults.apns_production),
@@ -285,6 +307,7 @@ mod tests {
             delivery_max_receive_count: None,
             max_tenants_per_org: DEFAULT_MAX_TENANTS_PER_ORG,
             key_rate_limits: KeyRateLimits::default(),
+            tenant_limits: EffectiveLimits::default(),
             providers: ProviderEndpoints::default(),
         };
         let error = config.delivery_queue().err().map(|err| err.to_string());

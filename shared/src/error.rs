@@ -66,6 +66,13 @@ pub enum Error {
         detail: String,
         retry_after_secs: u64,
     },
+    /// 429 `quota_exceeded`: the tenant used up its pushes of the day;
+    /// retry once the quota resets (midnight UTC).
+    #[error("{detail}")]
+    QuotaExceeded {
+        detail: String,
+        retry_after_secs: u64,
+    },
     /// 503: a dependency (DynamoDB, SQS, Secrets Manager) is unavailable.
     #[error("{context}: dependency unavailable")]
     Unavailable {
@@ -245,7 +252,9 @@ impl Error {
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Replayed { status, .. } => *status,
-            Self::Throttled { .. } | Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Throttled { .. } | Self::RateLimited { .. } | Self::QuotaExceeded { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             Self::Unavailable { .. } | Self::Unsettled { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -265,6 +274,7 @@ impl Error {
             Self::PayloadTooLarge(_) => "payload_too_large",
             Self::Throttled { .. } => "throttled",
             Self::RateLimited { .. } => "rate_limited",
+            Self::QuotaExceeded { .. } => "quota_exceeded",
             Self::Unavailable { .. } | Self::Unsettled { .. } => "service_unavailable",
             Self::Internal { .. } => "internal_error",
         }
@@ -288,6 +298,9 @@ impl Error {
                 retry_after_secs, ..
             }
             | Self::RateLimited {
+                retry_after_secs, ..
+            }
+            | Self::QuotaExceeded {
                 retry_after_secs, ..
             } => Some(*retry_after_secs),
             Self::Busy {

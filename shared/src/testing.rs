@@ -31,6 +31,7 @@ pub fn offline_app() -> App {
             delivery_max_receive_count: None,
             max_tenants_per_org: crate::config::DEFAULT_MAX_TENANTS_PER_ORG,
             key_rate_limits: crate::config::KeyRateLimits::default(),
+            tenant_limits: crate::model::EffectiveLimits::default(),
             providers: ProviderEndpoints::default(),
         },
         &sdk,

@@ -24,6 +24,7 @@ impl TestEnv {
                         tenant_id,
                         &registration(user_id, token, *platform),
                         TokenMoves::Allowed,
+                        None,
                     )
                     .await
             }))

@@ -120,6 +120,7 @@ impl TestEnv {
             delivery_max_receive_count: None,
             max_tenants_per_org: notify_shared::config::DEFAULT_MAX_TENANTS_PER_ORG,
             key_rate_limits: notify_shared::config::KeyRateLimits::default(),
+            tenant_limits: notify_shared::model::EffectiveLimits::default(),
             providers,
         };
         let app = App::with_clients(

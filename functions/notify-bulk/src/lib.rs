@@ -26,6 +26,7 @@ async fn send(app: &App, req: &Request) -> Result<serde_json::Value> {
         .authorize_tenant(req, &tenant_id, Requirement::Scope(Scope::Send))
         .await?;
     idempotent(app, req, &access.caller, &tenant_id, ENDPOINT, async {
+        app.check_push_quota(&access.tenant).await?;
         let request: BulkNotificationRequest = json_body(req)?;
         bulk::send_bulk(app, &tenant_id, &access.caller, request).await
     })

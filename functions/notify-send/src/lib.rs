@@ -35,6 +35,7 @@ async fn send(app: &App, delivery: &Delivery, req: &Request) -> Result<serde_jso
         full_tokens: sending::reveals_device_tokens(&access.caller),
     };
     idempotent(app, req, &access.caller, &tenant_id, ENDPOINT, async {
+        app.check_push_quota(&access.tenant).await?;
         sending::send_notification(delivery, &access.tenant, json_body(req)?, options).await
     })
     .await

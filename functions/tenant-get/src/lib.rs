@@ -5,6 +5,7 @@ use lambda_http::{Body, Request, Response};
 use notify_shared::auth::Requirement;
 use notify_shared::http::{path_param, respond_to};
 use notify_shared::model::Tenant;
+use notify_shared::service::tenants;
 use notify_shared::{App, Result};
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
@@ -17,7 +18,7 @@ async fn get(app: &App, req: &Request) -> Result<Tenant> {
         .authenticator()
         .authorize_tenant(req, &tenant_id, Requirement::Management)
         .await?;
-    Ok(access.tenant)
+    Ok(tenants::shown(app, access.tenant))
 }
 
 #[cfg(test)]

@@ -13,8 +13,8 @@ use crate::auth::{api_key, UserClaims, UserTokenVerifier};
 use crate::error::{Error, Result};
 use crate::http::{header, single_header};
 use crate::ids::is_tenant_id;
-use crate::limits::RateLimiter;
-use crate::model::ApiKeyGrant;
+use crate::limits::{RateLimiter, TenantLimiter};
+use crate::model::{ApiKeyGrant, EffectiveLimits};
 use crate::model::{Scope, Tenant};
 use crate::store::Store;
 
@@ -118,9 +118,20 @@ fn user_only() -> Error {
 pub struct Authenticator<'a> {
     store: &'a Store,
     user_tokens: &'a UserTokenVerifier,
-    /// The container's rate limiter and the deployment's default rate;
-    /// without one, keys are not rate limited.
-    rate_limits: Option<(&'a RateLimiter, u32)>,
+    /// The container's limiters and the deployment's defaults; without
+    /// them, keys and tenants are not rate limited.
+    rate_limits: Option<RateLimits<'a>>,
+}
+
+/// What rate limiting needs: the container's limiters of keys and tenants,
+/// the default rate of a key created without one, and the tenants'
+/// default limits.
+#[derive(Clone, Copy)]
+pub struct RateLimits<'a> {
+    pub keys: &'a RateLimiter,
+    pub tenants: &'a TenantLimiter,
+    pub key_default: u32,
+    pub tenant_defaults: EffectiveLimits,
 }
 
 impl<'a> Authenticator<'a> {
@@ -132,11 +143,10 @@ impl<'a> Authenticator<'a> {
         }
     }
 
-    /// Counts and limits each request of an API key (`default_rate` for
-    /// keys created without `rate_limit`).
-    pub fn with_rate_limits(self, limiter: &'a RateLimiter, default_rate: u32) -> Self {
+    /// Counts and limits each request of an API key, and of its tenant.
+    pub fn with_rate_limits(self, limits: RateLimits<'a>) -> Self {
         Self {
-            rate_limits: Some((limiter, default_rate)),
+            rate_limits: Some(limits),
             ..self
         }
     }
@@ -144,11 +154,27 @@ impl<'a> Authenticator<'a> {
     /// A request authenticated with `grant`: counted against the key's rate
     /// before anything else is done, 429 `rate_limited` when over it.
     async fn meter(&self, grant: &ApiKeyGrant) -> Result<()> {
-        let Some((limiter, default_rate)) = self.rate_limits else {
+        let Some(limits) = self.rate_limits else {
             return Ok(());
         };
-        let limit = grant.rate_limit.unwrap_or(default_rate);
-        limiter.admit(self.store, &grant.key_id, limit).await
+        let limit = grant.rate_limit.unwrap_or(limits.key_default);
+        limits.keys.admit(self.store, &grant.key_id, limit).await
+    }
+
+    /// A request of one of `tenant`'s keys: counted against the tenant's
+    /// `requests_per_second`, 429 `rate_limited` when over it.
+    async fn meter_tenant(&self, tenant: &Tenant) -> Result<()> {
+        let Some(limits) = self.rate_limits else {
+            return Ok(());
+        };
+        let limit = tenant
+            .limits
+            .effective(limits.tenant_defaults)
+            .requests_per_second;
+        limits
+            .tenants
+            .admit(self.store, &tenant.tenant_id, limit)
+            .await
     }
 
     /// For `GET /auth/validate`: only a user token will do; an API key is not a
@@ -247,6 +273,7 @@ impl<'a> Authenticator<'a> {
         }
         // The key's own tenant is gone: the key died with it.
         let tenant = tenant.ok_or_else(invalid_key)?;
+        self.meter_tenant(&tenant).await?;
         // The key authenticated: that is a use, whatever it was refused for next.
         self.store
             .record_api_key_use(&grant, chrono::Utc::now())

@@ -50,6 +50,7 @@ where
         fields.write_to(response.headers_mut());
         let outcome = UsageDelta {
             rejected: u32::from(response.status().is_client_error()),
+            throttled: u32::from(metered.tenant_throttled),
             pushes: metered.pushes,
             pushes_failed: metered.pushes_failed,
             ..UsageDelta::default()
@@ -57,6 +58,12 @@ where
         meter
             .limiter
             .record_outcome(meter.store, key_id, outcome)
+            .await;
+    }
+    if let Some(tenant_id) = &metered.tenant_id {
+        meter
+            .tenants
+            .record_pushes(meter.store, tenant_id, metered.pushes)
             .await;
     }
     response

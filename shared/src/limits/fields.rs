@@ -55,9 +55,14 @@ impl RateFields {
 pub struct Metered {
     /// The key, once counted against its rate, and its state then.
     pub key: Option<(String, RateFields)>,
-    /// Device pushes attempted, and failed, by a single send.
+    /// The tenant a single send pushed for, and the device pushes it
+    /// attempted, and failed.
+    pub tenant_id: Option<String>,
     pub pushes: u32,
     pub pushes_failed: u32,
+    /// The key was admitted but its tenant over its rate: a 429 the key's
+    /// own note did not count as throttled.
+    pub tenant_throttled: bool,
 }
 
 tokio::task_local! {
@@ -89,10 +94,16 @@ pub fn metered_key_id() -> Option<String> {
         .flatten()
 }
 
-/// Notes pushes a single send attempted, and how many failed.
-pub fn note_pushes(attempted: u32, failed: u32) {
+/// Notes that the tenant's rate refused the request (see [`Metered`]).
+pub fn note_tenant_throttled() {
+    let _ = METERED.try_with(|slot| slot.borrow_mut().tenant_throttled = true);
+}
+
+/// Notes pushes a single send attempted for `tenant_id`, and how many failed.
+pub fn note_pushes(tenant_id: &str, attempted: u32, failed: u32) {
     let _ = METERED.try_with(|slot| {
         let mut metered = slot.borrow_mut();
+        metered.tenant_id = Some(tenant_id.to_owned());
         metered.pushes = metered.pushes.saturating_add(attempted);
         metered.pushes_failed = metered.pushes_failed.saturating_add(failed);
     });
@@ -106,10 +117,11 @@ mod tests {
     async fn the_fields_noted_inside_the_work_come_out_in_the_draft_s_syntax() {
         let ((), metered) = collect_metering(async {
             note_rate_fields("key_a", RateFields::after(50, 1));
-            note_pushes(3, 1);
+            note_pushes("tnt_a", 3, 1);
         })
         .await;
         assert_eq!((metered.pushes, metered.pushes_failed), (3, 1));
+        assert_eq!(metered.tenant_id.as_deref(), Some("tnt_a"));
         let (key_id, fields) = metered.key.unwrap_or_default();
         assert_eq!(key_id, "key_a");
         let mut headers = HeaderMap::new();

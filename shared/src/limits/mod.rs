@@ -11,10 +11,13 @@
 
 mod fields;
 mod notes;
+mod tenants;
 
 pub use fields::{
-    collect_metering, metered_key_id, note_pushes, note_rate_fields, Metered, RateFields,
+    collect_metering, metered_key_id, note_pushes, note_rate_fields, note_tenant_throttled,
+    Metered, RateFields,
 };
+pub use tenants::{seconds_to_midnight, TenantLimiter};
 
 use std::sync::Mutex;
 
@@ -30,6 +33,7 @@ use notes::{KeyNote, Notes};
 pub struct Meter<'a> {
     pub store: &'a Store,
     pub limiter: &'a RateLimiter,
+    pub tenants: &'a TenantLimiter,
 }
 
 /// The per-container part of rate limiting (see the module docs).

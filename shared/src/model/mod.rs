@@ -10,6 +10,7 @@ pub mod push_type;
 pub mod queue;
 pub mod sqs_text;
 pub mod tenant;
+pub mod tenant_limits;
 pub mod usage;
 pub mod whole_number;
 
@@ -25,4 +26,5 @@ pub use platform::{Platform, PushProvider};
 pub use push_type::{PushType, TokenType};
 pub use queue::{DeliverChunk, QueueMessage};
 pub use tenant::{CreateTenantRequest, Tenant, TenantList, UpdateTenantRequest, WebPushSettings};
+pub use tenant_limits::{EffectiveLimits, TenantLimits};
 pub use usage::{KeyUsage, TenantUsage, UsageBucket};

@@ -5,6 +5,8 @@ use std::fmt;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
+use crate::model::tenant_limits::{EffectiveLimits, TenantLimits};
+
 /// The tenant object of the contract. Provider secrets are never part of it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Tenant {
@@ -31,6 +33,10 @@ pub struct Tenant {
     /// above, so the two never disagree for long.
     #[serde(default)]
     pub user_verification: bool,
+    /// Stored: the operator's overrides only. Shown: every limit, the
+    /// deployment's default where the tenant has none ([`Tenant::shown`]).
+    #[serde(default)]
+    pub limits: TenantLimits,
     pub created_at: String,
     pub created_by: String,
     pub updated_at: String,
@@ -39,6 +45,16 @@ pub struct Tenant {
     /// concurrency, see `service::tenants::update_tenant`).
     #[serde(skip)]
     pub revision: u64,
+}
+
+impl Tenant {
+    /// The tenant as answers show it: its limits filled in from the
+    /// deployment's `defaults`. Never stored (its overrides would become
+    /// fixed).
+    pub fn shown(mut self, defaults: EffectiveLimits) -> Self {
+        self.limits = self.limits.shown(defaults);
+        self
+    }
 }
 
 /// A JSON value that is secret material (a service account with its private
@@ -92,6 +108,9 @@ pub struct CreateTenantRequest {
     pub fcm_service_account: Option<SecretJson>,
     #[serde(default)]
     pub web_push: Option<WebPushSettings>,
+    /// Never accepted (403): limits are the operator's.
+    #[serde(default)]
+    pub limits: Option<serde::de::IgnoredAny>,
 }
 
 /// The creation fields to change or add; `org_id` cannot move.
@@ -106,6 +125,9 @@ pub struct UpdateTenantRequest {
     pub fcm_service_account: Option<SecretJson>,
     #[serde(default)]
     pub web_push: Option<WebPushSettings>,
+    /// Never accepted (403): limits are the operator's.
+    #[serde(default)]
+    pub limits: Option<serde::de::IgnoredAny>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

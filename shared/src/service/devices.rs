@@ -43,7 +43,18 @@ pub async fn register_device(
         .await?;
     }
     app.store
-        .register_device(tenant_id, &registration, TokenMoves::Allowed)
+        .register_device(
+            tenant_id,
+            &registration,
+            TokenMoves::Allowed,
+            Some(
+                access
+                    .tenant
+                    .limits
+                    .effective(app.config.tenant_limits)
+                    .devices,
+            ),
+        )
         .await
 }
 

@@ -111,6 +111,7 @@ pub async fn send_notification(
     let outcomes = delivery.push(&push, &encoded, &devices, deadline).await;
     let answer = answer(message_id, devices, outcomes, options.full_tokens);
     crate::limits::note_pushes(
+        &tenant.tenant_id,
         answer.delivered.saturating_add(answer.failed),
         answer.failed,
     );

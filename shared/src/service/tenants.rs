@@ -12,7 +12,8 @@ use crate::credentials::{
 use crate::error::{Error, Result};
 use crate::ids::{is_tenant_id, new_tenant_id};
 use crate::model::{
-    CreateTenantRequest, QueueMessage, Tenant, TenantList, UpdateTenantRequest, WebPushSettings,
+    CreateTenantRequest, QueueMessage, Tenant, TenantLimits, TenantList, UpdateTenantRequest,
+    WebPushSettings,
 };
 use crate::web_push_protocol::vapid::validate_subject;
 use crate::web_push_protocol::VapidKey;
@@ -104,6 +105,7 @@ pub async fn create_tenant(
     user: &UserClaims,
     request: CreateTenantRequest,
 ) -> Result<Tenant> {
+    refuse_limits(request.limits)?;
     let org_id = request.org_id.clone().unwrap_or_else(|| user.sub.clone());
     validate_org_id(&org_id)?;
     if !user.belongs_to(&org_id) {
@@ -150,6 +152,7 @@ pub async fn create_tenant(
         web_push_configured: false,
         vapid_public_key: None,
         user_verification: false,
+        limits: TenantLimits::default(),
         created_at: now.clone(),
         created_by: user.sub.clone(),
         updated_at: now,
@@ -173,7 +176,23 @@ pub async fn create_tenant(
         return Err(err);
     }
     tracing::info!(tenant_id = %tenant.tenant_id, org_id = %tenant.org_id, "tenant created");
-    Ok(tenant)
+    Ok(shown(app, tenant))
+}
+
+/// A tenant as answers show it, its limits filled in (see [`Tenant::shown`]).
+pub fn shown(app: &App, tenant: Tenant) -> Tenant {
+    tenant.shown(app.config.tenant_limits)
+}
+
+/// 403 for `limits` in a tenant's creation or change: they are the
+/// operator's, and a tenant's users must not raise their own.
+fn refuse_limits(limits: Option<serde::de::IgnoredAny>) -> Result<()> {
+    match limits {
+        Some(_) => Err(Error::Forbidden(
+            "`limits` are set by the deployment's operator (`notifyctl tenant-limits`), not through the API".to_owned(),
+        )),
+        None => Ok(()),
+    }
 }
 
 /// 409 `too_many_tenants` when the org has its deployment's maximum of live
@@ -238,7 +257,11 @@ pub async fn list_tenants(
         futures::future::try_join_all(orgs.iter().map(|org| app.store.list_tenants_in_org(org)))
             .await?;
     Ok(TenantList {
-        tenants: lists.into_iter().flatten().collect(),
+        tenants: lists
+            .into_iter()
+            .flatten()
+            .map(|tenant| shown(app, tenant))
+            .collect(),
     })
 }
 
@@ -258,6 +281,7 @@ pub async fn update_tenant(
     current: Tenant,
     request: UpdateTenantRequest,
 ) -> Result<Tenant> {
+    refuse_limits(request.limits)?;
     let nothing = request.bundle_id.is_none()
         && request.team_id.is_none()
         && request.key_id.is_none()
@@ -329,6 +353,7 @@ pub async fn update_tenant(
         changed
     })
     .await
+    .map(|tenant| shown(app, tenant))
 }
 
 /// Writes `tenant` (a value read from the store, its settings changed) and,

@@ -48,6 +48,8 @@ pub(crate) const DEVICE_PREFIX: &str = "DEVICE#";
 pub(crate) const COUNTER_PREFIX: &str = "USER_DEVICES#";
 /// A user's count of live Live Activity and push-to-start tokens.
 pub(crate) const ACTIVITY_COUNTER_PREFIX: &str = "USER_ACTIVITIES#";
+/// The tenant's count of registered devices (its `devices` limit).
+pub(crate) const TENANT_DEVICES_SK: &str = "TENANT_DEVICES";
 /// Longest token kept verbatim in a sort key (1024 bytes with the prefix).
 const MAX_TOKEN_IN_KEY: usize = 1000;
 

@@ -12,6 +12,8 @@
 //! | idempotency     | `TENANT#{tenant}`    | `IDEMPOTENCY#{endpoint}#{sha256}` (+ `#PART#…`, see `idempotency.rs`) |  |
 //! | bulk batch      | `TENANT#{tenant}`    | `BATCH#{batch}` (+ `#CHUNK#…`, see `batches.rs`) |    |
 //! | key usage hour  | `USAGE#KEY#{key}`    | `HOUR#{yyyy-mm-ddThh}` (counts and rate window, see `key_windows.rs`; TTL 91 days) | |
+//! | tenant device count | `TENANT#{tenant}` | `TENANT_DEVICES` (see `devices/tenant_count.rs`) |   |
+//! | tenant day      | `USAGE#TENANT#{tenant}` | `DAY#{yyyy-mm-dd}` (pushes and leased request window, see `tenant_days.rs`; TTL 91 days) | |
 //!
 //! Key builders and prefixes live in `keys.rs`, the DynamoDB call ceremony
 //! (conditional writes, transactions, consistent reads, paginated queries)
@@ -26,6 +28,7 @@ mod key_windows;
 mod keys;
 mod ops;
 mod purge;
+mod tenant_days;
 mod tenants;
 
 pub use batches::CountResult;
@@ -35,6 +38,7 @@ pub use devices::MAX_DEVICES_LISTED;
 pub use idempotency::{Claim, IdempotencyRecord, IdempotencySlot, IdempotencyState};
 pub use key_windows::{HourUsage, UsageDelta, WindowOutcome};
 pub use purge::PurgeProgress;
+pub use tenant_days::TenantLease;
 pub use tenants::TenantRecord;
 
 use aws_sdk_dynamodb::Client;

@@ -20,7 +20,7 @@ pub(crate) use super::keys::{tenant_key, TENANT_SK};
 use super::ops::{decode, encode, through_conflicts, ConditionalExt, ABSENT, LIVE_TENANT};
 use super::{n, s, tenant_pk, Store, GSI1};
 use crate::error::{Error, Result};
-use crate::model::Tenant;
+use crate::model::{Tenant, TenantLimits};
 
 /// No change holds the tenant, or its claim has lapsed (`:now`).
 const NO_ACTIVE_CLAIM: &str = "(attribute_not_exists(claim_until) OR claim_until < :now)";
@@ -296,5 +296,46 @@ impl Store {
         through_conflicts(|| request.clone().send())
             .await
             .condition_held("deleting tenant")
+    }
+
+    /// Sets the tenant's limit overrides (the operator's), raising its
+    /// revision so that a change which read the tenant before cannot write
+    /// the old limits back (see [`Store::replace_tenant`]). `None` when the
+    /// tenant is absent or being deleted; 409 `Busy` while a change holds
+    /// it. Setting the same limits twice (an SDK retry) sets them once more.
+    #[tracing::instrument(skip(self))]
+    pub async fn set_tenant_limits(
+        &self,
+        tenant_id: &str,
+        limits: TenantLimits,
+        now: i64,
+    ) -> Result<Option<Tenant>> {
+        let limits = serde_dynamo::to_attribute_value(limits)
+            .map_err(|err| Error::internal("encoding tenant limits", err))?;
+        let request = self
+            .update(tenant_key(tenant_id))
+            .update_expression(
+                "SET limits = :limits, revision = if_not_exists(revision, :zero) + :one",
+            )
+            .condition_expression(format!("{LIVE_TENANT} AND {NO_ACTIVE_CLAIM}"))
+            .expression_attribute_values(":limits", limits)
+            .expression_attribute_values(":zero", n(0))
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":now", n(now))
+            .return_values(ReturnValue::AllNew);
+        let output = through_conflicts(|| request.clone().send())
+            .await
+            .unless_condition_failed("setting tenant limits")?;
+        if let Some(item) = output.and_then(|output| output.attributes) {
+            return Ok(Some(record_from_item(item)?.tenant));
+        }
+        match self.tenant_record(tenant_id).await? {
+            Some(record) if record.is_live() => Err(Error::Busy {
+                code: "tenant_changing",
+                detail: "a change of this tenant is under way; retry shortly".to_owned(),
+                retry_after_secs: record.claim_left(now).unwrap_or(1).max(1),
+            }),
+            _ => Ok(None),
+        }
     }
 }

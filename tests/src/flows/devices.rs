@@ -130,7 +130,7 @@ pub async fn register_one_by_one(
         let registered = env
             .app
             .store
-            .register_device(tenant_id, &registration, TokenMoves::Allowed)
+            .register_device(tenant_id, &registration, TokenMoves::Allowed, None)
             .await;
         if let Err(err) = registered {
             panic!("registering device {token}: {err}");

@@ -445,6 +445,7 @@ async fn activity_tokens_have_their_own_cap_and_expired_ones_free_their_place() 
                 &s.tenant_id,
                 &activity_registration("fan", n),
                 TokenMoves::Allowed,
+                None,
             )
             .await
         {
@@ -456,6 +457,7 @@ async fn activity_tokens_have_their_own_cap_and_expired_ones_free_their_place() 
             &s.tenant_id,
             &activity_registration("fan", 500),
             TokenMoves::Allowed,
+            None,
         )
         .await;
     assert!(
@@ -479,6 +481,7 @@ async fn activity_tokens_have_their_own_cap_and_expired_ones_free_their_place() 
             &s.tenant_id,
             &activity_registration("fan", 500),
             TokenMoves::Allowed,
+            None,
         )
         .await;
     assert!(freed.is_ok(), "{freed:?}");
@@ -494,6 +497,7 @@ async fn activity_tokens_have_their_own_cap_and_expired_ones_free_their_place() 
             &s.tenant_id,
             &activity_registration("fan", 501),
             TokenMoves::Allowed,
+            None,
         )
         .await;
     assert!(

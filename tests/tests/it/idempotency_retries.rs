@@ -154,7 +154,7 @@ async fn a_send_to_a_user_with_100_tokens_of_4096_characters_is_replayed_not_ref
             .env
             .app
             .store
-            .register_device(&rig.tenant_id, &registration, TokenMoves::Allowed)
+            .register_device(&rig.tenant_id, &registration, TokenMoves::Allowed, None)
             .await
         {
             attempts += 1;

@@ -30,6 +30,7 @@ mod sqs_text;
 mod stored_data;
 mod template_rules;
 mod tenant_isolation;
+mod tenant_limits;
 mod tenant_quota;
 mod tenants;
 mod token_types;

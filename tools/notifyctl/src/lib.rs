@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 pub mod dynamodb;
+pub mod limits;
 pub mod secrets;
 pub mod sqs;
 pub mod template;

@@ -82,6 +82,28 @@ enum Command {
         #[arg(long, env = "NOTIFY_SIGNING_SECRET_ID", default_value = LOCAL_SIGNING_SECRET)]
         signing_secret: String,
     },
+    /// Set a tenant's limits (its users cannot), then print the limits the
+    /// tenant has of its own; without a limit to set, only print them.
+    ///
+    /// A limit not set here follows the deployment's default
+    /// (`TenantRequestsPerSecond`, `TenantPushesPerDay`, `TenantDevices`);
+    /// `default` removes the tenant's own. Running functions apply a change
+    /// with the tenant's next request.
+    TenantLimits {
+        #[arg(long)]
+        tenant_id: String,
+        /// Requests per second of all the tenant's API keys together.
+        #[arg(long, value_parser = notifyctl::limits::parse_limit)]
+        requests_per_second: Option<notifyctl::limits::LimitSetting>,
+        /// Device pushes per UTC day, single and bulk sends together.
+        #[arg(long, value_parser = notifyctl::limits::parse_limit)]
+        pushes_per_day: Option<notifyctl::limits::LimitSetting>,
+        /// Devices the tenant may have registered.
+        #[arg(long, value_parser = notifyctl::limits::parse_limit)]
+        devices: Option<notifyctl::limits::LimitSetting>,
+        #[arg(long, env = "NOTIFY_TABLE_NAME", default_value = LOCAL_TABLE)]
+        table: String,
+    },
     /// Move messages from the dead-letter queue back to the delivery queue
     /// (receive, send, delete), then print the counts.
     RedriveDlq {
@@ -171,6 +193,23 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             println!(
                 "rotated {signing_secret}: tokens minted before now stop verifying within 5 minutes; mint new ones"
             );
+        }
+        Command::TenantLimits {
+            tenant_id,
+            requests_per_second,
+            pushes_per_day,
+            devices,
+            table,
+        } => {
+            let store =
+                notify_shared::store::Store::new(aws_sdk_dynamodb::Client::new(&sdk), table);
+            let changes = notifyctl::limits::LimitChanges {
+                requests_per_second,
+                pushes_per_day,
+                devices,
+            };
+            let report = notifyctl::limits::tenant_limits(&store, &tenant_id, changes).await?;
+            println!("{}", serde_json::to_string(&report)?);
         }
         Command::RedriveDlq {
             dlq_url,

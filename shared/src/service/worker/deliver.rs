@@ -9,7 +9,7 @@ use super::wave::WaveContext;
 use super::{DeliveryStats, MessageMeta, Verdict, Worker};
 use crate::clock::{less, now_rfc3339};
 use crate::error::Result;
-use crate::model::{BatchState, ChunkProgress, DeliverChunk, Device};
+use crate::model::{BatchState, ChunkProgress, DeliverChunk, Device, ProgressUpdate, UserOutcome};
 use crate::push::{EncodedNotification, TenantPush};
 use crate::service::delivery::WebPushSize;
 use crate::store::CountResult;
@@ -42,6 +42,18 @@ fn next_wave_users(wave: &[u32], devices: &[Vec<Device>], max_wave: usize) -> us
     (WAVE_TOKEN_BYTES / per_user).clamp(1, max_wave)
 }
 
+/// Users the next wave may hold so that the tenant's pushes of the day
+/// stay within what is left (`left`) once this wave's `devices` are pushed
+/// on top of `pushed`: each user with devices takes one push at least. At
+/// least one, so that a wave is read and the quota check settles the rest.
+fn users_within_quota(left: u64, pushed: usize, devices: &[Vec<Device>]) -> usize {
+    let this_wave = devices.iter().map(Vec::len).sum::<usize>();
+    let spent = u64::try_from(pushed.saturating_add(this_wave)).unwrap_or(u64::MAX);
+    usize::try_from(left.saturating_sub(spent))
+        .unwrap_or(usize::MAX)
+        .max(1)
+}
+
 /// A chunk admitted for delivery: what its waves and its count need.
 pub(super) struct ChunkJob {
     pub tenant_id: String,
@@ -55,6 +67,9 @@ pub(super) struct ChunkJob {
     pub expires_at: i64,
     /// On the queue's last receive, transient failures are final.
     pub last_receive: bool,
+    /// Pushes the tenant may still make today (`pushes_per_day`): the
+    /// chunk's users left when its pushes reach it fail unreached.
+    pub pushes_left_today: u64,
 }
 
 /// What admission decided: the message's verdict already, or a job to run
@@ -79,7 +94,9 @@ impl Worker {
             Admission::Run(job, progress) => (job, progress),
         };
         // Steps 3 and 5: waves of users, within the invocation's time.
-        self.run_waves(&job, &mut progress, stats, meta).await?;
+        let waves = self.run_waves(&job, &mut progress, stats, meta).await;
+        self.count_tenant_pushes(&job.tenant_id, stats.pushes).await;
+        waves?;
         // Steps 4 and 6: counted once, or delivered again for what is left.
         self.settle(&job, &progress, stats, meta, started).await
     }
@@ -136,7 +153,17 @@ impl Worker {
                 .mark_batch_started(tenant_id, &batch_id, &now_rfc3339())
                 .await?;
         }
+        let pushes_per_day = tenant
+            .limits
+            .effective(self.app.config.tenant_limits)
+            .pushes_per_day;
+        let pushed_today = self
+            .app
+            .store
+            .tenant_pushes_today(tenant_id, self.app.tenant_limiter.now())
+            .await?;
         let job = ChunkJob {
+            pushes_left_today: u64::from(pushes_per_day).saturating_sub(pushed_today),
             push: self.delivery.tenant(&tenant).await?,
             last_receive: self
                 .settings
@@ -178,9 +205,18 @@ impl Worker {
                 );
                 break;
             }
+            if u64::try_from(stats.pushes).unwrap_or(u64::MAX) >= job.pushes_left_today {
+                let unreached: Vec<u32> = wave.iter().chain(rest).copied().collect();
+                self.fail_over_quota(job, progress, &unreached).await?;
+                break;
+            }
             let devices = devices?;
-            let (next, after) =
-                rest.split_at(next_wave_users(wave, &devices, max_wave).min(rest.len()));
+            let next_users = next_wave_users(wave, &devices, max_wave).min(users_within_quota(
+                job.pushes_left_today,
+                stats.pushes,
+                &devices,
+            ));
+            let (next, after) = rest.split_at(next_users.min(rest.len()));
             rest = after;
             let context = WaveContext {
                 push: &job.push,
@@ -207,6 +243,49 @@ impl Worker {
             resolved = upcoming;
         }
         Ok(())
+    }
+
+    /// The tenant used up its pushes of the day: `users` fail without a
+    /// push, recorded like a wave.
+    async fn fail_over_quota(
+        &self,
+        job: &ChunkJob,
+        progress: &mut ChunkProgress,
+        users: &[u32],
+    ) -> Result<()> {
+        tracing::warn!(
+            users = users.len(),
+            "the tenant used up its pushes_per_day; the chunk's remaining users fail unreached"
+        );
+        let update = ProgressUpdate {
+            delivered: Vec::new(),
+            settled: users
+                .iter()
+                .map(|&index| (index, UserOutcome::Failed))
+                .collect(),
+        };
+        self.app
+            .store
+            .record_chunk_progress(
+                &job.tenant_id,
+                &job.batch_id,
+                job.chunk,
+                &update,
+                job.expires_at,
+            )
+            .await?;
+        progress.apply(update);
+        Ok(())
+    }
+
+    /// Adds this invocation's pushes to the tenant's day (its
+    /// `pushes_per_day`). Logged, not returned: the pushes were made.
+    async fn count_tenant_pushes(&self, tenant_id: &str, pushes: usize) {
+        let pushes = u32::try_from(pushes).unwrap_or(u32::MAX);
+        self.app
+            .tenant_limiter
+            .record_pushes(&self.app.store, tenant_id, pushes)
+            .await;
     }
 
     /// Steps 4 and 6: a chunk whose users are all settled goes into the

@@ -51,6 +51,7 @@ use registration::device_conflict;
 mod counters;
 mod register;
 mod registration;
+mod tenant_count;
 
 #[cfg(feature = "testing")]
 pub use counters::device_counter_item;
@@ -151,6 +152,7 @@ impl Store {
         // count starts from what is left, so there is nothing to take off.
         // `pool` is `None` for a token no counter holds.
         let mut counted = pool.is_some();
+        let counted_in_tenant = pool.is_some();
         let pool = pool.unwrap_or(Pool::Devices);
         for attempt in 0..WRITE_ATTEMPTS {
             let mut delete_device = self
@@ -179,7 +181,12 @@ impl Store {
                 Err(error) => return Err(error),
             };
             match outcome {
-                Ok(()) => return Ok(true),
+                Ok(()) => {
+                    if pool == Pool::Devices && counted_in_tenant {
+                        self.add_tenant_devices(tenant_id, -1).await;
+                    }
+                    return Ok(true);
+                }
                 Err(cancelled) if cancelled.condition_failed(0) => return Ok(false),
                 Err(cancelled) if counted && cancelled.condition_failed(2) => counted = false,
                 Err(cancelled) if cancelled.any_conflict() => back_off(attempt).await,

@@ -6,15 +6,39 @@ use aws_sdk_dynamodb::types::TransactWriteItem;
 
 use super::counters::{counter_key, CounterItem, Pool};
 use super::registration::{device_conflict, next_step, Change, Learnt, Step};
+use super::tenant_count::{tenant_device_delta, tenant_devices_key};
 use super::{back_off, decode_item, encode, DeviceItem, WRITE_ATTEMPTS};
 use crate::clock::{now_epoch_seconds, now_rfc3339};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::model::device::TokenMoves;
 use crate::model::device::ACTIVITY_TOKEN_LIFETIME_SECS;
 use crate::model::{Device, DeviceRegistration};
-use crate::store::keys::{device_sk, user_pk, DEVICE_PREFIX};
+use crate::store::keys::{device_sk, user_pk, DEVICE_PREFIX, TENANT_DEVICES_SK};
 use crate::store::ops::{delete_item, live_tenant_check, put_item, Cancelled};
 use crate::store::{key, s, tenant_pk, text_attribute, Store, SK};
+
+/// What a registration reads before deciding, in one round trip.
+#[derive(Default)]
+struct RegistrationRead {
+    /// The token's device item.
+    device: Option<DeviceItem>,
+    /// The user's counter of the token's pool.
+    user_devices: Option<u64>,
+    /// The tenant's count of devices (see `tenant_count`).
+    tenant_devices: Option<u64>,
+}
+
+/// 409 `too_many_devices` for a tenant at its `devices` limit.
+fn tenant_at_limit(limit: u32) -> Error {
+    tracing::info!(limit, "device refused: the tenant is at its devices limit");
+    Error::Conflict {
+        code: "too_many_devices",
+        detail: format!(
+            "this tenant has {limit} devices registered, its `devices` limit; unregister devices \
+             or ask the deployment's operator for a higher limit (re-registering a device always works)"
+        ),
+    }
+}
 
 /// How a registration's transaction ended.
 enum Written {
@@ -85,23 +109,30 @@ impl Store {
         token: &str,
         user_id: &str,
         pool: Pool,
-    ) -> Result<(Option<DeviceItem>, Option<u64>)> {
+    ) -> Result<RegistrationRead> {
         let keys = vec![
             key(tenant_pk(tenant_id), device_sk(token)),
             counter_key(tenant_id, user_id, pool),
+            tenant_devices_key(tenant_id),
         ];
-        let mut device = None;
-        let mut count = None;
+        let mut read = RegistrationRead::default();
         for item in self.batch_get_consistent(keys, "reading device").await? {
-            if text_attribute(&item, SK).is_some_and(|sk| sk.starts_with(DEVICE_PREFIX)) {
-                device = Some(decode_item(item)?);
-            } else {
-                let counter: CounterItem =
-                    crate::store::ops::decode(item, "decoding device count")?;
-                count = Some(counter.device_count);
+            match text_attribute(&item, SK) {
+                Some(sk) if sk.starts_with(DEVICE_PREFIX) => read.device = Some(decode_item(item)?),
+                Some(TENANT_DEVICES_SK) => {
+                    read.tenant_devices = item
+                        .get("device_count")
+                        .and_then(|count| count.as_n().ok())
+                        .and_then(|count| count.parse().ok());
+                }
+                _ => {
+                    let counter: CounterItem =
+                        crate::store::ops::decode(item, "decoding device count")?;
+                    read.user_devices = Some(counter.device_count);
+                }
             }
         }
-        Ok((device, count))
+        Ok(read)
     }
 
     /// Registers a device or updates it (keeping `created_at`); a token of
@@ -109,6 +140,9 @@ impl Store {
     /// `token_owned_by_other_user` otherwise). A token new to the user is
     /// refused with 409 `too_many_devices` once the user has
     /// [`MAX_DEVICES_PER_USER`](crate::model::device::MAX_DEVICES_PER_USER).
+    /// A token new to the tenant's devices is refused with 409
+    /// `too_many_devices` too once the tenant has `tenant_devices` (its
+    /// `devices` limit; `None` for none), counted as `tenant_count` says.
     /// Atomic with the tenant's existence: nothing is written for a tenant
     /// deleted meanwhile (`NotFound`).
     #[tracing::instrument(skip_all, fields(tenant_id = %tenant_id, platform = %registration.platform))]
@@ -117,14 +151,29 @@ impl Store {
         tenant_id: &str,
         registration: &DeviceRegistration,
         moves: TokenMoves,
+        tenant_devices: Option<u32>,
     ) -> Result<Device> {
         let user_id = registration.user_id.as_str();
         let pool = Pool::of(registration.token_type);
         let mut learnt = Learnt::default();
         for attempt in 0..WRITE_ATTEMPTS {
-            let (current, count) = self
+            let read = self
                 .read_registration(tenant_id, &registration.token, user_id, pool)
                 .await?;
+            let (current, count) = (read.device, read.user_devices);
+            let tenant_delta = tenant_device_delta(
+                current.as_ref().map(|old| Pool::of(old.device.token_type)),
+                pool,
+            );
+            if let (Some(limit), true) = (tenant_devices, tenant_delta > 0) {
+                let Some(counted) = read.tenant_devices else {
+                    self.start_tenant_device_count(tenant_id).await?;
+                    continue;
+                };
+                if counted >= u64::from(limit) {
+                    return Err(tenant_at_limit(limit));
+                }
+            }
             let now = now_epoch_seconds();
             let change = match next_step(current.as_ref(), count, registration, moves, now, &learnt)
             {
@@ -146,7 +195,10 @@ impl Store {
                 .write_registration(tenant_id, registration, current.as_ref(), change)
                 .await?
             {
-                Written::Done(device) => return Ok(device),
+                Written::Done(device) => {
+                    self.add_tenant_devices(tenant_id, tenant_delta).await;
+                    return Ok(device);
+                }
                 Written::Changed => back_off(attempt).await,
                 // Filled up or gone since the read: read it again.
                 Written::CounterRefused => {}

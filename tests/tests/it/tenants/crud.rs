@@ -34,7 +34,12 @@ async fn a_user_creates_a_tenant_with_apns_credentials_and_gets_the_contract_obj
         .as_object()
         .map(|o| o.keys().collect())
         .unwrap_or_default();
-    assert_eq!(keys.len(), 15, "unexpected fields: {keys:?}");
+    assert_eq!(
+        body["limits"],
+        serde_json::json!({"requests_per_second": 1000, "pushes_per_day": 10_000_000, "devices": 10_000_000}),
+        "the deployment's defaults"
+    );
+    assert_eq!(keys.len(), 16, "unexpected fields: {keys:?}");
 }
 
 #[tokio::test]

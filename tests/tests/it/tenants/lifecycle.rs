@@ -122,7 +122,7 @@ async fn a_tombstoned_tenant_serves_nothing() {
     let mut late = env
         .app
         .store
-        .register_device(&tenant_id, &registration, TokenMoves::Allowed)
+        .register_device(&tenant_id, &registration, TokenMoves::Allowed, None)
         .await;
     // moto now and then cancels a transaction for a conflict of its own.
     for _ in 0..3 {
@@ -132,7 +132,7 @@ async fn a_tombstoned_tenant_serves_nothing() {
         late = env
             .app
             .store
-            .register_device(&tenant_id, &registration, TokenMoves::Allowed)
+            .register_device(&tenant_id, &registration, TokenMoves::Allowed, None)
             .await;
     }
     assert!(matches!(late, Err(Error::NotFound(_))), "{late:?}");

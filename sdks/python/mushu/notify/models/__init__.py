@@ -35,6 +35,7 @@ from .send_notification_request import SendNotificationRequest
 from .send_notification_response import SendNotificationResponse
 from .tenant import Tenant
 from .tenant_deleted import TenantDeleted
+from .tenant_limits import TenantLimits
 from .tenant_list import TenantList
 from .tenant_usage import TenantUsage
 from .tenant_usage_period import TenantUsagePeriod
@@ -84,6 +85,7 @@ __all__ = (
     "SendNotificationResponse",
     "Tenant",
     "TenantDeleted",
+    "TenantLimits",
     "TenantList",
     "TenantUsage",
     "TenantUsagePeriod",

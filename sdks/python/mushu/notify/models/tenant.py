@@ -2,12 +2,16 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from typing import Any, Self, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Self, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
+
+if TYPE_CHECKING:
+    from ..models.tenant_limits import TenantLimits
+
 
 T = TypeVar("T", bound="Tenant")
 
@@ -24,6 +28,8 @@ class Tenant:
         fcm_configured (bool):
         fcm_project_id (None | str):
         key_id (None | str): The APNs key ID (not an API key).
+        limits (TenantLimits): The tenant's limits, set by the deployment's operator (`notifyctl tenant-limits`, else
+            the deployment's defaults), never through the API: `limits` in a tenant's creation or change answers 403.
         org_id (str): An org id, 1 to 128 characters without control characters, white space or `#`.
         team_id (None | str):
         tenant_id (str):
@@ -44,6 +50,7 @@ class Tenant:
     fcm_configured: bool
     fcm_project_id: None | str
     key_id: None | str
+    limits: TenantLimits
     org_id: str
     team_id: None | str
     tenant_id: str
@@ -71,6 +78,8 @@ class Tenant:
 
         key_id: None | str
         key_id = self.key_id
+
+        limits = self.limits.to_dict()
 
         org_id = self.org_id
 
@@ -104,6 +113,7 @@ class Tenant:
                 "fcm_configured": fcm_configured,
                 "fcm_project_id": fcm_project_id,
                 "key_id": key_id,
+                "limits": limits,
                 "org_id": org_id,
                 "team_id": team_id,
                 "tenant_id": tenant_id,
@@ -122,6 +132,8 @@ class Tenant:
 
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        from ..models.tenant_limits import TenantLimits
+
         d = dict(src_dict)
         apns_configured = d.pop("apns_configured")
 
@@ -151,6 +163,8 @@ class Tenant:
             return cast(None | str, data)
 
         key_id = _parse_key_id(d.pop("key_id"))
+
+        limits = TenantLimits.from_dict(d.pop("limits"))
 
         org_id = d.pop("org_id")
 
@@ -188,6 +202,7 @@ class Tenant:
             fcm_configured=fcm_configured,
             fcm_project_id=fcm_project_id,
             key_id=key_id,
+            limits=limits,
             org_id=org_id,
             team_id=team_id,
             tenant_id=tenant_id,

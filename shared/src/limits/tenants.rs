@@ -1,0 +1,319 @@
+//! Per-tenant limits in a function instance: requests per second of all
+//! the tenant's keys together, and pushes per UTC day.
+//!
+//! Requests: the instance leases a slice of the tenant's current second
+//! from its day item (`store::tenant_days`) and spends it in memory, so a
+//! busy tenant costs a few writes per instance and second, not one per
+//! request. A lease starts at one request each second and doubles with
+//! each further lease in that second, up to a tenth of the limit: what an
+//! instance leases and does not spend lapses with the second, so a tenant
+//! at its limit may be admitted somewhat under it, never over.
+//!
+//! Pushes: each lease returns the day's total, so an instance knows it to
+//! within about a second of the tenant's traffic; sends are refused with
+//! 429 `quota_exceeded` once it reaches `pushes_per_day`. Pushes made by a
+//! single send are added to the day at once (one write per send that
+//! pushed); the worker adds its own per message and stops a bulk send's
+//! chunk when the quota is used up.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use crate::clock::Clock;
+use crate::error::{Error, Result};
+use crate::limits::fields::note_tenant_throttled;
+use crate::store::{Store, TenantLease};
+
+/// A lease is at most this share of the tenant's limit.
+const LEASE_SHARE: u32 = 10;
+/// Tenants an instance keeps notes on; idle ones make room.
+const MAX_NOTES: usize = 10_000;
+const IDLE_SECS: i64 = 60;
+const DAY_SECS: i64 = 24 * 3600;
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct TenantNote {
+    /// The second of the instance's lease, what is left of it and its size.
+    window: i64,
+    left: u32,
+    lease: u32,
+    /// Requests are refused without a write until this second.
+    throttled_until: i64,
+    /// The UTC day (days since the epoch) of `pushes`, the day's total as
+    /// last learnt, and the second it was learnt.
+    day: i64,
+    pushes: u64,
+    pushes_at: i64,
+}
+
+/// The per-instance part of tenant limits (see the module docs).
+#[derive(Default)]
+pub struct TenantLimiter {
+    notes: Mutex<HashMap<String, TenantNote>>,
+    clock: Clock,
+}
+
+/// What a request does about the tenant's rate.
+enum Step {
+    Admitted,
+    Refused {
+        reset_secs: i64,
+    },
+    /// Lease this many, joining the second the instance last leased when
+    /// it is this one (else opening a new one): a guess that saves a write.
+    Lease {
+        lease: u32,
+        join: bool,
+    },
+}
+
+impl TenantLimiter {
+    pub fn new(clock: Clock) -> Self {
+        Self {
+            notes: Mutex::default(),
+            clock,
+        }
+    }
+
+    /// The limiter's time, epoch seconds.
+    pub fn now(&self) -> i64 {
+        i64::try_from(self.clock.now_unix_secs()).unwrap_or(i64::MAX)
+    }
+
+    /// Counts one request of the tenant against `limit` per second: 429
+    /// `rate_limited` when over it.
+    pub async fn admit(&self, store: &Store, tenant_id: &str, limit: u32) -> Result<()> {
+        let now = self.now();
+        let (lease, join) = match self.step(tenant_id, now, limit) {
+            Step::Admitted => return Ok(()),
+            Step::Refused { reset_secs } => return Err(refuse(limit, reset_secs)),
+            Step::Lease { lease, join } => (lease, join),
+        };
+        match store
+            .lease_tenant_requests(tenant_id, now, limit, lease, join)
+            .await?
+        {
+            TenantLease::Granted {
+                window,
+                granted,
+                pushes,
+            } => {
+                self.update(tenant_id, |note| {
+                    note.window = window;
+                    note.left = granted.saturating_sub(1);
+                    note.lease = granted;
+                    note.learn_pushes(now, pushes);
+                });
+                Ok(())
+            }
+            TenantLease::Full { window, pushes } => {
+                self.update(tenant_id, |note| {
+                    note.window = window;
+                    note.left = 0;
+                    note.throttled_until = window.saturating_add(1);
+                    note.learn_pushes(now, pushes);
+                });
+                Err(refuse(limit, window.saturating_add(1).saturating_sub(now)))
+            }
+        }
+    }
+
+    fn step(&self, tenant_id: &str, now: i64, limit: u32) -> Step {
+        let mut notes = self.lock();
+        let Some(note) = notes.get_mut(tenant_id) else {
+            return Step::Lease {
+                lease: 1,
+                join: false,
+            };
+        };
+        if note.throttled_until > now {
+            return Step::Refused {
+                reset_secs: note.throttled_until.saturating_sub(now),
+            };
+        }
+        if note.window == now && note.left > 0 {
+            note.left -= 1;
+            return Step::Admitted;
+        }
+        let cap = (limit / LEASE_SHARE).max(1);
+        let join = note.window == now;
+        let lease = if join {
+            note.lease.saturating_mul(2).clamp(1, cap)
+        } else {
+            1
+        };
+        Step::Lease { lease, join }
+    }
+
+    /// 429 `quota_exceeded` when the tenant's pushes of the day reached
+    /// `pushes_per_day`: as this instance learnt them this second (a
+    /// lease), else read (a user token's send takes no lease).
+    pub async fn check_push_quota(
+        &self,
+        store: &Store,
+        tenant_id: &str,
+        pushes_per_day: u32,
+    ) -> Result<()> {
+        let now = self.now();
+        // Learnt this second (a lease or an earlier check), or read again.
+        let known = self
+            .lock()
+            .get(tenant_id)
+            .filter(|note| note.day == day_of(now) && note.pushes_at >= now)
+            .map(|note| note.pushes);
+        let pushes = match known {
+            Some(pushes) => pushes,
+            None => {
+                let pushes = store.tenant_pushes_today(tenant_id, now).await?;
+                self.update(tenant_id, |note| note.learn_pushes(now, pushes));
+                pushes
+            }
+        };
+        if pushes < u64::from(pushes_per_day) {
+            return Ok(());
+        }
+        let reset_secs = seconds_to_midnight(now);
+        Err(Error::QuotaExceeded {
+            detail: format!(
+                "this tenant used up its `pushes_per_day` of {pushes_per_day} pushes; \
+                 the quota resets at midnight UTC, in {reset_secs} s"
+            ),
+            retry_after_secs: u64::try_from(reset_secs).unwrap_or(1),
+        })
+    }
+
+    /// Adds a send's pushes to the tenant's day. Logged, not returned: the
+    /// pushes were made.
+    pub async fn record_pushes(&self, store: &Store, tenant_id: &str, pushes: u32) {
+        if pushes == 0 {
+            return;
+        }
+        let now = self.now();
+        match store.add_tenant_pushes(tenant_id, now, pushes).await {
+            Ok(total) => self.update(tenant_id, |note| note.learn_pushes(now, total)),
+            Err(err) => {
+                tracing::warn!(error = %err.cause_chain(), "could not count the tenant's pushes")
+            }
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, TenantNote>> {
+        self.notes
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn update(&self, tenant_id: &str, change: impl FnOnce(&mut TenantNote)) {
+        let mut notes = self.lock();
+        if let Some(note) = notes.get_mut(tenant_id) {
+            change(note);
+            return;
+        }
+        if notes.len() >= MAX_NOTES {
+            let newest = notes.values().map(|note| note.window).max().unwrap_or(0);
+            notes.retain(|_, note| note.window > newest.saturating_sub(IDLE_SECS));
+            if notes.len() >= MAX_NOTES {
+                return;
+            }
+        }
+        let mut note = TenantNote::default();
+        change(&mut note);
+        notes.insert(tenant_id.to_owned(), note);
+    }
+}
+
+impl TenantNote {
+    /// The day's total as a write returned it: never lowered by a read
+    /// older than one already learnt, reset by a new day.
+    fn learn_pushes(&mut self, now: i64, total: u64) {
+        self.pushes_at = now;
+        let today = day_of(now);
+        if self.day != today {
+            self.day = today;
+            self.pushes = total;
+        } else {
+            self.pushes = self.pushes.max(total);
+        }
+    }
+}
+
+fn day_of(now: i64) -> i64 {
+    now.div_euclid(DAY_SECS)
+}
+
+/// Seconds from `now` to the next midnight UTC, at least 1.
+pub fn seconds_to_midnight(now: i64) -> i64 {
+    (DAY_SECS - now.rem_euclid(DAY_SECS)).max(1)
+}
+
+fn refuse(limit: u32, reset_secs: i64) -> Error {
+    note_tenant_throttled();
+    let reset_secs = reset_secs.max(1);
+    Error::RateLimited {
+        detail: format!(
+            "this tenant is over its limit of {limit} requests per second (all its API keys \
+             together); retry after {reset_secs} s"
+        ),
+        retry_after_secs: u64::try_from(reset_secs).unwrap_or(1),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn leases_double_within_a_second_up_to_a_tenth_of_the_limit_and_restart_at_one() {
+        let limiter = TenantLimiter::default();
+        assert!(matches!(
+            limiter.step("t", 100, 100),
+            Step::Lease {
+                lease: 1,
+                join: false
+            }
+        ));
+        for (lease, next) in [(1, 2), (2, 4), (4, 8), (8, 10), (10, 10)] {
+            limiter.update("t", |note| {
+                note.window = 100;
+                note.lease = lease;
+                note.left = 0;
+            });
+            assert!(
+                matches!(limiter.step("t", 100, 100), Step::Lease { lease, join: true } if lease == next),
+                "after {lease}"
+            );
+        }
+        assert!(matches!(
+            limiter.step("t", 101, 100),
+            Step::Lease {
+                lease: 1,
+                join: false
+            }
+        ));
+        limiter.update("t", |note| {
+            note.window = 101;
+            note.left = 2;
+        });
+        assert!(matches!(limiter.step("t", 101, 100), Step::Admitted));
+        assert!(matches!(limiter.step("t", 101, 100), Step::Admitted));
+        assert!(matches!(limiter.step("t", 101, 100), Step::Lease { .. }));
+        limiter.update("t", |note| note.throttled_until = 102);
+        assert!(matches!(
+            limiter.step("t", 101, 100),
+            Step::Refused { reset_secs: 1 }
+        ));
+    }
+
+    #[test]
+    fn the_push_total_learnt_never_goes_down_within_a_day_and_restarts_with_the_next() {
+        let mut note = TenantNote::default();
+        let noon = 1_796_601_600 + 12 * 3600;
+        note.learn_pushes(noon, 10);
+        note.learn_pushes(noon, 3);
+        assert_eq!(note.pushes, 10, "an older total never lowers it");
+        note.learn_pushes(noon + DAY_SECS, 3);
+        assert_eq!((note.day, note.pushes), (day_of(noon + DAY_SECS), 3));
+        assert_eq!(seconds_to_midnight(noon), 12 * 3600);
+        assert_eq!(seconds_to_midnight(noon + 12 * 3600 - 1), 1);
+    }
+}
