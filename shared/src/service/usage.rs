@@ -81,7 +81,7 @@ pub async fn key_usage(
 /// Keys whose usage a tenant's totals read at once.
 const KEY_READS_AT_ONCE: usize = 8;
 
-/// The totals of the tenant's (live) keys.
+/// The totals of the tenant's keys, those deleted since included.
 pub async fn tenant_usage(
     app: &App,
     tenant_id: &str,
@@ -89,13 +89,14 @@ pub async fn tenant_usage(
     now: i64,
 ) -> Result<TenantUsage> {
     let first = first_bucket(period, now);
-    let ids: Vec<String> = app
-        .store
-        .list_api_keys(tenant_id)
-        .await?
-        .into_iter()
-        .map(|key| key.key_id)
-        .collect();
+    let (live, retired) = futures::try_join!(
+        app.store.list_api_keys(tenant_id),
+        app.store.retired_api_key_ids(tenant_id)
+    )?;
+    let mut ids: Vec<String> = live.into_iter().map(|key| key.key_id).collect();
+    ids.extend(retired);
+    ids.sort_unstable();
+    ids.dedup();
     let histories: Vec<Result<Vec<HourUsage>>> = futures::stream::iter(ids)
         .map(|key_id| async move { app.store.key_usage_since(&key_id, first).await })
         .buffered(KEY_READS_AT_ONCE)

@@ -5,12 +5,14 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::key_windows::USAGE_TTL_SECS;
 use super::keys::{
     key_lookup_pk, key_record_sk, KEY_LOOKUP_PREFIX, KEY_LOOKUP_SK, KEY_RECORD_PREFIX,
+    RETIRED_KEY_PREFIX,
 };
-use super::ops::{decode, delete_item, encode, live_tenant_check, ConditionFailure};
+use super::ops::{decode, delete_item, encode, live_tenant_check, put_item, ConditionFailure};
 use super::tenants::{live_tenant_from_item, tenant_key};
-use super::{key, s, tenant_pk, text_attribute, Store, PK};
+use super::{key, n, s, tenant_pk, text_attribute, Store, PK};
 use crate::error::Result;
 use crate::model::{ApiKey, ApiKeyGrant, Scope, Tenant};
 
@@ -145,7 +147,25 @@ impl Store {
             .collect()
     }
 
-    /// Deletes a key and its lookup item; `false` when the tenant has no such key.
+    /// The tenant's keys deleted within the usage's 91 days: its usage
+    /// totals still count what they did.
+    #[tracing::instrument(skip(self))]
+    pub async fn retired_api_key_ids(&self, tenant_id: &str) -> Result<Vec<String>> {
+        let items = self
+            .query_all(
+                self.query_prefix(tenant_pk(tenant_id), RETIRED_KEY_PREFIX),
+                "listing deleted API keys",
+            )
+            .await?;
+        Ok(items
+            .iter()
+            .filter_map(|item| text_attribute(item, "key_id"))
+            .map(str::to_owned)
+            .collect())
+    }
+
+    /// Deletes a key and its lookup item, and remembers the key for its
+    /// tenant's usage totals; `false` when the tenant has no such key.
     #[tracing::instrument(skip(self))]
     pub async fn delete_api_key(&self, tenant_id: &str, key_id: &str) -> Result<bool> {
         let record_key = key(tenant_pk(tenant_id), key_record_sk(key_id));
@@ -162,6 +182,7 @@ impl Store {
                     .condition_expression("attribute_exists(PK)"),
             )?,
             delete_item(self.tx_delete(key(key_lookup_pk(&record.key_hash), KEY_LOOKUP_SK)))?,
+            put_item(self.tx_put(retired_key_item(tenant_id, key_id)))?,
         ];
         // The SDK retries a transaction whose answer was lost; with a token
         // of this call DynamoDB applies it once and answers with success.
@@ -287,4 +308,18 @@ impl Store {
         self.batch_delete(deletes).await?;
         Ok(count)
     }
+}
+
+/// The item that remembers a deleted key for [`USAGE_TTL_SECS`], as long
+/// as its usage items live (DynamoDB's TTL removes both).
+fn retired_key_item(tenant_id: &str, key_id: &str) -> super::ops::Item {
+    let mut item = key(
+        tenant_pk(tenant_id),
+        format!("{RETIRED_KEY_PREFIX}{key_id}"),
+    );
+    let expires_at = crate::clock::now_epoch_seconds().saturating_add(USAGE_TTL_SECS);
+    item.insert("entity".to_owned(), s("retired_api_key"));
+    item.insert("key_id".to_owned(), s(key_id));
+    item.insert("expires_at".to_owned(), n(expires_at));
+    item
 }

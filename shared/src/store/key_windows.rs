@@ -18,7 +18,7 @@ use super::{key, n, Store};
 use crate::error::{Error, Result};
 
 /// Usage items are kept 91 days: the usage endpoint shows 90.
-const USAGE_TTL_SECS: i64 = 91 * 24 * 3600;
+pub(crate) const USAGE_TTL_SECS: i64 = 91 * 24 * 3600;
 /// Shapes tried before a request is refused as over the rate: another
 /// container may move the window between two attempts.
 const ATTEMPTS: usize = 3;

@@ -35,6 +35,10 @@ pub(crate) const KEY_RECORD_PREFIX: &str = "KEY#";
 pub(crate) const KEY_LOOKUP_PREFIX: &str = "APIKEY#";
 pub(crate) const KEY_LOOKUP_SK: &str = "APIKEY";
 
+/// A deleted key, remembered while its usage is kept (its tenant's totals
+/// still count it).
+pub(crate) const RETIRED_KEY_PREFIX: &str = "RETIRED_KEY#";
+
 pub(crate) fn key_record_sk(key_id: &str) -> String {
     format!("{KEY_RECORD_PREFIX}{key_id}")
 }

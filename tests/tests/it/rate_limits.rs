@@ -418,17 +418,31 @@ async fn usage_counts_exactly_the_requests_refusals_and_throttles_of_a_scripted_
     assert_eq!(listed(&key_id)["unusual_activity"], false, "{list}");
 
     // The tenant's totals: both keys (the key made by `Tenant::new` was not used).
-    let request = call("GET", "/tenants/{tenant_id}/usage")
-        .param("tenant_id", &tenant.tenant_id)
-        .query("period", "day")
-        .bearer(&tenant.owner);
-    let (status, usage) = parts(&tenant_usage::handle(app, request.build()).await);
-    assert_eq!(status, 200, "{usage}");
+    let tenant_usage = || async {
+        let request = call("GET", "/tenants/{tenant_id}/usage")
+            .param("tenant_id", &tenant.tenant_id)
+            .query("period", "day")
+            .bearer(&tenant.owner);
+        let (status, usage) = parts(&tenant_usage::handle(app, request.build()).await);
+        assert_eq!(status, 200, "{usage}");
+        usage
+    };
+    let usage = tenant_usage().await;
     assert_eq!(
         usage["buckets"].as_array().map(Vec::len),
         Some(90),
         "{usage}"
     );
+    assert_eq!(counts(&usage["buckets"][89]), [10, 4, 2, 0, 0], "{usage}");
+
+    // A deleted key's requests stay in the tenant's totals.
+    let delete = call("DELETE", "/tenants/{tenant_id}/api-keys/{key_id}")
+        .param("tenant_id", &tenant.tenant_id)
+        .param("key_id", &slow_id)
+        .bearer(&tenant.owner);
+    let (status, body) = parts(&api_key_delete::handle(app, delete.build()).await);
+    assert_eq!(status, 200, "{body}");
+    let usage = tenant_usage().await;
     assert_eq!(counts(&usage["buckets"][89]), [10, 4, 2, 0, 0], "{usage}");
 }
 
