@@ -79,7 +79,7 @@ pub async fn process_event_until(
 }
 
 /// What the worker needs of a record besides its body.
-fn meta_of(record: &SqsMessage, deadline: Option<Instant>) -> MessageMeta {
+pub fn meta_of(record: &SqsMessage, deadline: Option<Instant>) -> MessageMeta {
     let hop = record
         .message_attributes
         .get(chain::HOP_ATTRIBUTE)
