@@ -300,18 +300,21 @@ export_local_aws() {
   unset AWS_PROFILE AWS_SESSION_TOKEN AWS_DEFAULT_PROFILE
 }
 
-# start_moto PORT LOGFILE PIDFILE: moto on 127.0.0.1:PORT, returns once it
-# answers. Needs ensure_venv moto.
 # The target directory cargo builds into, as `cargo metadata` reports it.
 release_target_dir() {
   cargo metadata --format-version 1 --no-deps |
     python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])'
 }
 
+# start_moto PORT LOGFILE PIDFILE: moto on 127.0.0.1:PORT, returns once it
+# answers. Needs ensure_venv moto. Through scripts/moto_server.py, which
+# answers DynamoDB requests one at a time, as DynamoDB applies conditional
+# writes atomically.
 start_moto() {
   local port="$1" logfile="$2" pidfile="$3"
   port_in_use "$port" && die "port $port is already in use; cannot start moto there"
-  spawn "$logfile" "$pidfile" moto_server -H 127.0.0.1 -p "$port"
+  spawn "$logfile" "$pidfile" "$NOTIFY_VENV_DIR/bin/python3" "$NOTIFY_ROOT/scripts/moto_server.py" \
+    -H 127.0.0.1 -p "$port"
   wait_http "http://127.0.0.1:$port/moto-api/" 60 moto "$(pidfile_pid "$pidfile")" "$logfile" ||
     die "moto did not start (log: $logfile)"
 }
