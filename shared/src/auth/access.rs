@@ -171,6 +171,11 @@ impl<'a> Authenticator<'a> {
             .limits
             .effective(limits.tenant_defaults)
             .requests_per_second;
+        // Its keys together cannot exceed it: their own exact limits bound
+        // the tenant, and the request costs no lease.
+        if tenant.key_rates.is_some_and(|sum| sum <= u64::from(limit)) {
+            return Ok(());
+        }
         limits
             .tenants
             .admit(self.store, &tenant.tenant_id, limit)

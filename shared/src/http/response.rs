@@ -60,11 +60,14 @@ where
             .record_outcome(meter.store, key_id, outcome)
             .await;
     }
-    if let Some(tenant_id) = &metered.tenant_id {
-        meter
-            .tenants
-            .record_pushes(meter.store, tenant_id, metered.pushes)
-            .await;
+    match &metered.tenant_id {
+        Some(tenant_id) => {
+            meter
+                .tenants
+                .record_pushes(meter.store, tenant_id, metered.pushes)
+                .await
+        }
+        None => meter.tenants.flush_due(meter.store).await,
     }
     response
 }

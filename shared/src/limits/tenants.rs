@@ -9,12 +9,15 @@
 //! instance leases and does not spend lapses with the second, so a tenant
 //! at its limit may be admitted somewhat under it, never over.
 //!
-//! Pushes: each lease returns the day's total, so an instance knows it to
-//! within about a second of the tenant's traffic; sends are refused with
-//! 429 `quota_exceeded` once it reaches `pushes_per_day`. Pushes made by a
-//! single send are added to the day at once (one write per send that
-//! pushed); the worker adds its own per message and stops a bulk send's
-//! chunk when the quota is used up.
+//! A tenant whose keys' own limits add up to no more than its limit cannot
+//! exceed it: its requests take no lease (`store::key_rates`).
+//!
+//! Pushes: each lease returns the day's total, and an instance without a
+//! lease this second reads it, so an instance knows it to within about a
+//! second; sends are refused with 429 `quota_exceeded` once it reaches
+//! `pushes_per_day`. Single sends' pushes are held and written together
+//! (see [`TenantLimiter::record_pushes`]); the worker adds its own per
+//! message and stops a bulk send's chunk when the quota is used up.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -30,6 +33,11 @@ const LEASE_SHARE: u32 = 10;
 const MAX_NOTES: usize = 10_000;
 const IDLE_SECS: i64 = 60;
 const DAY_SECS: i64 = 24 * 3600;
+/// Single sends' pushes are held at most this long (seconds), and a tenant
+/// whose sends come further apart is quiet (its pushes are written at once).
+const HOLD_SECS: i64 = 10;
+/// Other tenants' held pushes written with one send at most.
+const FLUSH_OTHERS: usize = 4;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 struct TenantNote {
@@ -44,6 +52,12 @@ struct TenantNote {
     day: i64,
     pushes: u64,
     pushes_at: i64,
+    /// Pushes of single sends not written yet, since when, and when the
+    /// tenant's last single send pushed (a quiet tenant's are written at
+    /// once: its next send may be far off).
+    pending: u32,
+    pending_since: i64,
+    last_pushed: i64,
 }
 
 /// The per-instance part of tenant limits (see the module docs).
@@ -169,6 +183,11 @@ impl TenantLimiter {
                 pushes
             }
         };
+        let pending = self
+            .lock()
+            .get(tenant_id)
+            .map_or(0, |note| u64::from(note.pending));
+        let pushes = pushes.saturating_add(pending);
         if pushes < u64::from(pushes_per_day) {
             return Ok(());
         }
@@ -182,9 +201,44 @@ impl TenantLimiter {
         })
     }
 
-    /// Adds a send's pushes to the tenant's day. Logged, not returned: the
-    /// pushes were made.
+    /// Counts a single send's pushes in the tenant's day: written at once
+    /// for a quiet tenant, else held and written with others when held
+    /// [`HOLD_SECS`] (a busy sender pays a write per instance every ten
+    /// seconds, not one per send). Held pushes count in this instance's
+    /// quota checks at once. Up to [`FLUSH_OTHERS`] other tenants' pushes
+    /// held that long are written with it. Failures are logged and the
+    /// pushes held again: the pushes were made.
     pub async fn record_pushes(&self, store: &Store, tenant_id: &str, pushes: u32) {
+        let now = self.now();
+        let mut due = Vec::new();
+        if pushes > 0 {
+            self.update(tenant_id, |note| {
+                let quiet = now.saturating_sub(note.last_pushed) >= HOLD_SECS;
+                note.last_pushed = now;
+                note.hold(pushes, now);
+                if quiet || note.held_long(now) {
+                    due.push((tenant_id.to_owned(), std::mem::take(&mut note.pending)));
+                }
+            });
+        }
+        due.extend(self.take_due(now));
+        for (tenant_id, pushes) in due {
+            self.add_pushes(store, &tenant_id, pushes).await;
+        }
+    }
+
+    /// Writes the pushes other tenants held [`HOLD_SECS`] or longer (a few
+    /// at a time): with any answer, so that a tenant whose sends stopped
+    /// still has them counted.
+    pub async fn flush_due(&self, store: &Store) {
+        let due = self.take_due(self.now());
+        for (tenant_id, pushes) in due {
+            self.add_pushes(store, &tenant_id, pushes).await;
+        }
+    }
+
+    /// Adds `pushes` to the tenant's day now (the worker's, per message).
+    pub async fn add_pushes(&self, store: &Store, tenant_id: &str, pushes: u32) {
         if pushes == 0 {
             return;
         }
@@ -192,9 +246,20 @@ impl TenantLimiter {
         match store.add_tenant_pushes(tenant_id, now, pushes).await {
             Ok(total) => self.update(tenant_id, |note| note.learn_pushes(now, total)),
             Err(err) => {
-                tracing::warn!(error = %err.cause_chain(), "could not count the tenant's pushes")
+                tracing::warn!(error = %err.cause_chain(), "could not count the tenant's pushes");
+                self.update(tenant_id, |note| note.hold(pushes, now));
             }
         }
+    }
+
+    /// Up to [`FLUSH_OTHERS`] tenants' pushes held [`HOLD_SECS`] or longer.
+    fn take_due(&self, now: i64) -> Vec<(String, u32)> {
+        self.lock()
+            .iter_mut()
+            .filter(|(_, note)| note.held_long(now))
+            .take(FLUSH_OTHERS)
+            .map(|(tenant_id, note)| (tenant_id.clone(), std::mem::take(&mut note.pending)))
+            .collect()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, TenantNote>> {
@@ -223,6 +288,17 @@ impl TenantLimiter {
 }
 
 impl TenantNote {
+    fn hold(&mut self, pushes: u32, now: i64) {
+        if self.pending == 0 {
+            self.pending_since = now;
+        }
+        self.pending = self.pending.saturating_add(pushes);
+    }
+
+    fn held_long(&self, now: i64) -> bool {
+        self.pending > 0 && now.saturating_sub(self.pending_since) >= HOLD_SECS
+    }
+
     /// The day's total as a write returned it: never lowered by a read
     /// older than one already learnt, reset by a new day.
     fn learn_pushes(&mut self, now: i64, total: u64) {

@@ -37,6 +37,11 @@ pub struct Tenant {
     /// deployment's default where the tenant has none ([`Tenant::shown`]).
     #[serde(default)]
     pub limits: TenantLimits,
+    /// Not on the wire or in the tenant item: the sum of its API keys'
+    /// rate limits, read with an API key's request (`store::key_rates`);
+    /// `None` when unknown.
+    #[serde(skip)]
+    pub key_rates: Option<u64>,
     pub created_at: String,
     pub created_by: String,
     pub updated_at: String,

@@ -51,7 +51,12 @@ pub async fn create_api_key(
         unusual_activity: None,
     };
     app.store
-        .insert_api_key(tenant_id, &key, &material.hash)
+        .insert_api_key(
+            tenant_id,
+            &key,
+            &material.hash,
+            app.config.key_rate_limits.max,
+        )
         .await?;
     tracing::info!(tenant_id, key_id = %key.key_id, "API key created");
     Ok(CreatedApiKey {
@@ -129,7 +134,11 @@ pub async fn delete_api_key(app: &App, tenant_id: &str, key_id: &str) -> Result<
     if !has_id_shape(key_id, "key_") {
         return Err(not_found());
     }
-    if !app.store.delete_api_key(tenant_id, key_id).await? {
+    if !app
+        .store
+        .delete_api_key(tenant_id, key_id, app.config.key_rate_limits.max)
+        .await?
+    {
         return Err(not_found());
     }
     tracing::info!(tenant_id, key_id, "API key deleted");

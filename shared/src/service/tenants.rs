@@ -153,6 +153,7 @@ pub async fn create_tenant(
         vapid_public_key: None,
         user_verification: false,
         limits: TenantLimits::default(),
+        key_rates: None,
         created_at: now.clone(),
         created_by: user.sub.clone(),
         updated_at: now,

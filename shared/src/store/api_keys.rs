@@ -5,20 +5,23 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::key_rates::{key_rates_key, rate_of, rate_sum_of};
 use super::key_windows::USAGE_TTL_SECS;
 use super::keys::{
-    key_lookup_pk, key_record_sk, KEY_LOOKUP_PREFIX, KEY_LOOKUP_SK, KEY_RECORD_PREFIX,
-    RETIRED_KEY_PREFIX,
+    key_lookup_pk, key_record_sk, KEY_LOOKUP_PREFIX, KEY_LOOKUP_SK, KEY_RATES_SK,
+    KEY_RECORD_PREFIX, RETIRED_KEY_PREFIX,
 };
 use super::ops::{decode, delete_item, encode, live_tenant_check, put_item, ConditionFailure};
 use super::tenants::{live_tenant_from_item, tenant_key};
-use super::{key, n, s, tenant_pk, text_attribute, Store, PK};
-use crate::error::Result;
+use super::{key, n, s, tenant_pk, text_attribute, Store, PK, SK};
+use crate::error::{Error, Result};
 use crate::model::{ApiKey, ApiKeyGrant, Scope, Tenant};
 
 /// How stale `last_used_at` may get before a request refreshes it: one write
 /// per key per hour instead of one per request.
 const LAST_USED_GRANULARITY_SECS: i64 = 3600;
+/// Insertions tried while the tenant's key rates item appears or changes.
+const KEY_RATES_ATTEMPTS: usize = 3;
 
 #[derive(Serialize, Deserialize)]
 struct KeyRecordItem {
@@ -67,13 +70,16 @@ impl From<KeyLookupItem> for ApiKeyGrant {
 }
 
 impl Store {
-    /// Stores a new key for an existing tenant, atomically with its lookup item.
+    /// Stores a new key for an existing tenant, atomically with its lookup
+    /// item and its share of the tenant's key rates (`legacy_rate` for keys
+    /// made before keys had a `rate_limit`: see `key_rates.rs`).
     #[tracing::instrument(skip(self, api_key, hash), fields(key_id = %api_key.key_id))]
     pub async fn insert_api_key(
         &self,
         tenant_id: &str,
         api_key: &ApiKey,
         hash: &str,
+        legacy_rate: u32,
     ) -> Result<()> {
         let record = encode(
             KeyRecordItem {
@@ -99,19 +105,46 @@ impl Store {
             },
             "encoding API key item",
         )?;
-        let items = vec![
-            live_tenant_check(&self.table, tenant_id)?,
-            self.tx_put_new(record)?,
-            self.tx_put_new(lookup)?,
-        ];
-        // The SDK retries a transaction whose answer was lost (a 500, a
-        // timeout); with the same token DynamoDB applies it once and
-        // answers the retry with success.
-        let request_token = Some(api_key.key_id.as_str());
-        match self
-            .transact_for_tenant(items, request_token, "inserting API key")
-            .await?
-        {
+        let rate = i64::try_from(rate_of(api_key, legacy_rate)).unwrap_or(i64::MAX);
+        for attempt in 0..KEY_RATES_ATTEMPTS {
+            let mut items = vec![
+                live_tenant_check(&self.table, tenant_id)?,
+                self.tx_put_new(record.clone())?,
+                self.tx_put_new(lookup.clone())?,
+            ];
+            items.extend(self.key_rates_change(tenant_id, rate, legacy_rate).await?);
+            // The SDK retries a transaction whose answer was lost (a 500, a
+            // timeout); with the same token DynamoDB applies it once and
+            // answers the retry with success. A new attempt, with another
+            // rates item, takes a token of its own.
+            let request_token = format!("{}-{attempt}", api_key.key_id);
+            match self
+                .transact_for_tenant(items, Some(&request_token), "inserting API key")
+                .await?
+            {
+                // The rates item appeared or went since read: read it again.
+                Err(cancelled)
+                    if cancelled.condition_failed(3) && !cancelled.condition_failed(2) =>
+                {
+                    continue
+                }
+                outcome => return self.inserted_key(outcome, api_key, hash).await,
+            }
+        }
+        Err(Error::Conflict {
+            code: "tenant_changing",
+            detail: "the tenant's keys changed meanwhile; retry".to_owned(),
+        })
+    }
+
+    /// What an API key's insertion transaction ended in.
+    async fn inserted_key(
+        &self,
+        outcome: std::result::Result<(), super::ops::Cancelled>,
+        api_key: &ApiKey,
+        hash: &str,
+    ) -> Result<()> {
+        match outcome {
             Ok(()) => Ok(()),
             // Both items exist: an earlier attempt of this very call wrote
             // them (a store that does not honour the request token, such
@@ -165,9 +198,15 @@ impl Store {
     }
 
     /// Deletes a key and its lookup item, and remembers the key for its
-    /// tenant's usage totals; `false` when the tenant has no such key.
+    /// tenant's usage totals, taking its rate off the tenant's key rates;
+    /// `false` when the tenant has no such key.
     #[tracing::instrument(skip(self))]
-    pub async fn delete_api_key(&self, tenant_id: &str, key_id: &str) -> Result<bool> {
+    pub async fn delete_api_key(
+        &self,
+        tenant_id: &str,
+        key_id: &str,
+        legacy_rate: u32,
+    ) -> Result<bool> {
         let record_key = key(tenant_pk(tenant_id), key_record_sk(key_id));
         let Some(item) = self
             .get_consistent(record_key.clone(), "reading API key")
@@ -176,7 +215,8 @@ impl Store {
             return Ok(false);
         };
         let record: KeyRecordItem = decode(item, "decoding API key item")?;
-        let items = vec![
+        let rate = i64::try_from(rate_of(&record.key, legacy_rate)).unwrap_or(i64::MAX);
+        let mut items = vec![
             delete_item(
                 self.tx_delete(record_key)
                     .condition_expression("attribute_exists(PK)"),
@@ -184,6 +224,7 @@ impl Store {
             delete_item(self.tx_delete(key(key_lookup_pk(&record.key_hash), KEY_LOOKUP_SK)))?,
             put_item(self.tx_put(retired_key_item(tenant_id, key_id)))?,
         ];
+        items.extend(self.key_rates_change(tenant_id, -rate, legacy_rate).await?);
         // The SDK retries a transaction whose answer was lost; with a token
         // of this call DynamoDB applies it once and answers with success.
         let request_token = uuid::Uuid::new_v4().to_string();
@@ -212,9 +253,11 @@ impl Store {
         let keys = vec![
             key(key_lookup_pk(hash), KEY_LOOKUP_SK),
             tenant_key(tenant_id),
+            key_rates_key(tenant_id),
         ];
         let mut grant = None;
         let mut tenant = None;
+        let mut key_rates = None;
         for item in self
             .batch_get_consistent(keys, "authenticating API key")
             .await?
@@ -222,12 +265,20 @@ impl Store {
             if text_attribute(&item, PK).is_some_and(|pk| pk.starts_with(KEY_LOOKUP_PREFIX)) {
                 let lookup: KeyLookupItem = decode(item, "decoding API key lookup")?;
                 grant = Some(ApiKeyGrant::from(lookup));
+            } else if text_attribute(&item, SK) == Some(KEY_RATES_SK) {
+                key_rates = rate_sum_of(&item);
             } else {
                 // A tenant being deleted is no tenant: its keys grant nothing.
                 tenant = live_tenant_from_item(item)?;
             }
         }
-        Ok((grant, tenant))
+        Ok((
+            grant,
+            tenant.map(|tenant| Tenant {
+                key_rates,
+                ..tenant
+            }),
+        ))
     }
 
     /// The grant of a key by its hash, strongly consistent.

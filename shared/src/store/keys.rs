@@ -35,6 +35,8 @@ pub(crate) const KEY_RECORD_PREFIX: &str = "KEY#";
 pub(crate) const KEY_LOOKUP_PREFIX: &str = "APIKEY#";
 pub(crate) const KEY_LOOKUP_SK: &str = "APIKEY";
 
+/// The sum of the tenant's keys' rate limits (see `key_rates.rs`).
+pub(crate) const KEY_RATES_SK: &str = "KEY_RATES";
 /// A deleted key, remembered while its usage is kept (its tenant's totals
 /// still count it).
 pub(crate) const RETIRED_KEY_PREFIX: &str = "RETIRED_KEY#";

@@ -12,6 +12,8 @@
 //! | idempotency     | `TENANT#{tenant}`    | `IDEMPOTENCY#{endpoint}#{sha256}` (+ `#PART#…`, see `idempotency.rs`) |  |
 //! | bulk batch      | `TENANT#{tenant}`    | `BATCH#{batch}` (+ `#CHUNK#…`, see `batches.rs`) |    |
 //! | key usage hour  | `USAGE#KEY#{key}`    | `HOUR#{yyyy-mm-ddThh}` (counts and rate window, see `key_windows.rs`; TTL 91 days) | |
+//! | key rates sum   | `TENANT#{tenant}`    | `KEY_RATES` (see `key_rates.rs`) |  |
+//! | retired key     | `TENANT#{tenant}`    | `RETIRED_KEY#{key}` (TTL 91 days) |  |
 //! | tenant device count | `TENANT#{tenant}` | `TENANT_DEVICES` (see `devices/tenant_count.rs`) |   |
 //! | tenant day      | `USAGE#TENANT#{tenant}` | `DAY#{yyyy-mm-dd}` (pushes and leased request window, see `tenant_days.rs`; TTL 91 days) | |
 //!
@@ -24,6 +26,7 @@ mod api_keys;
 mod batches;
 mod devices;
 mod idempotency;
+mod key_rates;
 mod key_windows;
 mod keys;
 mod ops;

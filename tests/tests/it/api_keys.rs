@@ -141,7 +141,7 @@ async fn a_key_creation_retried_after_its_answer_was_lost_succeeds_once() {
         let written = env
             .app
             .store
-            .insert_api_key(&tenant_id, &key, &material.hash)
+            .insert_api_key(&tenant_id, &key, &material.hash, 1000)
             .await;
         assert!(written.is_ok(), "attempt {attempt}: {written:?}");
     }

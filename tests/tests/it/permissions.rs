@@ -298,12 +298,11 @@ async fn last_used_at_is_recorded_without_a_write_on_every_request() {
     let before = env.dynamodb_calls();
     tenant_get::handle(&env.app, use_key()).await;
     let second = env.dynamodb_calls() - before;
-    // One read (key and tenant) and two writes: the key's usage window,
-    // which counts the request and enforces its rate, and the tenant's
-    // lease of requests (the second request needs a lease of its own: the
-    // first spent the one-request lease it took); last_used_at is not
-    // written again.
-    assert_eq!(second, 3, "a recent use must cost one read and two writes");
+    // One read (key, tenant and its key rates) and one write: the key's
+    // usage window, which counts the request and enforces its rate (the
+    // tenant's one key cannot exceed the tenant's rate: no lease);
+    // last_used_at is not written again.
+    assert_eq!(second, 2, "a recent use must cost one read and one write");
     assert!(first > second, "the first use records last_used_at");
 
     let (_, listed) = list_keys(&env.app, As::User(&owner), &tenant_id).await;

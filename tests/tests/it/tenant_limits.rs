@@ -7,6 +7,8 @@
 
 use std::time::Duration;
 
+use aws_sdk_dynamodb::types::AttributeValue;
+
 use notify_shared::clock::{now_unix_secs, Clock};
 use notify_shared::App;
 use notify_tests::delivery::ios_token;
@@ -171,7 +173,12 @@ async fn sends_stop_at_the_tenant_s_pushes_per_day_until_midnight_utc() {
     assert_eq!(retry_after, Some(12 * 3_600 - 2), "until midnight UTC");
     assert_eq!(sim.pushes().await, 2, "nothing pushed over the quota");
 
-    // Another instance, with a user token (no lease), refuses too.
+    // The first instance held its last push (a busy sender's pushes are
+    // written every ten seconds); ten seconds on, its next answer writes it,
+    // and another instance, with a user token, refuses too.
+    clock.advance(Duration::from_secs(10));
+    let (status, _, body) = sim.send_call_on(&app, send()).await;
+    assert_eq!(status, 429, "{body}");
     let (status, _, body) = sim
         .send_call_on(
             &instance(&sim.env, &clock),
@@ -180,7 +187,7 @@ async fn sends_stop_at_the_tenant_s_pushes_per_day_until_midnight_utc() {
         .await;
     assert_eq!(status, 429, "{body}");
     // The next day's quota is fresh.
-    clock.advance(Duration::from_secs(12 * 3_600));
+    clock.advance(Duration::from_secs(12 * 3_600 - 10));
     let (status, _, body) = sim.send_call_on(&app, send()).await;
     assert_eq!(status, 200, "{body}");
 }
@@ -264,4 +271,42 @@ async fn a_tenant_s_requests_per_second_bind_all_its_keys_and_instances_together
     clock.advance(Duration::from_secs(1));
     let (status, body) = parts(&device_list::handle(&instances[0], list(0).build()).await);
     assert_eq!(status, 200, "the next second: {body}");
+}
+
+/// The tenant's key rates item (`store::key_rates`): the sum of its keys'
+/// rate limits, as stored.
+async fn key_rate_sum(env: &TestEnv, tenant_id: &str) -> Option<u64> {
+    let item = env
+        .dynamodb
+        .get_item()
+        .table_name(&env.table)
+        .key("PK", AttributeValue::S(format!("TENANT#{tenant_id}")))
+        .key("SK", AttributeValue::S("KEY_RATES".to_owned()))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap_or_else(|err| panic!("reading key rates: {err}"));
+    item.item?.get("rate_sum")?.as_n().ok()?.parse().ok()
+}
+
+#[tokio::test]
+async fn the_sum_of_a_tenant_s_key_rates_follows_key_creations_and_deletions() {
+    let env = TestEnv::new().await;
+    let (tenant_id, owner, first) = tenant_with_key(&env, "owner", "sum-org", "first").await;
+    assert_eq!(
+        key_rate_sum(&env, &tenant_id).await,
+        Some(50),
+        "the default rate"
+    );
+    env.create_api_key(&owner, &tenant_id, json!({"name": "slow", "rate_limit": 7}))
+        .await;
+    assert_eq!(key_rate_sum(&env, &tenant_id).await, Some(57));
+    let first_id = first["key_id"].as_str().unwrap_or_default();
+    let delete = call("DELETE", "/tenants/{tenant_id}/api-keys/{key_id}")
+        .param("tenant_id", &tenant_id)
+        .param("key_id", first_id)
+        .bearer(&owner);
+    let (status, body) = parts(&api_key_delete::handle(&env.app, delete.build()).await);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(key_rate_sum(&env, &tenant_id).await, Some(7));
 }

@@ -284,7 +284,7 @@ impl Worker {
         let pushes = u32::try_from(pushes).unwrap_or(u32::MAX);
         self.app
             .tenant_limiter
-            .record_pushes(&self.app.store, tenant_id, pushes)
+            .add_pushes(&self.app.store, tenant_id, pushes)
             .await;
     }
 
