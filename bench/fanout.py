@@ -67,6 +67,36 @@ ENQUEUE = {
 }
 
 
+# One API request made with an API key (a device registration, a listing, a
+# send before its pushes), counted from shared/src/auth and
+# shared/src/limits: one strongly consistent BatchGetItem of the key's
+# lookup item, its tenant and the tenant's key rates (3 items under 4 KB:
+# 3 read units), and one UpdateItem of the key's usage window that both
+# counts and limits the request (1 write unit). A tenant whose keys together
+# may exceed its requests_per_second adds a few lease writes per instance
+# and second, not counted here; neither is the request's own work.
+API_REQUEST = {"read_units": 3, "write_units": 1}
+API_FUNCTION_MEMORY_GB = 0.25   # template.yaml Globals MemorySize 256
+# The function's duration: the median single send through the local stack
+# (docs/operations.md, "D"), a request that does more than most.
+API_REQUEST_SECONDS = 0.033
+HTTP_API_REQUEST = 1.00 / 1e6
+
+
+def api_request_cost():
+    """Dollars per million API requests, by service."""
+    dollars = {
+        "api_gateway": HTTP_API_REQUEST,
+        "lambda": PRICES["lambda_request"]
+        + API_REQUEST_SECONDS * API_FUNCTION_MEMORY_GB * PRICES["lambda_gb_second_arm64"],
+        "dynamodb": API_REQUEST["read_units"] * PRICES["dynamodb_read_request_unit"]
+        + API_REQUEST["write_units"] * PRICES["dynamodb_write_request_unit"],
+    }
+    per_million = {k: round(v * 1e6, 4) for k, v in dollars.items()}
+    return {"per_million": per_million, "total_per_million": round(sum(per_million.values()), 4),
+            "counted": API_REQUEST, "seconds": API_REQUEST_SECONDS}
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -182,6 +212,7 @@ def cost(runs, engine_rate):
         "total_per_million_pushes": round(total, 4),
         "sns_mobile_push_per_million": SNS_MOBILE_PUSH_PER_MILLION,
         "sns_over_ours": round(SNS_MOBILE_PUSH_PER_MILLION / total, 1) if total else None,
+        "api_request": api_request_cost(),
     }
 
 
@@ -197,4 +228,16 @@ def render(fanout):
         f"(DynamoDB ${per['dynamodb']:.4f}, SQS ${per['sqs']:.4f}, Lambda ${per['lambda']:.4f}) "
         f"vs SNS mobile push ${fanout['sns_mobile_push_per_million']:.2f}: "
         f"SNS costs {fanout['sns_over_ours']}x ours",
+        render_api_request(fanout.get("api_request") or api_request_cost()),
     ])
+
+
+def render_api_request(request):
+    per = request["per_million"]
+    return (
+        f"cost per million API requests (metering and limits included, the request's own work "
+        f"not): ${request['total_per_million']:.4f} (API Gateway ${per['api_gateway']:.4f}, "
+        f"Lambda ${per['lambda']:.4f} at {request['seconds'] * 1000:.0f} ms of 256 MB, "
+        f"DynamoDB ${per['dynamodb']:.4f}: {request['counted']['read_units']} RRU + "
+        f"{request['counted']['write_units']} WRU, counted from the code)"
+    )
