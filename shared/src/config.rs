@@ -76,6 +76,11 @@ pub struct Config {
     /// `maxReceiveCount` (the template's `DeliveryMaxReceiveCount`), so the
     /// worker knows a message's last receive. A positive integer when set.
     pub delivery_max_receive_count: Option<u32>,
+    /// `NOTIFY_WORKER_TENANT_SHARE` (the template's `WorkerTenantShare`):
+    /// records of one tenant the worker processes per invocation, the rest
+    /// set aside (`service::worker::fair`); 0 turns the share off. `None`:
+    /// the worker's default.
+    pub worker_tenant_share: Option<u32>,
     /// Live tenants one org may have (`NOTIFY_MAX_TENANTS_PER_ORG`, default
     /// [`DEFAULT_MAX_TENANTS_PER_ORG`]): each tenant with credentials is a
     /// Secrets Manager secret the operator pays for.
@@ -201,6 +206,10 @@ impl Config {
                 "NOTIFY_DELIVERY_MAX_RECEIVE_COUNT",
                 optional("NOTIFY_DELIVERY_MAX_RECEIVE_COUNT"),
             )?,
+            worker_tenant_share: count(
+                "NOTIFY_WORKER_TENANT_SHARE",
+                optional("NOTIFY_WORKER_TENANT_SHARE"),
+            )?,
             max_tenants_per_org: positive_count(
                 "NOTIFY_MAX_TENANTS_PER_ORG",
                 optional("NOTIFY_MAX_TENANTS_PER_ORG"),
@@ -258,6 +267,21 @@ fn positive_count(name: &'static str, value: Option<String>) -> Result<Option<u3
         .transpose()
 }
 
+/// A count that is absent (`None`) or a whole number, 0 included.
+fn count(name: &'static str, value: Option<String>) -> Result<Option<u32>, ConfigError> {
+    value
+        .map(|value| {
+            value
+                .trim()
+                .parse::<u32>()
+                .map_err(|_| ConfigError::Invalid {
+                    name,
+                    expected: "a whole number",
+                })
+        })
+        .transpose()
+}
+
 fn optional(name: &str) -> Option<String> {
     env::var(name).ok().filter(|value| !value.trim().is_empty())
 }
@@ -279,6 +303,24 @@ mod tests {
             positive_count(NAME, Some(" 12 ".to_owned())).ok(),
             Some(Some(12))
         );
+    }
+
+    #[test]
+    fn a_tenant_share_may_be_zero_and_nothing_but_a_whole_number() {
+        let share = "NOTIFY_WORKER_TENANT_SHARE";
+        assert_eq!(count(share, Some("0".to_owned())).ok(), Some(Some(0)));
+        assert_eq!(count(share, Some(" 3 ".to_owned())).ok(), Some(Some(3)));
+        assert_eq!(count(share, None).ok(), Some(None));
+        for bad in ["-1", "two", "1.5"] {
+            let text = count(share, Some(bad.to_owned()))
+                .err()
+                .map(|err| err.to_string());
+            assert_eq!(
+                text.as_deref(),
+                Some("environment variable NOTIFY_WORKER_TENANT_SHARE must be a whole number"),
+                "{bad}"
+            );
+        }
     }
 
     #[test]
@@ -305,6 +347,7 @@ mod tests {
             delivery_dlq_url: None,
             tenant_purge: PurgeMode::Queued,
             delivery_max_receive_count: None,
+            worker_tenant_share: None,
             max_tenants_per_org: DEFAULT_MAX_TENANTS_PER_ORG,
             key_rate_limits: KeyRateLimits::default(),
             tenant_limits: EffectiveLimits::default(),

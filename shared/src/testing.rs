@@ -29,6 +29,7 @@ pub fn offline_app() -> App {
             delivery_dlq_url: None,
             tenant_purge: PurgeMode::Inline,
             delivery_max_receive_count: None,
+            worker_tenant_share: None,
             max_tenants_per_org: crate::config::DEFAULT_MAX_TENANTS_PER_ORG,
             key_rate_limits: crate::config::KeyRateLimits::default(),
             tenant_limits: crate::model::EffectiveLimits::default(),

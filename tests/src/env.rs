@@ -118,6 +118,7 @@ impl TestEnv {
             delivery_dlq_url: None,
             tenant_purge: PurgeMode::Inline,
             delivery_max_receive_count: None,
+            worker_tenant_share: None,
             max_tenants_per_org: notify_shared::config::DEFAULT_MAX_TENANTS_PER_ORG,
             key_rate_limits: notify_shared::config::KeyRateLimits::default(),
             tenant_limits: notify_shared::model::EffectiveLimits::default(),

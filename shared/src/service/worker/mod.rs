@@ -107,7 +107,8 @@ pub struct WorkerSettings {
     /// The longest such wait (SQS allows a visibility timeout of 12 hours).
     pub max_requeue_delay: Duration,
     /// Records of one tenant processed per invocation at most; the rest of
-    /// its first receives are set aside ([`fair`]).
+    /// its first receives are set aside ([`fair`]). `WorkerTenantShare`,
+    /// default 2; `usize::MAX` when the operator turned it off (0).
     pub tenant_share: usize,
 }
 
@@ -135,11 +136,23 @@ impl WorkerSettings {
     /// and the dead-letter queue (`NOTIFY_DELIVERY_DLQ_URL`) from the
     /// configuration read at cold start.
     pub fn from_config(config: &Config) -> Self {
+        let defaults = Self::default();
         Self {
             max_receive_count: config.delivery_max_receive_count,
             dead_letter_queue_url: config.delivery_dlq_url.clone(),
-            ..Self::default()
+            tenant_share: tenant_share_of(config.worker_tenant_share, defaults.tenant_share),
+            ..defaults
         }
+    }
+}
+
+/// The share the operator set (`WorkerTenantShare`), `default` without one.
+fn tenant_share_of(configured: Option<u32>, default: usize) -> usize {
+    match configured {
+        // Off: no tenant has more records in an event than it holds.
+        Some(0) => usize::MAX,
+        Some(share) => usize::try_from(share).unwrap_or(usize::MAX),
+        None => default,
     }
 }
 
@@ -399,6 +412,13 @@ impl Worker {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_operator_s_tenant_share_is_used_and_zero_turns_it_off() {
+        assert_eq!(tenant_share_of(None, 2), 2);
+        assert_eq!(tenant_share_of(Some(5), 2), 5);
+        assert_eq!(tenant_share_of(Some(0), 2), usize::MAX);
+    }
 
     #[test]
     fn settings_default_to_no_receive_limit_and_only_retry_and_poison_are_failures() {
