@@ -72,6 +72,11 @@ impl Clock {
     pub fn now_unix_secs(&self) -> u64 {
         self.now_unix_millis() / 1000
     }
+
+    /// Epoch seconds as DynamoDB's numbers and the limiters count them.
+    pub fn now_epoch_secs(&self) -> i64 {
+        i64::try_from(self.now_unix_secs()).unwrap_or(i64::MAX)
+    }
 }
 
 /// The invocation's end as an `Instant`, from Lambda's deadline (wall-clock

@@ -55,7 +55,7 @@ impl RateLimiter {
 
     /// The limiter's time, epoch seconds.
     pub fn now(&self) -> i64 {
-        i64::try_from(self.clock.now_unix_secs()).unwrap_or(i64::MAX)
+        self.clock.now_epoch_secs()
     }
 
     /// Counts one request of `key_id` now against `limit` per second: its

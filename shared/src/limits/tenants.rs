@@ -91,7 +91,7 @@ impl TenantLimiter {
 
     /// The limiter's time, epoch seconds.
     pub fn now(&self) -> i64 {
-        i64::try_from(self.clock.now_unix_secs()).unwrap_or(i64::MAX)
+        self.clock.now_epoch_secs()
     }
 
     /// Counts one request of the tenant against `limit` per second: 429

@@ -229,17 +229,7 @@ impl Worker {
                 self.push_wave(&context, wave, devices, stats),
                 self.resolve_wave(job, next)
             );
-            self.app
-                .store
-                .record_chunk_progress(
-                    &job.tenant_id,
-                    &job.batch_id,
-                    job.chunk,
-                    &update,
-                    job.expires_at,
-                )
-                .await?;
-            progress.apply(update);
+            self.record(job, progress, update).await?;
             resolved = upcoming;
         }
         Ok(())
@@ -264,6 +254,16 @@ impl Worker {
                 .map(|&index| (index, UserOutcome::Failed))
                 .collect(),
         };
+        self.record(job, progress, update).await
+    }
+
+    /// Stores what a wave settled, then adds it to `progress`.
+    async fn record(
+        &self,
+        job: &ChunkJob,
+        progress: &mut ChunkProgress,
+        update: ProgressUpdate,
+    ) -> Result<()> {
         self.app
             .store
             .record_chunk_progress(
