@@ -212,18 +212,22 @@ impl TenantLimiter {
         let now = self.now();
         let mut due = Vec::new();
         if pushes > 0 {
-            self.update(tenant_id, |note| {
+            let noted = self.update(tenant_id, |note| {
                 let quiet = now.saturating_sub(note.last_pushed) >= HOLD_SECS;
                 note.last_pushed = now;
                 note.hold(pushes, now);
                 if quiet || note.held_long(now) {
-                    due.push((tenant_id.to_owned(), std::mem::take(&mut note.pending)));
+                    due.push((tenant_id.to_owned(), note.take_pending()));
                 }
             });
+            // No room for a note (every other one busy): written at once.
+            if !noted {
+                due.push((tenant_id.to_owned(), (pushes, now)));
+            }
         }
         due.extend(self.take_due(now));
-        for (tenant_id, pushes) in due {
-            self.add_pushes(store, &tenant_id, pushes).await;
+        for (tenant_id, (pushes, at)) in due {
+            self.add_pushes_at(store, &tenant_id, pushes, at).await;
         }
     }
 
@@ -232,33 +236,44 @@ impl TenantLimiter {
     /// still has them counted.
     pub async fn flush_due(&self, store: &Store) {
         let due = self.take_due(self.now());
-        for (tenant_id, pushes) in due {
-            self.add_pushes(store, &tenant_id, pushes).await;
+        for (tenant_id, (pushes, at)) in due {
+            self.add_pushes_at(store, &tenant_id, pushes, at).await;
         }
     }
 
     /// Adds `pushes` to the tenant's day now (the worker's, per message).
     pub async fn add_pushes(&self, store: &Store, tenant_id: &str, pushes: u32) {
+        self.add_pushes_at(store, tenant_id, pushes, self.now())
+            .await;
+    }
+
+    /// Adds `pushes` made at `at` to the tenant's day of `at` (held pushes
+    /// written after midnight count in the day they were made).
+    async fn add_pushes_at(&self, store: &Store, tenant_id: &str, pushes: u32, at: i64) {
         if pushes == 0 {
             return;
         }
         let now = self.now();
-        match store.add_tenant_pushes(tenant_id, now, pushes).await {
-            Ok(total) => self.update(tenant_id, |note| note.learn_pushes(now, total)),
+        match store.add_tenant_pushes(tenant_id, at, pushes).await {
+            Ok(total) if day_of(at) == day_of(now) => {
+                self.update(tenant_id, |note| note.learn_pushes(now, total));
+            }
+            Ok(_) => {}
             Err(err) => {
                 tracing::warn!(error = %err.cause_chain(), "could not count the tenant's pushes");
-                self.update(tenant_id, |note| note.hold(pushes, now));
+                self.update(tenant_id, |note| note.hold(pushes, at));
             }
         }
     }
 
-    /// Up to [`FLUSH_OTHERS`] tenants' pushes held [`HOLD_SECS`] or longer.
-    fn take_due(&self, now: i64) -> Vec<(String, u32)> {
+    /// Up to [`FLUSH_OTHERS`] tenants' pushes held [`HOLD_SECS`] or longer,
+    /// each with when the holding began.
+    fn take_due(&self, now: i64) -> Vec<(String, (u32, i64))> {
         self.lock()
             .iter_mut()
             .filter(|(_, note)| note.held_long(now))
             .take(FLUSH_OTHERS)
-            .map(|(tenant_id, note)| (tenant_id.clone(), std::mem::take(&mut note.pending)))
+            .map(|(tenant_id, note)| (tenant_id.clone(), note.take_pending()))
             .collect()
     }
 
@@ -268,22 +283,27 @@ impl TenantLimiter {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn update(&self, tenant_id: &str, change: impl FnOnce(&mut TenantNote)) {
+    /// Changes the tenant's note, made when absent; `false` when there is
+    /// no room for it (every other note active within [`IDLE_SECS`]).
+    fn update(&self, tenant_id: &str, change: impl FnOnce(&mut TenantNote)) -> bool {
         let mut notes = self.lock();
         if let Some(note) = notes.get_mut(tenant_id) {
             change(note);
-            return;
+            return true;
         }
         if notes.len() >= MAX_NOTES {
-            let newest = notes.values().map(|note| note.window).max().unwrap_or(0);
-            notes.retain(|_, note| note.window > newest.saturating_sub(IDLE_SECS));
+            let newest = notes.values().map(TenantNote::active_at).max().unwrap_or(0);
+            // Idle notes go, held pushes with them: a bounded loss of
+            // counts, never of limits.
+            notes.retain(|_, note| note.active_at() > newest.saturating_sub(IDLE_SECS));
             if notes.len() >= MAX_NOTES {
-                return;
+                return false;
             }
         }
         let mut note = TenantNote::default();
         change(&mut note);
         notes.insert(tenant_id.to_owned(), note);
+        true
     }
 }
 
@@ -293,6 +313,16 @@ impl TenantNote {
             self.pending_since = now;
         }
         self.pending = self.pending.saturating_add(pushes);
+    }
+
+    /// The held pushes, and when holding them began; none are left.
+    fn take_pending(&mut self) -> (u32, i64) {
+        (std::mem::take(&mut self.pending), self.pending_since)
+    }
+
+    /// The note's last use: a lease, a learnt total or a send's pushes.
+    fn active_at(&self) -> i64 {
+        self.window.max(self.pushes_at).max(self.last_pushed)
     }
 
     fn held_long(&self, now: i64) -> bool {
@@ -378,6 +408,26 @@ mod tests {
             limiter.step("t", 101, 100),
             Step::Refused { reset_secs: 1 }
         ));
+    }
+
+    #[test]
+    fn a_full_map_drops_notes_idle_by_any_use_and_says_when_none_is() {
+        let limiter = TenantLimiter::default();
+        for n in 0..MAX_NOTES {
+            let at = if n == 0 { 1 } else { 1_000 };
+            // Notes of sends only (no lease): their window stays 0.
+            assert!(limiter.update(&format!("t{n}"), |note| note.last_pushed = at));
+        }
+        assert!(limiter.update("new", |note| note.pushes_at = 1_000));
+        assert!(
+            limiter.lock().get("t0").is_none(),
+            "the idle note made room"
+        );
+        assert!(limiter.lock().get("t1").is_some(), "a busy one stays");
+        assert!(
+            !limiter.update("newer", |note| note.pushes_at = 1_000),
+            "no idle note left: the caller is told"
+        );
     }
 
     #[test]

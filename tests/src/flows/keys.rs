@@ -1,5 +1,6 @@
 //! API keys of a tenant: created and listed through their endpoints.
 
+use aws_sdk_dynamodb::types::AttributeValue;
 use notify_shared::App;
 use serde_json::{json, Value};
 
@@ -42,4 +43,20 @@ pub async fn key_named(
         .create_api_key(owner, tenant_id, json!({"name": name, "scopes": scopes}))
         .await;
     created["key"].as_str().unwrap_or_default().to_owned()
+}
+
+/// The tenant's key rates item (`store::key_rates`): the sum of its keys'
+/// rate limits, as stored.
+pub async fn key_rate_sum(env: &TestEnv, tenant_id: &str) -> Option<u64> {
+    let item = env
+        .dynamodb
+        .get_item()
+        .table_name(&env.table)
+        .key("PK", AttributeValue::S(format!("TENANT#{tenant_id}")))
+        .key("SK", AttributeValue::S("KEY_RATES".to_owned()))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap_or_else(|err| panic!("reading key rates: {err}"));
+    item.item?.get("rate_sum")?.as_n().ok()?.parse().ok()
 }

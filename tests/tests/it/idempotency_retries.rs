@@ -14,7 +14,7 @@ use notify_shared::model::Platform;
 use notify_shared::App;
 use notify_tests::delivery::{ios_token, BUNDLE_ID};
 use notify_tests::faults::LostAnswer;
-use notify_tests::flows::tenant_of;
+use notify_tests::flows::{key_rate_sum, tenant_of};
 use notify_tests::sim_tenant::SimTenant;
 use notify_tests::{call, parts, BulkRig, Call, TestEnv};
 use serde_json::{json, Value};
@@ -269,6 +269,8 @@ async fn an_api_key_create_and_delete_whose_writes_lose_their_first_answer_succe
         .build();
     let (status, created) = parts(&api_key_create::handle(&app, create).await);
     assert_eq!(status, 200, "{created}");
+    // The resent transaction added nothing twice to the tenant's key rates.
+    assert_eq!(key_rate_sum(&env, &tenant_id).await, Some(50));
     let key_id = created["key_id"].as_str().unwrap_or_default();
     let delete = call("DELETE", "/tenants/{tenant_id}/api-keys/{key_id}")
         .param("tenant_id", &tenant_id)
@@ -277,5 +279,6 @@ async fn an_api_key_create_and_delete_whose_writes_lose_their_first_answer_succe
         .build();
     let (status, body) = parts(&api_key_delete::handle(&app, delete).await);
     assert_eq!(status, 200, "an applied delete answered as unknown: {body}");
+    assert_eq!(key_rate_sum(&env, &tenant_id).await, Some(0));
     assert_eq!(lost.lost(), 2, "both writes lose their first answer");
 }

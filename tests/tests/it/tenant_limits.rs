@@ -7,15 +7,13 @@
 
 use std::time::Duration;
 
-use aws_sdk_dynamodb::types::AttributeValue;
-
 use notify_shared::clock::{now_unix_secs, Clock};
 use notify_shared::App;
 use notify_tests::delivery::ios_token;
 use notify_tests::faults::app_with;
 use notify_tests::flows::{
-    assert_error, create_tenant_as, device, get_tenant, ios_users, patch_tenant, tenant_with_key,
-    Devices,
+    assert_error, create_tenant_as, device, get_tenant, ios_users, key_rate_sum, patch_tenant,
+    tenant_with_key, Devices,
 };
 use notify_tests::sim_tenant::SimTenant;
 use notify_tests::{call, parts, BulkRig, TestEnv};
@@ -271,22 +269,6 @@ async fn a_tenant_s_requests_per_second_bind_all_its_keys_and_instances_together
     clock.advance(Duration::from_secs(1));
     let (status, body) = parts(&device_list::handle(&instances[0], list(0).build()).await);
     assert_eq!(status, 200, "the next second: {body}");
-}
-
-/// The tenant's key rates item (`store::key_rates`): the sum of its keys'
-/// rate limits, as stored.
-async fn key_rate_sum(env: &TestEnv, tenant_id: &str) -> Option<u64> {
-    let item = env
-        .dynamodb
-        .get_item()
-        .table_name(&env.table)
-        .key("PK", AttributeValue::S(format!("TENANT#{tenant_id}")))
-        .key("SK", AttributeValue::S("KEY_RATES".to_owned()))
-        .consistent_read(true)
-        .send()
-        .await
-        .unwrap_or_else(|err| panic!("reading key rates: {err}"));
-    item.item?.get("rate_sum")?.as_n().ok()?.parse().ok()
 }
 
 #[tokio::test]
