@@ -28,7 +28,7 @@ pub(super) fn key_rates_key(tenant_id: &str) -> Item {
 
 /// The sum an item holds.
 pub(super) fn rate_sum_of(item: &Item) -> Option<u64> {
-    item.get("rate_sum")?.as_n().ok()?.parse().ok()
+    u64::try_from(super::number_attribute(item, "rate_sum")?).ok()
 }
 
 /// A key's share of the sum: its `rate_limit`, or `legacy_rate` (the

@@ -213,7 +213,7 @@ fn window_of(item: &Item) -> (Option<i64>, u32) {
 }
 
 fn number(item: Option<&Item>, name: &str) -> Option<i64> {
-    item?.get(name)?.as_n().ok()?.parse().ok()
+    super::number_attribute(item?, name)
 }
 
 /// One hour's counts of a key, as stored.

@@ -66,4 +66,4 @@ impl Store {
 }
 
 pub(crate) use keys::tenant_pk;
-pub(crate) use ops::{key, n, s, text_attribute};
+pub(crate) use ops::{key, n, number_attribute, s, text_attribute};

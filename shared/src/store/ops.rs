@@ -62,6 +62,11 @@ pub(crate) fn text_attribute<'i>(item: &'i Item, name: &str) -> Option<&'i str> 
     }
 }
 
+/// A number attribute of an item, if it has one that fits an `i64`.
+pub(crate) fn number_attribute(item: &Item, name: &str) -> Option<i64> {
+    item.get(name)?.as_n().ok()?.parse().ok()
+}
+
 /// An SDK request builder's result, its error as an internal one.
 pub(crate) fn build<T, E: std::error::Error + Send + Sync + 'static>(
     built: std::result::Result<T, E>,

@@ -185,7 +185,7 @@ impl Store {
 
 /// The window, its count and the day's pushes an item holds.
 fn day_numbers(item: Option<&Item>) -> (Option<i64>, u32, u64) {
-    let number = |name: &str| -> Option<i64> { item?.get(name)?.as_n().ok()?.parse().ok() };
+    let number = |name: &str| super::number_attribute(item?, name);
     let window = number("win");
     let used = number("win_count")
         .and_then(|count| u32::try_from(count).ok())

@@ -15,7 +15,7 @@ use crate::model::device::ACTIVITY_TOKEN_LIFETIME_SECS;
 use crate::model::{Device, DeviceRegistration};
 use crate::store::keys::{device_sk, user_pk, DEVICE_PREFIX, TENANT_DEVICES_SK};
 use crate::store::ops::{delete_item, live_tenant_check, put_item, Cancelled};
-use crate::store::{key, s, tenant_pk, text_attribute, Store, SK};
+use crate::store::{key, number_attribute, s, tenant_pk, text_attribute, Store, SK};
 
 /// What a registration reads before deciding, in one round trip.
 #[derive(Default)]
@@ -120,10 +120,8 @@ impl Store {
             match text_attribute(&item, SK) {
                 Some(sk) if sk.starts_with(DEVICE_PREFIX) => read.device = Some(decode_item(item)?),
                 Some(TENANT_DEVICES_SK) => {
-                    read.tenant_devices = item
-                        .get("device_count")
-                        .and_then(|count| count.as_n().ok())
-                        .and_then(|count| count.parse().ok());
+                    read.tenant_devices = number_attribute(&item, "device_count")
+                        .and_then(|count| u64::try_from(count).ok());
                 }
                 _ => {
                     let counter: CounterItem =
