@@ -39,6 +39,8 @@ ANNOTATION = re.compile(r"^<!--\s*docs-test:\s*(?P<body>.*?)\s*-->\s*$")
 FENCE = re.compile(r"^(?P<indent>\s*)(?P<fence>`{3,}|~{3,})(?P<lang>[\w+-]*)\s*$")
 INTERPRETERS = {"sh": "bash", "bash": "bash", "python": "python", "js": "node", "javascript": "node"}
 BLOCK_TIMEOUT_SECONDS = 120
+# What the Node.js examples import (scripts/docs-test installs tests/docs/package.json).
+NODE_MODULES = Path(__file__).resolve().parent / "node_modules"
 USER_ID = "user-123"
 IPHONE = "740f4707bebcf74f9b7c25d48e3358945f6aa01da5ddb387462c7eaf61bb78ad"
 ANDROID = (
@@ -345,6 +347,8 @@ def main() -> int:
         with tempfile.TemporaryDirectory(prefix="notify-docs-") as scratch:
             home = Path(scratch) / "home"
             home.mkdir()
+            # Node.js resolves an example's imports from its own folder up.
+            (Path(scratch) / "node_modules").symlink_to(NODE_MODULES, target_is_directory=True)
             try:
                 context = new_page_context(home)
             except (RuntimeError, KeyError, OSError) as error:
