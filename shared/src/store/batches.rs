@@ -20,7 +20,7 @@ use super::ops::{
     decode, encode, live_tenant_check, through_conflicts, update_item, ConditionalExt,
 };
 use super::progress_parts::{self, ResultsAttribute};
-use super::{key, n, s, tenant_pk, Store, SK};
+use super::{key, n, s, tenant_pk, text_attribute, Store, SK};
 use crate::clock::now_epoch_seconds;
 use crate::error::{Error, Result};
 use crate::model::bulk_results::token_digest;
@@ -103,8 +103,6 @@ struct ProgressItem {
 /// which can be large, is left out of its query).
 #[derive(Deserialize)]
 struct ProgressSets {
-    #[serde(rename = "SK")]
-    sk: String,
     #[serde(with = "serde_dynamo::string_set", default)]
     delivered: Vec<String>,
     #[serde(with = "serde_dynamo::binary_set", default)]
@@ -272,11 +270,12 @@ impl Store {
         let items = self.query_all(query, "reading chunk progress").await?;
         let mut progress = ChunkProgress::default();
         for item in items {
-            let mut sets: ProgressSets = decode(item, "decoding chunk progress")?;
-            if sets.sk == marker {
+            // The marker's `delivered` is a count, not a set.
+            if text_attribute(&item, SK) == Some(marker.as_str()) {
                 progress.counted = true;
                 continue;
             }
+            let mut sets: ProgressSets = decode(item, "decoding chunk progress")?;
             progress.delivered.extend(sets.delivered());
             for (indices, outcome) in sets.settled() {
                 for index in indices {
