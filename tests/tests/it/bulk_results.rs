@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use notify_shared::model::bulk_results::OVER_QUOTA;
 use notify_shared::model::Platform;
 use notify_shared::service::worker::WorkerSettings;
 use notify_tests::delivery::{fcm_token, ios_token, QueueSettings};
@@ -377,4 +378,42 @@ async fn two_workers_on_one_message_still_list_each_device_once() {
         rows.iter().all(|row| row["outcome"] == "delivered"),
         "{rows:#?}"
     );
+}
+
+#[tokio::test]
+async fn users_left_over_the_tenant_s_pushes_per_day_are_listed_failed_with_the_reason() {
+    let rig = BulkRig::start().await;
+    let users = ["u0", "u1", "u2", "u3", "u4"];
+    let devices: Vec<(String, String, Platform)> = users
+        .iter()
+        .enumerate()
+        .map(|(n, user)| (user.to_string(), ios_token(n), Platform::Ios))
+        .collect();
+    rig.register(&devices).await;
+    let changes = notifyctl::limits::LimitChanges {
+        pushes_per_day: Some(notifyctl::limits::LimitSetting::Set(3)),
+        ..Default::default()
+    };
+    notifyctl::limits::tenant_limits(&rig.env.app.store, &rig.tenant_id, changes)
+        .await
+        .unwrap_or_else(|err| panic!("notifyctl tenant-limits: {err:#}"));
+    let batch_id = send(&rig, &users).await;
+    let report = rig
+        .drain_until_done(&batch_id, Duration::from_secs(60))
+        .await;
+    assert_eq!(
+        (report["delivered"].clone(), report["failed"].clone()),
+        (json!(3), json!(2))
+    );
+
+    let rows = rig.all_results(&batch_id, 1, &[], as_owner(&rig)).await;
+    let mut expected = BTreeMap::new();
+    for (n, user) in users.iter().enumerate() {
+        let expected_row = match n < 3 {
+            true => row(user, &ios_token(n), "ios", "delivered", "null"),
+            false => row(user, "null", "null", "failed", OVER_QUOTA),
+        };
+        expected.insert(expected_row, 1);
+    }
+    assert_eq!(tally(&rows), expected, "{rows:#?}");
 }
