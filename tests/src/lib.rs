@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 pub mod aws_actions;
+pub mod bulk_results;
 pub mod calls;
 pub mod delivery;
 mod devices;

@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::WithNotification;
+use crate::model::{DeviceRecord, WithNotification};
 
 /// The request's own fields; the notification fields sit next to them in
 /// the same JSON object (see [`WithNotification`]).
@@ -206,16 +206,44 @@ impl ChunkProgress {
     }
 }
 
-/// What one wave of users added: written as one progress item.
+/// What one wave of users added: written as one progress item (several
+/// when it is too large for one).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ProgressUpdate {
     pub delivered: Vec<String>,
     pub settled: Vec<(u32, UserOutcome)>,
+    /// Devices whose outcome became final in this wave without delivery,
+    /// whether or not their user is settled (a dead token is removed now,
+    /// so a later attempt no longer sees it).
+    pub devices: Vec<DeviceRecord>,
+    /// Users that failed without any push, and why.
+    pub user_reasons: Vec<(u32, String)>,
+    /// The ids of the users the update mentions ([`Self::name_users`]):
+    /// a chunk's user ids travel only in its queue message.
+    pub user_ids: Vec<(u32, String)>,
 }
 
 impl ProgressUpdate {
     pub fn is_empty(&self) -> bool {
-        self.delivered.is_empty() && self.settled.is_empty()
+        self.delivered.is_empty() && self.settled.is_empty() && self.devices.is_empty()
+    }
+
+    /// Fills [`Self::user_ids`] with the id of every user the update
+    /// mentions, from the chunk's `user_ids` (by position).
+    pub fn name_users(&mut self, user_ids: &[String]) {
+        let mut mentioned: Vec<u32> = self
+            .settled
+            .iter()
+            .map(|(index, _)| *index)
+            .chain(self.devices.iter().map(|device| device.user))
+            .chain(self.user_reasons.iter().map(|(index, _)| *index))
+            .collect();
+        mentioned.sort_unstable();
+        mentioned.dedup();
+        self.user_ids = mentioned
+            .into_iter()
+            .filter_map(|index| Some((index, user_ids.get(index as usize)?.clone())))
+            .collect();
     }
 }
 
@@ -229,10 +257,12 @@ mod tests {
         progress.apply(ProgressUpdate {
             delivered: vec!["d1".to_owned()],
             settled: vec![(0, UserOutcome::Failed), (1, UserOutcome::NoDevices)],
+            ..ProgressUpdate::default()
         });
         progress.apply(ProgressUpdate {
             delivered: vec!["d1".to_owned(), "d2".to_owned()],
             settled: vec![(0, UserOutcome::Delivered)],
+            ..ProgressUpdate::default()
         });
         assert_eq!(progress.unsettled(3), vec![2]);
         assert_eq!(progress.delivered.len(), 2);

@@ -2,6 +2,7 @@
 
 pub mod api_key;
 pub mod batch;
+pub mod bulk_results;
 pub mod device;
 pub mod live_activity;
 pub mod notification;
@@ -19,6 +20,7 @@ pub use batch::{
     Batch, BatchState, BatchStatus, BulkNotificationRequest, BulkNotificationResponse, BulkStatus,
     BulkTarget, ChunkCounts, ChunkProgress, ProgressUpdate, UserOutcome,
 };
+pub use bulk_results::{BulkResult, BulkResultList, ChunkResults, DeviceRecord, ResultOutcome};
 pub use device::{Device, DeviceDeleted, DeviceList, DeviceRegistration, RegisterDeviceRequest};
 pub use live_activity::{LiveActivity, LiveActivityEvent};
 pub use notification::{Alert, Notification, Priority, WithNotification};

@@ -14,14 +14,19 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::digests::{self, RawDigest};
 use super::keys::{batch_sk, chunk_sk};
 use super::ops::{
     decode, encode, live_tenant_check, through_conflicts, update_item, ConditionalExt,
 };
+use super::progress_parts::{self, ResultsAttribute};
 use super::{key, n, s, tenant_pk, text_attribute, Store, SK};
 use crate::clock::now_epoch_seconds;
 use crate::error::{Error, Result};
-use crate::model::{Batch, BatchState, ChunkCounts, ChunkProgress, ProgressUpdate, UserOutcome};
+use crate::model::bulk_results::token_digest;
+use crate::model::{
+    Batch, BatchState, ChunkCounts, ChunkProgress, ChunkResults, ProgressUpdate, UserOutcome,
+};
 
 #[derive(Serialize, Deserialize)]
 struct BatchItem {
@@ -56,12 +61,20 @@ struct ProgressItem {
     #[serde(rename = "SK")]
     sk: String,
     entity: String,
+    /// Hex digests: how items were written before `delivered_bin`.
     #[serde(
         with = "serde_dynamo::string_set",
         default,
         skip_serializing_if = "Vec::is_empty"
     )]
     delivered: Vec<String>,
+    /// Digests of the devices that accepted, raw (see [`digests`]).
+    #[serde(
+        with = "serde_dynamo::binary_set",
+        default,
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    delivered_bin: Vec<RawDigest>,
     #[serde(
         with = "serde_dynamo::number_set",
         default,
@@ -80,7 +93,45 @@ struct ProgressItem {
         skip_serializing_if = "Vec::is_empty"
     )]
     settled_no_devices: Vec<u32>,
+    /// Compact JSON for the batch's results (see [`progress_parts`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    results: Option<String>,
     expires_at: i64,
+}
+
+/// What the worker reads of a progress item (the `results` attribute,
+/// which can be large, is left out of its query).
+#[derive(Deserialize)]
+struct ProgressSets {
+    #[serde(with = "serde_dynamo::string_set", default)]
+    delivered: Vec<String>,
+    #[serde(with = "serde_dynamo::binary_set", default)]
+    delivered_bin: Vec<RawDigest>,
+    #[serde(with = "serde_dynamo::number_set", default)]
+    settled_delivered: Vec<u32>,
+    #[serde(with = "serde_dynamo::number_set", default)]
+    settled_failed: Vec<u32>,
+    #[serde(with = "serde_dynamo::number_set", default)]
+    settled_no_devices: Vec<u32>,
+}
+
+impl ProgressSets {
+    /// The digests of the devices that accepted, as hex, however stored.
+    fn delivered(&mut self) -> impl Iterator<Item = String> + '_ {
+        let raw = std::mem::take(&mut self.delivered_bin);
+        std::mem::take(&mut self.delivered)
+            .into_iter()
+            .chain(raw.into_iter().map(|digest| digest.to_hex()))
+    }
+
+    /// The settled users, per outcome.
+    fn settled(self) -> [(Vec<u32>, UserOutcome); 3] {
+        [
+            (self.settled_delivered, UserOutcome::Delivered),
+            (self.settled_failed, UserOutcome::Failed),
+            (self.settled_no_devices, UserOutcome::NoDevices),
+        ]
+    }
 }
 
 /// What [`Store::count_chunk`] did.
@@ -198,7 +249,7 @@ impl Store {
     }
 
     /// Everything earlier attempts recorded for one chunk: one strongly
-    /// consistent query over the chunk's items.
+    /// consistent query over the chunk's items, without their results.
     #[tracing::instrument(skip(self))]
     pub async fn chunk_progress(
         &self,
@@ -207,21 +258,26 @@ impl Store {
         chunk: u32,
     ) -> Result<ChunkProgress> {
         let marker = chunk_sk(batch_id, chunk);
-        let query = self.query_prefix(tenant_pk(tenant_id), marker.clone());
+        let query = self
+            .query_prefix(tenant_pk(tenant_id), marker.clone())
+            .projection_expression("#sk, #d, #db, #sd, #sf, #sn")
+            .expression_attribute_names("#sk", SK)
+            .expression_attribute_names("#d", "delivered")
+            .expression_attribute_names("#db", "delivered_bin")
+            .expression_attribute_names("#sd", "settled_delivered")
+            .expression_attribute_names("#sf", "settled_failed")
+            .expression_attribute_names("#sn", "settled_no_devices");
         let items = self.query_all(query, "reading chunk progress").await?;
         let mut progress = ChunkProgress::default();
         for item in items {
+            // The marker's `delivered` is a count, not a set.
             if text_attribute(&item, SK) == Some(marker.as_str()) {
                 progress.counted = true;
                 continue;
             }
-            let part: ProgressItem = decode(item, "decoding chunk progress")?;
-            progress.delivered.extend(part.delivered);
-            for (indices, outcome) in [
-                (part.settled_delivered, UserOutcome::Delivered),
-                (part.settled_failed, UserOutcome::Failed),
-                (part.settled_no_devices, UserOutcome::NoDevices),
-            ] {
+            let mut sets: ProgressSets = decode(item, "decoding chunk progress")?;
+            progress.delivered.extend(sets.delivered());
+            for (indices, outcome) in sets.settled() {
                 for index in indices {
                     progress.settle(index, outcome);
                 }
@@ -230,8 +286,9 @@ impl Store {
         Ok(progress)
     }
 
-    /// Adds one progress item to a chunk.
-    #[tracing::instrument(skip(self, update), fields(delivered = update.delivered.len(), settled = update.settled.len()))]
+    /// Adds a wave's records to a chunk: one progress item, or several in
+    /// order when it is too large for one (see [`progress_parts`]).
+    #[tracing::instrument(skip(self, update), fields(delivered = update.delivered.len(), settled = update.settled.len(), devices = update.devices.len()))]
     pub async fn record_chunk_progress(
         &self,
         tenant_id: &str,
@@ -243,6 +300,31 @@ impl Store {
         if update.is_empty() {
             return Ok(());
         }
+        for part in progress_parts::split(update, progress_parts::PART_BYTES) {
+            self.put_progress_part(tenant_id, batch_id, chunk, part, expires_at)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Writes one progress item, under a key of its own: items are only
+    /// ever added, so concurrent writers cannot lose each other's records.
+    async fn put_progress_part(
+        &self,
+        tenant_id: &str,
+        batch_id: &str,
+        chunk: u32,
+        part: progress_parts::Part,
+        expires_at: i64,
+    ) -> Result<()> {
+        let results = match part.results.is_empty() {
+            true => None,
+            false => Some(
+                serde_json::to_string(&part.results)
+                    .map_err(|err| Error::internal("encoding chunk results", err))?,
+            ),
+        };
+        let (delivered_bin, delivered) = digests::to_raw(part.delivered);
         let mut item = ProgressItem {
             pk: tenant_pk(tenant_id),
             sk: format!(
@@ -251,22 +333,22 @@ impl Store {
                 uuid::Uuid::new_v4().simple()
             ),
             entity: "batch_progress".to_owned(),
-            delivered: update.delivered.clone(),
+            delivered,
+            delivered_bin,
             settled_delivered: Vec::new(),
             settled_failed: Vec::new(),
             settled_no_devices: Vec::new(),
+            results,
             expires_at,
         };
-        // Sets refuse duplicates.
-        item.delivered.sort_unstable();
-        item.delivered.dedup();
-        for &(index, outcome) in &update.settled {
+        for (index, outcome) in part.settled {
             match outcome {
                 UserOutcome::Delivered => item.settled_delivered.push(index),
                 UserOutcome::Failed => item.settled_failed.push(index),
                 UserOutcome::NoDevices => item.settled_no_devices.push(index),
             }
         }
+        // Sets refuse duplicates.
         for indices in [
             &mut item.settled_delivered,
             &mut item.settled_failed,
@@ -281,6 +363,26 @@ impl Store {
             .await
             .map_err(|err| Error::from_sdk("recording chunk progress", err))?;
         Ok(())
+    }
+
+    /// What a chunk's progress items recorded for the batch's results,
+    /// merged: one strongly consistent query over the chunk's items.
+    #[tracing::instrument(skip(self))]
+    pub async fn chunk_results(
+        &self,
+        tenant_id: &str,
+        batch_id: &str,
+        chunk: u32,
+    ) -> Result<ChunkResults> {
+        let progress = format!("{}#P#", chunk_sk(batch_id, chunk));
+        let query = self.query_prefix(tenant_pk(tenant_id), progress);
+        let items = self.query_all(query, "reading chunk results").await?;
+        let mut merged = ChunkResults::default();
+        for item in items {
+            let part: ProgressItem = decode(item, "decoding chunk progress")?;
+            merge_part(&mut merged, part);
+        }
+        Ok(merged)
     }
 
     /// Adds a settled chunk's users to the batch counters, at most once: the
@@ -325,5 +427,40 @@ impl Store {
             Err(cancelled) if cancelled.condition_failed(1) => Ok(CountResult::BatchGone),
             Err(cancelled) => Err(cancelled.into_error("counting chunk")),
         }
+    }
+}
+
+/// Adds one progress item to a chunk's merged results. A `results`
+/// attribute that does not parse (never written so) is left out, logged:
+/// the rest of the batch's results still answer.
+fn merge_part(merged: &mut ChunkResults, part: ProgressItem) {
+    merged.delivered.extend(part.delivered);
+    merged
+        .delivered
+        .extend(part.delivered_bin.iter().map(RawDigest::to_hex));
+    for (indices, outcome) in [
+        (part.settled_delivered, UserOutcome::Delivered),
+        (part.settled_failed, UserOutcome::Failed),
+        (part.settled_no_devices, UserOutcome::NoDevices),
+    ] {
+        for index in indices {
+            merged.settle(index, outcome);
+        }
+    }
+    let Some(json) = part.results else {
+        return;
+    };
+    let results: ResultsAttribute = match serde_json::from_str(&json) {
+        Ok(results) => results,
+        Err(err) => {
+            tracing::warn!(error = %err, "a progress item's results do not parse; left out");
+            return;
+        }
+    };
+    merged.user_ids.extend(results.users.iter().cloned());
+    merged.user_reasons.extend(results.reasons.iter().cloned());
+    for record in results.device_records() {
+        let digest = token_digest(&record.token);
+        merged.add_device(digest, record);
     }
 }

@@ -25,11 +25,13 @@
 mod api_keys;
 mod batches;
 mod devices;
+mod digests;
 mod idempotency;
 mod key_rates;
 mod key_windows;
 mod keys;
 mod ops;
+mod progress_parts;
 mod purge;
 mod tenant_days;
 mod tenants;

@@ -426,6 +426,28 @@ async fn deletion_and_worker(run: &mut Run) {
     run.record("delivery-worker");
 }
 
+/// The delivered batch's results, as its owner and with the API key.
+async fn results(run: &mut Run, batch_id: &str) {
+    let key = run.key.clone();
+    let app = run.app();
+    let route = "/tenants/{tenant_id}/notify/bulk/{batch_id}/results";
+    for request in [
+        run.owner_call("GET", route),
+        run.tenant_call("GET", route).api_key(&key),
+    ] {
+        let request = request.param("batch_id", batch_id);
+        let body = answered(
+            "notify-bulk-results",
+            notify_bulk_results::handle(&app, request.build()).await,
+        );
+        assert!(
+            !body["results"].as_array().is_none_or(Vec::is_empty),
+            "{body}"
+        );
+    }
+    run.record("notify-bulk-results");
+}
+
 #[tokio::test]
 async fn template_yaml_grants_each_function_every_aws_action_its_calls_make() {
     let mut run = Run::start().await;
@@ -442,6 +464,7 @@ async fn template_yaml_grants_each_function_every_aws_action_its_calls_make() {
     deletion_and_worker(&mut run).await;
     let status = run.rig.status(&batch_id).await;
     assert_eq!(status.1["status"], "done", "{status:?}");
+    results(&mut run, &batch_id).await;
 
     let granted = granted();
     let exercised: BTreeSet<&str> = run.made.keys().copied().collect();
@@ -470,6 +493,7 @@ async fn template_yaml_grants_each_function_every_aws_action_its_calls_make() {
         ("tenant-create", "secretsmanager:CreateSecret"),
         ("device-register", "dynamodb:ConditionCheckItem"),
         ("notify-bulk", "sqs:SendMessage"),
+        ("notify-bulk-results", "dynamodb:Query"),
         ("tenant-delete", "sqs:SendMessage"),
         ("delivery-worker", "dynamodb:BatchWriteItem"),
     ] {

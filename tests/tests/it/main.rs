@@ -8,6 +8,7 @@ mod apns_connections;
 mod apns_push_types;
 mod bad_input;
 mod bulk;
+mod bulk_results;
 mod bulk_usage;
 mod conflicts;
 mod consistency;

@@ -41,7 +41,7 @@ use crate::auth::Caller;
 use crate::clock::{now_epoch_seconds, now_rfc3339};
 use crate::error::{Error, Result};
 use crate::model::{
-    BatchState, BatchStatus, BulkNotificationRequest, BulkNotificationResponse, BulkStatus,
+    Batch, BatchState, BatchStatus, BulkNotificationRequest, BulkNotificationResponse, BulkStatus,
 };
 use crate::push::EncodedNotification;
 use crate::service::queue_schema::{
@@ -49,12 +49,14 @@ use crate::service::queue_schema::{
 };
 
 mod plan;
+mod results;
 
 pub use plan::{
     pack, plan_batch, plan_calls, plan_chunks, recipients, BulkPlan, PackLimits, Recipients,
     BATCH_RETENTION_SECS, MAX_MESSAGE_BYTES, MAX_SEND_BATCH_BYTES, MAX_USERS_PER_CHUNK,
     MAX_USER_IDS, SEND_BATCH_ENTRIES,
 };
+pub use results::{bulk_results, ResultsQuery};
 
 /// `SendMessageBatch` calls in flight at once.
 const SEND_CONCURRENCY: usize = 4;
@@ -274,17 +276,21 @@ fn chunk_entry(
 /// `GET /tenants/{tenant_id}/notify/bulk/{batch_id}` after authorisation.
 /// Unknown, malformed, another tenant's, and never-opened batches are all 404.
 pub async fn bulk_status(app: &App, tenant_id: &str, batch_id: &str) -> Result<BulkStatus> {
+    Ok(reported_batch(app, tenant_id, batch_id).await?.report())
+}
+
+/// The batch the status and results endpoints report on: 404 for unknown,
+/// malformed, another tenant's, expired and never-opened batch ids alike.
+async fn reported_batch(app: &App, tenant_id: &str, batch_id: &str) -> Result<Batch> {
     let not_found = || Error::NotFound(format!("batch `{batch_id}` not found"));
     let Ok(parsed) = uuid::Uuid::parse_str(batch_id) else {
         return Err(not_found());
     };
-    let batch = app
-        .store
+    app.store
         .get_batch(tenant_id, &parsed.hyphenated().to_string())
         .await?
         .filter(|batch| batch.state == BatchState::Open)
-        .ok_or_else(not_found)?;
-    Ok(batch.report())
+        .ok_or_else(not_found)
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ use super::wave::WaveContext;
 use super::{DeliveryStats, MessageMeta, Verdict, Worker};
 use crate::clock::{less, now_rfc3339};
 use crate::error::Result;
+use crate::model::bulk_results::OVER_QUOTA;
 use crate::model::{BatchState, ChunkProgress, DeliverChunk, Device, ProgressUpdate, UserOutcome};
 use crate::push::{EncodedNotification, TenantPush};
 use crate::service::delivery::WebPushSize;
@@ -248,22 +249,28 @@ impl Worker {
             "the tenant used up its pushes_per_day; the chunk's remaining users fail unreached"
         );
         let update = ProgressUpdate {
-            delivered: Vec::new(),
             settled: users
                 .iter()
                 .map(|&index| (index, UserOutcome::Failed))
                 .collect(),
+            user_reasons: users
+                .iter()
+                .map(|&index| (index, OVER_QUOTA.to_owned()))
+                .collect(),
+            ..ProgressUpdate::default()
         };
         self.record(job, progress, update).await
     }
 
-    /// Stores what a wave settled, then adds it to `progress`.
+    /// Stores what a wave settled (with the ids of the users it names, for
+    /// the batch's results), then adds it to `progress`.
     async fn record(
         &self,
         job: &ChunkJob,
         progress: &mut ChunkProgress,
-        update: ProgressUpdate,
+        mut update: ProgressUpdate,
     ) -> Result<()> {
+        update.name_users(&job.user_ids);
         self.app
             .store
             .record_chunk_progress(

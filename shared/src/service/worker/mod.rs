@@ -68,8 +68,8 @@ use crate::ids::is_tenant_id;
 use crate::model::QueueMessage;
 use crate::service::delivery::Delivery;
 
+pub use crate::model::bulk_results::token_digest;
 pub use deliver::WAVE_TOKEN_BYTES;
-pub use wave::token_digest;
 
 /// Knobs of the worker; the defaults suit a 30-second Lambda with 10
 /// messages of 500 users per invocation.

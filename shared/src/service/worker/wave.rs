@@ -4,11 +4,10 @@
 
 use std::time::Instant;
 
-use sha2::{Digest, Sha256};
-
 use super::{DeliveryStats, Worker};
+use crate::model::bulk_results::{bounded_reason, token_digest};
 use crate::model::Device;
-use crate::model::{ChunkProgress, ProgressUpdate, UserOutcome};
+use crate::model::{ChunkProgress, DeviceRecord, ProgressUpdate, ResultOutcome, UserOutcome};
 use crate::push::{DeliveryOutcome, EncodedNotification, TargetResult, TenantPush};
 
 /// What every wave of one message shares.
@@ -30,13 +29,6 @@ struct WaveUser {
     devices: usize,
     delivered: bool,
     transient: bool,
-}
-
-/// The digest by which progress items remember a device: 16 hex digits of
-/// the token's SHA-256 (tokens can be 4 KiB; a chunk's digests must fit in
-/// DynamoDB items).
-pub fn token_digest(token: &str) -> String {
-    hex::encode(&Sha256::digest(token.as_bytes())[..8])
 }
 
 /// A wave before its push: its users, and the devices still to push to
@@ -89,33 +81,54 @@ fn plan_wave(
 }
 
 /// What to record of a pushed wave: the digests of the devices that
-/// accepted, and each user's outcome. A user with a transient failure
-/// stays unsettled (the message is retried), except on the last receive.
+/// accepted, each user's outcome, and the devices whose outcome is final
+/// without delivery (for the batch's results). A user with a transient
+/// failure stays unsettled (the message is retried), except on the last
+/// receive. `pending[i]` got `results[i]` and belongs to `owners[i]`.
 fn settle_wave(
     mut users: Vec<WaveUser>,
     owners: Vec<(usize, String)>,
+    pending: Vec<Device>,
     results: Vec<TargetResult>,
     last_receive: bool,
     stats: &mut DeliveryStats,
 ) -> ProgressUpdate {
     let mut update = ProgressUpdate::default();
-    for ((slot, digest), result) in owners.into_iter().zip(results) {
+    for (((slot, digest), device), result) in owners.into_iter().zip(pending).zip(results) {
         let Some(user) = users.get_mut(slot) else {
             continue;
         };
-        match result.outcome {
+        let undelivered = match result.outcome {
             DeliveryOutcome::Delivered => {
                 stats.delivered += 1;
                 user.delivered = true;
                 update.delivered.push(digest);
+                None
             }
-            DeliveryOutcome::DeadToken(_) => stats.dead_tokens += 1,
-            DeliveryOutcome::Transient(_) => {
+            DeliveryOutcome::DeadToken(reason) => {
+                stats.dead_tokens += 1;
+                Some((ResultOutcome::Removed, reason))
+            }
+            DeliveryOutcome::Transient(reason) => {
                 stats.transient += 1;
                 user.transient = true;
                 stats.retry_after = stats.retry_after.max(result.retry_after);
+                // Final only on the last receive; otherwise tried again.
+                last_receive.then_some((ResultOutcome::Failed, reason))
             }
-            DeliveryOutcome::Failed(_) => stats.failed += 1,
+            DeliveryOutcome::Failed(reason) => {
+                stats.failed += 1;
+                Some((ResultOutcome::Failed, reason))
+            }
+        };
+        if let Some((outcome, reason)) = undelivered {
+            update.devices.push(DeviceRecord {
+                user: user.index,
+                token: device.token,
+                platform: device.platform,
+                outcome,
+                reason: bounded_reason(&reason),
+            });
         }
     }
     for user in &users {
@@ -161,7 +174,7 @@ impl Worker {
         };
         stats.pushes += pending.len();
         stats.push_time += pushing.elapsed();
-        settle_wave(users, owners, results, context.last_receive, stats)
+        settle_wave(users, owners, pending, results, context.last_receive, stats)
     }
 }
 
@@ -247,9 +260,13 @@ mod tests {
             ]
         };
         for (last_receive, slow_user) in [(false, None), (true, Some(UserOutcome::Failed))] {
-            let WavePlan { users, owners, .. } = plan();
+            let WavePlan {
+                users,
+                owners,
+                pending,
+            } = plan();
             let mut stats = DeliveryStats::default();
-            let update = settle_wave(users, owners, results(), last_receive, &mut stats);
+            let update = settle_wave(users, owners, pending, results(), last_receive, &mut stats);
             assert_eq!(update.delivered, vec![token_digest("ok")]);
             let outcome = |index| {
                 update
@@ -271,6 +288,22 @@ mod tests {
                 ),
                 (1, 1, 1, 1)
             );
+            // Final device outcomes are recorded in full for the results;
+            // the transient one only once it is final.
+            let mut recorded: Vec<(u32, &str, ResultOutcome, &str)> = update
+                .devices
+                .iter()
+                .map(|d| (d.user, d.token.as_str(), d.outcome, d.reason.as_str()))
+                .collect();
+            recorded.sort();
+            let mut expected = vec![
+                (3, "dead", ResultOutcome::Removed, "Unregistered"),
+                (3, "refused", ResultOutcome::Failed, "BadTopic"),
+            ];
+            if last_receive {
+                expected.insert(0, (1, "slow", ResultOutcome::Failed, "429"));
+            }
+            assert_eq!(recorded, expected, "last receive: {last_receive}");
         }
     }
 }

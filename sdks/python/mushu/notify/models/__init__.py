@@ -7,6 +7,9 @@ from .api_key_list import ApiKeyList
 from .batch_status import BatchStatus
 from .bulk_notification_request import BulkNotificationRequest
 from .bulk_notification_response import BulkNotificationResponse
+from .bulk_result import BulkResult
+from .bulk_result_list import BulkResultList
+from .bulk_result_outcome import BulkResultOutcome
 from .bulk_status import BulkStatus
 from .create_api_key_request import CreateApiKeyRequest
 from .create_tenant_request import CreateTenantRequest
@@ -57,6 +60,9 @@ __all__ = (
     "BatchStatus",
     "BulkNotificationRequest",
     "BulkNotificationResponse",
+    "BulkResult",
+    "BulkResultList",
+    "BulkResultOutcome",
     "BulkStatus",
     "CreateApiKeyRequest",
     "CreateTenantRequest",
