@@ -18,6 +18,7 @@ mod hardening;
 mod headers;
 mod iam;
 mod idempotency_retries;
+mod metrics;
 mod permissions;
 mod purge;
 mod rate_limits;
