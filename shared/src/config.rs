@@ -93,6 +93,10 @@ pub struct Config {
     /// `NOTIFY_TENANT_DEVICES`; the template's `Tenant*` parameters).
     pub tenant_limits: EffectiveLimits,
     pub providers: ProviderEndpoints,
+    /// `NOTIFY_METRICS_NAMESPACE` (the template's `MetricsNamespace`): the
+    /// CloudWatch namespace of the metrics the functions write
+    /// (`metrics`); default [`DEFAULT_METRICS_NAMESPACE`].
+    pub metrics_namespace: String,
 }
 
 pub const DEFAULT_MAX_TENANTS_PER_ORG: u32 = 50;
@@ -217,6 +221,7 @@ impl Config {
             .unwrap_or(DEFAULT_MAX_TENANTS_PER_ORG),
             key_rate_limits: KeyRateLimits::from_env()?,
             tenant_limits: tenant_limits_from_env()?,
+            metrics_namespace: metrics_namespace(optional("NOTIFY_METRICS_NAMESPACE"))?,
             providers: ProviderEndpoints {
                 apns_production: optional("NOTIFY_APNS_PRODUCTION_URL")
                     .unwrap_or(defaults.apns_production),
@@ -242,6 +247,33 @@ impl Config {
         self.delivery_queue_url
             .as_deref()
             .ok_or(ConfigError::Missing("NOTIFY_DELIVERY_QUEUE_URL"))
+    }
+}
+
+/// The namespace of the functions' metrics without `NOTIFY_METRICS_NAMESPACE`.
+pub const DEFAULT_METRICS_NAMESPACE: &str = "Notify";
+
+/// Whether `text` is a namespace CloudWatch accepts for custom metrics:
+/// 1 to 255 of letters, digits and `. - _ / # : ` and space, not `AWS/...`
+/// (the template's `MetricsNamespace` pattern).
+pub fn is_metrics_namespace(text: &str) -> bool {
+    (1..=255).contains(&text.len())
+        && !text.starts_with("AWS/")
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || ".-_/#: ".contains(c))
+}
+
+/// A CloudWatch namespace ([`is_metrics_namespace`]), or the default.
+fn metrics_namespace(value: Option<String>) -> Result<String, ConfigError> {
+    match value {
+        None => Ok(DEFAULT_METRICS_NAMESPACE.to_owned()),
+        Some(text) if is_metrics_namespace(text.trim()) => Ok(text.trim().to_owned()),
+        Some(_) => Err(ConfigError::Invalid {
+            name: "NOTIFY_METRICS_NAMESPACE",
+            expected:
+                "a CloudWatch namespace (letters, digits, . - _ / # : and spaces; not AWS/...)",
+        }),
     }
 }
 
@@ -337,6 +369,21 @@ mod tests {
     }
 
     #[test]
+    fn the_metrics_namespace_defaults_to_notify_and_a_bad_one_stops_the_cold_start() {
+        assert_eq!(metrics_namespace(None).ok().as_deref(), Some("Notify"));
+        assert_eq!(
+            metrics_namespace(Some("Notify/staging".to_owned()))
+                .ok()
+                .as_deref(),
+            Some("Notify/staging")
+        );
+        for bad in ["AWS/Lambda", "Notify\"{}", &"N".repeat(256)] {
+            assert!(metrics_namespace(Some(bad.to_owned())).is_err(), "{bad}");
+        }
+        assert!(is_metrics_namespace("Notify/prod-eu #2: a.b_c"));
+    }
+
+    #[test]
     fn a_function_that_enqueues_refuses_to_start_without_the_queue_variable() {
         let mut config = Config {
             table_name: "t".to_owned(),
@@ -352,6 +399,7 @@ mod tests {
             key_rate_limits: KeyRateLimits::default(),
             tenant_limits: EffectiveLimits::default(),
             providers: ProviderEndpoints::default(),
+            metrics_namespace: DEFAULT_METRICS_NAMESPACE.to_owned(),
         };
         let error = config.delivery_queue().err().map(|err| err.to_string());
         assert_eq!(

@@ -11,6 +11,7 @@ pub mod error;
 pub mod http;
 pub mod ids;
 pub mod limits;
+pub mod metrics;
 pub mod model;
 pub mod push;
 pub mod secrets;

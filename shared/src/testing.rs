@@ -34,6 +34,7 @@ pub fn offline_app() -> App {
             key_rate_limits: crate::config::KeyRateLimits::default(),
             tenant_limits: crate::model::EffectiveLimits::default(),
             providers: ProviderEndpoints::default(),
+            metrics_namespace: crate::config::DEFAULT_METRICS_NAMESPACE.to_owned(),
         },
         &sdk,
     )

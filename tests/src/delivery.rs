@@ -214,8 +214,10 @@ impl BulkRig {
                 .build(),
         );
         let worker_app = App::with_clients(config, env.dynamodb.clone(), secrets(), worker_sqs);
-        let delivery = Delivery::from_app(&worker_app)
-            .unwrap_or_else(|err| panic!("building provider clients: {err}"));
+        let delivery = crate::capturing_metrics(
+            Delivery::from_app(&worker_app)
+                .unwrap_or_else(|err| panic!("building provider clients: {err}")),
+        );
         let worker = Worker::new(worker_app, delivery, worker);
 
         let owner = env.user_token("owner", &["acme"]);

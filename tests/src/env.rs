@@ -123,6 +123,7 @@ impl TestEnv {
             key_rate_limits: notify_shared::config::KeyRateLimits::default(),
             tenant_limits: notify_shared::model::EffectiveLimits::default(),
             providers,
+            metrics_namespace: notify_shared::metrics::DEFAULT_NAMESPACE.to_owned(),
         };
         let app = App::with_clients(
             config,

@@ -154,9 +154,12 @@ impl TestEnv {
     }
 
     /// Provider clients for this environment's endpoints, as `notify-send`'s
-    /// `main` builds them once per container.
+    /// `main` builds them once per container; its metric lines are kept in
+    /// memory ([`crate::metric_lines`]) instead of going to stdout.
     pub fn delivery(&self) -> Delivery {
-        Delivery::from_app(&self.app)
-            .unwrap_or_else(|err| panic!("building provider clients: {err}"))
+        crate::capturing_metrics(
+            Delivery::from_app(&self.app)
+                .unwrap_or_else(|err| panic!("building provider clients: {err}")),
+        )
     }
 }

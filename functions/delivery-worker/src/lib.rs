@@ -11,11 +11,12 @@
 // layout takes rustc past the default query depth of 128.
 #![recursion_limit = "256"]
 
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use lambda_runtime::{Error, LambdaEvent};
 use notify_shared::clock::invocation_deadline;
+use notify_shared::metrics;
 use notify_shared::service::queue_schema::{KEY_ATTRIBUTE, SCHEMA_ATTRIBUTE};
 use notify_shared::service::worker::{chain, fair, MessageMeta, Verdict, Worker};
 use tracing::Instrument;
@@ -41,6 +42,7 @@ pub async fn process_event_until(
     event: SqsEvent,
     deadline: Option<Instant>,
 ) -> SqsBatchResponse {
+    record_queue_dwell(worker, &event);
     let records: Vec<(Option<String>, MessageMeta)> = event
         .records
         .into_iter()
@@ -76,6 +78,22 @@ pub async fn process_event_until(
     let mut response = SqsBatchResponse::default();
     response.set_failures(failed);
     response
+}
+
+/// The `QueueDwell` metric: how long each record waited since it was sent
+/// (SQS's `SentTimestamp`; a redelivered message counts from its first
+/// send), one line for the invocation.
+fn record_queue_dwell(worker: &Worker, event: &SqsEvent) {
+    let dwell: Vec<Duration> = event
+        .records
+        .iter()
+        .filter_map(|record| record.attributes.get("SentTimestamp"))
+        .filter_map(|sent| metrics::since_epoch_ms(sent))
+        .collect();
+    worker
+        .delivery
+        .metrics()
+        .record_queue_dwell(metrics::DELIVERY_QUEUE, &dwell);
 }
 
 /// What the worker needs of a record besides its body.

@@ -248,12 +248,29 @@ impl PushEngine {
         targets: &[Target],
         deadline: Option<Instant>,
     ) -> Vec<TargetResult> {
+        self.deliver_timed(tenant, encoded, targets, deadline)
+            .await
+            .0
+    }
+
+    /// [`Self::deliver`], with each target's provider latency beside its
+    /// result: the time from sending its final request to the answer (a
+    /// wait for a connection or a stream included, a timeout's whole
+    /// length), `None` when no request was sent (refused before, or cut
+    /// short by the deadline before sending).
+    pub async fn deliver_timed(
+        &self,
+        tenant: &TenantPush,
+        encoded: &EncodedNotification,
+        targets: &[Target],
+        deadline: Option<Instant>,
+    ) -> (Vec<TargetResult>, Vec<Option<Duration>>) {
         let span =
             tracing::info_span!("deliver", tenant_id = %tenant.tenant_id, targets = targets.len());
         async {
             let started = Instant::now();
             let senders = self.senders(tenant, encoded, targets, deadline).await;
-            let mut results = self.push_all(&senders, targets, deadline).await;
+            let (mut results, latencies) = self.push_all(&senders, targets, deadline).await;
             let mut apple: Vec<&mut DeliveryOutcome> = targets
                 .iter()
                 .zip(results.iter_mut())
@@ -262,7 +279,7 @@ impl PushEngine {
                 .collect();
             settle_bad_device_tokens(&mut apple);
             log_summary(&results, started.elapsed());
-            results
+            (results, latencies)
         }
         .instrument(span)
         .await
@@ -324,7 +341,7 @@ impl PushEngine {
         senders: &Senders<'_>,
         targets: &[Target],
         deadline: Option<Instant>,
-    ) -> Vec<TargetResult> {
+    ) -> (Vec<TargetResult>, Vec<Option<Duration>>) {
         let mut results = vec![
             TargetResult {
                 outcome: DeliveryOutcome::Failed("not attempted".into()),
@@ -333,6 +350,7 @@ impl PushEngine {
             };
             targets.len()
         ];
+        let mut latencies = vec![None; targets.len()];
         // Futures are made as slots free up, not all up front: each is
         // large (it holds a whole HTTP/2 exchange), and a batch of 50,000
         // made at once cost 100 MB and its copying dominated the CPU
@@ -351,12 +369,13 @@ impl PushEngine {
                 };
                 running.push(self.push_indexed(index, sender, target, deadline));
             }
-            let Some((index, result)) = running.next().await else {
+            let Some((index, (result, latency))) = running.next().await else {
                 break;
             };
             results[index] = result;
+            latencies[index] = latency;
         }
-        results
+        (results, latencies)
     }
 
     async fn push_indexed(
@@ -365,46 +384,49 @@ impl PushEngine {
         sender: &Sender<'_>,
         target: &Target,
         deadline: Option<Instant>,
-    ) -> (usize, TargetResult) {
+    ) -> (usize, (TargetResult, Option<Duration>)) {
         (index, self.push_one(sender, target, deadline).await)
     }
 
+    /// The target's result, and its final request's latency.
     async fn push_one(
         &self,
         sender: &Sender<'_>,
         target: &Target,
         deadline: Option<Instant>,
-    ) -> TargetResult {
+    ) -> (TargetResult, Option<Duration>) {
         if let Sender::Refused(outcome) = sender {
-            return TargetResult {
+            let result = TargetResult {
                 outcome: outcome.clone(),
                 attempts: 0,
                 retry_after: None,
             };
+            return (result, None);
         }
         let started = Instant::now();
         let mut attempts = 0;
+        let mut latency = None;
         loop {
+            let cut_short = |attempts| TargetResult {
+                outcome: transient(DEADLINE_REACHED),
+                attempts,
+                retry_after: None,
+            };
             if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
-                return TargetResult {
-                    outcome: transient(DEADLINE_REACHED),
-                    attempts,
-                    retry_after: None,
-                };
+                return (cut_short(attempts), latency);
             }
             attempts += 1;
+            let sent_at = Instant::now();
             let Some(Attempt {
                 outcome,
                 retry_after,
+                requested,
             }) = within(deadline, sender.attempt(target, attempts)).await
             else {
                 // Cut short: the provider may or may not have it.
-                return TargetResult {
-                    outcome: transient(DEADLINE_REACHED),
-                    attempts,
-                    retry_after: None,
-                };
+                return (cut_short(attempts), Some(sent_at.elapsed()));
             };
+            latency = requested.then(|| sent_at.elapsed()).or(latency);
             if let DeliveryOutcome::Transient(reason) = &outcome {
                 let delay = self
                     .config
@@ -426,11 +448,12 @@ impl PushEngine {
             // A wait too long for this delivery goes with the result.
             let retry_after =
                 retry_after.filter(|_| matches!(outcome, DeliveryOutcome::Transient(_)));
-            return TargetResult {
+            let result = TargetResult {
                 outcome,
                 attempts,
                 retry_after,
             };
+            return (result, latency);
         }
     }
 }

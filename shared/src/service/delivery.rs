@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use crate::app::App;
 use crate::credentials::TenantCredentials;
 use crate::error::Result;
+use crate::metrics::{Metrics, MetricsSink, PushMetrics};
 use crate::model::{Device, Platform, Tenant};
 use crate::push::{EncodedNotification, PushEngine, Target, TargetResult, TenantPush};
 use crate::secrets::Secrets;
@@ -44,6 +45,8 @@ pub struct Delivery {
     credentials: CredentialsCache,
     store: Store,
     secrets: Secrets,
+    /// Where each push call's metrics go (`metrics`).
+    metrics: Metrics,
 }
 
 impl Delivery {
@@ -53,17 +56,32 @@ impl Delivery {
             credentials: CredentialsCache::default(),
             store,
             secrets,
+            metrics: Metrics::default(),
         }
     }
 
     /// Provider clients for the app's configured endpoints, with the app's
-    /// store and secrets. No network I/O.
+    /// store and secrets, and metrics on stdout in the app's namespace. No
+    /// network I/O.
     pub fn from_app(app: &App) -> Result<Self> {
+        let metrics = Metrics::new(app.config.metrics_namespace.clone(), MetricsSink::stdout());
         Ok(Self::new(
             PushEngine::new(&app.config.providers)?,
             app.store.clone(),
             app.secrets.clone(),
-        ))
+        )
+        .with_metrics(metrics))
+    }
+
+    /// This pipeline, its metrics going to `metrics` (tests capture them).
+    pub fn with_metrics(mut self, metrics: Metrics) -> Self {
+        self.metrics = metrics;
+        self
+    }
+
+    /// Where the pipeline's metrics go; the worker writes its own there too.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
     }
 
     /// The tenant as the push engine needs it: its APNs settings and its
@@ -115,7 +133,9 @@ impl Delivery {
     /// Pushes to every device concurrently, over by `deadline` (see
     /// [`PushEngine::deliver`]), then removes the devices whose tokens the
     /// provider reported dead (unless re-registered meanwhile) and, for an
-    /// activity `end`, expires the tokens that accepted it.
+    /// activity `end`, expires the tokens that accepted it. Writes the
+    /// call's metrics (pushes by provider and outcome, provider latency,
+    /// credential failures: `metrics`).
     /// `results[i]` is the result for `devices[i]`.
     pub async fn push(
         &self,
@@ -132,10 +152,13 @@ impl Delivery {
                 web_push_keys: device.web_push_keys.clone(),
             })
             .collect();
-        let results = self
+        let (results, latencies) = self
             .engine
-            .deliver(tenant, encoded, &targets, deadline)
+            .deliver_timed(tenant, encoded, &targets, deadline)
             .await;
+        let providers = devices.iter().map(|device| device.platform.provider());
+        let pushes = PushMetrics::of(providers, &results, &latencies);
+        self.metrics.record_pushes(&tenant.tenant_id, &pushes);
         self.remove_dead_tokens(&tenant.tenant_id, devices, &results)
             .await;
         if let Some(ends_at) = encoded.activity_ends_at() {

@@ -19,6 +19,7 @@ mod hardening;
 mod headers;
 mod iam;
 mod idempotency_retries;
+mod metrics;
 mod permissions;
 mod purge;
 mod rate_limits;

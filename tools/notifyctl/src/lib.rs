@@ -7,6 +7,7 @@
 
 pub mod dynamodb;
 pub mod limits;
+pub mod metrics;
 pub mod secrets;
 pub mod sqs;
 pub mod template;

@@ -115,6 +115,25 @@ enum Command {
         #[arg(long)]
         max: Option<usize>,
     },
+    /// Sum up the metric lines (CloudWatch embedded metric format) of a log
+    /// as a table: per metric and dimension set, the values' count and sum,
+    /// and for times p50, p90, p99 and max. Other lines are skipped. Needs
+    /// no AWS.
+    Metrics {
+        /// The log to read; `-` reads stdin. Default: the local stack's
+        /// function log (`scripts/dev`).
+        #[arg(default_value = ".dev/logs/lambda.log")]
+        log: PathBuf,
+        /// Only lines of the last 3600s, 15m, 1h, 30d...
+        #[arg(long, value_parser = token::parse_ttl)]
+        since: Option<std::time::Duration>,
+        /// Only the last N metric lines.
+        #[arg(long)]
+        last: Option<usize>,
+        /// Only this tenant's lines.
+        #[arg(long)]
+        tenant_id: Option<String>,
+    },
 }
 
 #[tokio::main]
@@ -140,6 +159,15 @@ async fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> Result<ExitCode> {
+    if let Command::Metrics {
+        log,
+        since,
+        last,
+        tenant_id,
+    } = cli.command
+    {
+        return metrics(&log, since, last, tenant_id);
+    }
     let sdk = aws_config::load_from_env().await;
     if sdk.region().is_none() {
         bail!("no AWS region configured: set AWS_REGION (locally: us-east-1)");
@@ -226,6 +254,37 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 return Ok(ExitCode::FAILURE);
             }
         }
+        Command::Metrics { .. } => {}
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `notifyctl metrics`: the table on stdout.
+fn metrics(
+    log: &std::path::Path,
+    since: Option<std::time::Duration>,
+    last: Option<usize>,
+    tenant_id: Option<String>,
+) -> Result<ExitCode> {
+    let now_ms = u64::try_from(chrono::Utc::now().timestamp_millis()).unwrap_or(0);
+    let selection = notifyctl::metrics::Selection {
+        since_ms: since.map(|since| {
+            now_ms.saturating_sub(u64::try_from(since.as_millis()).unwrap_or(u64::MAX))
+        }),
+        last,
+        tenant_id,
+    };
+    let summary = if log.as_os_str() == "-" {
+        notifyctl::metrics::summarize(std::io::stdin().lock(), &selection)?
+    } else {
+        let file = std::fs::File::open(log).with_context(|| {
+            format!(
+                "opening {} (start the local stack with scripts/dev up, or pass a log file or -)",
+                log.display()
+            )
+        })?;
+        notifyctl::metrics::summarize(std::io::BufReader::new(file), &selection)?
+    };
+    print!("{}", summary.table());
     Ok(ExitCode::SUCCESS)
 }

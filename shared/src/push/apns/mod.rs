@@ -213,14 +213,14 @@ impl ApnsBatch<'_> {
         *request.headers_mut() = headers;
         match self.endpoint.send(request, self.payload.clone()).await {
             Ok(reply) => self.classify(reply, bearer.as_ref()),
-            Err(err) if err.is_retryable() => transient(err.reason()).into(),
-            Err(err) => failed(err.reason()).into(),
+            Err(err) if err.is_retryable() => Attempt::sent(transient(err.reason())),
+            Err(err) => Attempt::sent(failed(err.reason())),
         }
     }
 
     fn classify(&self, reply: Reply, bearer: Option<&HeaderValue>) -> Attempt {
         if reply.status == StatusCode::OK {
-            return DeliveryOutcome::Delivered.into();
+            return Attempt::sent(DeliveryOutcome::Delivered);
         }
         let retry_after = crate::push::retry::apns_wait(reply.status, reply.retry_after);
         let reason = reason::of(&reply.body);
@@ -271,6 +271,7 @@ impl ApnsBatch<'_> {
         Attempt {
             outcome,
             retry_after,
+            requested: true,
         }
     }
 }

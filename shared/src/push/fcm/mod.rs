@@ -146,6 +146,7 @@ impl FcmBatch<'_> {
             return Attempt {
                 outcome: transient("QUOTA_EXCEEDED: the FCM project's sends are paused"),
                 retry_after: Some(left),
+                requested: false,
             };
         }
         let mut headers = self.headers.clone();
@@ -175,14 +176,14 @@ impl FcmBatch<'_> {
             .await
         {
             Ok(reply) => Box::pin(self.classify(reply, bearer, attempt)).await,
-            Err(err) if err.is_retryable() => transient(err.reason()).into(),
-            Err(err) => failed(err.reason()).into(),
+            Err(err) if err.is_retryable() => Attempt::sent(transient(err.reason())),
+            Err(err) => Attempt::sent(failed(err.reason())),
         }
     }
 
     async fn classify(&self, reply: Reply, bearer: Option<HeaderValue>, attempt: u32) -> Attempt {
         if reply.status == StatusCode::OK {
-            return DeliveryOutcome::Delivered.into();
+            return Attempt::sent(DeliveryOutcome::Delivered);
         }
         let status = reply.status;
         let error = serde_json::from_slice::<Envelope>(&reply.body)
@@ -230,6 +231,7 @@ impl FcmBatch<'_> {
         Attempt {
             outcome,
             retry_after,
+            requested: true,
         }
     }
 }

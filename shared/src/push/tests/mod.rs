@@ -2,6 +2,7 @@
 
 mod apns;
 mod apns_connections;
+mod credentials;
 mod engine;
 mod fcm;
 mod harness;

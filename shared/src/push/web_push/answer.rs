@@ -17,7 +17,7 @@ use std::time::Duration;
 use http::StatusCode;
 use serde::Deserialize;
 
-use crate::push::outcome::{dead, failed, transient, DeliveryOutcome};
+use crate::push::outcome::{dead, failed, transient, DeliveryOutcome, VAPID_REFUSED};
 use crate::push::retry::{server_error_wait, THROTTLED_WAIT};
 
 /// Apple's error body.
@@ -62,9 +62,7 @@ pub(super) fn outcome(status: StatusCode, body: &[u8]) -> DeliveryOutcome {
     } else if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
         transient(format!("webpush status {code}"))
     } else if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
-        failed(format!(
-            "webpush status {code}: VAPID authorization refused"
-        ))
+        failed(format!("webpush status {code}: {VAPID_REFUSED}"))
     } else if status == StatusCode::PAYLOAD_TOO_LARGE {
         failed("webpush status 413: payload too large")
     } else if let Some(reason) = apple_reason {

@@ -197,8 +197,8 @@ impl WebPushBatch<'_> {
         );
         match self.send(&origin, &path, headers, body.into()).await {
             Ok(reply) => self.classify(reply, &id, attempt),
-            Err(err) if err.is_retryable() => transient(err.reason()).into(),
-            Err(err) => failed(err.reason()).into(),
+            Err(err) if err.is_retryable() => Attempt::sent(transient(err.reason())),
+            Err(err) => Attempt::sent(failed(err.reason())),
         }
     }
 
@@ -252,6 +252,7 @@ impl WebPushBatch<'_> {
         Attempt {
             outcome,
             retry_after: answer::wait(status, reply.retry_after, attempt),
+            requested: true,
         }
     }
 }

@@ -435,6 +435,33 @@ async fn concurrent_clients_across_tenants_never_see_each_other_and_every_push_a
     assert!(wrong.is_empty(), "duplicates or losses: {wrong:?}");
     assert!(!tally.delivered.is_empty(), "nothing was delivered");
 
+    // The functions' metric lines reached their log whole, and count at
+    // least every push checked above as delivered (`notifyctl metrics`).
+    if let Ok(dir) = std::env::var("NOTIFY_DEV_LOG_DIR") {
+        let log = std::fs::read(format!("{dir}/lambda.log")).unwrap_or_default();
+        let mut counted = 0.0;
+        for tenant in tenants.iter() {
+            let selection = notifyctl::metrics::Selection {
+                tenant_id: Some(tenant.tenant_id.clone()),
+                ..Default::default()
+            };
+            let summary = notifyctl::metrics::summarize(log.as_slice(), &selection)
+                .unwrap_or_else(|err| panic!("{err:#}"));
+            assert_eq!(summary.invalid, 0, "metric lines that are not EMF");
+            counted += notify_shared::metrics::PROVIDERS
+                .iter()
+                .filter_map(|provider| {
+                    summary.sum("Pushes", &format!("Provider={provider} Outcome=delivered"))
+                })
+                .sum::<f64>();
+        }
+        println!("load: the metric lines count {counted} delivered pushes");
+        assert!(
+            counted >= pushes as f64,
+            "metric lines count {counted} delivered pushes, the simulator received {pushes}"
+        );
+    }
+
     // Nothing secret in the functions' logs.
     if let Ok(dir) = std::env::var("NOTIFY_DEV_LOG_DIR") {
         let log = std::fs::read_to_string(format!("{dir}/lambda.log")).unwrap_or_default();
