@@ -34,6 +34,7 @@ pub fn offline_app() -> App {
             key_rate_limits: crate::config::KeyRateLimits::default(),
             tenant_limits: crate::model::EffectiveLimits::default(),
             providers: ProviderEndpoints::default(),
+            webhooks: crate::config::WebhookSettings::default(),
         },
         &sdk,
     )

@@ -123,6 +123,7 @@ impl TestEnv {
             key_rate_limits: notify_shared::config::KeyRateLimits::default(),
             tenant_limits: notify_shared::model::EffectiveLimits::default(),
             providers,
+            webhooks: notify_shared::config::WebhookSettings::default(),
         };
         let app = App::with_clients(
             config,
