@@ -53,6 +53,8 @@ venv_requirement() {
     sdk) echo "--editable=$NOTIFY_ROOT/sdks/python" ;;
     # An independent RFC 8291 implementation the Web Push tests decrypt with.
     http-ece) echo 'http-ece>=1.2,<2' ;;
+    # The Standard Webhooks reference library the webhook tests verify with.
+    standardwebhooks) echo 'standardwebhooks>=1.1,<2' ;;
     *) die "unknown venv component: $1" ;;
   esac
 }
@@ -74,6 +76,7 @@ venv_probe() {
     mkdocs) "$bin/mkdocs" --version ;;
     sdk) "$bin/python3" -c 'import mushu, mushu.notify.api.push' && [[ "$("$bin/python3" -c 'import mushu; print(mushu.__file__)')" == "$NOTIFY_ROOT/sdks/python/"* ]] ;;
     http-ece) "$bin/python3" -c 'import http_ece' ;;
+    standardwebhooks) "$bin/python3" -c 'import standardwebhooks' ;;
     *) return 1 ;;
   esac >/dev/null 2>&1
 }

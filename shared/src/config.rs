@@ -97,6 +97,40 @@ pub struct Config {
     /// CloudWatch namespace of the metrics the functions write
     /// (`metrics`); default [`DEFAULT_METRICS_NAMESPACE`].
     pub metrics_namespace: String,
+    /// Where webhook events go, and what receivers may be.
+    pub webhooks: WebhookSettings,
+}
+
+/// Webhooks' deployment settings.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WebhookSettings {
+    /// `NOTIFY_WEBHOOK_QUEUE_URL`: the queue events go to, one message per
+    /// event and webhook, drained by `webhook-dispatcher`. Unset: events
+    /// are not published (logged once per event instead).
+    pub queue_url: Option<String>,
+    /// `NOTIFY_WEBHOOK_ALLOW_LOOPBACK=true`: receivers at
+    /// `http://127.0.0.1` are allowed. Only the local stack and the tests
+    /// set it; never deployed.
+    pub allow_loopback: bool,
+}
+
+impl WebhookSettings {
+    fn from_env() -> Result<Self, ConfigError> {
+        let allow_loopback = match optional("NOTIFY_WEBHOOK_ALLOW_LOOPBACK").as_deref() {
+            None | Some("false") => false,
+            Some("true") => true,
+            Some(_) => {
+                return Err(ConfigError::Invalid {
+                    name: "NOTIFY_WEBHOOK_ALLOW_LOOPBACK",
+                    expected: "true or false",
+                })
+            }
+        };
+        Ok(Self {
+            queue_url: optional("NOTIFY_WEBHOOK_QUEUE_URL"),
+            allow_loopback,
+        })
+    }
 }
 
 pub const DEFAULT_MAX_TENANTS_PER_ORG: u32 = 50;
@@ -234,6 +268,7 @@ impl Config {
                     None => defaults.web_push_hosts,
                 },
             },
+            webhooks: WebhookSettings::from_env()?,
         })
     }
 }
@@ -400,6 +435,7 @@ mod tests {
             tenant_limits: EffectiveLimits::default(),
             providers: ProviderEndpoints::default(),
             metrics_namespace: DEFAULT_METRICS_NAMESPACE.to_owned(),
+            webhooks: WebhookSettings::default(),
         };
         let error = config.delivery_queue().err().map(|err| err.to_string());
         assert_eq!(

@@ -1,4 +1,4 @@
-//! Identifiers: `tnt_` and `key_` followed by 20 base62 characters.
+//! Identifiers: `tnt_`, `key_` and `wh_` followed by 20 base62 characters.
 
 use rand::distr::{Alphanumeric, SampleString};
 
@@ -30,6 +30,10 @@ pub fn new_tenant_id() -> String {
 
 pub fn new_key_id() -> String {
     format!("key_{}", random_base62(20))
+}
+
+pub fn new_webhook_id() -> String {
+    format!("wh_{}", random_base62(20))
 }
 
 /// True for `prefix` + 20 base62 characters; anything else cannot be ours.

@@ -9,6 +9,7 @@ use aws_sdk_secretsmanager::operation::delete_secret::DeleteSecretError;
 use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueError;
 use aws_sdk_secretsmanager::operation::put_secret_value::PutSecretValueError;
 use aws_sdk_secretsmanager::Client;
+use secrecy::{ExposeSecret, SecretString};
 
 use crate::credentials::{TenantCredentials, UserVerificationSecret};
 use crate::error::{Error, Result};
@@ -169,6 +170,87 @@ impl Secrets {
                 Ok(())
             }
             Err(err) => Err(Error::from_sdk("deleting tenant secret", err)),
+        }
+    }
+}
+
+/// Webhook signing secrets: one secret per webhook, under the tenant's
+/// name (`{prefix}{tenant}/webhooks/{webhook}`), so the deployment's grant
+/// on the tenant prefix covers them.
+impl Secrets {
+    pub fn webhook_secret_name(&self, tenant_id: &str, webhook_id: &str) -> String {
+        format!("{}{tenant_id}/webhooks/{webhook_id}", self.tenant_prefix)
+    }
+
+    #[tracing::instrument(skip(self, secret))]
+    pub async fn create_webhook_secret(
+        &self,
+        tenant_id: &str,
+        webhook_id: &str,
+        secret: &SecretString,
+    ) -> Result<()> {
+        self.client
+            .create_secret()
+            .name(self.webhook_secret_name(tenant_id, webhook_id))
+            .description("Notify webhook signing secret")
+            .secret_string(secret.expose_secret())
+            .send()
+            .await
+            .map_err(|err| Error::from_sdk("creating webhook secret", err))?;
+        Ok(())
+    }
+
+    /// The webhook's signing secret; `None` when it has none (deleted).
+    #[tracing::instrument(skip(self))]
+    pub async fn webhook_secret(
+        &self,
+        tenant_id: &str,
+        webhook_id: &str,
+    ) -> Result<Option<SecretString>> {
+        let result = self
+            .client
+            .get_secret_value()
+            .secret_id(self.webhook_secret_name(tenant_id, webhook_id))
+            .send()
+            .await;
+        match result {
+            Ok(output) => Ok(output
+                .secret_string
+                .filter(|text| !text.is_empty())
+                .map(SecretString::from)),
+            Err(err)
+                if matches!(
+                    err.as_service_error(),
+                    Some(GetSecretValueError::ResourceNotFoundException(_))
+                ) =>
+            {
+                Ok(None)
+            }
+            Err(err) => Err(Error::from_sdk("reading webhook secret", err)),
+        }
+    }
+
+    /// Removes the webhook's secret at once; absent is fine.
+    #[tracing::instrument(skip(self))]
+    pub async fn delete_webhook_secret(&self, tenant_id: &str, webhook_id: &str) -> Result<()> {
+        let result = self
+            .client
+            .delete_secret()
+            .secret_id(self.webhook_secret_name(tenant_id, webhook_id))
+            .force_delete_without_recovery(true)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(err)
+                if matches!(
+                    err.as_service_error(),
+                    Some(DeleteSecretError::ResourceNotFoundException(_))
+                ) =>
+            {
+                Ok(())
+            }
+            Err(err) => Err(Error::from_sdk("deleting webhook secret", err)),
         }
     }
 }

@@ -177,7 +177,18 @@ impl BulkRig {
     pub async fn with_simulator(
         sim: PushSimulator,
         queue: QueueSettings,
+        worker: WorkerSettings,
+    ) -> Self {
+        Self::with_config(sim, queue, worker, |_| {}).await
+    }
+
+    /// As `with_simulator`, the app's and the worker's configuration
+    /// changed by `adjust` (e.g. a webhook queue).
+    pub async fn with_config(
+        sim: PushSimulator,
+        queue: QueueSettings,
         mut worker: WorkerSettings,
+        adjust: impl FnOnce(&mut notify_shared::Config),
     ) -> Self {
         let mut env = TestEnv::with_providers(sim.endpoints()).await;
         let sqs = aws_sdk_sqs::Client::new(&env.sdk);
@@ -201,6 +212,7 @@ impl BulkRig {
         let mut config = env.app.config.clone();
         config.delivery_queue_url = Some(queues.url.clone());
         config.tenant_purge = notify_shared::config::PurgeMode::Queued;
+        adjust(&mut config);
         let secrets = || Secrets::new(env.secrets.clone(), env.tenant_secret_prefix.clone());
         env.app = App::with_clients(config.clone(), env.dynamodb.clone(), secrets(), spied_sqs);
 

@@ -19,6 +19,7 @@ pub mod repo;
 pub mod rig_flows;
 pub mod sim_tenant;
 pub mod simulator;
+pub mod webhooks;
 pub mod webpush;
 
 pub use calls::{call, parts, Call};

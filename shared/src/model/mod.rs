@@ -13,6 +13,7 @@ pub mod sqs_text;
 pub mod tenant;
 pub mod tenant_limits;
 pub mod usage;
+pub mod webhook;
 pub mod whole_number;
 
 pub use api_key::{ApiKey, ApiKeyGrant, ApiKeyList, CreateApiKeyRequest, CreatedApiKey, Scope};
@@ -30,3 +31,7 @@ pub use queue::{DeliverChunk, QueueMessage};
 pub use tenant::{CreateTenantRequest, Tenant, TenantList, UpdateTenantRequest, WebPushSettings};
 pub use tenant_limits::{EffectiveLimits, TenantLimits};
 pub use usage::{KeyUsage, TenantUsage, UsageBucket};
+pub use webhook::{
+    CreateWebhookRequest, CreatedWebhook, EventType, Webhook, WebhookAttempt, WebhookDeleted,
+    WebhookDeliveryList, WebhookList,
+};

@@ -19,6 +19,9 @@ use crate::metrics::{Metrics, MetricsSink, PushMetrics};
 use crate::model::{Device, Platform, Tenant};
 use crate::push::{EncodedNotification, PushEngine, Target, TargetResult, TenantPush};
 use crate::secrets::Secrets;
+use crate::service::webhooks::credentials::refused_credentials;
+use crate::service::webhooks::events::{Event, Origin, RemovedDevice};
+use crate::service::webhooks::EventPublisher;
 use crate::store::Store;
 
 /// How long a container reuses a tenant's credentials before reading its
@@ -47,28 +50,32 @@ pub struct Delivery {
     secrets: Secrets,
     /// Where each push call's metrics go (`metrics`).
     metrics: Metrics,
+    /// Webhook events of what a push found (dead tokens removed).
+    events: EventPublisher,
 }
 
 impl Delivery {
-    pub fn new(engine: PushEngine, store: Store, secrets: Secrets) -> Self {
+    pub fn new(engine: PushEngine, store: Store, secrets: Secrets, events: EventPublisher) -> Self {
         Self {
             engine,
             credentials: CredentialsCache::default(),
             store,
             secrets,
             metrics: Metrics::default(),
+            events,
         }
     }
 
     /// Provider clients for the app's configured endpoints, with the app's
-    /// store and secrets, and metrics on stdout in the app's namespace. No
-    /// network I/O.
+    /// store, secrets and webhook queue, and metrics on stdout in the app's
+    /// namespace. No network I/O.
     pub fn from_app(app: &App) -> Result<Self> {
         let metrics = Metrics::new(app.config.metrics_namespace.clone(), MetricsSink::stdout());
         Ok(Self::new(
             PushEngine::new(&app.config.providers)?,
             app.store.clone(),
             app.secrets.clone(),
+            EventPublisher::from_app(app),
         )
         .with_metrics(metrics))
     }
@@ -82,6 +89,11 @@ impl Delivery {
     /// Where the pipeline's metrics go; the worker writes its own there too.
     pub fn metrics(&self) -> &Metrics {
         &self.metrics
+    }
+
+    /// The webhook events publisher this pipeline uses.
+    pub fn events(&self) -> &EventPublisher {
+        &self.events
     }
 
     /// The tenant as the push engine needs it: its APNs settings and its
@@ -132,7 +144,8 @@ impl Delivery {
 
     /// Pushes to every device concurrently, over by `deadline` (see
     /// [`PushEngine::deliver`]), then removes the devices whose tokens the
-    /// provider reported dead (unless re-registered meanwhile) and, for an
+    /// provider reported dead (unless re-registered meanwhile), telling the
+    /// tenant's webhooks (`devices.removed`, naming `origin`) and, for an
     /// activity `end`, expires the tokens that accepted it. Writes the
     /// call's metrics (pushes by provider and outcome, provider latency,
     /// credential failures: `metrics`).
@@ -143,6 +156,7 @@ impl Delivery {
         encoded: &EncodedNotification,
         devices: &[Device],
         deadline: Option<Instant>,
+        origin: Origin<'_>,
     ) -> Vec<TargetResult> {
         let targets: Vec<Target> = devices
             .iter()
@@ -160,6 +174,10 @@ impl Delivery {
         let pushes = PushMetrics::of(providers, &results, &latencies);
         self.metrics.record_pushes(&tenant.tenant_id, &pushes);
         self.remove_dead_tokens(&tenant.tenant_id, devices, &results)
+            .await;
+        self.report_removed(&tenant.tenant_id, devices, &results, origin)
+            .await;
+        self.report_refused_credentials(&tenant.tenant_id, devices, &results)
             .await;
         if let Some(ends_at) = encoded.activity_ends_at() {
             self.expire_ended_activities(&tenant.tenant_id, devices, &results, ends_at)
@@ -182,6 +200,58 @@ impl Delivery {
         for removal in futures::future::join_all(removals).await {
             if let Err(err) = removal {
                 tracing::warn!(tenant_id = %tenant_id, error = %err, "could not remove a dead device token");
+            }
+        }
+    }
+
+    /// `devices.removed` for the tokens reported dead. Only a query of the
+    /// tenant's webhooks when there are any, and an SQS call when one
+    /// subscribed: a receiver is never waited for here.
+    async fn report_removed(
+        &self,
+        tenant_id: &str,
+        devices: &[Device],
+        results: &[TargetResult],
+        origin: Origin<'_>,
+    ) {
+        let removed: Vec<RemovedDevice> = devices
+            .iter()
+            .zip(results)
+            .filter(|(_, result)| result.outcome.is_dead_token())
+            .map(|(device, result)| RemovedDevice {
+                user_id: device.user_id.clone(),
+                token: device.token.clone(),
+                platform: device.platform,
+                reason: result.outcome.error().unwrap_or_default().to_owned(),
+            })
+            .collect();
+        if removed.is_empty() {
+            return;
+        }
+        let events =
+            Event::devices_removed(tenant_id, origin, &removed, &crate::clock::now_rfc3339());
+        self.events.publish_logged(tenant_id, &events).await;
+    }
+
+    /// `credentials.failed` once per provider whose refusal of the
+    /// tenant's credentials is among `results` (rate limited there).
+    async fn report_refused_credentials(
+        &self,
+        tenant_id: &str,
+        devices: &[Device],
+        results: &[TargetResult],
+    ) {
+        let mut told: Vec<&'static str> = Vec::new();
+        for (device, result) in devices.iter().zip(results) {
+            let provider = device.platform.provider();
+            if let Some(name) = refused_credentials(provider, &result.outcome) {
+                if !told.contains(&name) {
+                    told.push(name);
+                    let reason = result.outcome.error().unwrap_or_default();
+                    self.events
+                        .credentials_failed(tenant_id, name, reason)
+                        .await;
+                }
             }
         }
     }

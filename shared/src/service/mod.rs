@@ -11,4 +11,5 @@ pub mod sending;
 pub mod tenants;
 pub mod usage;
 pub mod user_verification;
+pub mod webhooks;
 pub mod worker;

@@ -108,7 +108,10 @@ pub async fn send_notification(
     }
     let push = delivery.tenant(tenant).await?;
     let deadline = less(options.deadline, SEND_RESERVE);
-    let outcomes = delivery.push(&push, &encoded, &devices, deadline).await;
+    let origin = crate::service::webhooks::events::Origin::Message(&message_id);
+    let outcomes = delivery
+        .push(&push, &encoded, &devices, deadline, origin)
+        .await;
     let answer = answer(message_id, devices, outcomes, options.full_tokens);
     crate::limits::note_pushes(
         &tenant.tenant_id,

@@ -549,26 +549,30 @@ pub struct Purged {
     pub complete: bool,
 }
 
+/// Up to about `limit` items of the deleted tenant's partition, after the
+/// secrets of its webhooks (the items naming them go with the partition).
+async fn purge_step(
+    app: &App,
+    tenant_id: &str,
+    limit: usize,
+) -> Result<crate::store::PurgeProgress> {
+    crate::service::webhooks::forget_secrets(app, tenant_id).await?;
+    app.store.purge_tenant_partition(tenant_id, limit).await
+}
+
 /// Purges what is left of a deleted tenant: all of it in
 /// [`PurgeMode::Inline`] (tests without a queue), else up to [`INLINE_PURGE_LIMIT`] items here and the rest
 /// through a `purge_tenant` message for the worker (also the fallback when
 /// purging fails here).
 async fn purge_deleted_tenant(app: &App, tenant_id: &str) -> Result<Purged> {
     if app.config.tenant_purge == PurgeMode::Inline {
-        let progress = app
-            .store
-            .purge_tenant_partition(tenant_id, usize::MAX)
-            .await?;
+        let progress = purge_step(app, tenant_id, usize::MAX).await?;
         return Ok(Purged {
             deleted: progress.deleted,
             complete: progress.complete,
         });
     }
-    match app
-        .store
-        .purge_tenant_partition(tenant_id, INLINE_PURGE_LIMIT)
-        .await
-    {
+    match purge_step(app, tenant_id, INLINE_PURGE_LIMIT).await {
         Ok(progress) if progress.complete => Ok(Purged {
             deleted: progress.deleted,
             complete: true,

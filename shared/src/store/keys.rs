@@ -102,6 +102,42 @@ pub(crate) fn chunk_sk(batch_id: &str, chunk: u32) -> String {
     format!("BATCH#{batch_id}#CHUNK#{chunk:05}")
 }
 
+// Webhooks (see `webhooks.rs`).
+pub(crate) const WEBHOOK_PREFIX: &str = "WEBHOOK#";
+/// The tenant's count of webhooks (its cap).
+pub(crate) const WEBHOOK_COUNT_SK: &str = "WEBHOOK_COUNT";
+
+pub(crate) fn webhook_sk(webhook_id: &str) -> String {
+    format!("{WEBHOOK_PREFIX}{webhook_id}")
+}
+
+/// The prefix of a webhook's delivery log, ordered by time.
+pub(crate) fn webhook_attempts_prefix(webhook_id: &str) -> String {
+    format!("WEBHOOK_DELIVERY#{webhook_id}#")
+}
+
+pub(crate) fn webhook_attempt_sk(
+    webhook_id: &str,
+    at_millis: u64,
+    event_id: &str,
+    attempt: u32,
+) -> String {
+    format!(
+        "{}{at_millis:015}#{event_id}#{attempt:03}",
+        webhook_attempts_prefix(webhook_id)
+    )
+}
+
+/// An event already published to the tenant's webhooks.
+pub(crate) fn webhook_marker_sk(event_id: &str) -> String {
+    format!("WEBHOOK_EVENT#{event_id}")
+}
+
+/// A gate that lets an event through at most once a period.
+pub(crate) fn webhook_gate_sk(gate: &str) -> String {
+    format!("WEBHOOK_GATE#{gate}")
+}
+
 // Idempotency records: the key itself is never stored, only its SHA-256.
 pub(crate) fn idempotency_sk(endpoint: &str, idempotency_key: &str) -> String {
     format!(

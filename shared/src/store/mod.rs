@@ -15,6 +15,7 @@
 //! | key rates sum   | `TENANT#{tenant}`    | `KEY_RATES` (see `key_rates.rs`) |  |
 //! | retired key     | `TENANT#{tenant}`    | `RETIRED_KEY#{key}` (TTL 91 days) |  |
 //! | tenant device count | `TENANT#{tenant}` | `TENANT_DEVICES` (see `devices/tenant_count.rs`) |   |
+//! | webhook         | `TENANT#{tenant}`    | `WEBHOOK#{wh}` (+ `WEBHOOK_COUNT`, `WEBHOOK_DELIVERY#{wh}#…`, `WEBHOOK_EVENT#…`, `WEBHOOK_GATE#…`, see `webhooks.rs`) | |
 //! | tenant day      | `USAGE#TENANT#{tenant}` | `DAY#{yyyy-mm-dd}` (pushes and leased request window, see `tenant_days.rs`; TTL 91 days) | |
 //!
 //! Key builders and prefixes live in `keys.rs`, the DynamoDB call ceremony
@@ -35,6 +36,7 @@ mod progress_parts;
 mod purge;
 mod tenant_days;
 mod tenants;
+mod webhooks;
 
 pub use batches::CountResult;
 #[cfg(feature = "testing")]
@@ -45,6 +47,7 @@ pub use key_windows::{HourUsage, UsageDelta, WindowOutcome};
 pub use purge::PurgeProgress;
 pub use tenant_days::TenantLease;
 pub use tenants::TenantRecord;
+pub use webhooks::WEBHOOK_LOG_TTL_SECS;
 
 use aws_sdk_dynamodb::Client;
 

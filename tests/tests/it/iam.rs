@@ -13,11 +13,13 @@ use std::time::Duration;
 
 use notify_shared::service::delivery::Delivery;
 use notify_shared::service::tenants::INLINE_PURGE_LIMIT;
+use notify_shared::service::webhooks::dispatch::Dispatcher;
 use notify_shared::service::worker::{Worker, WorkerSettings};
 use notify_shared::App;
 use notify_tests::aws_actions::ActionLog;
-use notify_tests::delivery::{fcm_token, ios_token, BUNDLE_ID};
+use notify_tests::delivery::{fcm_token, ios_token, QueueSettings, BUNDLE_ID};
 use notify_tests::rig_flows::fill_partition;
+use notify_tests::webhooks::{Answer, Receiver, WebhookQueues};
 use notify_tests::{call, parts, BulkRig, Call};
 use serde_json::{json, Value};
 use serde_norway::Value as Yaml;
@@ -100,6 +102,10 @@ fn strings(value: &Yaml) -> Vec<String> {
 /// API key of every scope and what each function's calls made.
 struct Run {
     rig: BulkRig,
+    /// The webhook queue the rig's app and worker publish to, and the
+    /// receiver of the rig's tenant's webhook.
+    hooks: WebhookQueues,
+    receiver: Receiver,
     log: ActionLog,
     key: String,
     made: BTreeMap<&'static str, BTreeSet<String>>,
@@ -107,7 +113,14 @@ struct Run {
 
 impl Run {
     async fn start() -> Self {
-        let rig = BulkRig::start().await;
+        let hooks = WebhookQueues::create().await;
+        let rig = BulkRig::with_config(
+            notify_tests::PushSimulator::start().await,
+            QueueSettings::default(),
+            WorkerSettings::default(),
+            hooks.configure(true),
+        )
+        .await;
         let created = rig
             .env
             .create_api_key(
@@ -119,6 +132,8 @@ impl Run {
         let key = created["key"].as_str().unwrap_or_default().to_owned();
         Self {
             rig,
+            hooks,
+            receiver: Receiver::start().await,
             log: ActionLog::default(),
             key,
             made: BTreeMap::new(),
@@ -377,6 +392,64 @@ async fn sends(run: &mut Run) -> String {
     batch_id
 }
 
+/// A webhook for every event type, created and listed before the sends
+/// (which publish to it).
+async fn webhooks_before_sends(run: &mut Run) -> String {
+    let app = run.app();
+    let request = run
+        .owner_call("POST", "/tenants/{tenant_id}/webhooks")
+        .json(json!({"url": run.receiver.url(), "events": ["batch.completed", "devices.removed", "credentials.failed", "key.unusual_activity"]}));
+    let created = run.answered(
+        "webhook-create",
+        webhook_create::handle(&app, request.build()).await,
+    );
+    let app = run.app();
+    let request = run.owner_call("GET", "/tenants/{tenant_id}/webhooks");
+    run.answered(
+        "webhook-list",
+        webhook_list::handle(&app, request.build()).await,
+    );
+    created["webhook_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// The dispatcher on a cold app delivers what the sends and the worker
+/// published (the first attempt refused, so a retry is scheduled), then
+/// the log is read and the webhook deleted.
+async fn webhooks_after_sends(run: &mut Run, webhook_id: &str) {
+    run.receiver.script(&[Answer::Status(500)]);
+    let app = run.app();
+    let dispatcher = Dispatcher::from_app(&app)
+        .unwrap_or_else(|err| panic!("building the dispatcher: {err}"))
+        .with_retry_delays(vec![Duration::from_secs(1); 8]);
+    let records = run.hooks.drain(&dispatcher).await;
+    assert!(
+        records >= 2,
+        "batch.completed and devices.removed were published: {records}"
+    );
+    run.record("webhook-dispatcher");
+
+    let route = "/tenants/{tenant_id}/webhooks/{webhook_id}";
+    let app = run.app();
+    let request = run
+        .owner_call("GET", &format!("{route}/deliveries"))
+        .param("webhook_id", webhook_id);
+    run.answered(
+        "webhook-deliveries",
+        webhook_deliveries::handle(&app, request.build()).await,
+    );
+    let app = run.app();
+    let request = run
+        .owner_call("DELETE", route)
+        .param("webhook_id", webhook_id);
+    run.answered(
+        "webhook-delete",
+        webhook_delete::handle(&app, request.build()).await,
+    );
+}
+
 /// Deletes a second tenant too large to purge inline (the rest is queued),
 /// then runs the worker on a cold app until the queue is empty: the bulk
 /// chunk and the purge.
@@ -460,8 +533,10 @@ async fn template_yaml_grants_each_function_every_aws_action_its_calls_make() {
     management(&mut run).await;
     keys_and_verification(&mut run).await;
     devices(&mut run).await;
+    let webhook_id = webhooks_before_sends(&mut run).await;
     let batch_id = sends(&mut run).await;
     deletion_and_worker(&mut run).await;
+    webhooks_after_sends(&mut run, &webhook_id).await;
     let status = run.rig.status(&batch_id).await;
     assert_eq!(status.1["status"], "done", "{status:?}");
     results(&mut run, &batch_id).await;
@@ -496,6 +571,12 @@ async fn template_yaml_grants_each_function_every_aws_action_its_calls_make() {
         ("notify-bulk-results", "dynamodb:Query"),
         ("tenant-delete", "sqs:SendMessage"),
         ("delivery-worker", "dynamodb:BatchWriteItem"),
+        ("notify-send", "sqs:SendMessage"),
+        ("delivery-worker", "sqs:SendMessage"),
+        ("webhook-create", "secretsmanager:CreateSecret"),
+        ("webhook-dispatcher", "secretsmanager:GetSecretValue"),
+        ("webhook-dispatcher", "sqs:ChangeMessageVisibility"),
+        ("webhook-delete", "secretsmanager:DeleteSecret"),
     ] {
         assert!(
             run.made[function].contains(action),

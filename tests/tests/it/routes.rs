@@ -25,6 +25,7 @@ const PATH_PARAMETERS: &[(&str, Accepts)] = &[
     ("tenant_id", |value| has_id_shape(value, "tnt_")),
     ("key_id", |value| has_id_shape(value, "key_")),
     ("batch_id", |value| uuid::Uuid::parse_str(value).is_ok()),
+    ("webhook_id", |value| has_id_shape(value, "wh_")),
     ("token", |value| checked_token(TokenIn::Path(value)).is_ok()),
 ];
 

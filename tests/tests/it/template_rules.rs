@@ -492,3 +492,32 @@ fn the_alarms_operators_need_exist_notify_the_alarm_topic_and_are_on_the_dashboa
         );
     }
 }
+
+/// The webhook queue lets the dispatcher make every attempt of its retry
+/// schedule (the last one included) before the redrive, keeps a message
+/// past the schedule's 27.6 hours, and its dead-letter queue is watched.
+#[test]
+fn the_webhook_queue_fits_the_dispatchers_retry_schedule() {
+    use notify_shared::service::webhooks::dispatch::{MAX_ATTEMPTS, RETRY_SCHEDULE};
+    let queues = template().webhook_queues;
+    assert_eq!(queues.max_receive_count, MAX_ATTEMPTS, "{queues:?}");
+    let schedule: u64 = RETRY_SCHEDULE.iter().map(|delay| delay.as_secs()).sum();
+    let retention = u64::from(queues.message_retention_seconds.unwrap_or(345_600));
+    assert!(
+        retention >= 2 * 24 * 3600 && retention > schedule,
+        "{retention} s"
+    );
+    assert!(queues.visibility_timeout_seconds.unwrap_or(30) >= 6 * 15);
+    let yaml = yaml();
+    let alarm = resource(&yaml, "WebhookDeadLetterQueueAlarm");
+    assert_eq!(
+        alarm["Properties"]["MetricName"].as_str(),
+        Some("ApproximateNumberOfMessagesVisible")
+    );
+}
+
+/// Receivers at http://127.0.0.1 are a local-stack switch, never deployed.
+#[test]
+fn no_deployment_allows_loopback_webhook_receivers() {
+    assert!(!template_text().contains("NOTIFY_WEBHOOK_ALLOW_LOOPBACK:"));
+}

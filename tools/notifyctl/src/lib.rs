@@ -55,6 +55,8 @@ impl Default for ResourceNames {
 pub struct BootstrapOutput {
     pub table_name: String,
     pub queues: Queues,
+    /// The webhook queue pair: `{queue}-webhooks` and its `-dlq`.
+    pub webhook_queues: Queues,
     pub signing_secret_id: String,
     pub tenant_secret_prefix: String,
 }
@@ -67,6 +69,7 @@ impl BootstrapOutput {
             ("NOTIFY_TABLE_NAME", self.table_name.clone()),
             ("NOTIFY_DELIVERY_QUEUE_URL", self.queues.url.clone()),
             ("NOTIFY_DELIVERY_DLQ_URL", self.queues.dlq_url.clone()),
+            ("NOTIFY_WEBHOOK_QUEUE_URL", self.webhook_queues.url.clone()),
             ("NOTIFY_SIGNING_SECRET_ID", self.signing_secret_id.clone()),
             (
                 "NOTIFY_TENANT_SECRET_PREFIX",
@@ -111,12 +114,19 @@ pub async fn bootstrap(
 
     create_table(&dynamodb, &template.table, &names.table).await?;
     let queues = create_queues(&sqs, &template.queues, &names.queue).await?;
+    let webhook_queues = create_queues(
+        &sqs,
+        &template.webhook_queues,
+        &format!("{}-webhooks", names.queue),
+    )
+    .await?;
     ensure_signing_secret(&secrets, &names.signing_secret)
         .await
         .context("bootstrapping the signing secret")?;
     Ok(BootstrapOutput {
         table_name: names.table.clone(),
         queues,
+        webhook_queues,
         signing_secret_id: names.signing_secret.clone(),
         tenant_secret_prefix: names.tenant_secret_prefix.clone(),
     })
@@ -135,6 +145,12 @@ mod tests {
                 dlq_url: "http://127.0.0.1:4566/123456789012/q-dlq".into(),
                 dlq_arn: "arn:aws:sqs:us-east-1:123456789012:q-dlq".into(),
             },
+            webhook_queues: Queues {
+                url: "http://127.0.0.1:4566/123456789012/q-webhooks".into(),
+                arn: "arn:aws:sqs:us-east-1:123456789012:q-webhooks".into(),
+                dlq_url: "http://127.0.0.1:4566/123456789012/q-webhooks-dlq".into(),
+                dlq_arn: "arn:aws:sqs:us-east-1:123456789012:q-webhooks-dlq".into(),
+            },
             signing_secret_id: "notify/local/user-token-signing".into(),
             tenant_secret_prefix: "notify/local/tenants/".into(),
         }
@@ -148,6 +164,7 @@ mod tests {
             "NOTIFY_SIGNING_SECRET_ID",
             "NOTIFY_TENANT_SECRET_PREFIX",
             "NOTIFY_DELIVERY_QUEUE_URL",
+            "NOTIFY_WEBHOOK_QUEUE_URL",
         ] {
             assert!(keys.contains(&required), "{required} missing");
         }

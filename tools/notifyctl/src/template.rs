@@ -16,12 +16,16 @@ use serde_norway::{Mapping, Value};
 pub const TABLE_RESOURCE: &str = "NotifyTable";
 pub const QUEUE_RESOURCE: &str = "DeliveryQueue";
 pub const DEAD_LETTER_QUEUE_RESOURCE: &str = "DeliveryDeadLetterQueue";
+pub const WEBHOOK_QUEUE_RESOURCE: &str = "WebhookQueue";
+pub const WEBHOOK_DEAD_LETTER_QUEUE_RESOURCE: &str = "WebhookDeadLetterQueue";
 
 /// What `notifyctl` needs from the template.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Template {
     pub table: TableDefinition,
     pub queues: QueueDefinition,
+    /// `WebhookQueue` and `WebhookDeadLetterQueue`.
+    pub webhook_queues: QueueDefinition,
     /// The function draining `DeliveryQueue`; `None` when none does.
     pub worker: Option<WorkerDefinition>,
 }
@@ -126,7 +130,9 @@ impl Template {
         let doc = Doc::new(&root)?;
         Ok(Self {
             table: doc.table()?,
-            queues: doc.queues()?,
+            queues: doc.queues(QUEUE_RESOURCE, DEAD_LETTER_QUEUE_RESOURCE)?,
+            webhook_queues: doc
+                .queues(WEBHOOK_QUEUE_RESOURCE, WEBHOOK_DEAD_LETTER_QUEUE_RESOURCE)?,
             worker: doc.worker(&root)?,
         })
     }
@@ -293,17 +299,15 @@ impl<'a> Doc<'a> {
         Ok(keys)
     }
 
-    fn queues(&self) -> Result<QueueDefinition> {
-        let dlq = self.properties(DEAD_LETTER_QUEUE_RESOURCE, "AWS::SQS::Queue")?;
-        let queue = self.properties(QUEUE_RESOURCE, "AWS::SQS::Queue")?;
+    /// The queue `queue_id` and its dead-letter queue `dlq_id`.
+    fn queues(&self, queue_id: &str, dlq_id: &str) -> Result<QueueDefinition> {
+        let dlq = self.properties(dlq_id, "AWS::SQS::Queue")?;
+        let queue = self.properties(queue_id, "AWS::SQS::Queue")?;
 
         let redrive = queue.field("RedrivePolicy")?;
         let target = redrive.field("deadLetterTargetArn")?;
-        if !is_get_att_arn(target.value, DEAD_LETTER_QUEUE_RESOURCE) {
-            bail!(
-                "{}: must be !GetAtt {DEAD_LETTER_QUEUE_RESOURCE}.Arn",
-                target.path
-            );
+        if !is_get_att_arn(target.value, dlq_id) {
+            bail!("{}: must be !GetAtt {dlq_id}.Arn", target.path);
         }
         let max_receive_count = self.number(&redrive.field("maxReceiveCount")?)?;
         let max_receive_count_min =
@@ -700,6 +704,15 @@ Resources:
       RedrivePolicy:
         deadLetterTargetArn: { "Fn::GetAtt": [DeliveryDeadLetterQueue, Arn] }
         maxReceiveCount: { Ref: Receives }
+  WebhookDeadLetterQueue:
+    Type: AWS::SQS::Queue
+    Properties: {}
+  WebhookQueue:
+    Type: AWS::SQS::Queue
+    Properties:
+      RedrivePolicy:
+        deadLetterTargetArn: !GetAtt WebhookDeadLetterQueue.Arn
+        maxReceiveCount: 9
 "#;
 
     #[test]

@@ -146,6 +146,10 @@ impl Worker {
             .await?;
         if progress.counted {
             tracing::info!("chunk already counted; duplicate delivery acknowledged");
+            self.delivery
+                .events()
+                .batch_completed_if_done(tenant_id, &batch_id)
+                .await;
             return Ok(Admission::Done(Verdict::Done));
         }
         if batch.started_at.is_none() {
@@ -225,6 +229,7 @@ impl Worker {
                 progress,
                 last_receive: job.last_receive,
                 deadline: less(meta.deadline, self.settings.settle_reserve),
+                batch_id: &job.batch_id,
             };
             let (update, upcoming) = tokio::join!(
                 self.push_wave(&context, wave, devices, stats),
@@ -351,6 +356,11 @@ impl Worker {
         );
         if counted == CountResult::BatchGone {
             tracing::info!("batch gone before counting; counts dropped");
+        } else {
+            self.delivery
+                .events()
+                .batch_completed_if_done(&job.tenant_id, &job.batch_id)
+                .await;
         }
         Ok(Verdict::Done)
     }

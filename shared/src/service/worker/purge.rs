@@ -6,6 +6,7 @@ use super::chain::{self, Continuation};
 use super::{MessageMeta, Verdict, Worker};
 use crate::error::{Error, Result};
 use crate::service::tenants::{self, Finish};
+use crate::service::webhooks;
 
 impl Worker {
     /// Goes on with a deletion: the partition in steps, then (see
@@ -27,6 +28,8 @@ impl Worker {
             Some(left) => left.min(self.settings.purge_budget),
             None => self.settings.purge_budget,
         };
+        // Webhook secrets first: the items naming them go with the partition.
+        webhooks::forget_secrets(&self.app, tenant_id).await?;
         let mut deleted = 0;
         loop {
             let step = self

@@ -9,6 +9,7 @@ use crate::model::bulk_results::{bounded_reason, token_digest};
 use crate::model::Device;
 use crate::model::{ChunkProgress, DeviceRecord, ProgressUpdate, ResultOutcome, UserOutcome};
 use crate::push::{DeliveryOutcome, EncodedNotification, TargetResult, TenantPush};
+use crate::service::webhooks::events::Origin;
 
 /// What every wave of one message shares.
 #[derive(Clone, Copy)]
@@ -21,6 +22,8 @@ pub(super) struct WaveContext<'a> {
     pub last_receive: bool,
     /// When the wave's pushes must be over.
     pub deadline: Option<Instant>,
+    /// The batch, as webhook events name it.
+    pub batch_id: &'a str,
 }
 
 /// One user of a wave while it is processed.
@@ -169,7 +172,13 @@ impl Worker {
             Vec::new()
         } else {
             self.delivery
-                .push(context.push, context.encoded, &pending, context.deadline)
+                .push(
+                    context.push,
+                    context.encoded,
+                    &pending,
+                    context.deadline,
+                    Origin::Batch(context.batch_id),
+                )
                 .await
         };
         stats.pushes += pending.len();

@@ -193,9 +193,41 @@ fn the_delivery_worker_has_no_route_and_an_sqs_event_with_partial_batch_failures
     for function in functions(&template) {
         if function.crate_name() != WORKER {
             assert!(
-                function.events_of_type("SQS").is_empty(),
+                function.events_of_type("SQS").iter().all(|event| {
+                    get_att(get(event, &["Properties", "Queue"])).as_deref()
+                        != Some("DeliveryQueue.Arn")
+                }),
                 "{} must not drain the delivery queue",
                 function.logical_id
+            );
+        }
+    }
+}
+
+#[test]
+fn the_webhook_dispatcher_has_no_route_and_drains_the_webhook_queue_with_partial_batch_failures() {
+    assert!(
+        !router().values().any(|function| function == DISPATCHER),
+        "{DISPATCHER} must not be routed"
+    );
+    let template = template();
+    for function in functions(&template) {
+        let sqs = function.events_of_type("SQS");
+        let drains_webhooks = sqs.iter().any(|event| {
+            get_att(get(event, &["Properties", "Queue"])).as_deref() == Some("WebhookQueue.Arn")
+        });
+        assert_eq!(
+            drains_webhooks,
+            function.crate_name() == DISPATCHER,
+            "{}: only {DISPATCHER} drains the webhook queue",
+            function.logical_id
+        );
+        if function.crate_name() == DISPATCHER {
+            assert!(function.events_of_type("HttpApi").is_empty());
+            assert_eq!(sqs.len(), 1);
+            assert_eq!(
+                as_strings(get(&sqs[0], &["Properties", "FunctionResponseTypes"])),
+                vec!["ReportBatchItemFailures".to_owned()]
             );
         }
     }

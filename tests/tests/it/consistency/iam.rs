@@ -92,6 +92,7 @@ fn policies_name_exact_actions_on_the_stacks_own_resources() {
                     "sqs" => {
                         let queue = get_att(resource);
                         queue.as_deref() == Some("DeliveryQueue.Arn")
+                            || queue.as_deref() == Some("WebhookQueue.Arn")
                             // Only the worker, only to send poison messages.
                             || (queue.as_deref() == Some("DeliveryDeadLetterQueue.Arn")
                                 && function.crate_name() == "delivery-worker"

@@ -17,9 +17,35 @@ mod openapi;
 
 /// The function without a route: it drains the delivery queue.
 const WORKER: &str = "delivery-worker";
+/// The function that drains the webhook queue.
+const DISPATCHER: &str = "webhook-dispatcher";
 
 /// The contract's "OpenAPI names" table, per route.
 const CONTRACT_OPERATIONS: &[(&str, &str, &str, &str)] = &[
+    (
+        "POST",
+        "/tenants/{tenant_id}/webhooks",
+        "webhooks",
+        "create_webhook",
+    ),
+    (
+        "GET",
+        "/tenants/{tenant_id}/webhooks",
+        "webhooks",
+        "list_webhooks",
+    ),
+    (
+        "DELETE",
+        "/tenants/{tenant_id}/webhooks/{webhook_id}",
+        "webhooks",
+        "delete_webhook",
+    ),
+    (
+        "GET",
+        "/tenants/{tenant_id}/webhooks/{webhook_id}/deliveries",
+        "webhooks",
+        "list_webhook_deliveries",
+    ),
     ("POST", "/tenants", "tenants", "create_tenant"),
     ("GET", "/tenants", "tenants", "list_tenants"),
     ("GET", "/tenants/{tenant_id}", "tenants", "get_tenant"),
@@ -143,6 +169,8 @@ const LOCAL_ONLY_VARIABLES: &[&str] = &[
     "NOTIFY_FCM_URL",
     "NOTIFY_OAUTH_TOKEN_URL",
     "NOTIFY_PROVIDER_CA_FILE",
+    // Receivers at http://127.0.0.1: the local stack and the tests only.
+    "NOTIFY_WEBHOOK_ALLOW_LOOPBACK",
 ];
 
 /// What Lambda writes to a function's log group with the function's role.

@@ -13,7 +13,9 @@ from .bulk_result_outcome import BulkResultOutcome
 from .bulk_status import BulkStatus
 from .create_api_key_request import CreateApiKeyRequest
 from .create_tenant_request import CreateTenantRequest
+from .create_webhook_request import CreateWebhookRequest
 from .created_api_key import CreatedApiKey
+from .created_webhook import CreatedWebhook
 from .delivery_result import DeliveryResult
 from .device import Device
 from .device_deleted import DeviceDeleted
@@ -51,6 +53,12 @@ from .user_verification_secret import UserVerificationSecret
 from .web_push_keys import WebPushKeys
 from .web_push_settings import WebPushSettings
 from .web_push_subscription import WebPushSubscription
+from .webhook import Webhook
+from .webhook_deleted import WebhookDeleted
+from .webhook_delivery import WebhookDelivery
+from .webhook_delivery_list import WebhookDeliveryList
+from .webhook_event_type import WebhookEventType
+from .webhook_list import WebhookList
 
 __all__ = (
     "Alert",
@@ -66,7 +74,9 @@ __all__ = (
     "BulkStatus",
     "CreateApiKeyRequest",
     "CreateTenantRequest",
+    "CreateWebhookRequest",
     "CreatedApiKey",
+    "CreatedWebhook",
     "DeliveryResult",
     "Device",
     "DeviceDeleted",
@@ -104,4 +114,10 @@ __all__ = (
     "WebPushKeys",
     "WebPushSettings",
     "WebPushSubscription",
+    "Webhook",
+    "WebhookDeleted",
+    "WebhookDelivery",
+    "WebhookDeliveryList",
+    "WebhookEventType",
+    "WebhookList",
 )

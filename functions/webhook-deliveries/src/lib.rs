@@ -1,0 +1,37 @@
+//! `GET /tenants/{tenant_id}/webhooks/{webhook_id}/deliveries`: the latest
+//! delivery attempts, newest first.
+#![forbid(unsafe_code)]
+
+use lambda_http::{Body, Request, Response};
+use notify_shared::auth::Requirement;
+use notify_shared::http::{path_param, respond_to};
+use notify_shared::model::WebhookDeliveryList;
+use notify_shared::service::webhooks;
+use notify_shared::{App, Result};
+
+pub async fn handle(app: &App, req: Request) -> Response<Body> {
+    respond_to(app.meter(), &req, list(app, &req)).await
+}
+
+async fn list(app: &App, req: &Request) -> Result<WebhookDeliveryList> {
+    let tenant_id = path_param(req, "tenant_id")?;
+    let webhook_id = path_param(req, "webhook_id")?;
+    app.authenticator()
+        .authorize_tenant(req, &tenant_id, Requirement::Management)
+        .await?;
+    webhooks::list_deliveries(app, &tenant_id, &webhook_id).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use notify_shared::testing::{assert_credentials_checked_before_any_aws_call, offline_app};
+
+    const EVENT: &str = include_str!("../../../events/webhook-deliveries.json");
+
+    #[tokio::test]
+    async fn credentials_are_checked_before_any_aws_call() {
+        let app = offline_app();
+        assert_credentials_checked_before_any_aws_call(EVENT, |req| handle(&app, req)).await;
+    }
+}
