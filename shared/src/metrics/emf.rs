@@ -122,7 +122,11 @@ impl EmfLine {
             root.insert(key.clone(), Value::from(value.as_str()));
         }
         for (name, values) in &self.values {
-            let number = |v: &f64| Number::from_f64(*v).map_or(Value::Null, Value::Number);
+            let number = |v: &f64| match *v {
+                // Whole numbers (counts) as integers: shorter, and exact.
+                whole if whole.fract() == 0.0 && whole.abs() < 9.0e15 => Value::from(whole as i64),
+                v => Number::from_f64(v).map_or(Value::Null, Value::Number),
+            };
             let value = match values.as_slice() {
                 [one] => number(one),
                 many => Value::Array(many.iter().map(number).collect()),
@@ -309,10 +313,11 @@ mod tests {
             serde_json::json!([["Provider", "Outcome"]])
         );
         assert_eq!(directive["Metrics"][1]["Unit"], "Milliseconds");
-        assert_eq!(value["Pushes"], 3.0);
+        assert_eq!(value["Pushes"], 3);
+        assert!(value["Pushes"].is_u64(), "a count is written whole: {text}");
         assert_eq!(
             value["ProviderLatency"],
-            serde_json::json!([12.5, 14.0, 30.25])
+            serde_json::json!([12.5, 14, 30.25])
         );
         assert_eq!(value["Provider"], "apns");
         assert_eq!(value["tenant_id"], "tnt_x");
