@@ -19,8 +19,7 @@ use crate::metrics::{Metrics, MetricsSink, PushMetrics};
 use crate::model::{Device, Platform, Tenant};
 use crate::push::{EncodedNotification, PushEngine, Target, TargetResult, TenantPush};
 use crate::secrets::Secrets;
-use crate::service::webhooks::credentials::refused_credentials;
-use crate::service::webhooks::events::{Event, Origin, RemovedDevice};
+use crate::service::webhooks::events::Origin;
 use crate::service::webhooks::EventPublisher;
 use crate::store::Store;
 
@@ -175,9 +174,8 @@ impl Delivery {
         self.metrics.record_pushes(&tenant.tenant_id, &pushes);
         self.remove_dead_tokens(&tenant.tenant_id, devices, &results)
             .await;
-        self.report_removed(&tenant.tenant_id, devices, &results, origin)
-            .await;
-        self.report_refused_credentials(&tenant.tenant_id, devices, &results)
+        self.events
+            .after_push(&tenant.tenant_id, devices, &results, origin)
             .await;
         if let Some(ends_at) = encoded.activity_ends_at() {
             self.expire_ended_activities(&tenant.tenant_id, devices, &results, ends_at)
@@ -200,58 +198,6 @@ impl Delivery {
         for removal in futures::future::join_all(removals).await {
             if let Err(err) = removal {
                 tracing::warn!(tenant_id = %tenant_id, error = %err, "could not remove a dead device token");
-            }
-        }
-    }
-
-    /// `devices.removed` for the tokens reported dead. Only a query of the
-    /// tenant's webhooks when there are any, and an SQS call when one
-    /// subscribed: a receiver is never waited for here.
-    async fn report_removed(
-        &self,
-        tenant_id: &str,
-        devices: &[Device],
-        results: &[TargetResult],
-        origin: Origin<'_>,
-    ) {
-        let removed: Vec<RemovedDevice> = devices
-            .iter()
-            .zip(results)
-            .filter(|(_, result)| result.outcome.is_dead_token())
-            .map(|(device, result)| RemovedDevice {
-                user_id: device.user_id.clone(),
-                token: device.token.clone(),
-                platform: device.platform,
-                reason: result.outcome.error().unwrap_or_default().to_owned(),
-            })
-            .collect();
-        if removed.is_empty() {
-            return;
-        }
-        let events =
-            Event::devices_removed(tenant_id, origin, &removed, &crate::clock::now_rfc3339());
-        self.events.publish_logged(tenant_id, &events).await;
-    }
-
-    /// `credentials.failed` once per provider whose refusal of the
-    /// tenant's credentials is among `results` (rate limited there).
-    async fn report_refused_credentials(
-        &self,
-        tenant_id: &str,
-        devices: &[Device],
-        results: &[TargetResult],
-    ) {
-        let mut told: Vec<&'static str> = Vec::new();
-        for (device, result) in devices.iter().zip(results) {
-            let provider = device.platform.provider();
-            if let Some(name) = refused_credentials(provider, &result.outcome) {
-                if !told.contains(&name) {
-                    told.push(name);
-                    let reason = result.outcome.error().unwrap_or_default();
-                    self.events
-                        .credentials_failed(tenant_id, name, reason)
-                        .await;
-                }
             }
         }
     }

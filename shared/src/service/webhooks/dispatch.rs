@@ -160,7 +160,10 @@ impl Dispatcher {
                 self.come_back_after(receipt, delay).await;
             }
             None => {
-                tracing::error!(tenant_id, webhook_id, event_id = %message.event.event_id, attempt, why = %why, "webhook delivery failed for the last time; the event goes to the dead-letter queue")
+                tracing::error!(tenant_id, webhook_id, event_id = %message.event.event_id, attempt, why = %why, "webhook delivery failed for the last time; the event goes to the dead-letter queue");
+                // Visible at once: its next receive is over the queue's
+                // maxReceiveCount, and SQS moves it to the dead-letter queue.
+                self.come_back_after(receipt, Duration::ZERO).await;
             }
         }
         Ok(Dispatched::Retry)

@@ -4,12 +4,13 @@
 
 use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
 
-use super::credentials::{gate, RecentChecks, CREDENTIALS_EVENT_PERIOD_SECS};
-use super::events::{Event, WebhookMessage};
+use super::credentials::{gate, refused_credentials, RecentChecks, CREDENTIALS_EVENT_PERIOD_SECS};
+use super::events::{Event, Origin, RemovedDevice, WebhookMessage};
 use crate::app::App;
 use crate::clock::{now_epoch_seconds, now_rfc3339};
 use crate::error::{Error, Result};
-use crate::model::{BatchState, BatchStatus, EventType};
+use crate::model::{BatchState, BatchStatus, Device, EventType};
+use crate::push::TargetResult;
 use crate::store::Store;
 
 /// Entries of one `SendMessageBatch`, and the bytes they may add up to
@@ -33,6 +34,48 @@ impl EventPublisher {
             sqs: app.sqs.clone(),
             queue_url: app.config.webhooks.queue_url.clone(),
             recent_credential_checks: RecentChecks::default(),
+        }
+    }
+
+    /// What a push found that the tenant's webhooks are told:
+    /// `devices.removed` for the tokens reported dead (naming `origin`),
+    /// and `credentials.failed` for a provider that refused the tenant's
+    /// credentials. `results[i]` is the result for `devices[i]`. At most a
+    /// query of the tenant's webhooks and an SQS call: a receiver is never
+    /// waited for here.
+    pub async fn after_push(
+        &self,
+        tenant_id: &str,
+        devices: &[Device],
+        results: &[TargetResult],
+        origin: Origin<'_>,
+    ) {
+        let removed: Vec<RemovedDevice> = devices
+            .iter()
+            .zip(results)
+            .filter(|(_, result)| result.outcome.is_dead_token())
+            .map(|(device, result)| RemovedDevice {
+                user_id: device.user_id.clone(),
+                token: device.token.clone(),
+                platform: device.platform,
+                reason: result.outcome.error().unwrap_or_default().to_owned(),
+            })
+            .collect();
+        if !removed.is_empty() {
+            let events = Event::devices_removed(tenant_id, origin, &removed, &now_rfc3339());
+            self.publish_logged(tenant_id, &events).await;
+        }
+        let mut told: Vec<&'static str> = Vec::new();
+        for (device, result) in devices.iter().zip(results) {
+            let Some(provider) = refused_credentials(device.platform.provider(), &result.outcome)
+            else {
+                continue;
+            };
+            if !told.contains(&provider) {
+                told.push(provider);
+                let reason = result.outcome.error().unwrap_or_default();
+                self.credentials_failed(tenant_id, provider, reason).await;
+            }
         }
     }
 

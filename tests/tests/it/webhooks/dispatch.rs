@@ -276,3 +276,58 @@ async fn an_event_queued_for_a_deleted_webhook_is_dropped() {
         "acknowledged, not retried"
     );
 }
+
+#[tokio::test]
+async fn after_its_last_attempt_an_event_goes_to_the_dead_letter_queue() {
+    use notify_shared::service::webhooks::dispatch::MAX_ATTEMPTS;
+    let hooked = Hooked::start(true).await;
+    let receiver = Receiver::start().await;
+    receiver.script(&vec![Answer::Status(503); MAX_ATTEMPTS as usize]);
+    let (webhook_id, _) = hooked
+        .webhook(&receiver.url(), &["credentials.failed"])
+        .await;
+    let event_id = publish(&hooked).await;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while receiver.requests().len() < MAX_ATTEMPTS as usize && Instant::now() < deadline {
+        hooked
+            .hooks
+            .round(&hooked.dispatcher, Duration::from_secs(2))
+            .await;
+    }
+    // The receive after the last attempt moves it (maxReceiveCount).
+    assert_eq!(
+        hooked
+            .hooks
+            .round(&hooked.dispatcher, Duration::from_secs(3))
+            .await,
+        None
+    );
+    let received = receiver.requests();
+    assert_eq!(received.len(), MAX_ATTEMPTS as usize);
+    assert!(received
+        .iter()
+        .all(|request| request.header("webhook-id") == event_id));
+    let log = attempts(&hooked, &webhook_id).await;
+    assert_eq!(log.len(), MAX_ATTEMPTS as usize);
+    assert_eq!(
+        (&log[0]["attempt"], &log[0]["next_attempt_at"]),
+        (&json!(MAX_ATTEMPTS), &Value::Null)
+    );
+    assert!(log[1..]
+        .iter()
+        .all(|attempt| attempt["next_attempt_at"].is_string()));
+    let dead = sqs_trigger::receive_event(
+        &hooked.hooks.sqs,
+        &hooked.hooks.queues.dlq_url,
+        10,
+        Duration::from_secs(2),
+    )
+    .await
+    .unwrap_or_else(|err| panic!("{err:#}"))
+    .map(|(event, _)| event.records.len());
+    assert_eq!(
+        dead,
+        Some(1),
+        "the event waits in the webhook dead-letter queue"
+    );
+}
