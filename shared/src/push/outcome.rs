@@ -78,15 +78,21 @@ impl Refusal {
     }
 }
 
-const CREDENTIAL_REFUSALS: [Refusal; 8] = [
-    // apns/mod.rs classify, apns/auth.rs sign
+const CREDENTIAL_REFUSALS: [Refusal; 11] = [
+    // apns/mod.rs classify, apns/auth.rs sign; the certificate reasons
+    // answer a connection without our token (a proxy's or a misrouted one)
     Refusal::Starts("InvalidProviderToken"),
     Refusal::Starts("BadEnvironmentKeyIdInToken"),
+    Refusal::Starts("MissingProviderToken"),
+    Refusal::Starts("BadCertificate"),
     Refusal::Starts("apns key of tenant cannot sign"),
     // fcm/oauth.rs fetch and assertion, fcm/mod.rs classify
     Refusal::Starts("fcm credentials rejected"),
     Refusal::Starts("fcm service account"),
     Refusal::Starts("THIRD_PARTY_AUTH_ERROR"),
+    // the service account may not send for the project (a token of
+    // another project is SENDER_ID_MISMATCH: that device's, not ours)
+    Refusal::Starts("PERMISSION_DENIED"),
     // web_push/answer.rs outcome, web_push/mod.rs authorization
     Refusal::Ends(VAPID_REFUSED),
     Refusal::Starts("web push key of tenant cannot sign"),

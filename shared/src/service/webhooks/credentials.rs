@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::metrics;
 use crate::model::{EventType, PushProvider};
 use crate::push::DeliveryOutcome;
 
@@ -19,34 +20,15 @@ const LOCAL_QUIET: Duration = Duration::from_secs(60);
 const REMEMBERED: usize = 4096;
 
 /// The provider's name in events, when `outcome` is a refusal of the
-/// tenant's credentials (not of one device or one message).
+/// tenant's credentials (not of one device or one message): the one rule
+/// the `CredentialFailures` metric counts too.
 pub fn refused_credentials(
     provider: PushProvider,
     outcome: &DeliveryOutcome,
 ) -> Option<&'static str> {
-    let DeliveryOutcome::Failed(reason) = outcome else {
-        return None;
-    };
-    let reason: &str = reason;
-    match provider {
-        PushProvider::Apns => [
-            "InvalidProviderToken",
-            "BadEnvironmentKeyIdInToken",
-            "MissingProviderToken",
-            "BadCertificate",
-            "BadCertificateEnvironment",
-        ]
-        .iter()
-        .any(|refusal| reason.starts_with(refusal))
-        .then_some("apns"),
-        PushProvider::Fcm => (reason.starts_with("fcm credentials rejected")
-            || reason.starts_with("THIRD_PARTY_AUTH_ERROR")
-            || reason == "PERMISSION_DENIED")
-            .then_some("fcm"),
-        PushProvider::WebPush => reason
-            .contains("VAPID authorization refused")
-            .then_some("webpush"),
-    }
+    outcome
+        .is_credential_failure()
+        .then(|| metrics::provider_name(provider))
 }
 
 /// Per container: when each (tenant, provider) gate was last checked.
