@@ -108,7 +108,7 @@ pub async fn bulk_results(
 ) -> Result<BulkResultList> {
     let parsed = query.parse()?;
     let batch = super::reported_batch(app, tenant_id, batch_id).await?;
-    if parsed.start.chunk >= batch.chunks {
+    if query.cursor.is_some() && parsed.start.chunk >= batch.chunks {
         return Err(Error::invalid_request(
             "`cursor` is not a cursor of this batch's results: pass `next_cursor` as it came",
         ));
