@@ -1,15 +1,17 @@
 """A counting proxy in front of the AWS emulator (moto), for the fan-out
 cost rows: every request is forwarded unchanged except that DynamoDB calls
 ask for `ReturnConsumedCapacity: TOTAL`, so the emulator reports the
-capacity units each call consumed (moto computes them from item sizes);
-for transactions, which moto reports nothing for, they are computed from
-the request by AWS's rules. Tallies per service and operation.
+capacity units each call consumed; for transactions, which moto reports
+nothing for, and for PutItem, which it reports as one unit whatever the
+item's size, they are computed from the request by AWS's rules. Tallies
+per service and operation.
 
     python3 bench/aws_meter.py UPSTREAM_URL   # prints {"url": ...} once listening
     GET  /__meter        the tallies as JSON
     POST /__meter/reset  zeroes them
 """
 
+import base64
 import http.client
 import json
 import sys
@@ -111,6 +113,8 @@ def main():
                     units = 0.0
                 if not units and operation == "TransactWriteItems":
                     units = transact_write_units(body)
+                if operation == "PutItem":
+                    units = put_item_units(body) or units
                 if operation in READS:
                     read_units = units
                 else:
@@ -134,9 +138,9 @@ def main():
 
 def transact_write_units(body):
     """moto reports no capacity for transactions: AWS charges 2 write units
-    per started KB of each item written. A Put's size is estimated from its
-    request JSON (an overestimate: DynamoDB JSON carries type tags); an
-    Update, Delete or ConditionCheck is counted as one item under 1 KB."""
+    per started KB of each item written. A Put's size is its item's
+    (item_size); an Update, Delete or ConditionCheck is counted as one item
+    under 1 KB."""
     try:
         actions = json.loads(body).get("TransactItems", [])
     except (json.JSONDecodeError, AttributeError):
@@ -144,9 +148,58 @@ def transact_write_units(body):
     units = 0.0
     for action in actions:
         put = action.get("Put") if isinstance(action, dict) else None
-        size = len(json.dumps(put["Item"])) if put and "Item" in put else 1
+        size = item_size(put["Item"]) if put and isinstance(put.get("Item"), dict) else 1
         units += 2 * max(1, -(-size // 1024))
     return units
+
+
+def put_item_units(body):
+    """moto reports one write unit for every PutItem, whatever its size: AWS
+    charges one per started KB of the item (attribute names and values, by
+    attribute_size), which is what the progress items' growth costs."""
+    try:
+        item = json.loads(body).get("Item")
+    except (json.JSONDecodeError, AttributeError):
+        return 0.0
+    if not isinstance(item, dict):
+        return 0.0
+    return float(max(1, -(-item_size(item) // 1024)))
+
+
+def item_size(item):
+    """An item's bytes as DynamoDB bills them: its attributes' names and values."""
+    return sum(len(name.encode()) + attribute_size(value) for name, value in item.items())
+
+
+def attribute_size(value):
+    """Bytes DynamoDB counts for one attribute value in DynamoDB JSON
+    (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/CapacityUnitCalculations.html):
+    strings their UTF-8 bytes, binaries their raw bytes, numbers about one
+    byte per two significant digits plus one, lists and maps 3 bytes plus
+    one per element."""
+    (kind, inner), = value.items()
+    if kind == "S":
+        return len(inner.encode())
+    if kind == "B":
+        return len(base64.b64decode(inner))
+    if kind == "N":
+        return number_size(inner)
+    if kind == "SS":
+        return sum(len(v.encode()) for v in inner)
+    if kind == "BS":
+        return sum(len(base64.b64decode(v)) for v in inner)
+    if kind == "NS":
+        return sum(number_size(v) for v in inner)
+    if kind == "L":
+        return 3 + sum(1 + attribute_size(v) for v in inner)
+    if kind == "M":
+        return 3 + sum(1 + len(k.encode()) + attribute_size(v) for k, v in inner.items())
+    return 1  # BOOL, NULL
+
+
+def number_size(text):
+    digits = text.lstrip("-").replace(".", "").lstrip("0").rstrip("0") or "0"
+    return (len(digits) + 1) // 2 + 1
 
 
 def total_units(answer):

@@ -417,3 +417,32 @@ async fn users_left_over_the_tenant_s_pushes_per_day_are_listed_failed_with_the_
     }
     assert_eq!(tally(&rows), expected, "{rows:#?}");
 }
+
+#[tokio::test]
+async fn pages_run_across_chunks_in_order_with_each_user_once() {
+    let rig = BulkRig::start().await;
+    // 501 users: two chunks (500 and 1); only the last one has a device.
+    let users: Vec<String> = (0..501).map(|n| format!("user-{n:03}")).collect();
+    rig.register(&[("user-500".to_owned(), ios_token(500), Platform::Ios)])
+        .await;
+    let ids: Vec<&str> = users.iter().map(String::as_str).collect();
+    let batch_id = send(&rig, &ids).await;
+    rig.drain_until_done(&batch_id, Duration::from_secs(120))
+        .await;
+
+    let rows = rig.all_results(&batch_id, 300, &[], as_owner(&rig)).await;
+    let listed: Vec<&str> = rows
+        .iter()
+        .filter_map(|row| row["user_id"].as_str())
+        .collect();
+    assert_eq!(listed, ids, "every user once, chunk by chunk, in order");
+    assert_eq!(rows[500]["outcome"], "delivered", "{}", rows[500]);
+    assert!(rows[..500].iter().all(|row| row["outcome"] == "no_devices"));
+
+    // Only the second chunk has a delivered row: the filter skips the first.
+    let delivered = rig
+        .all_results(&batch_id, 1, &[("outcome", "delivered")], as_owner(&rig))
+        .await;
+    assert_eq!(delivered.len(), 1, "{delivered:?}");
+    assert_eq!(delivered[0]["token"], ios_token(500));
+}

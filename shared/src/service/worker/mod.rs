@@ -19,8 +19,10 @@
 //!    earlier attempt are skipped, the rest get it through the engine
 //!    (which bounds pushes in flight across APNs and FCM and retries
 //!    transient failures), dead tokens are removed, and one progress item
-//!    records the wave: digests of the devices that accepted, and the users
-//!    settled. A redelivered message thus never pushes twice to a device
+//!    records the wave: digests of the devices that accepted, the users
+//!    settled, and for the batch's results (`service::bulk::bulk_results`)
+//!    the ids of the users it names and the devices whose outcome became
+//!    final without delivery (several items when that is too large for one). A redelivered message thus never pushes twice to a device
 //!    that accepted (short of a crash between a push and its wave's record).
 //! 4. When every user is settled, the chunk's counts go into the batch
 //!    counters in one transaction with the chunk's marker item, on

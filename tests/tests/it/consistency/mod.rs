@@ -135,6 +135,12 @@ const CONTRACT_OPERATIONS: &[(&str, &str, &str, &str)] = &[
         "push",
         "get_bulk_status",
     ),
+    (
+        "GET",
+        "/tenants/{tenant_id}/notify/bulk/{batch_id}/results",
+        "push",
+        "get_bulk_results",
+    ),
     ("GET", "/auth/validate", "auth", "validate_token"),
     ("GET", "/health", "health", "health"),
 ];

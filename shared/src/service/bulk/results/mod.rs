@@ -43,7 +43,7 @@ pub const MAX_LIMIT: usize = 1000;
 pub const MAX_CHUNKS_PER_PAGE: u32 = 20;
 /// Users whose devices one page reads at most (one query each).
 pub const MAX_LOOKUPS_PER_PAGE: usize = 1000;
-/// Users whose devices are read at once.
+/// Users whose devices are read at once, at most.
 const LOOKUP_WINDOW: usize = 32;
 
 /// The query string as it came (`outcome`, `limit`, `cursor`).
@@ -108,7 +108,7 @@ pub async fn bulk_results(
 ) -> Result<BulkResultList> {
     let parsed = query.parse()?;
     let batch = super::reported_batch(app, tenant_id, batch_id).await?;
-    if parsed.start.chunk >= batch.chunks {
+    if query.cursor.is_some() && parsed.start.chunk >= batch.chunks {
         return Err(Error::invalid_request(
             "`cursor` is not a cursor of this batch's results: pass `next_cursor` as it came",
         ));
@@ -161,9 +161,14 @@ impl Page<'_> {
             .range(from.user..)
             .map(|(index, id)| (*index, id.as_str()))
             .collect();
-        for window in users.chunks(LOOKUP_WINDOW) {
+        let mut rest = users.as_slice();
+        while !rest.is_empty() {
+            // No more users' devices read at once than rows still wanted.
+            let wanted = self.limit.saturating_sub(self.rows.len());
+            let (window, after) = rest.split_at(wanted.clamp(1, LOOKUP_WINDOW).min(rest.len()));
+            rest = after;
             let Some(&(first, _)) = window.first() else {
-                continue;
+                break;
             };
             if self.lookups >= MAX_LOOKUPS_PER_PAGE {
                 return Ok(Some(resume_at(from, first)));
