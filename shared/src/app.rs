@@ -1,5 +1,6 @@
 //! Everything a function needs, built once per cold start and reused.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use aws_config::timeout::TimeoutConfig;
@@ -9,7 +10,7 @@ use crate::auth::{Authenticator, RateLimits, UserTokenVerifier};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::error::BoxError;
-use crate::limits::{Meter, RateLimiter, TenantLimiter};
+use crate::limits::{KeyActivityWatch, Meter, RateLimiter, TenantLimiter};
 use crate::model::Tenant;
 use crate::secrets::Secrets;
 use crate::store::Store;
@@ -39,6 +40,10 @@ pub struct App {
     pub rate_limiter: RateLimiter,
     /// This container's leases of tenants' rates and their pushes of the day.
     pub tenant_limiter: TenantLimiter,
+    /// Evaluates the unusual-activity rule at an API key's sampled
+    /// requests: installed by the functions that authenticate keys
+    /// ([`Self::with_key_watch`]); without it, no key is watched.
+    key_watch: Option<Arc<dyn KeyActivityWatch>>,
 }
 
 impl App {
@@ -82,7 +87,19 @@ impl App {
             store: &self.store,
             limiter: &self.rate_limiter,
             tenants: &self.tenant_limiter,
+            watch: self.key_watch.as_deref(),
         }
+    }
+
+    /// The same `App` with API keys' activity watched by what `make`
+    /// builds from it (the webhook publisher, which lives in `service`
+    /// and so cannot be built here).
+    pub fn with_key_watch<W: KeyActivityWatch + 'static>(
+        mut self,
+        make: impl FnOnce(&App) -> W,
+    ) -> Self {
+        self.key_watch = Some(Arc::new(make(&self)));
+        self
     }
 
     /// 429 `quota_exceeded` once `tenant` used up its pushes of the day:
@@ -124,6 +141,7 @@ impl App {
             sqs,
             rate_limiter: RateLimiter::default(),
             tenant_limiter: TenantLimiter::default(),
+            key_watch: None,
             config,
         }
     }

@@ -1,6 +1,7 @@
 use lambda_http::{service_fn, Error};
 use notify_shared::http::run;
 use notify_shared::service::delivery::Delivery;
+use notify_shared::service::webhooks::EventPublisher;
 use notify_shared::{telemetry, App};
 
 #[tokio::main]
@@ -8,7 +9,10 @@ async fn main() -> Result<(), Error> {
     telemetry::init_for(env!("CARGO_CRATE_NAME"));
     // Config, SDK clients and provider connections once per cold start,
     // shared by every invocation.
-    let app = &App::from_env().await?;
+    // API keys' unusual activity goes to the tenant's webhooks.
+    let app = &App::from_env()
+        .await?
+        .with_key_watch(EventPublisher::from_app);
     let delivery = &Delivery::from_app(app)?;
     run(service_fn(move |req| async move {
         Ok::<_, Error>(notify_send::handle(app, delivery, req).await)

@@ -13,7 +13,7 @@ use crate::auth::{api_key, UserClaims, UserTokenVerifier};
 use crate::error::{Error, Result};
 use crate::http::{header, single_header};
 use crate::ids::is_tenant_id;
-use crate::limits::{RateLimiter, TenantLimiter};
+use crate::limits::{note_activity_sample, ActivitySample, RateLimiter, TenantLimiter};
 use crate::model::{ApiKeyGrant, EffectiveLimits};
 use crate::model::{Scope, Tenant};
 use crate::store::Store;
@@ -158,7 +158,16 @@ impl<'a> Authenticator<'a> {
             return Ok(());
         };
         let limit = grant.rate_limit.unwrap_or(limits.key_default);
-        limits.keys.admit(self.store, &grant.key_id, limit).await
+        let sampled = limits.keys.admit(self.store, &grant.key_id, limit).await?;
+        if let Some((hour_requests, at)) = sampled {
+            note_activity_sample(ActivitySample {
+                tenant_id: grant.tenant_id.clone(),
+                key_id: grant.key_id.clone(),
+                hour_requests,
+                at,
+            });
+        }
+        Ok(())
     }
 
     /// A request of one of `tenant`'s keys: counted against the tenant's

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::error::{Error, ErrorBody, Result};
 use crate::http::request::request_id;
-use crate::limits::{collect_metering, Meter};
+use crate::limits::{collect_metering, ActivitySample, KeyActivityWatch, Meter};
 use crate::store::UsageDelta;
 
 pub fn json_response<T: Serialize>(status: StatusCode, value: &T) -> Response<Body> {
@@ -69,8 +69,31 @@ where
         }
         None => meter.tenants.flush_due(meter.store).await,
     }
+    if let (Some(sample), Some(watch)) = (&metered.activity, meter.watch) {
+        watch_sample(watch, sample).await;
+    }
     response
 }
+
+/// The unusual-activity rule for a sampled request (one of the key's
+/// hour, see `limits::activity`), after its answer is computed, within
+/// [`SAMPLE_WAIT`]: it can delay that one answer, never change it.
+async fn watch_sample(watch: &dyn KeyActivityWatch, sample: &ActivitySample) {
+    if tokio::time::timeout(SAMPLE_WAIT, watch.sampled(sample))
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            tenant_id = %sample.tenant_id,
+            key_id = %sample.key_id,
+            "the unusual-activity check took too long; skipped until the key's next sample"
+        );
+    }
+}
+
+/// How long a sampled request waits for the unusual-activity check at
+/// most: a few DynamoDB calls and an SQS message, milliseconds each.
+const SAMPLE_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// The end of every handler: 200 and the value, or the error's response.
 /// Errors are logged here, once, with their cause (never a secret: causes are

@@ -11,6 +11,8 @@ use std::future::Future;
 
 use http::{HeaderMap, HeaderValue};
 
+use super::ActivitySample;
+
 /// One key's rate state after a request.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RateFields {
@@ -63,6 +65,9 @@ pub struct Metered {
     /// The key was admitted but its tenant over its rate: a 429 the key's
     /// own note did not count as throttled.
     pub tenant_throttled: bool,
+    /// The key's hour passed a sample point of the unusual-activity rule
+    /// with this request (see `limits::activity`).
+    pub activity: Option<ActivitySample>,
 }
 
 tokio::task_local! {
@@ -92,6 +97,11 @@ pub fn metered_key_id() -> Option<String> {
         .try_with(|slot| slot.borrow().key.as_ref().map(|(key_id, _)| key_id.clone()))
         .ok()
         .flatten()
+}
+
+/// Notes that the key's hour passed a sample point with this request.
+pub fn note_activity_sample(sample: ActivitySample) {
+    let _ = METERED.try_with(|slot| slot.borrow_mut().activity = Some(sample));
 }
 
 /// Notes that the tenant's rate refused the request (see [`Metered`]).

@@ -9,13 +9,15 @@
 //! are counted in the note and carried into the key's next counted request,
 //! so a hostile key's flood costs at most one write per container per second.
 
+mod activity;
 mod fields;
 mod notes;
 mod tenants;
 
+pub use activity::{passes_sample, ActivitySample, KeyActivityWatch};
 pub use fields::{
-    collect_metering, metered_key_id, note_pushes, note_rate_fields, note_tenant_throttled,
-    Metered, RateFields,
+    collect_metering, metered_key_id, note_activity_sample, note_pushes, note_rate_fields,
+    note_tenant_throttled, Metered, RateFields,
 };
 pub use tenants::{seconds_to_midnight, TenantLimiter};
 
@@ -34,6 +36,8 @@ pub struct Meter<'a> {
     pub store: &'a Store,
     pub limiter: &'a RateLimiter,
     pub tenants: &'a TenantLimiter,
+    /// Told of a key's hour passing a sample point, when installed.
+    pub watch: Option<&'a dyn KeyActivityWatch>,
 }
 
 /// The per-container part of rate limiting (see the module docs).
@@ -60,8 +64,14 @@ impl RateLimiter {
 
     /// Counts one request of `key_id` now against `limit` per second: its
     /// rate fields, or 429 `rate_limited` (the fields are noted for the
-    /// answer either way).
-    pub async fn admit(&self, store: &Store, key_id: &str, limit: u32) -> Result<()> {
+    /// answer either way). `Some(hour's requests, now)` when this request's
+    /// write passed one of the hour's sample points (see `activity`).
+    pub async fn admit(
+        &self,
+        store: &Store,
+        key_id: &str,
+        limit: u32,
+    ) -> Result<Option<(u64, i64)>> {
         let now = self.now();
         let Some((joined, delta)) = self.before_write(key_id, now) else {
             return Err(refuse(key_id, RateFields::exhausted(limit, 1)));
@@ -70,13 +80,19 @@ impl RateLimiter {
             .count_key_request(key_id, now, limit, joined, delta)
             .await;
         match outcome {
-            Ok(WindowOutcome::Admitted { window, used }) => {
+            Ok(WindowOutcome::Admitted {
+                window,
+                used,
+                hour_requests,
+            }) => {
                 self.update(key_id, |note| {
                     note.window = window;
                     first_sight(note, now);
                 });
                 note_rate_fields(key_id, RateFields::after(limit, used));
-                Ok(())
+                let added = u64::from(delta.requests.saturating_add(1));
+                let before = hour_requests.saturating_sub(added);
+                Ok(passes_sample(before, hour_requests).then_some((hour_requests, now)))
             }
             Ok(WindowOutcome::Full { window }) => {
                 // Nothing was written: this request and the carried counts

@@ -123,22 +123,50 @@ const UNUSUAL_FLOOR: u64 = 100;
 /// A key's `requests_24h` and `unusual_activity`, from its hours since
 /// [`activity_since`].
 pub fn activity(hours: &[HourUsage], now: i64) -> (u64, bool) {
-    let current = now - now.rem_euclid(3600);
-    let requests = |from: i64, to: i64| -> u64 {
-        hours
-            .iter()
-            .filter(|hour| (from..to).contains(&hour.start))
-            .map(|hour| u64::from(hour.counts.requests))
-            .sum()
-    };
-    let last_24h = requests(current - 23 * 3600, current + 3600);
-    let this_hour = requests(current, current + 3600);
-    let baseline = requests(current - BASELINE_HOURS * 3600, current);
-    // this_hour > 10 × baseline / 168, without division.
-    let unusual = this_hour > UNUSUAL_FLOOR
-        && this_hour.saturating_mul(BASELINE_HOURS.unsigned_abs())
-            > UNUSUAL_FACTOR.saturating_mul(baseline);
-    (last_24h, unusual)
+    let counts = ActivityCounts::of(hours, now);
+    (counts.last_24h, counts.unusual())
+}
+
+/// What the unusual-activity rule compares: a key's requests in the
+/// current hour, the last 24 hours, and the 7 days before the hour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ActivityCounts {
+    pub this_hour: u64,
+    pub last_24h: u64,
+    pub baseline: u64,
+}
+
+impl ActivityCounts {
+    /// From the key's hours since [`activity_since`].
+    pub fn of(hours: &[HourUsage], now: i64) -> Self {
+        let current = now - now.rem_euclid(3600);
+        let requests = |from: i64, to: i64| -> u64 {
+            hours
+                .iter()
+                .filter(|hour| (from..to).contains(&hour.start))
+                .map(|hour| u64::from(hour.counts.requests))
+                .sum()
+        };
+        Self {
+            this_hour: requests(current, current + 3600),
+            last_24h: requests(current - 23 * 3600, current + 3600),
+            baseline: requests(current - BASELINE_HOURS * 3600, current),
+        }
+    }
+
+    /// This hour exceeds ten times the baseline's hourly mean, and 100.
+    pub fn unusual(&self) -> bool {
+        // this_hour > 10 × baseline / 168, without division.
+        self.this_hour > UNUSUAL_FLOOR
+            && self.this_hour.saturating_mul(BASELINE_HOURS.unsigned_abs())
+                > UNUSUAL_FACTOR.saturating_mul(self.baseline)
+    }
+
+    /// The baseline's hourly mean, to two decimals.
+    pub fn hourly_mean_7d(&self) -> f64 {
+        let per_hour = self.baseline as f64 / BASELINE_HOURS as f64;
+        (per_hour * 100.0).round() / 100.0
+    }
 }
 
 /// The first hour [`activity`] needs.

@@ -57,8 +57,14 @@ const ADD_COUNTS: &str =
 /// The result of counting one request against its key's rate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WindowOutcome {
-    /// Counted: `used` requests in the second `window` so far.
-    Admitted { window: i64, used: u32 },
+    /// Counted: `used` requests in the second `window` so far, and
+    /// `hour_requests` in the key's hour with this write's (the write
+    /// returns them: no extra call).
+    Admitted {
+        window: i64,
+        used: u32,
+        hour_requests: u64,
+    },
     /// The second `window` already holds `limit` requests: nothing written.
     Full { window: i64 },
 }
@@ -92,10 +98,11 @@ impl Store {
                 .window_update(item_key.clone(), now, limit, joined, delta)
                 .await?
             {
-                Ok(used) => {
+                Ok((used, hour_requests)) => {
                     return Ok(WindowOutcome::Admitted {
                         window: joined.unwrap_or(now),
                         used,
+                        hour_requests,
                     })
                 }
                 Err(old) => old,
@@ -119,8 +126,9 @@ impl Store {
         Ok(WindowOutcome::Full { window: now })
     }
 
-    /// One update: `Ok(count in window)`, or `Err(old window and count)`
-    /// when its condition failed (`None` when DynamoDB did not say).
+    /// One update: `Ok(count in window, requests in the hour)`, or
+    /// `Err(old window and count)` when its condition failed (`None` when
+    /// DynamoDB did not say).
     async fn window_update(
         &self,
         item_key: Item,
@@ -128,7 +136,7 @@ impl Store {
         limit: u32,
         joined: Option<i64>,
         delta: UsageDelta,
-    ) -> Result<std::result::Result<u32, Option<(Option<i64>, u32)>>> {
+    ) -> Result<std::result::Result<(u32, u64), Option<(Option<i64>, u32)>>> {
         let update = self
             .update(item_key)
             .set_expression_attribute_values(Some(counts(delta.requests.saturating_add(1), delta)))
@@ -152,9 +160,16 @@ impl Store {
                 .expression_attribute_values(":now", n(now)),
         };
         match update.send().await {
-            Ok(output) => Ok(Ok(number(output.attributes(), "win_count")
-                .and_then(|count| u32::try_from(count).ok())
-                .unwrap_or(1))),
+            Ok(output) => {
+                let used = number(output.attributes(), "win_count")
+                    .and_then(|count| u32::try_from(count).ok())
+                    .unwrap_or(1);
+                // `UPDATED_NEW` includes the counters the write added to.
+                let hour_requests = number(output.attributes(), "requests")
+                    .and_then(|count| u64::try_from(count).ok())
+                    .unwrap_or(0);
+                Ok(Ok((used, hour_requests)))
+            }
             Err(err) => match err.as_service_error() {
                 Some(UpdateItemError::ConditionalCheckFailedException(failed)) => Ok(Err(failed
                     .item()

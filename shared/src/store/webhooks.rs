@@ -269,3 +269,34 @@ impl Store {
             .condition_held("passing webhook gate")
     }
 }
+
+impl Store {
+    /// Notes that `gate` (one key's) found the hour starting at `hour`
+    /// (epoch seconds) unusual: `true` when that starts an episode, i.e.
+    /// the gate had not found the previous hour unusual. Only the first
+    /// note of an hour writes (the condition holds once per hour), so two
+    /// containers or an SDK retry never both start one: a retried write
+    /// finds its own note and says `false` (one event too few, never one
+    /// too many).
+    #[tracing::instrument(skip(self))]
+    pub async fn note_unusual_hour(&self, tenant_id: &str, gate: &str, hour: i64) -> Result<bool> {
+        let written = self
+            .update(key(tenant_pk(tenant_id), webhook_gate_sk(gate)))
+            .update_expression("SET last_unusual = :hour, entity = :entity, expires_at = :ttl")
+            .condition_expression("attribute_not_exists(last_unusual) OR last_unusual < :hour")
+            .expression_attribute_values(":hour", n(hour))
+            .expression_attribute_values(":entity", s("webhook_gate"))
+            .expression_attribute_values(":ttl", n(hour.saturating_add(WEBHOOK_LOG_TTL_SECS)))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
+            .send()
+            .await
+            .unless_condition_failed("noting an unusual hour")?;
+        let Some(output) = written else {
+            return Ok(false);
+        };
+        let previous = output
+            .attributes()
+            .and_then(|old| super::number_attribute(old, "last_unusual"));
+        Ok(previous.is_none_or(|last| last < hour.saturating_sub(3600)))
+    }
+}

@@ -11,9 +11,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
+use notify_shared::clock::{now_unix_secs, Clock};
 use notify_shared::service::delivery::Delivery;
 use notify_shared::service::tenants::INLINE_PURGE_LIMIT;
 use notify_shared::service::webhooks::dispatch::Dispatcher;
+use notify_shared::service::webhooks::EventPublisher;
 use notify_shared::service::worker::{Worker, WorkerSettings};
 use notify_shared::App;
 use notify_tests::aws_actions::ActionLog;
@@ -415,6 +417,39 @@ async fn webhooks_before_sends(run: &mut Run) -> String {
         .to_owned()
 }
 
+/// An API key's 101st request of an hour, with no earlier week to
+/// compare with, is unusual: its function reads the key's hours, notes
+/// the episode and publishes. device-list stands for every API function:
+/// each installs the same watch and holds the same grants.
+async fn unusual_key(run: &mut Run) {
+    // From now (the key's windows so far are the wall clock's), or from
+    // the next hour when this one ends before the 101 requests do.
+    let now = now_unix_secs();
+    let start = if now % 3600 < 3300 {
+        now
+    } else {
+        now - now % 3600 + 3600
+    };
+    let clock = Clock::manual(start);
+    let app = run
+        .app()
+        .with_clock(clock.clone())
+        .with_key_watch(EventPublisher::from_app);
+    for _ in 0..101 {
+        // One a second: under the key's rate.
+        clock.advance(Duration::from_secs(1));
+        let request = run
+            .tenant_call("GET", "/tenants/{tenant_id}/devices")
+            .query("user_id", "alice")
+            .api_key(&run.key);
+        answered(
+            "device-list",
+            device_list::handle(&app, request.build()).await,
+        );
+    }
+    run.record("device-list");
+}
+
 /// The dispatcher on a cold app delivers what the sends and the worker
 /// published (the first attempt refused, so a retry is scheduled), then
 /// the log is read and the webhook deleted.
@@ -534,6 +569,7 @@ async fn template_yaml_grants_each_function_every_aws_action_its_calls_make() {
     keys_and_verification(&mut run).await;
     devices(&mut run).await;
     let webhook_id = webhooks_before_sends(&mut run).await;
+    unusual_key(&mut run).await;
     let batch_id = sends(&mut run).await;
     deletion_and_worker(&mut run).await;
     webhooks_after_sends(&mut run, &webhook_id).await;
@@ -572,6 +608,7 @@ async fn template_yaml_grants_each_function_every_aws_action_its_calls_make() {
         ("tenant-delete", "sqs:SendMessage"),
         ("delivery-worker", "dynamodb:BatchWriteItem"),
         ("notify-send", "sqs:SendMessage"),
+        ("device-list", "sqs:SendMessage"),
         ("delivery-worker", "sqs:SendMessage"),
         ("webhook-create", "secretsmanager:CreateSecret"),
         ("webhook-dispatcher", "secretsmanager:GetSecretValue"),

@@ -160,25 +160,40 @@ impl Event {
         }
     }
 
-    /// `key.unusual_activity`: an API key's activity turned unusual.
+    /// `key.unusual_activity`: an API key's activity turned unusual; one
+    /// id per key and episode (`episode`: the hour it began, epoch
+    /// seconds). Never the key itself nor its hash.
     pub fn key_unusual_activity(
         tenant_id: &str,
-        key: Value,
-        key_id: &str,
-        episode: &str,
+        key: &UnusualKey<'_>,
+        episode: i64,
         now: &str,
     ) -> Self {
         Self {
             event_id: derived_id(
                 EventType::KeyUnusualActivity,
                 tenant_id,
-                &format!("{key_id}\n{episode}"),
+                &format!("{}\n{episode}", key.key_id),
             ),
             kind: EventType::KeyUnusualActivity,
             timestamp: now.to_owned(),
-            data: key,
+            data: json!({
+                "key_id": key.key_id,
+                "name": key.name,
+                "requests_last_hour": key.requests_last_hour,
+                "hourly_mean_7d": key.hourly_mean_7d,
+            }),
         }
     }
+}
+
+/// What `key.unusual_activity` tells of the key.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct UnusualKey<'a> {
+    pub key_id: &'a str,
+    pub name: &'a str,
+    pub requests_last_hour: u64,
+    pub hourly_mean_7d: f64,
 }
 
 #[cfg(test)]

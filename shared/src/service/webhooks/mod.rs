@@ -8,6 +8,8 @@
 //! - [`dispatch`]: the `webhook-dispatcher` function's rules: sign, POST
 //!   through the [`sender`] (public addresses only, see [`address`]),
 //!   record the attempt, retry on a growing schedule for over 24 hours.
+//! - `unusual`: `key.unusual_activity`, checked at the sampled requests of
+//!   an API key's hour (the publisher is the `App`'s key watch).
 
 pub mod address;
 pub mod credentials;
@@ -16,6 +18,7 @@ pub mod events;
 pub mod publish;
 pub mod sender;
 pub mod signing;
+mod unusual;
 pub mod url;
 
 use std::collections::HashSet;

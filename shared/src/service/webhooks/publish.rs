@@ -21,7 +21,7 @@ const BATCH_BYTES: usize = 240 * 1024;
 /// Built once per container, next to the `App`.
 #[derive(Clone, Debug)]
 pub struct EventPublisher {
-    store: Store,
+    pub(super) store: Store,
     sqs: aws_sdk_sqs::Client,
     queue_url: Option<String>,
     recent_credential_checks: RecentChecks,

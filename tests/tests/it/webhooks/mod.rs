@@ -1,9 +1,11 @@
 //! Webhooks: registration (`registry`), signed delivery with retries and
-//! the address rules (`dispatch`), and the events pushes produce (`events`).
+//! the address rules (`dispatch`), the events pushes produce (`events`) and
+//! the unusual activity of API keys (`unusual`).
 
 mod dispatch;
 mod events;
 mod registry;
+mod unusual;
 
 use std::time::Duration;
 
