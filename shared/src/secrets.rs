@@ -152,10 +152,17 @@ impl Secrets {
     /// tenant's keys must not linger).
     #[tracing::instrument(skip(self))]
     pub async fn delete_tenant_credentials(&self, tenant_id: &str) -> Result<()> {
+        self.delete_now(self.tenant_secret_name(tenant_id), "deleting tenant secret")
+            .await
+    }
+
+    /// Deletes a secret without a recovery window; one already gone is
+    /// fine (a retried deletion, or a purge that got there first).
+    async fn delete_now(&self, secret_id: String, what: &'static str) -> Result<()> {
         let result = self
             .client
             .delete_secret()
-            .secret_id(self.tenant_secret_name(tenant_id))
+            .secret_id(secret_id)
             .force_delete_without_recovery(true)
             .send()
             .await;
@@ -169,7 +176,7 @@ impl Secrets {
             {
                 Ok(())
             }
-            Err(err) => Err(Error::from_sdk("deleting tenant secret", err)),
+            Err(err) => Err(Error::from_sdk(what, err)),
         }
     }
 }
@@ -233,25 +240,11 @@ impl Secrets {
     /// Removes the webhook's secret at once; absent is fine.
     #[tracing::instrument(skip(self))]
     pub async fn delete_webhook_secret(&self, tenant_id: &str, webhook_id: &str) -> Result<()> {
-        let result = self
-            .client
-            .delete_secret()
-            .secret_id(self.webhook_secret_name(tenant_id, webhook_id))
-            .force_delete_without_recovery(true)
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(err)
-                if matches!(
-                    err.as_service_error(),
-                    Some(DeleteSecretError::ResourceNotFoundException(_))
-                ) =>
-            {
-                Ok(())
-            }
-            Err(err) => Err(Error::from_sdk("deleting webhook secret", err)),
-        }
+        self.delete_now(
+            self.webhook_secret_name(tenant_id, webhook_id),
+            "deleting webhook secret",
+        )
+        .await
     }
 }
 
