@@ -58,8 +58,8 @@ async fn noisy_then_quiet(tenant_share: usize, pollers: usize) -> Timings {
         let (mut quiet_done, mut noisy_done) = (None, None);
         while quiet_done.is_none() || noisy_done.is_none() {
             assert!(
-                noisy_sent.elapsed() < Duration::from_secs(300),
-                "not done in 5 minutes"
+                noisy_sent.elapsed() < Duration::from_secs(600),
+                "not done in 10 minutes"
             );
             tokio::time::sleep(Duration::from_millis(250)).await;
             if quiet_done.is_none() {
@@ -95,13 +95,22 @@ async fn noisy_then_quiet(tenant_share: usize, pollers: usize) -> Timings {
     timings
 }
 
+/// The contract's words: the quiet batch "completes while a big one of
+/// another tenant is still running". Measured against the noisy batch's
+/// own time, not in seconds: the emulator's speed varies by machine and
+/// moto version (the same commit took from under 300 s to over 300 s for
+/// the noisy batch), and speed targets live in benchmarks. Without fair
+/// shares the quiet batch waits behind the noisy one and finishes with it.
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "its own step in scripts/test (fairness): a timing needs the emulator to itself"]
-async fn a_quiet_tenants_small_send_is_done_within_ten_seconds_behind_a_noisy_tenants_ten_thousand_fair(
+async fn a_quiet_tenants_small_send_is_done_while_a_noisy_tenants_ten_thousand_are_still_delivered_fair(
 ) {
     let timings = noisy_then_quiet(WorkerSettings::default().tenant_share, POLLERS).await;
-    assert!(timings.quiet <= 10.0, "{timings:?}");
     assert!(timings.noisy > 0.0, "the noisy batch completes too");
+    assert!(
+        timings.quiet <= timings.noisy / 10.0,
+        "the quiet batch took more than a tenth of the noisy batch's time: {timings:?}"
+    );
 }
 
 /// The same case as before issue 20 (every record of an event processed,
