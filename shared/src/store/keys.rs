@@ -93,6 +93,29 @@ pub(crate) fn activity_counter_sk(user_id: &str) -> String {
     )
 }
 
+// Topics, in the tenant's partition (so the tenant purge finds them): one
+// item per subscription, read in pages as a topic send's audience, and one
+// item per subscribed user holding their topics (a string set, capped).
+pub(crate) const TOPIC_PREFIX: &str = "TOPIC#";
+pub(crate) const USER_TOPICS_PREFIX: &str = "USER_TOPICS#";
+
+/// The sort-key prefix of `topic`'s subscriptions, in user id order.
+pub(crate) fn topic_subscriptions_prefix(topic: &str) -> String {
+    format!("{TOPIC_PREFIX}{topic}#USER#")
+}
+
+pub(crate) fn topic_subscription_sk(topic: &str, user_id: &str) -> String {
+    format!("{}{user_id}", topic_subscriptions_prefix(topic))
+}
+
+/// The item listing a user's topics. Hashed like [`counter_sk`].
+pub(crate) fn user_topics_sk(user_id: &str) -> String {
+    format!(
+        "{USER_TOPICS_PREFIX}{}",
+        hex::encode(Sha256::digest(user_id))
+    )
+}
+
 // Bulk batches and their chunks' progress and markers.
 pub(crate) fn batch_sk(batch_id: &str) -> String {
     format!("BATCH#{batch_id}")
@@ -100,6 +123,12 @@ pub(crate) fn batch_sk(batch_id: &str) -> String {
 
 pub(crate) fn chunk_sk(batch_id: &str, chunk: u32) -> String {
     format!("BATCH#{batch_id}#CHUNK#{chunk:05}")
+}
+
+/// A page of an audience batch's users, as read (topic, all users) or as
+/// sent (a scheduled list): the source of that page's chunks.
+pub(crate) fn audience_page_sk(batch_id: &str, page: u32) -> String {
+    format!("BATCH#{batch_id}#PAGE#{page:06}")
 }
 
 // Webhooks (see `webhooks.rs`).
