@@ -188,6 +188,11 @@ async fn insert_batch(env: &TestEnv, tenant_id: &str, users: usize) -> anyhow::R
             created_by: "bench".to_owned(),
             started_at: None,
             expires_at: chrono::Utc::now().timestamp() + 3600,
+            audience: None,
+            audience_pending: false,
+            send_at: None,
+            notification: None,
+            metered_key: None,
         })
         .await
         .context("inserting the batch record")?;

@@ -36,6 +36,7 @@ pub struct App {
     pub secrets: Secrets,
     pub user_tokens: UserTokenVerifier,
     pub sqs: aws_sdk_sqs::Client,
+    pub schedules: crate::schedules::Schedules,
     /// This container's notes on API keys' rate windows.
     pub rate_limiter: RateLimiter,
     /// This container's leases of tenants' rates and their pushes of the day.
@@ -139,6 +140,7 @@ impl App {
             ),
             secrets,
             sqs,
+            schedules: crate::schedules::Schedules,
             rate_limiter: RateLimiter::default(),
             tenant_limiter: TenantLimiter::default(),
             key_watch: None,

@@ -99,7 +99,15 @@ pub struct Config {
     pub metrics_namespace: String,
     /// Where webhook events go, and what receivers may be.
     pub webhooks: WebhookSettings,
+    /// `NOTIFY_SCHEDULE_AFTER_SECS`: a scheduled send this close (0 to 900
+    /// seconds; default 900) waits on the queue as a delayed message, exact
+    /// to the second; one further ahead becomes an EventBridge Scheduler
+    /// schedule (`schedules`), which fires within the minute it names.
+    pub schedule_after_secs: u32,
 }
+
+/// SQS's longest `DelaySeconds`: 15 minutes.
+pub const MAX_QUEUE_DELAY_SECS: u32 = 900;
 
 /// Webhooks' deployment settings.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -269,6 +277,7 @@ impl Config {
                 },
             },
             webhooks: WebhookSettings::from_env()?,
+            schedule_after_secs: schedule_after_secs(optional("NOTIFY_SCHEDULE_AFTER_SECS"))?,
         })
     }
 }
@@ -308,6 +317,18 @@ fn metrics_namespace(value: Option<String>) -> Result<String, ConfigError> {
             name: "NOTIFY_METRICS_NAMESPACE",
             expected:
                 "a CloudWatch namespace (letters, digits, . - _ / # : and spaces; not AWS/...)",
+        }),
+    }
+}
+
+fn schedule_after_secs(value: Option<String>) -> Result<u32, ConfigError> {
+    const NAME: &str = "NOTIFY_SCHEDULE_AFTER_SECS";
+    match count(NAME, value)? {
+        None => Ok(MAX_QUEUE_DELAY_SECS),
+        Some(secs) if secs <= MAX_QUEUE_DELAY_SECS => Ok(secs),
+        Some(_) => Err(ConfigError::Invalid {
+            name: NAME,
+            expected: "at most 900 (SQS's longest message delay)",
         }),
     }
 }
@@ -436,6 +457,7 @@ mod tests {
             providers: ProviderEndpoints::default(),
             metrics_namespace: DEFAULT_METRICS_NAMESPACE.to_owned(),
             webhooks: WebhookSettings::default(),
+            schedule_after_secs: MAX_QUEUE_DELAY_SECS,
         };
         let error = config.delivery_queue().err().map(|err| err.to_string());
         assert_eq!(

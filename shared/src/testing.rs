@@ -35,6 +35,7 @@ pub fn offline_app() -> App {
             tenant_limits: crate::model::EffectiveLimits::default(),
             providers: ProviderEndpoints::default(),
             metrics_namespace: crate::config::DEFAULT_METRICS_NAMESPACE.to_owned(),
+            schedule_after_secs: crate::config::MAX_QUEUE_DELAY_SECS,
             webhooks: crate::config::WebhookSettings::default(),
         },
         &sdk,

@@ -124,6 +124,7 @@ impl TestEnv {
             tenant_limits: notify_shared::model::EffectiveLimits::default(),
             providers,
             metrics_namespace: notify_shared::metrics::DEFAULT_NAMESPACE.to_owned(),
+            schedule_after_secs: notify_shared::config::MAX_QUEUE_DELAY_SECS,
             webhooks: notify_shared::config::WebhookSettings::default(),
         };
         let app = App::with_clients(

@@ -54,7 +54,7 @@ mod tests {
         let request: Result<BulkNotificationRequest> = json_body(&request_from_event(EVENT));
         let request = request.ok();
         assert_eq!(
-            request.as_ref().map(|r| r.target.user_ids.clone()),
+            request.as_ref().and_then(|r| r.target.user_ids.clone()),
             Some(vec!["user-123".to_owned(), "user-456".to_owned()])
         );
         assert!(request.is_some_and(|r| EncodedNotification::new(&r.notification).is_ok()));

@@ -6,14 +6,23 @@ use std::collections::{HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{DeviceRecord, WithNotification};
+use crate::model::{AudienceSource, DeviceRecord, WithNotification};
 
 /// The request's own fields; the notification fields sit next to them in
-/// the same JSON object (see [`WithNotification`]).
+/// the same JSON object (see [`WithNotification`]). Exactly one audience
+/// (`model::audience::audience_of`).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BulkTarget {
-    pub user_ids: Vec<String>,
+    #[serde(default)]
+    pub user_ids: Option<Vec<String>>,
+    #[serde(default)]
+    pub topic: Option<String>,
+    #[serde(default)]
+    pub all_users: Option<bool>,
+    /// RFC 3339; up to 30 days ahead.
+    #[serde(default)]
+    pub send_at: Option<String>,
 }
 
 /// `POST /tenants/{tenant_id}/notify/bulk` (schema `BulkNotificationRequest`).
@@ -24,20 +33,27 @@ pub type BulkNotificationRequest = WithNotification<BulkTarget>;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BulkNotificationResponse {
     pub batch_id: String,
-    /// Distinct user ids in the request.
-    pub total: u32,
+    /// Distinct user ids in the request; null for a topic or all users
+    /// until the audience has been read (the status then reports it).
+    pub total: Option<u32>,
     /// Users accepted for delivery.
     pub success: u32,
     /// Users rejected (invalid user ids); never enqueued.
     pub failed: u32,
-    /// Always `queued`.
+    /// `queued`, or `scheduled` with `send_at`.
     pub status: BatchStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub send_at: Option<String>,
 }
 
 /// Where a batch is. Derived from its counters, never stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum BatchStatus {
+    /// Waiting for its `send_at`; can be cancelled.
+    Scheduled,
+    /// Cancelled while scheduled: never delivered.
+    Cancelled,
     /// Accepted; no worker has started on it.
     Queued,
     /// Some users are settled, or a worker has started.
@@ -51,15 +67,18 @@ pub enum BatchStatus {
 /// Users are counted once settled: `delivered` (at least one device accepted
 /// the push), `failed` (rejected at the request, or no device accepted it),
 /// `no_devices`. When `status` is `done`,
-/// `delivered + failed + no_devices == total`.
+/// `delivered + failed + no_devices == total`. `total` is null while a
+/// topic's or all users' audience is still being read.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BulkStatus {
     pub batch_id: String,
     pub status: BatchStatus,
-    pub total: u32,
+    pub total: Option<u32>,
     pub delivered: u32,
     pub failed: u32,
     pub no_devices: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub send_at: Option<String>,
 }
 
 /// A batch's lifecycle as stored. Only `open` batches are delivered and
@@ -74,6 +93,10 @@ pub enum BatchState {
     /// Enqueueing failed (the caller got a 503): workers drop its chunks,
     /// the status endpoint does not know it.
     Aborted,
+    /// Its schedule is set: the audience reader opens it at `send_at`.
+    Scheduled,
+    /// Cancelled while scheduled: the reader drops it.
+    Cancelled,
 }
 
 /// The batch record: what was asked, and counters the workers add to once
@@ -104,6 +127,25 @@ pub struct Batch {
     /// Epoch seconds; DynamoDB's TTL removes the record (and its chunks'
     /// progress items) after this.
     pub expires_at: i64,
+    /// A batch whose users the worker's audience reader enqueues page by
+    /// page (a topic, all users, a scheduled list); absent for a `user_ids`
+    /// send enqueued by the request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audience: Option<AudienceSource>,
+    /// True until the reader has counted the audience's last page: the
+    /// batch is not done before, whatever its counters say.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub audience_pending: bool,
+    /// Epoch seconds of a scheduled send's `send_at`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub send_at: Option<i64>,
+    /// The notification as JSON, for the reader to build chunks from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notification: Option<String>,
+    /// The API key that made the batch: the reader's chunks carry it, so
+    /// their pushes count in its usage.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metered_key: Option<String>,
 }
 
 impl Batch {
@@ -115,8 +157,13 @@ impl Batch {
     }
 
     pub fn status(&self) -> BatchStatus {
+        match self.state {
+            BatchState::Scheduled => return BatchStatus::Scheduled,
+            BatchState::Cancelled => return BatchStatus::Cancelled,
+            _ => {}
+        }
         let settled = self.settled();
-        if settled >= self.accepted {
+        if settled >= self.accepted && !self.audience_pending {
             BatchStatus::Done
         } else if settled > 0 || self.started_at.is_some() {
             BatchStatus::Delivering
@@ -131,10 +178,20 @@ impl Batch {
         BulkStatus {
             batch_id: self.batch_id.clone(),
             status: self.status(),
-            total: self.total,
+            total: self.total_known().then_some(self.total),
             delivered: self.delivered,
             failed: self.failed.saturating_add(self.rejected),
             no_devices: self.no_devices,
+            send_at: self.send_at.map(crate::model::audience::rfc3339),
+        }
+    }
+
+    /// Whether `total` counts the whole audience: always for a list, for a
+    /// topic or all users once the reader has read its last page.
+    pub fn total_known(&self) -> bool {
+        match &self.audience {
+            Some(source) if !source.total_known_upfront() => !self.audience_pending,
+            _ => true,
         }
     }
 }
@@ -290,6 +347,11 @@ mod tests {
             created_by: "alice".to_owned(),
             started_at: None,
             expires_at: 0,
+            audience: None,
+            audience_pending: false,
+            send_at: None,
+            notification: None,
+            metered_key: None,
         }
     }
 
@@ -311,7 +373,7 @@ mod tests {
         assert_eq!(report.status, BatchStatus::Done);
         assert_eq!(report.failed, 5);
         assert_eq!(
-            report.delivered + report.failed + report.no_devices,
+            Some(report.delivered + report.failed + report.no_devices),
             report.total
         );
         let json = serde_json::to_value(&report).unwrap_or_default();

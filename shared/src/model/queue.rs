@@ -50,6 +50,29 @@ pub enum QueueMessage {
     Deliver(DeliverChunk),
     /// Delete what is left of a deleted tenant, in bounded steps.
     PurgeTenant { tenant_id: String },
+    /// Read one page of an audience batch's users and enqueue its chunks
+    /// (`service::worker::audience`). A scheduled send's first page is
+    /// what its schedule puts on the queue at `send_at`.
+    ReadAudience(ReadAudience),
+}
+
+/// One page of an audience batch. Its body never changes across
+/// redeliveries, so the page it names and the chunk numbers it starts at
+/// are stable.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReadAudience {
+    pub tenant_id: String,
+    pub batch_id: String,
+    /// The page's position, from 0.
+    pub page: u32,
+    /// The sort key the page starts after (the previous page's last);
+    /// `None` for the first page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
+    /// The number of the page's first chunk: chunks are numbered across
+    /// pages without gaps.
+    pub first_chunk: u32,
 }
 
 /// A chunk of a bulk batch: up to a few hundred users, one notification.
@@ -68,6 +91,9 @@ pub struct DeliverChunk {
 }
 
 /// The schema version this build writes (see the module documentation).
+/// The `read_audience` kind came within version 2: a worker that predates
+/// it refuses it as poison (moved to the dead-letter queue, from which the
+/// operator redrives it after the deploy), as it would at a new version.
 pub const SCHEMA_VERSION: u64 = 2;
 
 /// Fields of each kind of message, and of the parts of a notification the
@@ -81,6 +107,14 @@ const DELIVER_FIELDS: [&str; 6] = [
     "notification",
 ];
 const PURGE_FIELDS: [&str; 2] = ["kind", "tenant_id"];
+const READ_AUDIENCE_FIELDS: [&str; 6] = [
+    "kind",
+    "tenant_id",
+    "batch_id",
+    "page",
+    "after",
+    "first_chunk",
+];
 const ALERT_FIELDS: [&str; 3] = ["title", "subtitle", "body"];
 
 /// The body as this version reads it, at the `attribute`'s version (else
@@ -115,6 +149,7 @@ fn readable(mut value: Value, attribute: Option<&str>) -> Result<Value, String> 
         let known: &[&str] = match fields.get("kind").and_then(Value::as_str) {
             Some("deliver") => &DELIVER_FIELDS,
             Some("purge_tenant") => &PURGE_FIELDS,
+            Some("read_audience") => &READ_AUDIENCE_FIELDS,
             _ => return Err("unknown `kind`".to_owned()),
         };
         fields.retain(|key, _| known.contains(&key.as_str()));
@@ -162,11 +197,22 @@ impl QueueMessage {
         serde_json::to_string(self)
     }
 
+    /// The body with its version inside (`v`), for a sender that cannot set
+    /// message attributes: EventBridge Scheduler's SQS target.
+    pub fn to_versioned_body(&self) -> Result<String, serde_json::Error> {
+        let mut value = serde_json::to_value(self)?;
+        if let Some(fields) = value.as_object_mut() {
+            fields.insert("v".to_owned(), Value::from(SCHEMA_VERSION));
+        }
+        serde_json::to_string(&value)
+    }
+
     /// For logs: never the users or the notification.
     pub fn kind(&self) -> &'static str {
         match self {
             QueueMessage::Deliver(_) => "deliver",
             QueueMessage::PurgeTenant { .. } => "purge_tenant",
+            QueueMessage::ReadAudience(_) => "read_audience",
         }
     }
 
@@ -174,6 +220,7 @@ impl QueueMessage {
         match self {
             QueueMessage::Deliver(chunk) => &chunk.tenant_id,
             QueueMessage::PurgeTenant { tenant_id } => tenant_id,
+            QueueMessage::ReadAudience(page) => &page.tenant_id,
         }
     }
 }

@@ -50,6 +50,7 @@ proptest! {
             "6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f",
             accepted.accepted.clone(),
             &notification(body),
+            0,
         );
         let bodies = match bodies {
             Ok(bodies) => bodies,

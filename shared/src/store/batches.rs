@@ -181,7 +181,7 @@ impl Store {
         }
     }
 
-    /// Moves a pending batch to `to` (open or aborted); `false` when it was
+    /// Moves a pending batch to `to` (open, scheduled or aborted); `false` when it was
     /// not pending any more (or is gone). A batch already at `to` counts as
     /// moved: only the request that made the batch moves it, so that is
     /// this very write, applied by an attempt whose answer was lost (the
@@ -196,7 +196,10 @@ impl Store {
         let to = match to {
             BatchState::Open => "open",
             BatchState::Aborted => "aborted",
-            BatchState::Pending => return Ok(false),
+            BatchState::Scheduled => "scheduled",
+            // Only the reader and the cancel endpoint leave `scheduled`
+            // (`audience.rs`), and nothing returns to `pending`.
+            BatchState::Pending | BatchState::Cancelled => return Ok(false),
         };
         let request = self
             .update(key(tenant_pk(tenant_id), batch_sk(batch_id)))

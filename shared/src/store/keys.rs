@@ -97,6 +97,7 @@ pub(crate) fn activity_counter_sk(user_id: &str) -> String {
 // item per subscription, read in pages as a topic send's audience, and one
 // item per subscribed user holding their topics (a string set, capped).
 pub(crate) const TOPIC_PREFIX: &str = "TOPIC#";
+#[allow(dead_code)] // used by the topics store (merging)
 pub(crate) const USER_TOPICS_PREFIX: &str = "USER_TOPICS#";
 
 /// The sort-key prefix of `topic`'s subscriptions, in user id order.
@@ -104,11 +105,13 @@ pub(crate) fn topic_subscriptions_prefix(topic: &str) -> String {
     format!("{TOPIC_PREFIX}{topic}#USER#")
 }
 
+#[allow(dead_code)] // used by the topics store (merging)
 pub(crate) fn topic_subscription_sk(topic: &str, user_id: &str) -> String {
     format!("{}{user_id}", topic_subscriptions_prefix(topic))
 }
 
 /// The item listing a user's topics. Hashed like [`counter_sk`].
+#[allow(dead_code)] // used by the topics store (merging)
 pub(crate) fn user_topics_sk(user_id: &str) -> String {
     format!(
         "{USER_TOPICS_PREFIX}{}",

@@ -10,7 +10,7 @@
 //! | user's device   | `TENANT#{tenant}#USER#{user}` | `DEVICE#{token}` |                       |
 //! | user's device count | `TENANT#{tenant}` | `USER_DEVICES#{sha256 of user}` |                    |
 //! | idempotency     | `TENANT#{tenant}`    | `IDEMPOTENCY#{endpoint}#{sha256}` (+ `#PART#…`, see `idempotency.rs`) |  |
-//! | bulk batch      | `TENANT#{tenant}`    | `BATCH#{batch}` (+ `#CHUNK#…`, see `batches.rs`) |    |
+//! | bulk batch      | `TENANT#{tenant}`    | `BATCH#{batch}` (+ `#CHUNK#…`, see `batches.rs`; `#PAGE#…`, see `audience.rs`) |    |
 //! | key usage hour  | `USAGE#KEY#{key}`    | `HOUR#{yyyy-mm-ddThh}` (counts and rate window, see `key_windows.rs`; TTL 91 days) | |
 //! | key rates sum   | `TENANT#{tenant}`    | `KEY_RATES` (see `key_rates.rs`) |  |
 //! | retired key     | `TENANT#{tenant}`    | `RETIRED_KEY#{key}` (TTL 91 days) |  |
@@ -24,6 +24,7 @@
 //! the tests create tables from it.
 
 mod api_keys;
+mod audience;
 mod batches;
 mod devices;
 mod digests;
@@ -38,6 +39,7 @@ mod tenant_days;
 mod tenants;
 mod webhooks;
 
+pub use audience::{AudiencePage, PageCount, AUDIENCE_PAGE_USERS};
 pub use batches::CountResult;
 #[cfg(feature = "testing")]
 pub use devices::device_counter_item;

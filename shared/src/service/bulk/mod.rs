@@ -40,17 +40,24 @@ use crate::app::App;
 use crate::auth::Caller;
 use crate::clock::{now_epoch_seconds, now_rfc3339};
 use crate::error::{Error, Result};
+use crate::model::audience::{audience_of, send_time};
 use crate::model::{
-    Batch, BatchState, BatchStatus, BulkNotificationRequest, BulkNotificationResponse, BulkStatus,
+    Audience, Batch, BatchState, BatchStatus, BulkNotificationRequest, BulkNotificationResponse,
+    BulkStatus, BulkTarget, Notification,
 };
 use crate::push::EncodedNotification;
 use crate::service::queue_schema::{
     key_attribute, schema_attribute, KEY_ATTRIBUTE, SCHEMA_ATTRIBUTE,
 };
+use audience::AudienceStart;
 
+mod audience;
+mod cancel;
 mod plan;
 mod results;
 
+pub use audience::{list_pages, page_chunks, send_page};
+pub use cancel::cancel_bulk;
 pub use plan::{
     pack, plan_batch, plan_calls, plan_chunks, recipients, BulkPlan, PackLimits, Recipients,
     BATCH_RETENTION_SECS, MAX_MESSAGE_BYTES, MAX_SEND_BATCH_BYTES, MAX_USERS_PER_CHUNK,
@@ -63,14 +70,23 @@ const SEND_CONCURRENCY: usize = 4;
 /// Re-sends of entries SQS reported as failed within a successful call.
 const ENTRY_RETRIES: u32 = 3;
 
-/// `POST /tenants/{tenant_id}/notify/bulk` after authorisation.
+/// `POST /tenants/{tenant_id}/notify/bulk` after authorisation: a list of
+/// users now (enqueued here), or an audience or a time (the worker's
+/// audience reader enqueues it: `audience.rs`).
 pub async fn send_bulk(
     app: &App,
     tenant_id: &str,
     caller: &Caller,
     request: BulkNotificationRequest,
 ) -> Result<BulkNotificationResponse> {
-    let recipients = recipients(request.target.user_ids)?;
+    let BulkTarget {
+        user_ids,
+        topic,
+        all_users,
+        send_at,
+    } = request.target;
+    let audience = audience_of(user_ids, topic, all_users)?;
+    let send_at = send_time(send_at.as_deref(), now_epoch_seconds())?;
     let notification = request.notification;
     // 400/413 before anything is written, whatever platforms the users have.
     EncodedNotification::new(&notification)?;
@@ -79,38 +95,50 @@ pub async fn send_bulk(
         .config
         .delivery_queue()
         .map_err(|err| Error::internal("sending bulk notification", err))?;
+    match (audience, send_at) {
+        (Audience::Users(user_ids), None) => {
+            let recipients = recipients(user_ids)?;
+            send_list_now(app, tenant_id, caller, recipients, &notification, queue_url).await
+        }
+        (audience, send_at) => {
+            let start = AudienceStart {
+                audience,
+                send_at,
+                notification: &notification,
+                queue_url,
+            };
+            audience::start(app, tenant_id, caller, start).await
+        }
+    }
+}
 
+/// A list of users, now: planned, recorded and enqueued by this request.
+async fn send_list_now(
+    app: &App,
+    tenant_id: &str,
+    caller: &Caller,
+    recipients: Recipients,
+    notification: &Notification,
+    queue_url: &str,
+) -> Result<BulkNotificationResponse> {
     let batch_id = uuid::Uuid::new_v4().to_string();
     let BulkPlan { batch, bodies } = plan_batch(
         tenant_id,
         &batch_id,
         caller.actor(),
         recipients,
-        &notification,
+        notification,
         now_rfc3339(),
         now_epoch_seconds(),
     )?;
     let (total, accepted, rejected) = (batch.total, batch.accepted, batch.rejected);
     app.store.insert_batch(&batch).await?;
-
-    if let Err(err) = enqueue(&app.sqs, queue_url, tenant_id, &bodies).await {
-        match app
-            .store
-            .settle_batch_state(tenant_id, &batch_id, BatchState::Aborted)
-            .await
-        {
-            Ok(_) => tracing::warn!(tenant_id, batch_id, "enqueueing failed; batch aborted"),
-            Err(abort) => tracing::error!(
-                tenant_id,
-                batch_id,
-                error = %abort,
-                "enqueueing failed and the batch could not be marked aborted; it stays pending"
-            ),
-        }
-        // Whatever the cause, the batch was not accepted and a retry is safe.
-        return Err(err.into_unavailable());
+    let key = crate::limits::metered_key_id();
+    let enqueued = enqueue(&app.sqs, queue_url, tenant_id, &bodies, key.as_deref()).await;
+    if let Err(err) = enqueued {
+        return Err(abort_batch(app, tenant_id, &batch_id, err).await);
     }
-    open_batch(app, tenant_id, &batch_id).await?;
+    open_batch(app, tenant_id, &batch_id, BatchState::Open).await?;
     tracing::info!(
         tenant_id,
         batch_id,
@@ -122,26 +150,43 @@ pub async fn send_bulk(
     );
     Ok(BulkNotificationResponse {
         batch_id,
-        total,
+        total: Some(total),
         success: accepted,
         failed: rejected,
         status: BatchStatus::Queued,
+        send_at: None,
     })
 }
 
-/// Turns the enqueued batch `open`, so that workers deliver it. When the
-/// write fails, the batch is settled rather than left in doubt (its answer
-/// may have been lost after it was applied): aborted while still pending,
-/// so that nothing is delivered and a retry is safe (503); found open, it is
-/// accepted (200). Only when neither can be told does the request end
-/// [`Error::Unsettled`], which keeps its `Idempotency-Key` from running
-/// again.
-async fn open_batch(app: &App, tenant_id: &str, batch_id: &str) -> Result<()> {
-    let failure = match app
+/// The batch could not be enqueued or scheduled: aborted (nothing of it is
+/// delivered), and the caller gets 503 for `err`, whatever its cause: the
+/// batch was not accepted and a retry is safe.
+async fn abort_batch(app: &App, tenant_id: &str, batch_id: &str, err: Error) -> Error {
+    match app
         .store
-        .settle_batch_state(tenant_id, batch_id, BatchState::Open)
+        .settle_batch_state(tenant_id, batch_id, BatchState::Aborted)
         .await
     {
+        Ok(_) => tracing::warn!(tenant_id, batch_id, "enqueueing failed; batch aborted"),
+        Err(abort) => tracing::error!(
+            tenant_id,
+            batch_id,
+            error = %abort,
+            "enqueueing failed and the batch could not be marked aborted; it stays pending"
+        ),
+    }
+    err.into_unavailable()
+}
+
+/// Turns the enqueued (or scheduled) batch `to` (open or scheduled), so
+/// that workers deliver it. When the write fails, the batch is settled
+/// rather than left in doubt (its answer may have been lost after it was
+/// applied): aborted while still pending, so that nothing is delivered and
+/// a retry is safe (503); found at `to`, it is accepted (200). Only when
+/// neither can be told does the request end [`Error::Unsettled`], which
+/// keeps its `Idempotency-Key` from running again.
+async fn open_batch(app: &App, tenant_id: &str, batch_id: &str, to: BatchState) -> Result<()> {
+    let failure = match app.store.settle_batch_state(tenant_id, batch_id, to).await {
         Ok(true) => return Ok(()),
         // Aborted or gone (the tenant is being deleted): its chunks deliver
         // nothing.
@@ -162,7 +207,7 @@ async fn open_batch(app: &App, tenant_id: &str, batch_id: &str) -> Result<()> {
         Ok(true) => Err(failure.into_unavailable()),
         // Not pending: open (the failed write was applied after all) or gone.
         Ok(false) => match app.store.get_batch(tenant_id, batch_id).await {
-            Ok(Some(batch)) if batch.state == BatchState::Open => Ok(()),
+            Ok(Some(batch)) if batch.state == to => Ok(()),
             Ok(_) => Err(failure.into_unavailable()),
             Err(err) => Err(Error::unsettled("opening batch", err)),
         },
@@ -171,17 +216,20 @@ async fn open_batch(app: &App, tenant_id: &str, batch_id: &str) -> Result<()> {
 }
 
 /// Sends every body of `tenant_id`'s batch; `Err` (503 or 500) as soon as
-/// one cannot be sent. Returns the number of `SendMessageBatch` calls made.
+/// one cannot be sent. `key_id`: the API key whose pushes these are (the
+/// worker counts them in its usage). Returns the number of
+/// `SendMessageBatch` calls made.
 pub async fn enqueue(
     sqs: &aws_sdk_sqs::Client,
     queue_url: &str,
     tenant_id: &str,
     bodies: &[String],
+    key_id: Option<&str>,
 ) -> Result<usize> {
     // Owned indices: a closure over borrowed ones would make the future !Send.
-    let sends = plan_calls(bodies)
-        .into_iter()
-        .map(|indices| async move { send_call(sqs, queue_url, tenant_id, bodies, &indices).await });
+    let sends = plan_calls(bodies).into_iter().map(|indices| async move {
+        send_call(sqs, queue_url, tenant_id, bodies, &indices, key_id).await
+    });
     let mut results = futures::stream::iter(sends).buffer_unordered(SEND_CONCURRENCY);
     let mut made = 0;
     while let Some(result) = results.next().await {
@@ -198,14 +246,12 @@ async fn send_call(
     tenant_id: &str,
     bodies: &[String],
     indices: &[usize],
+    key_id: Option<&str>,
 ) -> Result<usize> {
     let mut pending: Vec<usize> = indices.to_vec();
     let mut calls = 0;
     let schema = schema_attribute()?;
-    // The key the request was made with: the worker's pushes count in its usage.
-    let key = crate::limits::metered_key_id()
-        .map(|key_id| key_attribute(&key_id))
-        .transpose()?;
+    let key = key_id.map(key_attribute).transpose()?;
     for attempt in 0..=ENTRY_RETRIES {
         if attempt > 0 {
             tokio::time::sleep(Duration::from_millis(50 << attempt)).await;
@@ -289,7 +335,12 @@ async fn reported_batch(app: &App, tenant_id: &str, batch_id: &str) -> Result<Ba
     app.store
         .get_batch(tenant_id, &parsed.hyphenated().to_string())
         .await?
-        .filter(|batch| batch.state == BatchState::Open)
+        .filter(|batch| {
+            matches!(
+                batch.state,
+                BatchState::Open | BatchState::Scheduled | BatchState::Cancelled
+            )
+        })
         .ok_or_else(not_found)
 }
 

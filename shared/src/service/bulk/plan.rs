@@ -80,12 +80,14 @@ pub fn recipients(user_ids: Vec<String>) -> Result<Recipients> {
 }
 
 /// Splits the users into queue messages: at most [`MAX_USERS_PER_CHUNK`]
-/// users and [`MAX_MESSAGE_BYTES`] of body each.
+/// users and [`MAX_MESSAGE_BYTES`] of body each, numbered from
+/// `first_chunk` (an audience page's chunks follow the previous page's).
 pub fn plan_chunks(
     tenant_id: &str,
     batch_id: &str,
     user_ids: Vec<String>,
     notification: &Notification,
+    first_chunk: u32,
 ) -> Result<Vec<String>> {
     let encode = |chunk: u32, user_ids: Vec<String>| {
         QueueMessage::Deliver(DeliverChunk {
@@ -119,7 +121,7 @@ pub fn plan_chunks(
     let bodies = pack(sized, limits)
         .into_iter()
         .enumerate()
-        .map(|(chunk, user_ids)| encode(count(chunk), user_ids))
+        .map(|(chunk, user_ids)| encode(first_chunk.saturating_add(count(chunk)), user_ids))
         .collect::<Result<Vec<_>>>()?;
     if let Some(body) = bodies
         .iter()
@@ -212,7 +214,7 @@ pub fn plan_batch(
     let total = recipients.total();
     let accepted = count(recipients.accepted.len());
     let rejected = recipients.rejected;
-    let bodies = plan_chunks(tenant_id, batch_id, recipients.accepted, notification)?;
+    let bodies = plan_chunks(tenant_id, batch_id, recipients.accepted, notification, 0)?;
     let batch = Batch {
         batch_id: batch_id.to_owned(),
         tenant_id: tenant_id.to_owned(),
@@ -228,6 +230,11 @@ pub fn plan_batch(
         created_by: actor.to_owned(),
         started_at: None,
         expires_at: now_secs + BATCH_RETENTION_SECS,
+        audience: None,
+        audience_pending: false,
+        send_at: None,
+        notification: None,
+        metered_key: None,
     };
     Ok(BulkPlan { batch, bodies })
 }
@@ -291,7 +298,7 @@ mod tests {
 
     #[test]
     fn ten_thousand_ordinary_users_take_20_messages_in_2_calls() {
-        let bodies = plan_chunks("tnt_x", "b", ids(MAX_USER_IDS), &hello()).unwrap_or_default();
+        let bodies = plan_chunks("tnt_x", "b", ids(MAX_USER_IDS), &hello(), 0).unwrap_or_default();
         assert_eq!(bodies.len(), 20);
         let calls = plan_calls(&bodies);
         assert_eq!(calls.len(), 2);
@@ -387,7 +394,7 @@ mod tests {
         let long: Vec<String> = (0..2000)
             .map(|i| format!("{i:04}{}", "😀".repeat(252)))
             .collect();
-        let bodies = plan_chunks("tnt_x", "b", long, &hello()).unwrap_or_default();
+        let bodies = plan_chunks("tnt_x", "b", long, &hello(), 0).unwrap_or_default();
         assert!(bodies.len() > 30);
         assert!(bodies.iter().all(|body| body.len() <= MAX_MESSAGE_BYTES));
         for call in plan_calls(&bodies) {

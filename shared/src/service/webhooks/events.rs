@@ -215,10 +215,11 @@ mod tests {
         let status = BulkStatus {
             batch_id: "6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f".to_owned(),
             status: BatchStatus::Done,
-            total: 3,
+            total: Some(3),
             delivered: 2,
             failed: 1,
             no_devices: 0,
+            send_at: None,
         };
         let first = Event::batch_completed("tnt_a", &status, "2026-12-07T10:00:00Z");
         let again = Event::batch_completed("tnt_a", &status, "2026-12-07T10:05:00Z");

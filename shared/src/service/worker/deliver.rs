@@ -129,8 +129,9 @@ impl Worker {
         };
         match batch.state {
             BatchState::Open => {}
-            BatchState::Aborted => {
-                tracing::info!("batch aborted at enqueueing; chunk dropped");
+            // Chunks of a scheduled batch exist only once it is open.
+            BatchState::Aborted | BatchState::Cancelled | BatchState::Scheduled => {
+                tracing::info!(state = ?batch.state, "batch not to be delivered; chunk dropped");
                 return Ok(Admission::Done(Verdict::Done));
             }
             BatchState::Pending => {

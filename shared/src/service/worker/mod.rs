@@ -49,6 +49,11 @@
 //! Before an event's records are processed, each tenant's beyond its share
 //! of the invocation are set aside to the back of the queue: see [`fair`].
 //!
+//! # `read_audience`: one page of an audience batch
+//!
+//! A topic's subscribers, all users, or a scheduled list, a page at a time:
+//! see [`audience`].
+//!
 //! # `purge_tenant`
 //!
 //! Goes on with a tenant's deletion: its partition in bounded steps for a
@@ -56,6 +61,7 @@
 //! secret and its tombstone. A purge for a live tenant (no tombstone) is
 //! refused (logged and dropped): it can only be a mistake.
 
+mod audience;
 pub mod chain;
 mod deliver;
 pub mod fair;
@@ -402,6 +408,15 @@ impl Worker {
             QueueMessage::PurgeTenant { tenant_id } => {
                 let span = tracing::info_span!("purge_tenant", tenant_id = %tenant_id);
                 tracing::Instrument::instrument(self.purge(&tenant_id, body, meta), span).await
+            }
+            QueueMessage::ReadAudience(page) => {
+                let span = tracing::info_span!(
+                    "read_audience",
+                    tenant_id = %page.tenant_id,
+                    batch_id = %page.batch_id,
+                    page = page.page
+                );
+                tracing::Instrument::instrument(self.read_audience(page, meta), span).await
             }
         };
         result.unwrap_or_else(|err| {

@@ -214,7 +214,7 @@ async fn client(
         }
         assert_eq!(status, 200, "send: {sent}");
 
-        if round % 3 == 0 {
+        if round.is_multiple_of(3) {
             // The other tenant's devices and sends, with this tenant's key.
             let probes = [
                 (

@@ -23,6 +23,11 @@ async fn a_chunk_of_a_batch_still_being_enqueued_waits_for_it() {
         created_by: "owner".to_owned(),
         started_at: None,
         expires_at: chrono::Utc::now().timestamp() + 3600,
+        audience: None,
+        audience_pending: false,
+        send_at: None,
+        notification: None,
+        metered_key: None,
     };
     rig.env
         .app
