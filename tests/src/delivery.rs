@@ -289,6 +289,15 @@ impl BulkRig {
         parts(&notify_bulk_status::handle(&self.env.app, request.build()).await)
     }
 
+    /// `DELETE .../notify/bulk/{batch_id}` as the owner.
+    pub async fn cancel(&self, batch_id: &str) -> (u16, Value) {
+        let request = call("DELETE", "/tenants/{tenant_id}/notify/bulk/{batch_id}")
+            .param("tenant_id", &self.tenant_id)
+            .param("batch_id", batch_id)
+            .bearer(&self.owner);
+        parts(&notify_bulk_cancel::handle(&self.env.app, request.build()).await)
+    }
+
     /// One receive → invoke → acknowledge round; `None` when the queue
     /// stayed empty for `wait`.
     pub async fn round(&self, wait: Duration) -> Option<Round> {

@@ -6,6 +6,7 @@
 mod api_keys;
 mod apns_connections;
 mod apns_push_types;
+mod audience;
 mod bad_input;
 mod bulk;
 mod bulk_results;

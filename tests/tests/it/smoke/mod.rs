@@ -3,6 +3,7 @@
 //! `scripts/test` runs it between `scripts/dev up --detach` and
 //! `scripts/dev down`, with the exports of `scripts/dev env`.
 
+mod audiences;
 mod faults;
 mod load;
 mod webpush;
