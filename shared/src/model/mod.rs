@@ -12,6 +12,7 @@ pub mod queue;
 pub mod sqs_text;
 pub mod tenant;
 pub mod tenant_limits;
+pub mod topic;
 pub mod usage;
 pub mod webhook;
 pub mod whole_number;
@@ -30,6 +31,9 @@ pub use push_type::{PushType, TokenType};
 pub use queue::{DeliverChunk, QueueMessage};
 pub use tenant::{CreateTenantRequest, Tenant, TenantList, UpdateTenantRequest, WebPushSettings};
 pub use tenant_limits::{EffectiveLimits, TenantLimits};
+pub use topic::{
+    TopicList, TopicSubscribed, TopicSubscribersRequest, TopicUnsubscribed, MAX_TOPICS_PER_USER,
+};
 pub use usage::{KeyUsage, TenantUsage, UsageBucket};
 pub use webhook::{
     CreateWebhookRequest, CreatedWebhook, EventType, Webhook, WebhookAttempt, WebhookDeleted,
