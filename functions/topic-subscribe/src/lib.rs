@@ -48,7 +48,9 @@ mod tests {
         assert_eq!(topic.as_deref(), Some("sports"));
         assert!(validate_topic("sports").is_ok());
         let request: Result<TopicSubscribersRequest> = json_body(&req);
-        let user_ids = request.and_then(TopicSubscribersRequest::distinct_user_ids).ok();
+        let user_ids = request
+            .and_then(TopicSubscribersRequest::distinct_user_ids)
+            .ok();
         assert_eq!(
             user_ids,
             Some(vec!["user-123".to_owned(), "user-456".to_owned()])

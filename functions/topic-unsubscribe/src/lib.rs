@@ -45,10 +45,7 @@ mod tests {
         assert_eq!(req.method().as_str(), "DELETE");
         assert_eq!(path_param(&req, "topic").ok().as_deref(), Some("sports"));
         let request: Result<TopicSubscribersRequest> = json_body(&req);
-        assert_eq!(
-            request.ok().map(|request| request.user_ids.len()),
-            Some(2)
-        );
+        assert_eq!(request.ok().map(|request| request.user_ids.len()), Some(2));
     }
 
     #[tokio::test]

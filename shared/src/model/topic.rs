@@ -120,10 +120,27 @@ mod tests {
 
     #[test]
     fn topic_names_are_1_to_100_characters_of_letters_digits_underscore_dot_and_dash() {
-        for good in ["sports", "a", "News_2026.eu-west", "...", ".a", &"x".repeat(100)] {
+        for good in [
+            "sports",
+            "a",
+            "News_2026.eu-west",
+            "...",
+            ".a",
+            &"x".repeat(100),
+        ] {
             assert!(validate_topic(good).is_ok(), "{good:?}");
         }
-        for bad in ["", &"x".repeat(101), "a/b", "é", "a b", "a#b", "a%2Fb", ".", ".."] {
+        for bad in [
+            "",
+            &"x".repeat(101),
+            "a/b",
+            "é",
+            "a b",
+            "a#b",
+            "a%2Fb",
+            ".",
+            "..",
+        ] {
             assert!(refused(bad).contains("`topic`"), "{bad:?}");
         }
     }
@@ -141,7 +158,10 @@ mod tests {
     fn one_to_a_thousand_user_ids_are_taken_and_more_or_none_are_refused_naming_user_ids() {
         let ids = |count: usize| (0..count).map(|n| format!("u{n}")).collect::<Vec<_>>();
         assert_eq!(
-            request(ids(1000)).distinct_user_ids().map(|ids| ids.len()).ok(),
+            request(ids(1000))
+                .distinct_user_ids()
+                .map(|ids| ids.len())
+                .ok(),
             Some(1000)
         );
         for count in [0, 1001] {
@@ -181,7 +201,9 @@ mod tests {
         };
         assert_eq!(
             serde_json::to_value(subscribed).ok(),
-            Some(serde_json::json!({"topic": "sports", "subscribed": 2, "too_many_topics": ["u3"]}))
+            Some(
+                serde_json::json!({"topic": "sports", "subscribed": 2, "too_many_topics": ["u3"]})
+            )
         );
         let unsubscribed = TopicUnsubscribed {
             topic: "sports".to_owned(),

@@ -170,7 +170,10 @@ mod tests {
             }
         })
         .await;
-        assert_eq!(outcome.err().map(|err| err.to_string()), Some("u7".to_owned()));
+        assert_eq!(
+            outcome.err().map(|err| err.to_string()),
+            Some("u7".to_owned())
+        );
     }
 
     #[tokio::test]

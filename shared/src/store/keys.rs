@@ -219,7 +219,10 @@ mod tests {
         assert!(hashed.len() <= 1024, "{} bytes", hashed.len());
         assert!(hashed.starts_with(&topic_subscriptions_prefix(&topic)));
         assert!(hashed.contains('\u{1}'));
-        assert_ne!(hashed, topic_subscription_sk(&topic, &"\u{1F600}".repeat(255)));
+        assert_ne!(
+            hashed,
+            topic_subscription_sk(&topic, &"\u{1F600}".repeat(255))
+        );
         let fits = "a".repeat(MAX_USER_IN_TOPIC_KEY);
         assert!(topic_subscription_sk(&topic, &fits).len() <= 1024);
         assert!(topic_subscription_sk(&topic, &fits).ends_with(&fits));
