@@ -46,7 +46,7 @@ mod tests {
         let req = request_from_event(EVENT);
         let topic = path_param(&req, "topic").ok();
         assert_eq!(topic.as_deref(), Some("sports"));
-        assert!(validate_topic("sports").is_ok());
+        assert!(topic.is_some_and(|topic| validate_topic(&topic).is_ok()));
         let request: Result<TopicSubscribersRequest> = json_body(&req);
         let user_ids = request
             .and_then(TopicSubscribersRequest::distinct_user_ids)

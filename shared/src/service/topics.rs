@@ -107,10 +107,16 @@ where
     F: Fn(&'u str) -> Fut,
     Fut: Future<Output = Result<T>>,
 {
-    let writes = user_ids.iter().enumerate().map(|(index, user_id)| {
-        let written = write(user_id);
-        async move { written.await.map(|outcome| (index, outcome)) }
-    });
+    // Built up front: a stream that maps borrowed ids lazily makes the
+    // handler's future fail to be `Send` (a closure over a borrow).
+    let writes: Vec<_> = user_ids
+        .iter()
+        .enumerate()
+        .map(|(index, user_id)| {
+            let written = write(user_id);
+            async move { written.await.map(|outcome| (index, outcome)) }
+        })
+        .collect();
     let mut outcomes: Vec<(usize, T)> = futures::stream::iter(writes)
         .buffer_unordered(USERS_IN_FLIGHT)
         .try_collect()
