@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::AttributeValue;
 use notify_shared::model::MAX_TOPICS_PER_USER;
 use notify_shared::store::Subscription;
+use notify_shared::Error;
 use notify_tests::delivery::ios_token;
 use notify_tests::faults::DynamoDbKeys;
 use notify_tests::flows::{
@@ -357,10 +358,18 @@ async fn deleting_the_tenant_leaves_no_topic_item() {
     let dump = assert_nothing_left_of(&t.env, &t.tenant_id).await;
     assert!(!dump.contains("TOPIC#"), "{dump}");
     assert!(!dump.contains("USER_TOPICS#"), "{dump}");
-    // And nothing can be subscribed to it any more.
+    // And nothing can be subscribed to it any more, even by a request
+    // authorised before the deletion (its transaction checks the tenant).
     let (status, _) = topics.subscribe("sports", &["u3"]).await;
     assert_eq!(status, 404);
-    assert!(!t.env.table_dump().await.contains("TOPIC#"));
+    let late = t
+        .env
+        .app
+        .store
+        .subscribe_to_topic(&t.tenant_id, "sports", "u3")
+        .await;
+    assert!(matches!(late, Err(Error::NotFound(_))), "{late:?}");
+    assert_nothing_left_of(&t.env, &t.tenant_id).await;
 }
 
 /// Every byte as `%XX`, as a client escapes a path segment.
