@@ -106,9 +106,9 @@ const MAX_USER_IN_TOPIC_KEY: usize = 900;
 /// character: no valid user id has one, so no verbatim id can alias a hash.
 const HASHED_USER_MARK: char = '\u{1}';
 
-/// The sort-key prefix of `topic`'s subscriptions, in user id order (a
-/// hashed user id last). Read the user from the item's `user_id`, never
-/// from the key.
+/// The sort-key prefix of `topic`'s subscriptions, in user id order (hashed
+/// user ids first: their mark sorts before any character). Read the user
+/// from the item's `user_id`, never from the key.
 pub(crate) fn topic_subscriptions_prefix(topic: &str) -> String {
     format!("{TOPIC_PREFIX}{topic}#USER#")
 }
