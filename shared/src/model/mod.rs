@@ -33,6 +33,9 @@ pub use push_type::{PushType, TokenType};
 pub use queue::{DeliverChunk, QueueMessage, ReadAudience};
 pub use tenant::{CreateTenantRequest, Tenant, TenantList, UpdateTenantRequest, WebPushSettings};
 pub use tenant_limits::{EffectiveLimits, TenantLimits};
+pub use topic::{
+    TopicList, TopicSubscribed, TopicSubscribersRequest, TopicUnsubscribed, MAX_TOPICS_PER_USER,
+};
 pub use usage::{KeyUsage, TenantUsage, UsageBucket};
 pub use webhook::{
     CreateWebhookRequest, CreatedWebhook, EventType, Webhook, WebhookAttempt, WebhookDeleted,

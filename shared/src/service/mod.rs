@@ -9,6 +9,7 @@ pub mod idempotency;
 pub mod queue_schema;
 pub mod sending;
 pub mod tenants;
+pub mod topics;
 pub mod usage;
 pub mod user_verification;
 pub mod webhooks;

@@ -97,21 +97,35 @@ pub(crate) fn activity_counter_sk(user_id: &str) -> String {
 // item per subscription, read in pages as a topic send's audience, and one
 // item per subscribed user holding their topics (a string set, capped).
 pub(crate) const TOPIC_PREFIX: &str = "TOPIC#";
-#[allow(dead_code)] // used by the topics store (merging)
 pub(crate) const USER_TOPICS_PREFIX: &str = "USER_TOPICS#";
+/// Longest user id kept verbatim in a subscription's sort key: with the
+/// prefix and a topic of 100 characters the key stays under DynamoDB's
+/// 1024 bytes, while a user id of 256 characters may take 1024 bytes.
+const MAX_USER_IN_TOPIC_KEY: usize = 900;
+/// Marks a hashed user id in a subscription's sort key. A control
+/// character: no valid user id has one, so no verbatim id can alias a hash.
+const HASHED_USER_MARK: char = '\u{1}';
 
-/// The sort-key prefix of `topic`'s subscriptions, in user id order.
+/// The sort-key prefix of `topic`'s subscriptions, in user id order (hashed
+/// user ids first: their mark sorts before any character). Read the user
+/// from the item's `user_id`, never from the key.
 pub(crate) fn topic_subscriptions_prefix(topic: &str) -> String {
     format!("{TOPIC_PREFIX}{topic}#USER#")
 }
 
-#[allow(dead_code)] // used by the topics store (merging)
 pub(crate) fn topic_subscription_sk(topic: &str, user_id: &str) -> String {
-    format!("{}{user_id}", topic_subscriptions_prefix(topic))
+    let prefix = topic_subscriptions_prefix(topic);
+    if user_id.len() <= MAX_USER_IN_TOPIC_KEY {
+        format!("{prefix}{user_id}")
+    } else {
+        format!(
+            "{prefix}{HASHED_USER_MARK}sha256:{}",
+            hex::encode(Sha256::digest(user_id))
+        )
+    }
 }
 
 /// The item listing a user's topics. Hashed like [`counter_sk`].
-#[allow(dead_code)] // used by the topics store (merging)
 pub(crate) fn user_topics_sk(user_id: &str) -> String {
     format!(
         "{USER_TOPICS_PREFIX}{}",
@@ -192,6 +206,26 @@ mod tests {
         let hashed = device_sk(&long);
         assert!(hashed.starts_with("DEVICE#sha256:") && hashed.len() == 78);
         assert_ne!(hashed, device_sk(&"a".repeat(4095)));
+    }
+
+    #[test]
+    fn subscription_keys_fit_dynamodbs_limit_and_hashed_ones_alias_no_user_id() {
+        let topic = "t".repeat(100);
+        let short = topic_subscription_sk(&topic, "u#1");
+        assert_eq!(short, format!("TOPIC#{topic}#USER#u#1"));
+        // 256 characters of 4 bytes each: the longest user id there is.
+        let longest = "\u{1F600}".repeat(256);
+        let hashed = topic_subscription_sk(&topic, &longest);
+        assert!(hashed.len() <= 1024, "{} bytes", hashed.len());
+        assert!(hashed.starts_with(&topic_subscriptions_prefix(&topic)));
+        assert!(hashed.contains('\u{1}'));
+        assert_ne!(
+            hashed,
+            topic_subscription_sk(&topic, &"\u{1F600}".repeat(255))
+        );
+        let fits = "a".repeat(MAX_USER_IN_TOPIC_KEY);
+        assert!(topic_subscription_sk(&topic, &fits).len() <= 1024);
+        assert!(topic_subscription_sk(&topic, &fits).ends_with(&fits));
     }
 
     #[test]

@@ -17,6 +17,8 @@
 //! | tenant device count | `TENANT#{tenant}` | `TENANT_DEVICES` (see `devices/tenant_count.rs`) |   |
 //! | webhook         | `TENANT#{tenant}`    | `WEBHOOK#{wh}` (+ `WEBHOOK_COUNT`, `WEBHOOK_DELIVERY#{wh}#…`, `WEBHOOK_EVENT#…`, `WEBHOOK_GATE#…`, see `webhooks.rs`) | |
 //! | tenant day      | `USAGE#TENANT#{tenant}` | `DAY#{yyyy-mm-dd}` (pushes and leased request window, see `tenant_days.rs`; TTL 91 days) | |
+//! | topic subscription | `TENANT#{tenant}` | `TOPIC#{topic}#USER#{user}` (see `topics.rs`)  |                |
+//! | user's topics   | `TENANT#{tenant}`    | `USER_TOPICS#{sha256 of user}` (a string set, capped; see `topics.rs`) |  |
 //!
 //! Key builders and prefixes live in `keys.rs`, the DynamoDB call ceremony
 //! (conditional writes, transactions, consistent reads, paginated queries)
@@ -37,6 +39,7 @@ mod progress_parts;
 mod purge;
 mod tenant_days;
 mod tenants;
+mod topics;
 mod webhooks;
 
 pub use audience::{AudiencePage, PageCount, AUDIENCE_PAGE_USERS};
@@ -49,6 +52,7 @@ pub use key_windows::{HourUsage, UsageDelta, WindowOutcome};
 pub use purge::PurgeProgress;
 pub use tenant_days::TenantLease;
 pub use tenants::TenantRecord;
+pub use topics::Subscription;
 pub use webhooks::WEBHOOK_LOG_TTL_SECS;
 
 use aws_sdk_dynamodb::Client;

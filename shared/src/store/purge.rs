@@ -21,8 +21,8 @@ pub struct PurgeProgress {
 
 impl Store {
     /// Deletes up to about `limit` items of a (deleted) tenant: everything
-    /// under PK `TENANT#{tenant_id}` (device counters and the user
-    /// verification marker included), plus the items derived from them (user
+    /// under PK `TENANT#{tenant_id}` (device counters, topic subscriptions,
+    /// users' topics and the user verification marker included), plus the items derived from them (user
     /// index items of devices, lookup items of API keys). Derived items go
     /// first, so an interrupted purge leaves nothing it cannot find again.
     /// Call again until `complete`.

@@ -13,6 +13,7 @@ use aws_sdk_dynamodb::operation::delete_item::DeleteItemInput;
 use aws_sdk_dynamodb::operation::get_item::GetItemInput;
 use aws_sdk_dynamodb::operation::put_item::PutItemInput;
 use aws_sdk_dynamodb::operation::query::QueryInput;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsInput;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemInput;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_smithy_types::config_bag::ConfigBag;
@@ -89,9 +90,10 @@ const MAX_PARTITION_KEY_BYTES: usize = 2048;
 const MAX_SORT_KEY_BYTES: usize = 1024;
 
 /// Records the key values of every DynamoDB request (`PK` and `SK` of the
-/// keys and items it names, and a query's expression values), and fails a
-/// request whose key is over DynamoDB's size limits before it is sent, as
-/// DynamoDB answers it (`ValidationException`) and the emulator does not.
+/// keys and items it names, a transaction's included, and a query's
+/// expression values), and fails a request whose key is over DynamoDB's
+/// size limits before it is sent, as DynamoDB answers it
+/// (`ValidationException`) and the emulator does not.
 #[derive(Debug, Clone, Default)]
 pub struct DynamoDbKeys(Arc<Mutex<Vec<String>>>);
 
@@ -112,6 +114,17 @@ fn key_values(item: &HashMap<String, AttributeValue>) -> (Option<String>, Option
         _ => None,
     };
     (text("PK"), text("SK"))
+}
+
+/// The key (or item) one transaction item names.
+fn transact_key(
+    item: &aws_sdk_dynamodb::types::TransactWriteItem,
+) -> Option<&HashMap<String, AttributeValue>> {
+    item.put()
+        .map(|put| put.item())
+        .or_else(|| item.update().map(|update| update.key()))
+        .or_else(|| item.delete().map(|delete| delete.key()))
+        .or_else(|| item.condition_check().map(|check| check.key()))
 }
 
 impl Hooks for DynamoDbKeys {
@@ -139,6 +152,15 @@ impl Hooks for DynamoDbKeys {
                 .and_then(|op| op.item()),
         ];
         keys.extend(single.into_iter().flatten().map(key_values));
+        if let Some(transaction) = input.downcast_ref::<TransactWriteItemsInput>() {
+            keys.extend(
+                transaction
+                    .transact_items()
+                    .iter()
+                    .filter_map(transact_key)
+                    .map(key_values),
+            );
+        }
         if let Some(query) = input.downcast_ref::<QueryInput>() {
             let values = query.expression_attribute_values().into_iter().flatten();
             keys.extend(values.filter_map(|(_, value)| match value {

@@ -1,6 +1,7 @@
-//! The request sequences the integration tests repeat: the device, send
-//! and tenant endpoints called in-process as a client calls them, so that a
-//! test names what it does and a change to an endpoint's shape is made once.
+//! The request sequences the integration tests repeat: the device, send,
+//! topic and tenant endpoints called in-process as a client calls them, so
+//! that a test names what it does and a change to an endpoint's shape is
+//! made once.
 
 use serde_json::{json, Value};
 
@@ -9,10 +10,12 @@ use crate::calls::Call;
 mod devices;
 mod keys;
 mod tenants;
+mod topics;
 
 pub use devices::*;
 pub use keys::*;
 pub use tenants::*;
+pub use topics::*;
 
 /// Who makes a request.
 #[derive(Debug, Clone, Copy)]

@@ -45,6 +45,10 @@ const BODY_ENDPOINTS: &[(&str, &str)] = &[
         "notify-bulk",
         include_str!("../../../events/notify-bulk.json"),
     ),
+    (
+        "topic-subscribe",
+        include_str!("../../../events/topic-subscribe.json"),
+    ),
 ];
 
 /// The fixture event as API Gateway delivers a body that is not UTF-8:
@@ -73,6 +77,7 @@ async fn dispatch(app: &App, delivery: &Delivery, name: &str, req: Request) -> R
         "device-register" => device_register::handle(app, req).await,
         "notify-send" => notify_send::handle(app, delivery, req).await,
         "notify-bulk" => notify_bulk::handle(app, req).await,
+        "topic-subscribe" => topic_subscribe::handle(app, req).await,
         other => panic!("no handler for {other}"),
     }
 }

@@ -337,6 +337,50 @@ async fn devices(run: &mut Run) {
     run.record("device-unregister");
 }
 
+/// Topics: users subscribed, listed and unsubscribed, with a user token
+/// and with an API key.
+async fn topics(run: &mut Run) {
+    let key = run.key.clone();
+    let route = "/tenants/{tenant_id}/topics/{topic}/subscribers";
+    let body = json!({"user_ids": ["alice", "dave"]});
+    let app = run.app();
+    for request in [
+        run.owner_call("POST", route),
+        run.tenant_call("POST", route).api_key(&key),
+    ] {
+        let request = request.param("topic", "sports").json(body.clone());
+        let response = topic_subscribe::handle(&app, request.build()).await;
+        answered("topic-subscribe", response);
+    }
+    run.record("topic-subscribe");
+
+    let app = run.app();
+    let route_of_user = "/tenants/{tenant_id}/users/{user_id}/topics";
+    for request in [
+        run.owner_call("GET", route_of_user),
+        run.tenant_call("GET", route_of_user).api_key(&key),
+    ] {
+        let request = request.param("user_id", "dave");
+        let listed = answered(
+            "user-topics",
+            user_topics::handle(&app, request.build()).await,
+        );
+        assert_eq!(listed, json!({"topics": ["sports"]}));
+    }
+    run.record("user-topics");
+
+    let app = run.app();
+    for request in [
+        run.owner_call("DELETE", route),
+        run.tenant_call("DELETE", route).api_key(&key),
+    ] {
+        let request = request.param("topic", "sports").json(body.clone());
+        let response = topic_unsubscribe::handle(&app, request.build()).await;
+        answered("topic-unsubscribe", response);
+    }
+    run.record("topic-unsubscribe");
+}
+
 /// A send to alice (one of her tokens gone at the provider, so it is
 /// removed), a bulk send to alice and bob, and its status.
 async fn sends(run: &mut Run) -> String {
@@ -568,6 +612,7 @@ async fn template_yaml_grants_each_function_every_aws_action_its_calls_make() {
     management(&mut run).await;
     keys_and_verification(&mut run).await;
     devices(&mut run).await;
+    topics(&mut run).await;
     let webhook_id = webhooks_before_sends(&mut run).await;
     unusual_key(&mut run).await;
     let batch_id = sends(&mut run).await;
@@ -603,6 +648,9 @@ async fn template_yaml_grants_each_function_every_aws_action_its_calls_make() {
         ("auth-validate", "secretsmanager:GetSecretValue"),
         ("tenant-create", "secretsmanager:CreateSecret"),
         ("device-register", "dynamodb:ConditionCheckItem"),
+        ("topic-subscribe", "dynamodb:ConditionCheckItem"),
+        ("topic-unsubscribe", "dynamodb:DeleteItem"),
+        ("user-topics", "dynamodb:GetItem"),
         ("notify-bulk", "sqs:SendMessage"),
         ("notify-bulk-results", "dynamodb:Query"),
         ("tenant-delete", "sqs:SendMessage"),

@@ -37,6 +37,7 @@ mod tenant_limits;
 mod tenant_quota;
 mod tenants;
 mod token_types;
+mod topics;
 mod webhooks;
 mod webpush;
 mod webpush_size;

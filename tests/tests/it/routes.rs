@@ -11,7 +11,9 @@ use notify_tests::repo::read;
 use std::collections::BTreeSet;
 
 use notify_shared::ids::has_id_shape;
+use notify_shared::model::topic::validate_topic;
 use notify_shared::service::devices::{checked_token, TokenIn};
+use notify_shared::service::topics::checked_path_user_id;
 use notify_tests::{call, parts};
 use serde_json::{json, Value};
 
@@ -27,6 +29,8 @@ const PATH_PARAMETERS: &[(&str, Accepts)] = &[
     ("batch_id", |value| uuid::Uuid::parse_str(value).is_ok()),
     ("webhook_id", |value| has_id_shape(value, "wh_")),
     ("token", |value| checked_token(TokenIn::Path(value)).is_ok()),
+    ("topic", |value| validate_topic(value).is_ok()),
+    ("user_id", |value| checked_path_user_id(value).is_ok()),
 ];
 
 /// Values a client may need to send that contain `/` once decoded.

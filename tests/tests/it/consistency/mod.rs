@@ -119,6 +119,24 @@ const CONTRACT_OPERATIONS: &[(&str, &str, &str, &str)] = &[
     ),
     (
         "POST",
+        "/tenants/{tenant_id}/topics/{topic}/subscribers",
+        "topics",
+        "subscribe_to_topic",
+    ),
+    (
+        "DELETE",
+        "/tenants/{tenant_id}/topics/{topic}/subscribers",
+        "topics",
+        "unsubscribe_from_topic",
+    ),
+    (
+        "GET",
+        "/tenants/{tenant_id}/users/{user_id}/topics",
+        "topics",
+        "list_user_topics",
+    ),
+    (
+        "POST",
         "/tenants/{tenant_id}/notify",
         "push",
         "send_notification",

@@ -105,7 +105,7 @@ fn openapi_security_follows_the_contracts_permission_table() {
         let expected: Vec<&str> = match tag.as_str() {
             "health" => vec![],
             "tenants" | "api_keys" | "usage" | "auth" | "webhooks" => vec!["BearerAuth"],
-            "devices" | "push" => vec!["ApiKey", "BearerAuth"],
+            "devices" | "push" | "topics" => vec!["ApiKey", "BearerAuth"],
             other => panic!("{route:?}: unexpected tag {other}"),
         };
         let security = operation
