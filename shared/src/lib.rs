@@ -14,6 +14,7 @@ pub mod limits;
 pub mod metrics;
 pub mod model;
 pub mod push;
+pub mod schedules;
 pub mod secrets;
 pub mod service;
 pub mod store;

@@ -36,6 +36,7 @@ pub fn offline_app() -> App {
             providers: ProviderEndpoints::default(),
             metrics_namespace: crate::config::DEFAULT_METRICS_NAMESPACE.to_owned(),
             webhooks: crate::config::WebhookSettings::default(),
+            schedules: crate::config::ScheduleSettings::default(),
         },
         &sdk,
     )

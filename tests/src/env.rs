@@ -125,6 +125,7 @@ impl TestEnv {
             providers,
             metrics_namespace: notify_shared::metrics::DEFAULT_NAMESPACE.to_owned(),
             webhooks: notify_shared::config::WebhookSettings::default(),
+            schedules: notify_shared::config::ScheduleSettings::default(),
         };
         let app = App::with_clients(
             config,
