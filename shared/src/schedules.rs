@@ -91,7 +91,10 @@ impl Schedules {
     pub async fn create_once(&self, name: &str, at_epoch_seconds: i64, body: &str) -> Result<()> {
         let client = self.client()?;
         let expression = at_expression(at_epoch_seconds).ok_or_else(|| {
-            Error::internal("scheduling a send", ScheduleError::OutOfRange(at_epoch_seconds))
+            Error::internal(
+                "scheduling a send",
+                ScheduleError::OutOfRange(at_epoch_seconds),
+            )
         })?;
         let created = client
             .create_schedule()

@@ -85,7 +85,10 @@ impl BootstrapOutput {
             ),
             ("NOTIFY_SCHEDULE_GROUP", self.schedules.group.clone()),
             ("NOTIFY_SCHEDULE_ROLE_ARN", self.schedules.role_arn.clone()),
-            ("NOTIFY_SCHEDULE_TARGET_ARN", self.schedules.target_arn.clone()),
+            (
+                "NOTIFY_SCHEDULE_TARGET_ARN",
+                self.schedules.target_arn.clone(),
+            ),
             ("NOTIFY_SCHEDULE_DLQ_ARN", self.schedules.dlq_arn.clone()),
         ]
     }

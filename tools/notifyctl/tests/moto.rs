@@ -45,7 +45,10 @@ fn names() -> ResourceNames {
     }
 }
 
-async fn create_schedule(scheduler: &aws_sdk_scheduler::Client, target: &notifyctl::ScheduleTarget) {
+async fn create_schedule(
+    scheduler: &aws_sdk_scheduler::Client,
+    target: &notifyctl::ScheduleTarget,
+) {
     use aws_sdk_scheduler::types::{FlexibleTimeWindow, FlexibleTimeWindowMode, Target};
     let created = scheduler
         .create_schedule()
@@ -69,7 +72,10 @@ async fn create_schedule(scheduler: &aws_sdk_scheduler::Client, target: &notifyc
         .send()
         .await;
     if let Err(err) = created {
-        panic!("creating a schedule: {}", aws_sdk_scheduler::error::DisplayErrorContext(err));
+        panic!(
+            "creating a schedule: {}",
+            aws_sdk_scheduler::error::DisplayErrorContext(err)
+        );
     }
 }
 

@@ -177,7 +177,12 @@ impl Runner {
                 Ok(()) => {
                     tracing::info!(schedule = %name, due = firing.due, late_seconds = now - firing.due, copies = COPIES, "schedule fired");
                     round.fired.push(name.to_owned());
-                    self.set_state(name, State::Fired { delete: firing.delete_after });
+                    self.set_state(
+                        name,
+                        State::Fired {
+                            delete: firing.delete_after,
+                        },
+                    );
                     firing.delete_after
                 }
                 Err(err) => {

@@ -18,7 +18,11 @@ use tracing_subscriber::EnvFilter;
 struct Cli {
     /// The AWS endpoint to play EventBridge Scheduler against (the local
     /// stack's moto).
-    #[arg(long, env = "AWS_ENDPOINT_URL", default_value = "http://127.0.0.1:4566")]
+    #[arg(
+        long,
+        env = "AWS_ENDPOINT_URL",
+        default_value = "http://127.0.0.1:4566"
+    )]
     endpoint_url: String,
     #[arg(long, env = "AWS_REGION", default_value = "us-east-1")]
     region: String,

@@ -53,7 +53,9 @@ pub fn plan(schedule: &GetScheduleOutput) -> Plan {
     };
     let timezone = schedule.schedule_expression_timezone();
     let Some(due) = at_time(expression, timezone) else {
-        return Plan::Ignore("not an at() expression in UTC (rate, cron and other time zones are not played)");
+        return Plan::Ignore(
+            "not an at() expression in UTC (rate, cron and other time zones are not played)",
+        );
     };
     let Some(target) = schedule.target() else {
         return Plan::Ignore("no target");
@@ -186,7 +188,13 @@ mod tests {
         assert_eq!(plan(&disabled), Plan::Ignore("disabled"));
         let mut kept = schedule(at, target(QUEUE, Some("x")));
         kept.action_after_completion = Some(ActionAfterCompletion::None);
-        assert!(matches!(plan(&kept), Plan::Fire(Firing { delete_after: false, .. })));
+        assert!(matches!(
+            plan(&kept),
+            Plan::Fire(Firing {
+                delete_after: false,
+                ..
+            })
+        ));
     }
 
     #[test]

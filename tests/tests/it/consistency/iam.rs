@@ -191,8 +191,8 @@ const GROUP_SCHEDULES: &str =
     "arn:${AWS::Partition}:scheduler:${AWS::Region}:${AWS::AccountId}:schedule/${ScheduleGroup}/*";
 
 #[test]
-fn the_schedule_role_is_assumed_only_for_this_accounts_group_and_only_sends_to_the_delivery_queues(
-) {
+fn the_schedule_role_is_assumed_only_for_this_accounts_group_and_only_sends_to_the_delivery_queues()
+{
     let template = template();
     let role = get(&template, &["Resources", "ScheduleRole", "Properties"])
         .unwrap_or_else(|| panic!("template.yaml has no ScheduleRole"));
