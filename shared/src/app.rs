@@ -12,6 +12,7 @@ use crate::config::Config;
 use crate::error::BoxError;
 use crate::limits::{KeyActivityWatch, Meter, RateLimiter, TenantLimiter};
 use crate::model::Tenant;
+use crate::schedules::Schedules;
 use crate::secrets::Secrets;
 use crate::store::Store;
 
@@ -36,7 +37,8 @@ pub struct App {
     pub secrets: Secrets,
     pub user_tokens: UserTokenVerifier,
     pub sqs: aws_sdk_sqs::Client,
-    pub schedules: crate::schedules::Schedules,
+    /// One-time EventBridge Scheduler schedules (scheduled bulk sends).
+    pub schedules: Schedules,
     /// This container's notes on API keys' rate windows.
     pub rate_limiter: RateLimiter,
     /// This container's leases of tenants' rates and their pushes of the day.
@@ -64,12 +66,17 @@ impl App {
             aws_sdk_secretsmanager::Client::new(sdk),
             config.tenant_secret_prefix.clone(),
         );
+        let schedules = Schedules::new(
+            aws_sdk_scheduler::Client::new(sdk),
+            config.schedules.clone(),
+        );
         Self::with_clients(
             config,
             aws_sdk_dynamodb::Client::new(sdk),
             secrets,
             aws_sdk_sqs::Client::new(sdk),
         )
+        .with_schedules(schedules)
     }
 
     /// Authorisation, with only the parts of `App` it needs.
@@ -124,7 +131,15 @@ impl App {
         self
     }
 
+    /// The same `App` creating and deleting schedules through `schedules`
+    /// ([`Self::with_clients`] builds none that work).
+    pub fn with_schedules(mut self, schedules: Schedules) -> Self {
+        self.schedules = schedules;
+        self
+    }
+
     /// For tests that instrument a client (e.g. to count DynamoDB calls).
+    /// Its [`Schedules`] fail every use until [`Self::with_schedules`].
     pub fn with_clients(
         config: Config,
         dynamodb: aws_sdk_dynamodb::Client,
@@ -140,7 +155,7 @@ impl App {
             ),
             secrets,
             sqs,
-            schedules: crate::schedules::Schedules,
+            schedules: Schedules::without_client(config.schedules.clone()),
             rate_limiter: RateLimiter::default(),
             tenant_limiter: TenantLimiter::default(),
             key_watch: None,

@@ -104,6 +104,57 @@ pub struct Config {
     /// to the second; one further ahead becomes an EventBridge Scheduler
     /// schedule (`schedules`), which fires within the minute it names.
     pub schedule_after_secs: u32,
+    /// The EventBridge Scheduler settings of scheduled bulk sends.
+    pub schedules: ScheduleSettings,
+}
+
+/// What a one-time EventBridge Scheduler schedule needs
+/// (`crate::schedules`). Each is optional at load, as only the functions
+/// that schedule use them; a use without one is a 500 naming the variable
+/// ([`ScheduleSettings::group`] and its siblings).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ScheduleSettings {
+    /// `NOTIFY_SCHEDULE_GROUP`: the schedule group every schedule is in
+    /// (the template's `ScheduleGroup`).
+    pub group: Option<String>,
+    /// `NOTIFY_SCHEDULE_ROLE_ARN`: the role EventBridge Scheduler assumes
+    /// to send to the target (the template's `ScheduleRole`).
+    pub role_arn: Option<String>,
+    /// `NOTIFY_SCHEDULE_TARGET_ARN`: the queue a schedule sends its body
+    /// to (the delivery queue's ARN).
+    pub target_arn: Option<String>,
+    /// `NOTIFY_SCHEDULE_DLQ_ARN`: where EventBridge Scheduler puts a body
+    /// it could not send within the retry policy; unset, it is dropped.
+    pub dlq_arn: Option<String>,
+}
+
+impl ScheduleSettings {
+    fn from_env() -> Self {
+        Self {
+            group: optional("NOTIFY_SCHEDULE_GROUP"),
+            role_arn: optional("NOTIFY_SCHEDULE_ROLE_ARN"),
+            target_arn: optional("NOTIFY_SCHEDULE_TARGET_ARN"),
+            dlq_arn: optional("NOTIFY_SCHEDULE_DLQ_ARN"),
+        }
+    }
+
+    pub fn group(&self) -> Result<&str, ConfigError> {
+        self.group
+            .as_deref()
+            .ok_or(ConfigError::Missing("NOTIFY_SCHEDULE_GROUP"))
+    }
+
+    pub fn role_arn(&self) -> Result<&str, ConfigError> {
+        self.role_arn
+            .as_deref()
+            .ok_or(ConfigError::Missing("NOTIFY_SCHEDULE_ROLE_ARN"))
+    }
+
+    pub fn target_arn(&self) -> Result<&str, ConfigError> {
+        self.target_arn
+            .as_deref()
+            .ok_or(ConfigError::Missing("NOTIFY_SCHEDULE_TARGET_ARN"))
+    }
 }
 
 /// SQS's longest `DelaySeconds`: 15 minutes.
@@ -278,6 +329,7 @@ impl Config {
             },
             webhooks: WebhookSettings::from_env()?,
             schedule_after_secs: schedule_after_secs(optional("NOTIFY_SCHEDULE_AFTER_SECS"))?,
+            schedules: ScheduleSettings::from_env(),
         })
     }
 }
@@ -458,6 +510,7 @@ mod tests {
             metrics_namespace: DEFAULT_METRICS_NAMESPACE.to_owned(),
             webhooks: WebhookSettings::default(),
             schedule_after_secs: MAX_QUEUE_DELAY_SECS,
+            schedules: ScheduleSettings::default(),
         };
         let error = config.delivery_queue().err().map(|err| err.to_string());
         assert_eq!(

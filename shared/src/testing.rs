@@ -37,6 +37,7 @@ pub fn offline_app() -> App {
             metrics_namespace: crate::config::DEFAULT_METRICS_NAMESPACE.to_owned(),
             schedule_after_secs: crate::config::MAX_QUEUE_DELAY_SECS,
             webhooks: crate::config::WebhookSettings::default(),
+            schedules: crate::config::ScheduleSettings::default(),
         },
         &sdk,
     )

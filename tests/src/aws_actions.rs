@@ -10,6 +10,7 @@ use aws_smithy_runtime_api::client::interceptors::context::Input;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_types::config_bag::ConfigBag;
 use notify_shared::config::Config;
+use notify_shared::schedules::Schedules;
 use notify_shared::secrets::Secrets;
 use notify_shared::App;
 
@@ -28,7 +29,8 @@ impl ActionLog {
     }
 
     /// An app on `env`'s emulator, table and secrets, with `config`, whose
-    /// DynamoDB, Secrets Manager and SQS calls are recorded here. Its caches
+    /// DynamoDB, Secrets Manager, SQS and EventBridge Scheduler calls are
+    /// recorded here. Its caches
     /// are its own, as a new Lambda container's are.
     pub fn app(&self, env: &TestEnv, config: Config) -> App {
         let dynamodb = aws_sdk_dynamodb::Client::from_conf(
@@ -46,8 +48,14 @@ impl ActionLog {
                 .interceptor(self.clone())
                 .build(),
         );
+        let scheduler = aws_sdk_scheduler::Client::from_conf(
+            aws_sdk_scheduler::config::Builder::from(&env.sdk)
+                .interceptor(self.clone())
+                .build(),
+        );
+        let schedules = Schedules::new(scheduler, config.schedules.clone());
         let secrets = Secrets::new(secrets, env.tenant_secret_prefix.clone());
-        App::with_clients(config, dynamodb, secrets, sqs)
+        App::with_clients(config, dynamodb, secrets, sqs).with_schedules(schedules)
     }
 
     fn lock(&self) -> MutexGuard<'_, BTreeSet<String>> {

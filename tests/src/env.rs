@@ -21,7 +21,7 @@ use crate::calls::{call, parts};
 pub const ENDPOINT_VARIABLE: &str = "NOTIFY_TEST_AWS_ENDPOINT";
 
 /// `template.yaml`, parsed once.
-pub(crate) fn template() -> &'static notifyctl::Template {
+pub fn template() -> &'static notifyctl::Template {
     static TEMPLATE: OnceLock<notifyctl::Template> = OnceLock::new();
     TEMPLATE.get_or_init(|| {
         notifyctl::Template::parse(include_str!("../../template.yaml"))
@@ -48,6 +48,23 @@ impl Intercept for CountCalls {
     }
 }
 
+/// The emulator `scripts/test` started, and an SDK configuration that
+/// talks to it; panics when the tests were not started that way.
+pub async fn emulator_sdk() -> (String, SdkConfig) {
+    let endpoint = std::env::var(ENDPOINT_VARIABLE).unwrap_or_else(|_| {
+        panic!("{ENDPOINT_VARIABLE} is not set: run the tests with scripts/test, which starts the AWS emulator")
+    });
+    let sdk = aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(&endpoint)
+        .region(Region::new("us-east-1"))
+        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+            "testing", "testing", None, None, "tests",
+        )))
+        .load()
+        .await;
+    (endpoint, sdk)
+}
+
 pub struct TestEnv {
     pub app: App,
     pub sdk: SdkConfig,
@@ -66,17 +83,7 @@ impl TestEnv {
 
     /// An environment whose app pushes to `providers` (see `with_simulator`).
     pub async fn with_providers(providers: ProviderEndpoints) -> Self {
-        let endpoint = std::env::var(ENDPOINT_VARIABLE).unwrap_or_else(|_| {
-            panic!("{ENDPOINT_VARIABLE} is not set: run the tests with scripts/test, which starts the AWS emulator")
-        });
-        let sdk = aws_config::defaults(BehaviorVersion::latest())
-            .endpoint_url(&endpoint)
-            .region(Region::new("us-east-1"))
-            .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
-                "testing", "testing", None, None, "tests",
-            )))
-            .load()
-            .await;
+        let (endpoint, sdk) = emulator_sdk().await;
         let run = uuid::Uuid::new_v4().simple().to_string();
         let run = &run[..12];
         let table = format!("test-{run}");
@@ -126,6 +133,7 @@ impl TestEnv {
             metrics_namespace: notify_shared::metrics::DEFAULT_NAMESPACE.to_owned(),
             schedule_after_secs: notify_shared::config::MAX_QUEUE_DELAY_SECS,
             webhooks: notify_shared::config::WebhookSettings::default(),
+            schedules: notify_shared::config::ScheduleSettings::default(),
         };
         let app = App::with_clients(
             config,

@@ -18,6 +18,7 @@ pub mod lambda_trace;
 pub mod metrics;
 pub mod repo;
 pub mod rig_flows;
+pub mod schedules;
 pub mod sim_tenant;
 pub mod simulator;
 pub mod webhooks;

@@ -7,8 +7,6 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use aws_config::{BehaviorVersion, Region};
-use aws_sdk_dynamodb::config::{Credentials, SharedCredentialsProvider};
 use notify_shared::config::WebhookSettings;
 use notify_shared::service::webhooks::dispatch::Dispatcher;
 use notify_shared::Config;
@@ -17,7 +15,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 use crate::calls::{call, parts};
-use crate::env::{template, ENDPOINT_VARIABLE};
+use crate::env::template;
 
 /// How the receiver answers one request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -192,17 +190,7 @@ pub struct WebhookQueues {
 
 impl WebhookQueues {
     pub async fn create() -> Self {
-        let endpoint = std::env::var(ENDPOINT_VARIABLE).unwrap_or_else(|_| {
-            panic!("{ENDPOINT_VARIABLE} is not set: run the tests with scripts/test")
-        });
-        let sdk = aws_config::defaults(BehaviorVersion::latest())
-            .endpoint_url(&endpoint)
-            .region(Region::new("us-east-1"))
-            .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
-                "testing", "testing", None, None, "tests",
-            )))
-            .load()
-            .await;
+        let (_, sdk) = crate::env::emulator_sdk().await;
         let sqs = aws_sdk_sqs::Client::new(&sdk);
         let name = format!(
             "test-webhooks-{}",

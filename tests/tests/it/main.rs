@@ -27,6 +27,7 @@ mod rate_limits;
 mod register_scope;
 mod register_verification;
 mod routes;
+mod schedules;
 mod send;
 mod smoke;
 mod sqs_text;

@@ -8,6 +8,7 @@
 pub mod dynamodb;
 pub mod limits;
 pub mod metrics;
+pub mod scheduler;
 pub mod secrets;
 pub mod sqs;
 pub mod template;
@@ -18,6 +19,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 
 pub use dynamodb::create_table;
+pub use scheduler::{ensure_schedule_group, ScheduleTarget};
 pub use secrets::{ensure_signing_secret, read_signing_secret, rotate_signing_secret};
 pub use sqs::{create_queues, redrive, Queues, RedriveReport};
 pub use template::{QueueDefinition, TableDefinition, Template};
@@ -27,6 +29,7 @@ pub const LOCAL_TABLE: &str = "notify-local";
 pub const LOCAL_QUEUE: &str = "notify-delivery-local";
 pub const LOCAL_SIGNING_SECRET: &str = "notify/local/user-token-signing";
 pub const LOCAL_TENANT_SECRET_PREFIX: &str = "notify/local/tenants/";
+pub const LOCAL_SCHEDULE_GROUP: &str = "notify-local";
 
 /// What `bootstrap` creates.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,6 +41,8 @@ pub struct ResourceNames {
     /// Not created (tenant secrets are made per tenant); passed on to the
     /// functions' environment.
     pub tenant_secret_prefix: String,
+    /// The EventBridge Scheduler group of scheduled sends.
+    pub schedule_group: String,
 }
 
 impl Default for ResourceNames {
@@ -47,6 +52,7 @@ impl Default for ResourceNames {
             queue: LOCAL_QUEUE.to_owned(),
             signing_secret: LOCAL_SIGNING_SECRET.to_owned(),
             tenant_secret_prefix: LOCAL_TENANT_SECRET_PREFIX.to_owned(),
+            schedule_group: LOCAL_SCHEDULE_GROUP.to_owned(),
         }
     }
 }
@@ -59,6 +65,8 @@ pub struct BootstrapOutput {
     pub webhook_queues: Queues,
     pub signing_secret_id: String,
     pub tenant_secret_prefix: String,
+    /// Scheduled sends: the group, and the delivery queues as targets.
+    pub schedules: ScheduleTarget,
 }
 
 impl BootstrapOutput {
@@ -75,6 +83,13 @@ impl BootstrapOutput {
                 "NOTIFY_TENANT_SECRET_PREFIX",
                 self.tenant_secret_prefix.clone(),
             ),
+            ("NOTIFY_SCHEDULE_GROUP", self.schedules.group.clone()),
+            ("NOTIFY_SCHEDULE_ROLE_ARN", self.schedules.role_arn.clone()),
+            (
+                "NOTIFY_SCHEDULE_TARGET_ARN",
+                self.schedules.target_arn.clone(),
+            ),
+            ("NOTIFY_SCHEDULE_DLQ_ARN", self.schedules.dlq_arn.clone()),
         ]
     }
 
@@ -100,8 +115,8 @@ pub fn shell_quote(value: &str) -> String {
     format!("'{}'", value.replace('\'', r"'\''"))
 }
 
-/// Creates the table, the queues and the signing secret that the template
-/// defines, under `names`. Safe to run again.
+/// Creates the table, the queues, the signing secret and the schedule
+/// group that the template defines, under `names`. Safe to run again.
 pub async fn bootstrap(
     sdk: &aws_config::SdkConfig,
     template_path: &Path,
@@ -111,6 +126,7 @@ pub async fn bootstrap(
     let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
     let sqs = aws_sdk_sqs::Client::new(sdk);
     let secrets = aws_sdk_secretsmanager::Client::new(sdk);
+    let scheduler = aws_sdk_scheduler::Client::new(sdk);
 
     create_table(&dynamodb, &template.table, &names.table).await?;
     let queues = create_queues(&sqs, &template.queues, &names.queue).await?;
@@ -123,12 +139,20 @@ pub async fn bootstrap(
     ensure_signing_secret(&secrets, &names.signing_secret)
         .await
         .context("bootstrapping the signing secret")?;
+    ensure_schedule_group(&scheduler, &names.schedule_group).await?;
+    let schedules = ScheduleTarget {
+        group: names.schedule_group.clone(),
+        role_arn: scheduler::schedule_role_arn(&queues.arn)?,
+        target_arn: queues.arn.clone(),
+        dlq_arn: queues.dlq_arn.clone(),
+    };
     Ok(BootstrapOutput {
         table_name: names.table.clone(),
         queues,
         webhook_queues,
         signing_secret_id: names.signing_secret.clone(),
         tenant_secret_prefix: names.tenant_secret_prefix.clone(),
+        schedules,
     })
 }
 
@@ -153,6 +177,12 @@ mod tests {
             },
             signing_secret_id: "notify/local/user-token-signing".into(),
             tenant_secret_prefix: "notify/local/tenants/".into(),
+            schedules: ScheduleTarget {
+                group: "notify-local".into(),
+                role_arn: "arn:aws:iam::123456789012:role/notify-scheduler".into(),
+                target_arn: "arn:aws:sqs:us-east-1:123456789012:q".into(),
+                dlq_arn: "arn:aws:sqs:us-east-1:123456789012:q-dlq".into(),
+            },
         }
     }
 
@@ -165,6 +195,10 @@ mod tests {
             "NOTIFY_TENANT_SECRET_PREFIX",
             "NOTIFY_DELIVERY_QUEUE_URL",
             "NOTIFY_WEBHOOK_QUEUE_URL",
+            "NOTIFY_SCHEDULE_GROUP",
+            "NOTIFY_SCHEDULE_ROLE_ARN",
+            "NOTIFY_SCHEDULE_TARGET_ARN",
+            "NOTIFY_SCHEDULE_DLQ_ARN",
         ] {
             assert!(keys.contains(&required), "{required} missing");
         }

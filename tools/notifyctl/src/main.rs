@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use notifyctl::{
-    token, ResourceNames, LOCAL_QUEUE, LOCAL_SIGNING_SECRET, LOCAL_TABLE,
+    token, ResourceNames, LOCAL_QUEUE, LOCAL_SCHEDULE_GROUP, LOCAL_SIGNING_SECRET, LOCAL_TABLE,
     LOCAL_TENANT_SECRET_PREFIX,
 };
 use tracing_subscriber::EnvFilter;
@@ -24,8 +24,9 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Create the table, the delivery queues and the signing secret that
-    /// template.yaml defines, then print the functions' NOTIFY_* exports.
+    /// Create the table, the delivery queues, the signing secret and the
+    /// schedule group that template.yaml defines, then print the functions'
+    /// NOTIFY_* exports.
     ///
     /// Safe to run again: existing resources are kept (queue attributes are
     /// set again; a table whose keys differ from the template is an error).
@@ -43,6 +44,9 @@ enum Command {
         /// Written into the exports only (tenant secrets are made per tenant).
         #[arg(long, default_value = LOCAL_TENANT_SECRET_PREFIX)]
         tenant_secret_prefix: String,
+        /// The EventBridge Scheduler group of scheduled sends.
+        #[arg(long, default_value = LOCAL_SCHEDULE_GROUP)]
+        schedule_group: String,
         /// Also write the variables as KEY=VALUE lines to this file
         /// (the format of `cargo lambda watch --env-file`).
         #[arg(long)]
@@ -180,6 +184,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             queue,
             signing_secret,
             tenant_secret_prefix,
+            schedule_group,
             env_file,
         } => {
             let names = ResourceNames {
@@ -187,6 +192,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 queue,
                 signing_secret,
                 tenant_secret_prefix,
+                schedule_group,
             };
             let output = notifyctl::bootstrap(&sdk, &template, &names).await?;
             if let Some(path) = env_file {

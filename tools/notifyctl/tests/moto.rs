@@ -41,6 +41,41 @@ fn names() -> ResourceNames {
         queue: unique("notifyctl-test"),
         signing_secret: unique("notifyctl-test/signing"),
         tenant_secret_prefix: "notifyctl-test/tenants/".to_owned(),
+        schedule_group: unique("notifyctl-test"),
+    }
+}
+
+async fn create_schedule(
+    scheduler: &aws_sdk_scheduler::Client,
+    target: &notifyctl::ScheduleTarget,
+) {
+    use aws_sdk_scheduler::types::{FlexibleTimeWindow, FlexibleTimeWindowMode, Target};
+    let created = scheduler
+        .create_schedule()
+        .group_name(&target.group)
+        .name("kept")
+        .schedule_expression("at(2100-01-01T00:00:00)")
+        .flexible_time_window(
+            FlexibleTimeWindow::builder()
+                .mode(FlexibleTimeWindowMode::Off)
+                .build()
+                .unwrap_or_else(|err| panic!("{err}")),
+        )
+        .target(
+            Target::builder()
+                .arn(&target.target_arn)
+                .role_arn(&target.role_arn)
+                .input("{}")
+                .build()
+                .unwrap_or_else(|err| panic!("{err}")),
+        )
+        .send()
+        .await;
+    if let Err(err) = created {
+        panic!(
+            "creating a schedule: {}",
+            aws_sdk_scheduler::error::DisplayErrorContext(err)
+        );
     }
 }
 
@@ -50,9 +85,23 @@ async fn bootstrap_creates_everything_the_template_defines_and_can_run_again() {
     let names = names();
     let first = notifyctl::bootstrap(&sdk, Path::new(TEMPLATE), &names).await;
     let first = first.unwrap_or_else(|err| panic!("first bootstrap: {err:#}"));
+    // A schedule made in between survives the second run: the group is
+    // kept, not made again (the emulator's CreateScheduleGroup would
+    // replace it, schedules and all).
+    let scheduler = aws_sdk_scheduler::Client::new(&sdk);
+    create_schedule(&scheduler, &first.schedules).await;
     let second = notifyctl::bootstrap(&sdk, Path::new(TEMPLATE), &names).await;
     let second = second.unwrap_or_else(|err| panic!("second bootstrap: {err:#}"));
     assert_eq!(first, second);
+    assert_eq!(first.schedules.group, names.schedule_group);
+    assert_eq!(first.schedules.target_arn, first.queues.arn);
+    let kept = scheduler
+        .get_schedule()
+        .group_name(&names.schedule_group)
+        .name("kept")
+        .send()
+        .await;
+    assert!(kept.is_ok(), "the group was replaced: {kept:?}");
 
     let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
     let table = dynamodb

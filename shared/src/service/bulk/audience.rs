@@ -22,7 +22,7 @@ use crate::model::{
     Audience, AudienceSource, Batch, BatchState, BatchStatus, BulkNotificationResponse,
     Notification, QueueMessage, ReadAudience,
 };
-use crate::schedules::schedule_name;
+use crate::schedules::Schedules;
 use crate::service::bulk::{plan_chunks, recipients, BATCH_RETENTION_SECS, MAX_USER_IDS};
 use crate::service::queue_schema::{schema_attribute, SCHEMA_ATTRIBUTE};
 use crate::store::{AudiencePage, AUDIENCE_PAGE_USERS};
@@ -133,7 +133,7 @@ async fn schedule_first_page(app: &App, first: &ReadAudience, at: i64) -> Result
         .to_versioned_body()
         .map_err(|err| Error::internal("encoding queue message", err))?;
     app.schedules
-        .create_once(&schedule_name(&first.batch_id), at, &body)
+        .create_once(&Schedules::schedule_name(&first.batch_id), at, &body)
         .await
 }
 

@@ -7,7 +7,7 @@
 use crate::app::App;
 use crate::error::{Error, Result};
 use crate::model::{BatchState, BulkStatus};
-use crate::schedules::schedule_name;
+use crate::schedules::Schedules;
 
 /// Cancels `batch_id`: its status, `cancelled`. Cancelling again answers
 /// the same; a batch whose delivery has begun (or a batch never scheduled)
@@ -43,7 +43,11 @@ pub async fn cancel_bulk(app: &App, tenant_id: &str, batch_id: &str) -> Result<B
         });
     }
     // Best effort: a schedule left behind fires into a cancelled batch.
-    if let Err(err) = app.schedules.delete(&schedule_name(&batch_id)).await {
+    if let Err(err) = app
+        .schedules
+        .delete(&Schedules::schedule_name(&batch_id))
+        .await
+    {
         tracing::warn!(tenant_id, batch_id, error = %err, "the cancelled batch's schedule could not be deleted; it will fire into nothing");
     }
     tracing::info!(tenant_id, batch_id, "scheduled batch cancelled");

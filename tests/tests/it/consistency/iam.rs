@@ -98,6 +98,25 @@ fn policies_name_exact_actions_on_the_stacks_own_resources() {
                                 && function.crate_name() == "delivery-worker"
                                 && action == "sqs:SendMessage")
                     }
+                    // Scheduled sends: the one-time schedules of the stack's
+                    // group, which delete themselves (nothing to read or list).
+                    "scheduler" => {
+                        assert!(
+                            SCHEDULE_ACTIONS.contains(&action.as_str()),
+                            "{id}: {action}: schedules need only {SCHEDULE_ACTIONS:?}"
+                        );
+                        sub_text(resource).as_deref() == Some(GROUP_SCHEDULES)
+                    }
+                    // Only ScheduleRole, and only to EventBridge Scheduler.
+                    "iam" => {
+                        assert_eq!(action, "iam:PassRole", "{id}: IAM grants PassRole only");
+                        let passed_to = get(
+                            &statement,
+                            &["Condition", "StringEquals", "iam:PassedToService"],
+                        );
+                        get_att(resource).as_deref() == Some("ScheduleRole.Arn")
+                            && text(passed_to).as_deref() == Some("scheduler.amazonaws.com")
+                    }
                     "logs" => {
                         assert!(
                             LOG_ACTIONS.contains(&action.as_str()),
@@ -163,6 +182,84 @@ fn policies_name_exact_actions_on_the_stacks_own_resources() {
                 "{id}: a KMS key needs kms:* grants that no role holds"
             );
         }
+    }
+}
+
+/// What a function may do to schedules, and where.
+const SCHEDULE_ACTIONS: &[&str] = &["scheduler:CreateSchedule", "scheduler:DeleteSchedule"];
+const GROUP_SCHEDULES: &str =
+    "arn:${AWS::Partition}:scheduler:${AWS::Region}:${AWS::AccountId}:schedule/${ScheduleGroup}/*";
+
+#[test]
+fn the_schedule_role_is_assumed_only_for_this_accounts_group_and_only_sends_to_the_delivery_queues()
+{
+    let template = template();
+    let role = get(&template, &["Resources", "ScheduleRole", "Properties"])
+        .unwrap_or_else(|| panic!("template.yaml has no ScheduleRole"));
+    let trust = get(role, &["AssumeRolePolicyDocument", "Statement"])
+        .and_then(Yaml::as_sequence)
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(trust.len(), 1, "one trust statement");
+    assert_eq!(
+        as_strings(get(&trust[0], &["Principal", "Service"])),
+        vec!["scheduler.amazonaws.com".to_owned()]
+    );
+    assert_eq!(as_strings(trust[0].get("Action")), vec!["sts:AssumeRole"]);
+    let condition = get(&trust[0], &["Condition", "StringEquals"]);
+    assert_eq!(
+        ref_target(condition.and_then(|c| c.get("aws:SourceAccount"))).as_deref(),
+        Some("AWS::AccountId"),
+        "confused deputy: only this account's schedules"
+    );
+    assert_eq!(
+        get_att(condition.and_then(|c| c.get("aws:SourceArn"))).as_deref(),
+        Some("ScheduleGroup.Arn"),
+        "confused deputy: only the stack's group (a group ARN, not schedule ARNs)"
+    );
+    let statements: Vec<Yaml> = role
+        .get("Policies")
+        .and_then(Yaml::as_sequence)
+        .into_iter()
+        .flatten()
+        .filter_map(|policy| get(policy, &["PolicyDocument", "Statement"]))
+        .filter_map(Yaml::as_sequence)
+        .flatten()
+        .cloned()
+        .collect();
+    let mut queues = BTreeSet::new();
+    for statement in &statements {
+        assert_eq!(as_strings(statement.get("Action")), vec!["sqs:SendMessage"]);
+        let resources = statement
+            .get("Resource")
+            .and_then(Yaml::as_sequence)
+            .cloned()
+            .unwrap_or_default();
+        queues.extend(resources.iter().filter_map(|queue| get_att(Some(queue))));
+    }
+    assert_eq!(
+        queues,
+        BTreeSet::from([
+            "DeliveryQueue.Arn".to_owned(),
+            "DeliveryDeadLetterQueue.Arn".to_owned()
+        ])
+    );
+    let variable = |name: &str| {
+        get(
+            &template,
+            &["Globals", "Function", "Environment", "Variables", name],
+        )
+    };
+    assert_eq!(
+        ref_target(variable("NOTIFY_SCHEDULE_GROUP")).as_deref(),
+        Some("ScheduleGroup")
+    );
+    for (name, target) in [
+        ("NOTIFY_SCHEDULE_ROLE_ARN", "ScheduleRole.Arn"),
+        ("NOTIFY_SCHEDULE_TARGET_ARN", "DeliveryQueue.Arn"),
+        ("NOTIFY_SCHEDULE_DLQ_ARN", "DeliveryDeadLetterQueue.Arn"),
+    ] {
+        assert_eq!(get_att(variable(name)).as_deref(), Some(target), "{name}");
     }
 }
 
