@@ -170,6 +170,36 @@ impl Store {
         }
     }
 
+    /// Claims the enqueueing of page `number`'s chunks until `until` (epoch
+    /// seconds): `false` while another delivery of the page holds it. A
+    /// duplicated page (two copies in one event, a schedule firing twice)
+    /// thus puts its chunks on the queue once; should the claimer die, the
+    /// claim lapses and a redelivery enqueues them.
+    pub async fn claim_page_enqueue(
+        &self,
+        tenant_id: &str,
+        batch_id: &str,
+        number: u32,
+        now: i64,
+        until: i64,
+    ) -> Result<bool> {
+        let request = self
+            .update(key(
+                tenant_pk(tenant_id),
+                audience_page_sk(batch_id, number),
+            ))
+            .update_expression("SET enqueue_claimed_until = :until")
+            .condition_expression(
+                "attribute_exists(PK) AND (attribute_not_exists(enqueue_claimed_until) \
+                 OR enqueue_claimed_until < :now)",
+            )
+            .expression_attribute_values(":until", n(until))
+            .expression_attribute_values(":now", n(now));
+        through_conflicts(|| request.clone().send())
+            .await
+            .condition_held("claiming an audience page")
+    }
+
     /// Notes that page `number`'s chunks are all on the queue.
     pub async fn mark_page_enqueued(
         &self,

@@ -261,8 +261,17 @@ impl Store {
         chunk: u32,
     ) -> Result<ChunkProgress> {
         let marker = chunk_sk(batch_id, chunk);
+        // The marker and its `#P#` items, and not chunk 100000's under
+        // chunk 10000's prefix: `$` sorts right after `#`, before any digit.
         let query = self
-            .query_prefix(tenant_pk(tenant_id), marker.clone())
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk AND SK BETWEEN :marker AND :end")
+            .expression_attribute_values(":pk", s(tenant_pk(tenant_id)))
+            .expression_attribute_values(":marker", s(marker.clone()))
+            .expression_attribute_values(":end", s(format!("{marker}#P$")))
+            .consistent_read(true)
             .projection_expression("#sk, #d, #db, #sd, #sf, #sn")
             .expression_attribute_names("#sk", SK)
             .expression_attribute_names("#d", "delivered")

@@ -15,9 +15,11 @@
 //! 3. Counted once: the page's users and chunks go into the batch in one
 //!    transaction with the page's `counted` mark; the last page ends the
 //!    audience (`total` known, the batch can be done).
-//! 4. Its chunks go on the queue (again, when an attempt died before
-//!    marking them enqueued: the worker acknowledges a counted chunk's
-//!    duplicate), then the next page's message.
+//! 4. Its chunks go on the queue, by the one delivery that claims the
+//!    page (a duplicate comes back later; a claim lapses after two minutes,
+//!    so an attempt that died before marking the page enqueued is taken
+//!    over, its chunks then possibly queued twice: the worker acknowledges
+//!    a counted chunk's duplicate), then the next page's message.
 
 use std::time::Duration;
 
@@ -27,6 +29,12 @@ use crate::error::{Error, Result};
 use crate::model::{AudienceSource, Batch, BatchState, ReadAudience};
 use crate::service::bulk::{enqueue, page_chunks, send_page};
 use crate::store::{AudiencePage, CountResult, PageCount};
+
+/// How long one delivery of a page holds its enqueueing: well over the
+/// worker's 30-second invocation.
+const ENQUEUE_CLAIM_SECS: i64 = 120;
+/// When a page whose enqueueing another delivery holds comes back.
+const CLAIMED_RETRY: Duration = Duration::from_secs(10);
 
 impl Worker {
     /// One page of an audience batch: the module docs' steps.
@@ -73,7 +81,8 @@ impl Worker {
                 return Ok(Verdict::Done);
             }
         }
-        self.enqueue_page(&batch, &message, &page, &bodies).await?;
+        self.enqueue_page(&batch, &message, meta, &page, &bodies)
+            .await?;
         if page.last {
             tracing::info!(pages = message.page + 1, "audience read");
             self.delivery
@@ -183,11 +192,13 @@ impl Worker {
         store.audience_page(tenant_id, batch_id, message.page).await
     }
 
-    /// Step 4: the page's chunks, then the next page's message.
+    /// Step 4: the page's chunks (by the delivery holding the page's claim),
+    /// then the next page's message.
     async fn enqueue_page(
         &self,
         batch: &Batch,
         message: &ReadAudience,
+        meta: &MessageMeta,
         page: &AudiencePage,
         bodies: &[String],
     ) -> Result<()> {
@@ -198,6 +209,27 @@ impl Worker {
             .map_err(|err| Error::internal("enqueueing an audience page", err))?;
         let (tenant_id, batch_id) = (batch.tenant_id.as_str(), batch.batch_id.as_str());
         if !page.enqueued {
+            let now = now_epoch_seconds();
+            let claimed = self
+                .app
+                .store
+                .claim_page_enqueue(
+                    tenant_id,
+                    batch_id,
+                    message.page,
+                    now,
+                    now + ENQUEUE_CLAIM_SECS,
+                )
+                .await?;
+            if !claimed {
+                // Another copy of this page is enqueueing it: this one comes
+                // back, to find it enqueued and send the next page on.
+                self.postpone(meta, CLAIMED_RETRY).await;
+                return Err(Error::Unavailable {
+                    context: "enqueueing an audience page",
+                    source: "another delivery of the page is enqueueing it".into(),
+                });
+            }
             let key = batch.metered_key.as_deref();
             enqueue(&self.app.sqs, queue_url, tenant_id, bodies, key).await?;
             self.app

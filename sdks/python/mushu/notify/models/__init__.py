@@ -7,6 +7,7 @@ from .api_key_list import ApiKeyList
 from .batch_status import BatchStatus
 from .bulk_notification_request import BulkNotificationRequest
 from .bulk_notification_response import BulkNotificationResponse
+from .bulk_notification_response_status import BulkNotificationResponseStatus
 from .bulk_result import BulkResult
 from .bulk_result_list import BulkResultList
 from .bulk_result_outcome import BulkResultOutcome
@@ -46,6 +47,10 @@ from .tenant_usage import TenantUsage
 from .tenant_usage_period import TenantUsagePeriod
 from .token_type_type_0 import TokenTypeType0
 from .token_validation import TokenValidation
+from .topic_list import TopicList
+from .topic_subscribe_response import TopicSubscribeResponse
+from .topic_subscribers_request import TopicSubscribersRequest
+from .topic_unsubscribe_response import TopicUnsubscribeResponse
 from .update_tenant_request import UpdateTenantRequest
 from .usage_bucket import UsageBucket
 from .user_verification_deleted import UserVerificationDeleted
@@ -68,6 +73,7 @@ __all__ = (
     "BatchStatus",
     "BulkNotificationRequest",
     "BulkNotificationResponse",
+    "BulkNotificationResponseStatus",
     "BulkResult",
     "BulkResultList",
     "BulkResultOutcome",
@@ -107,6 +113,10 @@ __all__ = (
     "TenantUsagePeriod",
     "TokenTypeType0",
     "TokenValidation",
+    "TopicList",
+    "TopicSubscribeResponse",
+    "TopicSubscribersRequest",
+    "TopicUnsubscribeResponse",
     "UpdateTenantRequest",
     "UsageBucket",
     "UserVerificationDeleted",

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import datetime
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Self, TypeVar, cast
 
@@ -20,37 +21,41 @@ T = TypeVar("T", bound="BulkNotificationRequest")
 
 @_attrs_define
 class BulkNotificationRequest:
-    """Up to 10,000 users, and the notification fields beside `user_ids`.
+    """The notification fields beside exactly one audience: `user_ids` (up to 10,000 users), `topic` (every subscribed
+    user) or `all_users` (every user with a device); optionally `send_at`.
 
-    Attributes:
-        user_ids (list[str]): Repeats are ignored. Entries that are not valid user ids (1 to 256 characters without
-            control characters) are counted in `failed`; at least one must be valid.
-        alert (Alert | None | Unset):
-        badge (int | None | Unset):
-        category (None | str | Unset):
-        collapse_id (None | str | Unset): 1 to 64 printable ASCII characters (it travels as the `apns-collapse-id`
-            header).
-        content_available (bool | None | Unset): A silent/background push.
-        data (Any | Unset): Custom keys for the app. Not allowed: `aps` (APNs), and `from`, `notification`,
-            `message_type` or keys starting with `google` or `gcm`, in any case (FCM).
-        live_activity (LiveActivity | None | Unset):
-        mutable_content (bool | None | Unset):
-        priority (None | NotificationPriorityType0 | Unset):
-        push_type (None | NotificationPushTypeType0 | Unset): Apple's `apns-push-type`. Absent: `liveactivity` with
-            `live_activity`, `alert` with an alert, badge or sound, `background` otherwise. Each goes with Apple's topic
-            (the tenant's bundle id, plus `.push-type.liveactivity`, `.voip`, `.location-query`, `.complication`,
-            `.pushkit.fileprovider`, `.voip-ptt` or `.push-type.widgets`). Priorities: `background` and `fileprovider` only
-            `normal`, `pushtotalk` only `high`, the others either (default `high`; `widgets` `normal`); a named type with
-            another is 400 naming `priority`. `background` needs `content_available` and no alert, badge or sound; `voip`,
-            `location`, `complication`, `fileprovider`, `pushtotalk` and `widgets` take no alert, badge, sound,
-            `content_available` or `mutable_content`, and reach Apple devices only. `mdm` is not offered: it needs an MDM
-            push certificate and topic.
-        sound (None | str | Unset):
-        thread_id (None | str | Unset):
-        ttl_seconds (int | None | Unset):
+        Attributes:
+            alert (Alert | None | Unset):
+            badge (int | None | Unset):
+            category (None | str | Unset):
+            collapse_id (None | str | Unset): 1 to 64 printable ASCII characters (it travels as the `apns-collapse-id`
+                header).
+            content_available (bool | None | Unset): A silent/background push.
+            data (Any | Unset): Custom keys for the app. Not allowed: `aps` (APNs), and `from`, `notification`,
+                `message_type` or keys starting with `google` or `gcm`, in any case (FCM).
+            live_activity (LiveActivity | None | Unset):
+            mutable_content (bool | None | Unset):
+            priority (None | NotificationPriorityType0 | Unset):
+            push_type (None | NotificationPushTypeType0 | Unset): Apple's `apns-push-type`. Absent: `liveactivity` with
+                `live_activity`, `alert` with an alert, badge or sound, `background` otherwise. Each goes with Apple's topic
+                (the tenant's bundle id, plus `.push-type.liveactivity`, `.voip`, `.location-query`, `.complication`,
+                `.pushkit.fileprovider`, `.voip-ptt` or `.push-type.widgets`). Priorities: `background` and `fileprovider` only
+                `normal`, `pushtotalk` only `high`, the others either (default `high`; `widgets` `normal`); a named type with
+                another is 400 naming `priority`. `background` needs `content_available` and no alert, badge or sound; `voip`,
+                `location`, `complication`, `fileprovider`, `pushtotalk` and `widgets` take no alert, badge, sound,
+                `content_available` or `mutable_content`, and reach Apple devices only. `mdm` is not offered: it needs an MDM
+                push certificate and topic.
+            sound (None | str | Unset):
+            thread_id (None | str | Unset):
+            ttl_seconds (int | None | Unset):
+            all_users (bool | Unset): `true`: every user of the tenant with a device.
+            send_at (datetime.datetime | Unset): Deliver at this time (RFC 3339, at most 30 days ahead) instead of now: the
+                batch is `scheduled` until then, and can be cancelled. A time already past sends now.
+            topic (str | Unset): 1 to 100 characters of `[A-Za-z0-9_.-]`, neither `.` nor `..`.
+            user_ids (list[str] | Unset): Repeats are ignored. Entries that are not valid user ids (1 to 256 characters
+                without control characters) are counted in `failed`; at least one must be valid.
     """
 
-    user_ids: list[str]
     alert: Alert | None | Unset = UNSET
     badge: int | None | Unset = UNSET
     category: None | str | Unset = UNSET
@@ -64,13 +69,15 @@ class BulkNotificationRequest:
     sound: None | str | Unset = UNSET
     thread_id: None | str | Unset = UNSET
     ttl_seconds: int | None | Unset = UNSET
+    all_users: bool | Unset = UNSET
+    send_at: datetime.datetime | Unset = UNSET
+    topic: str | Unset = UNSET
+    user_ids: list[str] | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         from ..models.alert import Alert
         from ..models.live_activity import LiveActivity
-
-        user_ids = self.user_ids
 
         alert: dict[str, Any] | None | Unset
         if isinstance(self.alert, Unset):
@@ -154,13 +161,21 @@ class BulkNotificationRequest:
         else:
             ttl_seconds = self.ttl_seconds
 
+        all_users = self.all_users
+
+        send_at: str | Unset = UNSET
+        if not isinstance(self.send_at, Unset):
+            send_at = self.send_at.isoformat()
+
+        topic = self.topic
+
+        user_ids: list[str] | Unset = UNSET
+        if not isinstance(self.user_ids, Unset):
+            user_ids = self.user_ids
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
-        field_dict.update(
-            {
-                "user_ids": user_ids,
-            }
-        )
+        field_dict.update({})
         if alert is not UNSET:
             field_dict["alert"] = alert
         if badge is not UNSET:
@@ -187,6 +202,14 @@ class BulkNotificationRequest:
             field_dict["thread_id"] = thread_id
         if ttl_seconds is not UNSET:
             field_dict["ttl_seconds"] = ttl_seconds
+        if all_users is not UNSET:
+            field_dict["all_users"] = all_users
+        if send_at is not UNSET:
+            field_dict["send_at"] = send_at
+        if topic is not UNSET:
+            field_dict["topic"] = topic
+        if user_ids is not UNSET:
+            field_dict["user_ids"] = user_ids
 
         return field_dict
 
@@ -196,7 +219,6 @@ class BulkNotificationRequest:
         from ..models.live_activity import LiveActivity
 
         d = dict(src_dict)
-        user_ids = cast(list[str], d.pop("user_ids"))
 
         def _parse_alert(data: object) -> Alert | None | Unset:
             if data is None:
@@ -340,8 +362,20 @@ class BulkNotificationRequest:
 
         ttl_seconds = _parse_ttl_seconds(d.pop("ttl_seconds", UNSET))
 
+        all_users = d.pop("all_users", UNSET)
+
+        _send_at = d.pop("send_at", UNSET)
+        send_at: datetime.datetime | Unset
+        if isinstance(_send_at, Unset):
+            send_at = UNSET
+        else:
+            send_at = datetime.datetime.fromisoformat(_send_at)
+
+        topic = d.pop("topic", UNSET)
+
+        user_ids = cast(list[str], d.pop("user_ids", UNSET))
+
         bulk_notification_request = cls(
-            user_ids=user_ids,
             alert=alert,
             badge=badge,
             category=category,
@@ -355,6 +389,10 @@ class BulkNotificationRequest:
             sound=sound,
             thread_id=thread_id,
             ttl_seconds=ttl_seconds,
+            all_users=all_users,
+            send_at=send_at,
+            topic=topic,
+            user_ids=user_ids,
         )
 
         bulk_notification_request.additional_properties = d

@@ -1,13 +1,15 @@
 from __future__ import annotations
 
+import datetime
 from collections.abc import Mapping
-from typing import Any, Self, TypeVar
+from typing import Any, Self, TypeVar, cast
 from uuid import UUID
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.batch_status import BatchStatus
+from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="BulkStatus")
 
@@ -20,8 +22,10 @@ class BulkStatus:
         delivered (int): Users at least one of whose devices accepted the push.
         failed (int): Users rejected at the request, or none of whose devices accepted it.
         no_devices (int):
-        status (BatchStatus):
-        total (int):
+        status (BatchStatus): `scheduled`: waiting for its `send_at` (cancellable); `cancelled`: cancelled while
+            scheduled, never delivered; `queued`: accepted, no worker has started; `delivering`; `done`: every user settled.
+        total (int | None): Users in the batch; null while a topic's or all users' audience is still being read.
+        send_at (datetime.datetime | Unset): The scheduled time, for a batch sent with `send_at`.
     """
 
     batch_id: UUID
@@ -29,7 +33,8 @@ class BulkStatus:
     failed: int
     no_devices: int
     status: BatchStatus
-    total: int
+    total: int | None
+    send_at: datetime.datetime | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -43,7 +48,12 @@ class BulkStatus:
 
         status = self.status.value
 
+        total: int | None
         total = self.total
+
+        send_at: str | Unset = UNSET
+        if not isinstance(self.send_at, Unset):
+            send_at = self.send_at.isoformat()
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -57,6 +67,8 @@ class BulkStatus:
                 "total": total,
             }
         )
+        if send_at is not UNSET:
+            field_dict["send_at"] = send_at
 
         return field_dict
 
@@ -73,7 +85,19 @@ class BulkStatus:
 
         status = BatchStatus(d.pop("status"))
 
-        total = d.pop("total")
+        def _parse_total(data: object) -> int | None:
+            if data is None:
+                return data
+            return cast(int | None, data)
+
+        total = _parse_total(d.pop("total"))
+
+        _send_at = d.pop("send_at", UNSET)
+        send_at: datetime.datetime | Unset
+        if isinstance(_send_at, Unset):
+            send_at = UNSET
+        else:
+            send_at = datetime.datetime.fromisoformat(_send_at)
 
         bulk_status = cls(
             batch_id=batch_id,
@@ -82,6 +106,7 @@ class BulkStatus:
             no_devices=no_devices,
             status=status,
             total=total,
+            send_at=send_at,
         )
 
         bulk_status.additional_properties = d

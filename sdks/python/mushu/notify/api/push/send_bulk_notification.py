@@ -122,14 +122,17 @@ def sync_detailed(
     """Send a notification to many users
 
      Does not deliver inline: records a batch, queues its users for the delivery worker and answers at
-    once. 1 to 10,000 user ids; repeats are ignored; invalid ids are counted in `failed` and not queued
-    (all invalid: 400). Follow progress with `get_bulk_status`.
+    once. Exactly one audience: 1 to 10,000 `user_ids` (repeats ignored; invalid ids counted in `failed`
+    and not queued; all invalid: 400), a `topic`'s subscribers, or `all_users`. With `send_at` the batch
+    is `scheduled` and delivered once within 60 seconds after that time; cancel it with
+    `cancel_bulk_notification`. Follow progress with `get_bulk_status`.
 
     Args:
         tenant_id (str):
         idempotency_key (str | Unset):
-        body (BulkNotificationRequest): Up to 10,000 users, and the notification fields beside
-            `user_ids`.
+        body (BulkNotificationRequest): The notification fields beside exactly one audience:
+            `user_ids` (up to 10,000 users), `topic` (every subscribed user) or `all_users` (every
+            user with a device); optionally `send_at`.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -162,14 +165,17 @@ def sync(
     """Send a notification to many users
 
      Does not deliver inline: records a batch, queues its users for the delivery worker and answers at
-    once. 1 to 10,000 user ids; repeats are ignored; invalid ids are counted in `failed` and not queued
-    (all invalid: 400). Follow progress with `get_bulk_status`.
+    once. Exactly one audience: 1 to 10,000 `user_ids` (repeats ignored; invalid ids counted in `failed`
+    and not queued; all invalid: 400), a `topic`'s subscribers, or `all_users`. With `send_at` the batch
+    is `scheduled` and delivered once within 60 seconds after that time; cancel it with
+    `cancel_bulk_notification`. Follow progress with `get_bulk_status`.
 
     Args:
         tenant_id (str):
         idempotency_key (str | Unset):
-        body (BulkNotificationRequest): Up to 10,000 users, and the notification fields beside
-            `user_ids`.
+        body (BulkNotificationRequest): The notification fields beside exactly one audience:
+            `user_ids` (up to 10,000 users), `topic` (every subscribed user) or `all_users` (every
+            user with a device); optionally `send_at`.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -197,14 +203,17 @@ async def asyncio_detailed(
     """Send a notification to many users
 
      Does not deliver inline: records a batch, queues its users for the delivery worker and answers at
-    once. 1 to 10,000 user ids; repeats are ignored; invalid ids are counted in `failed` and not queued
-    (all invalid: 400). Follow progress with `get_bulk_status`.
+    once. Exactly one audience: 1 to 10,000 `user_ids` (repeats ignored; invalid ids counted in `failed`
+    and not queued; all invalid: 400), a `topic`'s subscribers, or `all_users`. With `send_at` the batch
+    is `scheduled` and delivered once within 60 seconds after that time; cancel it with
+    `cancel_bulk_notification`. Follow progress with `get_bulk_status`.
 
     Args:
         tenant_id (str):
         idempotency_key (str | Unset):
-        body (BulkNotificationRequest): Up to 10,000 users, and the notification fields beside
-            `user_ids`.
+        body (BulkNotificationRequest): The notification fields beside exactly one audience:
+            `user_ids` (up to 10,000 users), `topic` (every subscribed user) or `all_users` (every
+            user with a device); optionally `send_at`.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -235,14 +244,17 @@ async def asyncio(
     """Send a notification to many users
 
      Does not deliver inline: records a batch, queues its users for the delivery worker and answers at
-    once. 1 to 10,000 user ids; repeats are ignored; invalid ids are counted in `failed` and not queued
-    (all invalid: 400). Follow progress with `get_bulk_status`.
+    once. Exactly one audience: 1 to 10,000 `user_ids` (repeats ignored; invalid ids counted in `failed`
+    and not queued; all invalid: 400), a `topic`'s subscribers, or `all_users`. With `send_at` the batch
+    is `scheduled` and delivered once within 60 seconds after that time; cancel it with
+    `cancel_bulk_notification`. Follow progress with `get_bulk_status`.
 
     Args:
         tenant_id (str):
         idempotency_key (str | Unset):
-        body (BulkNotificationRequest): Up to 10,000 users, and the notification fields beside
-            `user_ids`.
+        body (BulkNotificationRequest): The notification fields beside exactly one audience:
+            `user_ids` (up to 10,000 users), `topic` (every subscribed user) or `all_users` (every
+            user with a device); optionally `send_at`.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
