@@ -21,6 +21,7 @@ use notify_shared::App;
 use notify_tests::aws_actions::ActionLog;
 use notify_tests::delivery::{fcm_token, ios_token, QueueSettings, BUNDLE_ID};
 use notify_tests::rig_flows::fill_partition;
+use notify_tests::schedules::ScheduleGroup;
 use notify_tests::webhooks::{Answer, Receiver, WebhookQueues};
 use notify_tests::{call, parts, BulkRig, Call};
 use serde_json::{json, Value};
@@ -435,7 +436,46 @@ async fn sends(run: &mut Run) -> String {
         answered("notify-bulk-status", response);
     }
     run.record("notify-bulk-status");
+    audiences(run, &alert).await;
     batch_id
+}
+
+/// Everyone now (the worker reads the audience in `deletion_and_worker`),
+/// and a topic in two hours through EventBridge Scheduler, cancelled.
+async fn audiences(run: &mut Run, alert: &Value) {
+    let group = ScheduleGroup::create(&run.rig.env.sdk, &run.rig.queues).await;
+    let mut config = run.rig.env.app.config.clone();
+    (group.configure())(&mut config);
+    let send_at = (chrono::Utc::now() + chrono::Duration::hours(2))
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let mut scheduled = String::new();
+    for body in [
+        json!({"all_users": true, "alert": alert}),
+        json!({"topic": "news", "send_at": send_at, "alert": alert}),
+    ] {
+        run.log.take();
+        let app = run.log.app(&run.rig.env, config.clone());
+        let request = run
+            .tenant_call("POST", "/tenants/{tenant_id}/notify/bulk")
+            .api_key(&run.key)
+            .json(body);
+        let accepted = run.answered(
+            "notify-bulk",
+            notify_bulk::handle(&app, request.build()).await,
+        );
+        scheduled = accepted["batch_id"].as_str().unwrap_or_default().to_owned();
+    }
+    run.log.take();
+    let app = run.log.app(&run.rig.env, config);
+    let request = run
+        .tenant_call("DELETE", "/tenants/{tenant_id}/notify/bulk/{batch_id}")
+        .api_key(&run.key)
+        .param("batch_id", &scheduled);
+    let cancelled = run.answered(
+        "notify-bulk-cancel",
+        notify_bulk_cancel::handle(&app, request.build()).await,
+    );
+    assert_eq!(cancelled["status"], "cancelled", "{cancelled}");
 }
 
 /// A webhook for every event type, created and listed before the sends

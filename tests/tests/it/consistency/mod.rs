@@ -154,6 +154,12 @@ const CONTRACT_OPERATIONS: &[(&str, &str, &str, &str)] = &[
         "get_bulk_status",
     ),
     (
+        "DELETE",
+        "/tenants/{tenant_id}/notify/bulk/{batch_id}",
+        "push",
+        "cancel_bulk_notification",
+    ),
+    (
         "GET",
         "/tenants/{tenant_id}/notify/bulk/{batch_id}/results",
         "push",
