@@ -4,7 +4,8 @@
 //!
 //! | item          | SK                                 | written by |
 //! |---------------|------------------------------------|------------|
-//! | audience page | `BATCH#{batch}#PAGE#{n:06}`        | bulk endpoint (a list) or the reader (a topic, all users), once; then `counted` and `enqueued` |
+//! | audience page | `BATCH#{batch}#PAGE#{n:06}`        | bulk endpoint (a list) or the reader (a topic, all users), once |
+//! | page state    | `BATCH#{batch}#PAGE#{n:06}#STATE`  | the reader: `counted`, `enqueue_claimed_until`, `enqueued` |
 //!
 //! A page record holds the page's user ids as read the first time: a
 //! redelivered page enqueues the very same chunks (the worker records a
@@ -13,9 +14,11 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde::{Deserialize, Serialize};
 
-use super::keys::{audience_page_sk, batch_sk, topic_subscriptions_prefix, COUNTER_PREFIX};
+use super::keys::{
+    audience_page_sk, audience_page_state_sk, batch_sk, topic_subscriptions_prefix, COUNTER_PREFIX,
+};
 use super::ops::{decode, encode, through_conflicts, update_item, ConditionalExt, ABSENT};
-use super::{key, n, s, tenant_pk, Store, SK};
+use super::{key, n, s, tenant_pk, text_attribute, Store, SK};
 use crate::error::Result;
 use crate::store::CountResult;
 
@@ -33,12 +36,21 @@ pub struct AudiencePage {
     pub next: Option<String>,
     /// The audience's last page.
     pub last: bool,
-    /// Its users are in the batch's counters.
-    #[serde(default)]
+    /// Its users are in the batch's counters (from the page's state item).
+    #[serde(default, skip_serializing)]
     pub counted: bool,
-    /// Its chunks are on the queue.
-    #[serde(default)]
+    /// Its chunks are on the queue (from the page's state item).
+    #[serde(default, skip_serializing)]
     pub enqueued: bool,
+}
+
+/// The page's state item, as read.
+#[derive(Deserialize)]
+struct PageState {
+    #[serde(default)]
+    counted: bool,
+    #[serde(default)]
+    enqueued: bool,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -63,6 +75,15 @@ pub struct PageCount {
     pub adds_total: bool,
     /// The last page: the audience is read.
     pub last: bool,
+    /// The batch's TTL, which the page's state item carries too.
+    pub expires_at: i64,
+}
+
+fn state_key(tenant_id: &str, batch_id: &str, number: u32) -> super::ops::Item {
+    key(
+        tenant_pk(tenant_id),
+        audience_page_state_sk(batch_id, number),
+    )
 }
 
 impl Store {
@@ -117,11 +138,23 @@ impl Store {
         batch_id: &str,
         number: u32,
     ) -> Result<Option<AudiencePage>> {
-        let key = key(tenant_pk(tenant_id), audience_page_sk(batch_id, number));
-        self.get_consistent(key, "reading audience page")
-            .await?
-            .map(|item| decode::<PageItem>(item, "decoding audience page").map(|item| item.page))
-            .transpose()
+        // The users item and its state item, in one strongly consistent query.
+        let sk = audience_page_sk(batch_id, number);
+        let query = self.query_prefix(tenant_pk(tenant_id), sk.clone());
+        let mut page: Option<AudiencePage> = None;
+        let mut state: Option<PageState> = None;
+        for item in self.query_all(query, "reading audience page").await? {
+            if text_attribute(&item, SK) == Some(sk.as_str()) {
+                page = Some(decode::<PageItem>(item, "decoding audience page")?.page);
+            } else {
+                state = Some(decode(item, "decoding audience page state")?);
+            }
+        }
+        Ok(page.map(|page| AudiencePage {
+            counted: state.as_ref().is_some_and(|state| state.counted),
+            enqueued: state.as_ref().is_some_and(|state| state.enqueued),
+            ..page
+        }))
     }
 
     /// Adds a page's users and chunks to its open batch, once: the page
@@ -135,14 +168,11 @@ impl Store {
         count: PageCount,
     ) -> Result<CountResult> {
         let mark = self
-            .tx_update(key(
-                tenant_pk(tenant_id),
-                audience_page_sk(batch_id, number),
-            ))
-            .update_expression("SET counted = :yes")
-            .condition_expression("attribute_exists(PK) AND counted = :no")
+            .tx_update(state_key(tenant_id, batch_id, number))
+            .update_expression("SET counted = :yes, expires_at = :expires")
+            .condition_expression("attribute_not_exists(counted)")
             .expression_attribute_values(":yes", AttributeValue::Bool(true))
-            .expression_attribute_values(":no", AttributeValue::Bool(false));
+            .expression_attribute_values(":expires", n(count.expires_at));
         let mut adds = "ADD accepted :users, chunks :chunks".to_owned();
         if count.adds_total {
             adds.push_str(", #total :users");
@@ -183,11 +213,9 @@ impl Store {
         now: i64,
         until: i64,
     ) -> Result<bool> {
+        // The state item exists: the page was counted first.
         let request = self
-            .update(key(
-                tenant_pk(tenant_id),
-                audience_page_sk(batch_id, number),
-            ))
+            .update(state_key(tenant_id, batch_id, number))
             .update_expression("SET enqueue_claimed_until = :until")
             .condition_expression(
                 "attribute_exists(PK) AND (attribute_not_exists(enqueue_claimed_until) \
@@ -208,10 +236,7 @@ impl Store {
         number: u32,
     ) -> Result<()> {
         let request = self
-            .update(key(
-                tenant_pk(tenant_id),
-                audience_page_sk(batch_id, number),
-            ))
+            .update(state_key(tenant_id, batch_id, number))
             .update_expression("SET enqueued = :yes")
             .condition_expression("attribute_exists(PK)")
             .expression_attribute_values(":yes", AttributeValue::Bool(true));

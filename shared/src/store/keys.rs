@@ -148,6 +148,13 @@ pub(crate) fn audience_page_sk(batch_id: &str, page: u32) -> String {
     format!("BATCH#{batch_id}#PAGE#{page:06}")
 }
 
+/// The small item beside a page that the reader updates (counted, claimed,
+/// enqueued): an update costs a write unit per KB of the whole item, and a
+/// page of users runs to hundreds of KB.
+pub(crate) fn audience_page_state_sk(batch_id: &str, page: u32) -> String {
+    format!("{}#STATE", audience_page_sk(batch_id, page))
+}
+
 // Webhooks (see `webhooks.rs`).
 pub(crate) const WEBHOOK_PREFIX: &str = "WEBHOOK#";
 /// The tenant's count of webhooks (its cap).

@@ -70,6 +70,7 @@ impl Worker {
                 chunks: count(bodies.len()),
                 adds_total: !source.total_known_upfront(),
                 last: page.last,
+                expires_at: batch.expires_at,
             };
             let store = &self.app.store;
             if store
