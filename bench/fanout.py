@@ -67,6 +67,19 @@ ENQUEUE = {
 }
 
 
+# notify/bulk for an all-users send (shared/src/service/bulk/audience.rs):
+# the API key look-up, insert_batch (PutItem), the first page's message
+# (SendMessage), settle_batch_state (UpdateItem); the pages' own calls are
+# metered (bench/src/audience.rs).
+AUDIENCE_PAGE_USERS = 1000     # shared/src/store/audience.rs AUDIENCE_PAGE_USERS
+AUDIENCE_REQUEST = {
+    "dynamodb.GetItem (API key)": {"calls": 1, "read_units": 0.5, "write_units": 0},
+    "dynamodb.PutItem (batch)": {"calls": 1, "read_units": 0, "write_units": 1},
+    "dynamodb.UpdateItem (batch open)": {"calls": 1, "read_units": 0, "write_units": 1},
+    "sqs.SendMessage (first page)": {"calls": 1, "read_units": 0, "write_units": 0},
+}
+
+
 # One API request made with an API key (a device registration, a listing, a
 # send before its pushes), counted from shared/src/auth and
 # shared/src/limits: one strongly consistent BatchGetItem of the key's
@@ -159,26 +172,77 @@ def worker_calls(bin_dir, sim, meter_url, users, log):
          "--devices-per-user", str(DEVICES_PER_USER)],
         env=env, capture_output=True, text=True, timeout=900)
     match = re.search(r"aws calls \(round 1\): (\{.*\})", result.stdout)
-    if result.returncode != 0 or not match:
+    page = re.search(r"aws calls \(audience page of \d+ users\): (\{.*\})", result.stdout)
+    if result.returncode != 0 or not match or not page:
         log(f"fan-out: push-bench worker failed ({result.returncode}): "
             f"{result.stdout[-2000:]}\n{result.stderr[-2000:]}")
         return None
-    return json.loads(match.group(1))
+    return {"worker": json.loads(match.group(1)), "audience_page": json.loads(page.group(1))}
 
 
-def cost(runs, engine_rate):
-    """Per operation: calls = MESSAGES * (per_message + per_user * users)."""
-    (u1, c1), (u2, c2) = sorted(runs.items())
-    worker = {}
+def project(c1, c2, x1, x2, units_per_run, unit_count):
+    """Per operation, from two metered runs of `units_per_run` units (queue
+    messages, audience pages) of `x1` and `x2` users each: calls (and
+    units) = per_unit + per_user * users a unit, scaled to `unit_count`
+    units of USERS users in all."""
+    projected_all = {}
     for operation in sorted(set(c1) | set(c2)):
         a, b = c1.get(operation, {}), c2.get(operation, {})
         projected = {}
         for key in ("calls", "read_units", "write_units"):
             x, y = a.get(key, 0), b.get(key, 0)
-            per_user = (y - x) / (MESSAGES * (u2 - u1))
-            per_message = x / MESSAGES - per_user * u1
-            projected[key] = max(0.0, CHUNKS * per_message + USERS * per_user)
-        worker[operation] = {k: round(v, 1) for k, v in projected.items()}
+            per_user = (y - x) / (units_per_run * (x2 - x1))
+            per_unit = x / units_per_run - per_user * x1
+            projected[key] = max(0.0, unit_count * per_unit + USERS * per_user)
+        projected_all[operation] = {k: round(v, 1) for k, v in projected.items()}
+    return projected_all
+
+
+def dollars_per_million(every, invocations, gb_seconds, pushes):
+    read_units = sum(v["read_units"] for v in every.values())
+    write_units = sum(v["write_units"] for v in every.values())
+    sqs_calls = sum(v["calls"] for k, v in every.items() if k.startswith("sqs"))
+    dollars = {
+        "dynamodb": write_units * PRICES["dynamodb_write_request_unit"]
+        + read_units * PRICES["dynamodb_read_request_unit"],
+        "sqs": sqs_calls * PRICES["sqs_request"],
+        "lambda": invocations * PRICES["lambda_request"]
+        + gb_seconds * PRICES["lambda_gb_second_arm64"],
+    }
+    return {k: v / pushes * 1e6 for k, v in dollars.items()}
+
+
+def all_users_cost(runs, worker, worker_seconds, pushes):
+    """An all-users send of USERS users: the same chunks as a list (the
+    worker's projection), the audience read a page of AUDIENCE_PAGE_USERS
+    at a time (metered: one page in each run, of MESSAGES x u users), and a
+    request that records the batch and queues its first page."""
+    (u1, r1), (u2, r2) = sorted(runs.items())
+    users1, users2 = MESSAGES * u1, MESSAGES * u2
+    pages = math.ceil(USERS / AUDIENCE_PAGE_USERS)
+    reader = project(r1["audience_page"], r2["audience_page"], users1, users2, 1, pages)
+    every = {f"{operation} (chunks)": counted for operation, counted in worker.items()}
+    every.update({f"{operation} (audience pages)": counted for operation, counted in reader.items()})
+    every.update(AUDIENCE_REQUEST)
+    # Page messages ride in the worker's invocations (ten records each).
+    page_invocations = math.ceil(pages / MESSAGES_PER_INVOCATION)
+    every["sqs.ReceiveMessage+DeleteMessageBatch (event source, pages)"] = {
+        "calls": 2 * page_invocations, "read_units": 0, "write_units": 0}
+    invocations = INVOCATIONS + page_invocations + 1
+    gb_seconds = worker_seconds * WORKER_MEMORY_GB + (0.1 * 0.25) + pages * 0.1 * WORKER_MEMORY_GB
+    per_million = dollars_per_million(every, invocations, gb_seconds, pushes)
+    return {
+        "pages": pages,
+        "reader_calls_projected": reader,
+        "cost_per_million_pushes": {k: round(v, 4) for k, v in per_million.items()},
+        "total_per_million_pushes": round(sum(per_million.values()), 4),
+    }
+
+
+def cost(runs, engine_rate):
+    """Per operation: calls = MESSAGES * (per_message + per_user * users)."""
+    (u1, c1), (u2, c2) = sorted((users, run["worker"]) for users, run in runs.items())
+    worker = project(c1, c2, u1, u2, MESSAGES, CHUNKS)
     pushes = USERS * DEVICES_PER_USER
     every = dict(worker)
     every.update(ENQUEUE)
@@ -191,16 +255,11 @@ def cost(runs, engine_rate):
     worker_seconds = pushes / engine_rate if engine_rate else 0
     gb_seconds = worker_seconds * WORKER_MEMORY_GB + 0.1 * 0.25
     invocations = INVOCATIONS + 1
-    dollars = {
-        "dynamodb": write_units * PRICES["dynamodb_write_request_unit"]
-        + read_units * PRICES["dynamodb_read_request_unit"],
-        "sqs": sqs_calls * PRICES["sqs_request"],
-        "lambda": invocations * PRICES["lambda_request"]
-        + gb_seconds * PRICES["lambda_gb_second_arm64"],
-    }
-    per_million = {k: v / pushes * 1e6 for k, v in dollars.items()}
+    per_million = dollars_per_million(every, invocations, gb_seconds, pushes)
     total = sum(per_million.values())
+    everyone = all_users_cost(runs, worker, worker_seconds, pushes)
     return {
+        "all_users": everyone,
         "users": USERS, "devices_per_user": DEVICES_PER_USER, "pushes": pushes,
         "metered_runs_users_per_message": list(RUNS),
         "worker_calls_projected": worker, "enqueue_counted_from_code": ENQUEUE,
@@ -228,8 +287,21 @@ def render(fanout):
         f"(DynamoDB ${per['dynamodb']:.4f}, SQS ${per['sqs']:.4f}, Lambda ${per['lambda']:.4f}) "
         f"vs SNS mobile push ${fanout['sns_mobile_push_per_million']:.2f}: "
         f"SNS costs {fanout['sns_over_ours']}x ours",
+        render_all_users(fanout),
         render_api_request(fanout.get("api_request") or api_request_cost()),
     ])
+
+
+def render_all_users(fanout):
+    everyone = fanout.get("all_users")
+    if not everyone:
+        return "all-users send: not measured"
+    per = everyone["cost_per_million_pushes"]
+    return (
+        f"all-users send of the same {fanout['users']:,} users ({everyone['pages']} audience pages "
+        f"read by the worker): ${everyone['total_per_million_pushes']:.4f} per million pushes "
+        f"(DynamoDB ${per['dynamodb']:.4f}, SQS ${per['sqs']:.4f}, Lambda ${per['lambda']:.4f})"
+    )
 
 
 def render_api_request(request):

@@ -3,6 +3,7 @@
 //! See README.md.
 #![forbid(unsafe_code)]
 
+mod audience;
 mod h2load;
 mod process;
 mod scenario;

@@ -139,6 +139,9 @@ pub async fn run(simulator: &Simulator, admin: &Admin, run: WorkerRun) -> anyhow
             println!("aws calls (round {round}): {calls}");
         }
     }
+    if let Some(meter) = &meter {
+        crate::audience::metered_page(&env, &tenant_id, users_per_round, admin, meter).await?;
+    }
     println!(
         "peak RSS of the worker process: {:.1} MiB",
         peak_rss_kib(None).unwrap_or(0) as f64 / 1024.0
