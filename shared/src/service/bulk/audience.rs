@@ -23,7 +23,9 @@ use crate::model::{
     Notification, QueueMessage, ReadAudience,
 };
 use crate::schedules::Schedules;
-use crate::service::bulk::{plan_chunks, recipients, BATCH_RETENTION_SECS, MAX_USER_IDS};
+use crate::service::bulk::{
+    plan_chunks, recipients, Recipients, BATCH_RETENTION_SECS, MAX_USER_IDS,
+};
 use crate::service::queue_schema::{schema_attribute, SCHEMA_ATTRIBUTE};
 use crate::store::{AudiencePage, AUDIENCE_PAGE_USERS};
 
@@ -43,41 +45,23 @@ pub(super) async fn start(
     caller: &Caller,
     start: AudienceStart<'_>,
 ) -> Result<BulkNotificationResponse> {
-    let batch_id = uuid::Uuid::new_v4().to_string();
     let now = now_epoch_seconds();
-    let expires_at = start.send_at.unwrap_or(now).max(now) + BATCH_RETENTION_SECS;
-    let (source, list) = match start.audience {
-        Audience::Users(user_ids) => (AudienceSource::List, Some(recipients(user_ids)?)),
-        Audience::Topic(topic) => (AudienceSource::Topic { topic }, None),
+    let (source, list) = match &start.audience {
+        Audience::Users(user_ids) => (AudienceSource::List, Some(recipients(user_ids.clone())?)),
+        Audience::Topic(topic) => (
+            AudienceSource::Topic {
+                topic: topic.clone(),
+            },
+            None,
+        ),
         Audience::AllUsers => (AudienceSource::AllUsers, None),
     };
-    let notification = serde_json::to_string(start.notification)
-        .map_err(|err| Error::internal("encoding notification", err))?;
-    let batch = Batch {
-        batch_id: batch_id.clone(),
-        tenant_id: tenant_id.to_owned(),
-        state: BatchState::Pending,
-        total: list.as_ref().map(|list| list.total()).unwrap_or_default(),
-        accepted: 0,
-        rejected: list.as_ref().map(|list| list.rejected).unwrap_or_default(),
-        chunks: 0,
-        delivered: 0,
-        failed: 0,
-        no_devices: 0,
-        created_at: now_rfc3339(),
-        created_by: caller.actor().to_owned(),
-        started_at: None,
-        expires_at,
-        audience: Some(source),
-        audience_pending: true,
-        send_at: start.send_at,
-        notification: Some(notification),
-        metered_key: crate::limits::metered_key_id(),
-    };
+    let batch = audience_batch(tenant_id, caller, source, list.as_ref(), &start, now)?;
+    let batch_id = batch.batch_id.clone();
     if let Some(list) = &list {
         let pages = list_pages(list.accepted.clone());
         app.store
-            .put_list_pages(tenant_id, &batch_id, pages, expires_at)
+            .put_list_pages(tenant_id, &batch_id, pages, batch.expires_at)
             .await?;
     }
     app.store.insert_batch(&batch).await?;
@@ -88,20 +72,12 @@ pub(super) async fn start(
         after: None,
         first_chunk: 0,
     };
-    let armed = match start.send_at.map(|at| at - now) {
-        None => send_page(&app.sqs, start.queue_url, &first, 0).await,
-        Some(ahead) if ahead <= i64::from(app.config.schedule_after_secs) => {
-            let delay = u32::try_from(ahead.max(0)).unwrap_or_default();
-            send_page(&app.sqs, start.queue_url, &first, delay).await
-        }
-        Some(_) => schedule_first_page(app, &first, start.send_at.unwrap_or(now)).await,
-    };
-    if let Err(err) = armed {
+    if let Err(err) = arm_first_page(app, &start, &first, now).await {
         return Err(super::abort_batch(app, tenant_id, &batch_id, err).await);
     }
-    let to = match start.send_at {
-        None => BatchState::Open,
-        Some(_) => BatchState::Scheduled,
+    let (to, status) = match start.send_at {
+        None => (BatchState::Open, BatchStatus::Queued),
+        Some(_) => (BatchState::Scheduled, BatchStatus::Scheduled),
     };
     super::open_batch(app, tenant_id, &batch_id, to).await?;
     tracing::info!(
@@ -118,12 +94,62 @@ pub(super) async fn start(
             .map(|list| u32::try_from(list.accepted.len()).unwrap_or(u32::MAX))
             .unwrap_or_default(),
         failed: batch.rejected,
-        status: match start.send_at {
-            None => BatchStatus::Queued,
-            Some(_) => BatchStatus::Scheduled,
-        },
+        status,
         send_at: start.send_at.map(rfc3339),
     })
+}
+
+/// The batch record of an audience batch, still `pending`: kept 7 days
+/// after its `send_at`.
+fn audience_batch(
+    tenant_id: &str,
+    caller: &Caller,
+    source: AudienceSource,
+    list: Option<&Recipients>,
+    start: &AudienceStart<'_>,
+    now: i64,
+) -> Result<Batch> {
+    let notification = serde_json::to_string(start.notification)
+        .map_err(|err| Error::internal("encoding notification", err))?;
+    Ok(Batch {
+        batch_id: uuid::Uuid::new_v4().to_string(),
+        tenant_id: tenant_id.to_owned(),
+        state: BatchState::Pending,
+        total: list.map(Recipients::total).unwrap_or_default(),
+        accepted: 0,
+        rejected: list.map(|list| list.rejected).unwrap_or_default(),
+        chunks: 0,
+        delivered: 0,
+        failed: 0,
+        no_devices: 0,
+        created_at: now_rfc3339(),
+        created_by: caller.actor().to_owned(),
+        started_at: None,
+        expires_at: start.send_at.unwrap_or(now).max(now) + BATCH_RETENTION_SECS,
+        audience: Some(source),
+        audience_pending: true,
+        send_at: start.send_at,
+        notification: Some(notification),
+        metered_key: crate::limits::metered_key_id(),
+    })
+}
+
+/// The first page on the queue: now; delayed until `send_at` when that is
+/// at most `NOTIFY_SCHEDULE_AFTER_SECS` ahead; else through a schedule.
+async fn arm_first_page(
+    app: &App,
+    start: &AudienceStart<'_>,
+    first: &ReadAudience,
+    now: i64,
+) -> Result<()> {
+    match start.send_at {
+        None => send_page(&app.sqs, start.queue_url, first, 0).await,
+        Some(at) if at - now <= i64::from(app.config.schedule_after_secs) => {
+            let delay = u32::try_from((at - now).max(0)).unwrap_or_default();
+            send_page(&app.sqs, start.queue_url, first, delay).await
+        }
+        Some(at) => schedule_first_page(app, first, at).await,
+    }
 }
 
 /// The schedule that puts the first page on the queue at `at`. Its body
