@@ -63,13 +63,7 @@ pub async fn metered_page(
     if processed.verdict != Verdict::Done {
         bail!("the audience page was not read: {:?}", processed.verdict);
     }
-    let calls: serde_json::Value = admin
-        .client()
-        .get(format!("{meter}/__meter"))
-        .send()
-        .await?
-        .json()
-        .await?;
+    let calls = crate::worker::metered_calls(admin, meter).await?;
     println!("aws calls (audience page of {users} users): {calls}");
     Ok(())
 }

@@ -129,13 +129,7 @@ pub async fn run(simulator: &Simulator, admin: &Admin, run: WorkerRun) -> anyhow
         }
         report(round, &processed, elapsed, admin).await?;
         if let Some(meter) = &meter {
-            let calls: serde_json::Value = admin
-                .client()
-                .get(format!("{meter}/__meter"))
-                .send()
-                .await?
-                .json()
-                .await?;
+            let calls = metered_calls(admin, meter).await?;
             println!("aws calls (round {round}): {calls}");
         }
     }
@@ -147,6 +141,17 @@ pub async fn run(simulator: &Simulator, admin: &Admin, run: WorkerRun) -> anyhow
         peak_rss_kib(None).unwrap_or(0) as f64 / 1024.0
     );
     Ok(())
+}
+
+/// The AWS calls bench/aws_meter.py counted since its last reset.
+pub async fn metered_calls(admin: &Admin, meter: &str) -> anyhow::Result<serde_json::Value> {
+    Ok(admin
+        .client()
+        .get(format!("{meter}/__meter"))
+        .send()
+        .await?
+        .json()
+        .await?)
 }
 
 /// `bodies` as one invocation: every message at once.
