@@ -11,6 +11,11 @@ use crate::model::topic::validate_topic;
 /// How far ahead `send_at` may be: 30 days.
 pub const MAX_SCHEDULE_AHEAD_SECS: i64 = 30 * 24 * 3600;
 
+/// Batches of one tenant waiting for their `send_at` at once. The
+/// account's EventBridge Scheduler schedules are shared by every tenant
+/// (10,000,000 a Region by default): no tenant may take them all.
+pub const MAX_SCHEDULED_BATCHES_PER_TENANT: u32 = 1_000;
+
 /// The audience of a request, checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Audience {

@@ -318,7 +318,7 @@ impl Store {
     /// scheduled any more (cancelled, or opened by an earlier delivery).
     #[tracing::instrument(skip(self))]
     pub async fn open_scheduled_batch(&self, tenant_id: &str, batch_id: &str) -> Result<bool> {
-        self.move_batch(tenant_id, batch_id, "scheduled", "open")
+        self.leave_waiting(tenant_id, batch_id, "scheduled", "open")
             .await
     }
 
@@ -326,26 +326,44 @@ impl Store {
     /// the batch's state for why).
     #[tracing::instrument(skip(self))]
     pub async fn cancel_scheduled_batch(&self, tenant_id: &str, batch_id: &str) -> Result<bool> {
-        self.move_batch(tenant_id, batch_id, "scheduled", "cancelled")
+        self.leave_waiting(tenant_id, batch_id, "scheduled", "cancelled")
             .await
     }
 
-    async fn move_batch(
+    /// Aborts a batch with a `send_at` still pending (its first page could
+    /// not be armed); `false` when it was not pending any more.
+    #[tracing::instrument(skip(self))]
+    pub async fn abort_pending_scheduled_batch(
+        &self,
+        tenant_id: &str,
+        batch_id: &str,
+    ) -> Result<bool> {
+        self.leave_waiting(tenant_id, batch_id, "pending", "aborted")
+            .await
+    }
+
+    /// Moves a batch with a `send_at` from `from` to `to`, where it no longer
+    /// waits: in one transaction with the tenant's count of waiting batches
+    /// (see `insert_batch`), so the count leaves with the batch exactly once.
+    async fn leave_waiting(
         &self,
         tenant_id: &str,
         batch_id: &str,
         from: &str,
         to: &str,
     ) -> Result<bool> {
-        let request = self
-            .update(key(tenant_pk(tenant_id), batch_sk(batch_id)))
+        let moved = self
+            .tx_update(key(tenant_pk(tenant_id), batch_sk(batch_id)))
             .update_expression("SET #state = :to")
             .condition_expression("#state = :from")
             .expression_attribute_names("#state", "state")
             .expression_attribute_values(":to", s(to))
             .expression_attribute_values(":from", s(from));
-        through_conflicts(|| request.clone().send())
-            .await
-            .condition_held("moving batch state")
+        let items = vec![update_item(moved)?, self.count_scheduled(tenant_id, -1)?];
+        match self.transact(items, None, "moving batch state").await? {
+            Ok(()) => Ok(true),
+            Err(cancelled) if cancelled.condition_failed(0) => Ok(false),
+            Err(cancelled) => Err(cancelled.into_error("moving batch state")),
+        }
     }
 }

@@ -15,7 +15,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::digests::{self, RawDigest};
-use super::keys::{batch_sk, chunk_sk};
+use super::keys::{batch_sk, chunk_sk, SCHEDULED_BATCHES_SK};
 use super::ops::{
     decode, encode, live_tenant_check, through_conflicts, update_item, ConditionalExt,
 };
@@ -23,6 +23,7 @@ use super::progress_parts::{self, ResultsAttribute};
 use super::{key, n, s, tenant_pk, text_attribute, Store, SK};
 use crate::clock::now_epoch_seconds;
 use crate::error::{Error, Result};
+use crate::model::audience::MAX_SCHEDULED_BATCHES_PER_TENANT;
 use crate::model::bulk_results::token_digest;
 use crate::model::{
     Batch, BatchState, ChunkCounts, ChunkProgress, ChunkResults, ProgressUpdate, UserOutcome,
@@ -158,10 +159,13 @@ impl Store {
             },
             "encoding batch item",
         )?;
-        let items = vec![
+        let mut items = vec![
             live_tenant_check(&self.table, &batch.tenant_id)?,
             self.tx_put_new(item)?,
         ];
+        if batch.send_at.is_some() {
+            items.push(self.count_scheduled(&batch.tenant_id, 1)?);
+        }
         // The SDK retries a transaction whose answer was lost; with the
         // batch's (unique) id as token DynamoDB applies it once and answers
         // the retry with success.
@@ -177,8 +181,34 @@ impl Store {
                 tracing::info!("batch already written by an earlier attempt");
                 Ok(())
             }
+            Err(cancelled) if cancelled.condition_failed(2) => Err(Error::Conflict {
+                code: "too_many_scheduled_sends",
+                detail: format!(
+                    "the tenant has {MAX_SCHEDULED_BATCHES_PER_TENANT} bulk sends waiting for \
+                     their `send_at`, the most it may: cancel one, or wait until one is sent"
+                ),
+            }),
             Err(cancelled) => Err(cancelled.into_error("inserting batch")),
         }
+    }
+
+    /// The transaction item that adds `change` to the tenant's count of
+    /// batches waiting for their `send_at`; an increase only below the cap.
+    pub(crate) fn count_scheduled(
+        &self,
+        tenant_id: &str,
+        change: i32,
+    ) -> Result<aws_sdk_dynamodb::types::TransactWriteItem> {
+        let mut update = self
+            .tx_update(key(tenant_pk(tenant_id), SCHEDULED_BATCHES_SK))
+            .update_expression("ADD scheduled :change")
+            .expression_attribute_values(":change", n(change));
+        if change > 0 {
+            update = update
+                .condition_expression("attribute_not_exists(scheduled) OR scheduled < :cap")
+                .expression_attribute_values(":cap", n(MAX_SCHEDULED_BATCHES_PER_TENANT));
+        }
+        update_item(update)
     }
 
     /// Moves a pending batch to `to` (open, scheduled or aborted); `false` when it was

@@ -148,6 +148,9 @@ pub(crate) fn audience_page_sk(batch_id: &str, page: u32) -> String {
     format!("BATCH#{batch_id}#PAGE#{page:06}")
 }
 
+/// The tenant's count of batches waiting for their `send_at` (its cap).
+pub(crate) const SCHEDULED_BATCHES_SK: &str = "SCHEDULED_BATCHES";
+
 /// The small item beside a page that the reader updates (counted, claimed,
 /// enqueued): an update costs a write unit per KB of the whole item, and a
 /// page of users runs to hundreds of KB.

@@ -174,3 +174,52 @@ async fn a_cancelled_batch_is_never_delivered_when_its_time_comes() {
     let (status, _) = rig.cancel(&uuid::Uuid::new_v4().to_string()).await;
     assert_eq!(status, 404);
 }
+
+#[tokio::test]
+async fn a_tenant_may_have_a_thousand_sends_waiting_and_a_cancel_or_a_start_frees_a_place() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let rig = BulkRig::start().await;
+    rig.register(&devices(1)).await;
+    // The tenant's count as 999 waiting sends leave it.
+    rig.env
+        .dynamodb
+        .put_item()
+        .table_name(&rig.env.app.config.table_name)
+        .item("PK", AttributeValue::S(format!("TENANT#{}", rig.tenant_id)))
+        .item("SK", AttributeValue::S("SCHEDULED_BATCHES".to_owned()))
+        .item("scheduled", AttributeValue::N("999".to_owned()))
+        .send()
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
+    let later = |seconds: i64| json!({"all_users": true, "send_at": send_at(seconds), "alert": {"title": "Later"}});
+    let (status, first) = rig.bulk(later(600)).await;
+    assert_eq!(status, 200, "{first}");
+    let refused = |(status, answer): (u16, Value)| {
+        assert_eq!(
+            (status, answer["code"].as_str()),
+            (409, Some("too_many_scheduled_sends")),
+            "{answer}"
+        );
+    };
+    refused(rig.bulk(later(600)).await);
+    // A cancel frees a place...
+    let (status, _) = rig
+        .cancel(first["batch_id"].as_str().unwrap_or_default())
+        .await;
+    assert_eq!(status, 200);
+    let (status, soon) = rig.bulk(later(2)).await;
+    assert_eq!(status, 200, "{soon}");
+    refused(rig.bulk(later(600)).await);
+    // ...and so does a send that starts.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let batch_id = soon["batch_id"].as_str().unwrap_or_default();
+    rig.drain_until_done(batch_id, Duration::from_secs(60))
+        .await;
+    let (status, answer) = rig.bulk(later(600)).await;
+    assert_eq!(status, 200, "{answer}");
+    // Sends without `send_at` are not counted.
+    let (status, now) = rig
+        .bulk(json!({"all_users": true, "alert": {"title": "Now"}}))
+        .await;
+    assert_eq!(status, 200, "{now}");
+}

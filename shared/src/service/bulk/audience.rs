@@ -73,7 +73,8 @@ pub(super) async fn start(
         first_chunk: 0,
     };
     if let Err(err) = arm_first_page(app, &start, &first, now).await {
-        return Err(super::abort_batch(app, tenant_id, &batch_id, err).await);
+        let scheduled = start.send_at.is_some();
+        return Err(super::abort_batch(app, tenant_id, &batch_id, scheduled, err).await);
     }
     let (to, status) = match start.send_at {
         None => (BatchState::Open, BatchStatus::Queued),

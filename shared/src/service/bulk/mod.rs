@@ -136,7 +136,7 @@ async fn send_list_now(
     let key = crate::limits::metered_key_id();
     let enqueued = enqueue(&app.sqs, queue_url, tenant_id, &bodies, key.as_deref()).await;
     if let Err(err) = enqueued {
-        return Err(abort_batch(app, tenant_id, &batch_id, err).await);
+        return Err(abort_batch(app, tenant_id, &batch_id, false, err).await);
     }
     open_batch(app, tenant_id, &batch_id, BatchState::Open).await?;
     tracing::info!(
@@ -161,12 +161,14 @@ async fn send_list_now(
 /// The batch could not be enqueued or scheduled: aborted (nothing of it is
 /// delivered), and the caller gets 503 for `err`, whatever its cause: the
 /// batch was not accepted and a retry is safe.
-async fn abort_batch(app: &App, tenant_id: &str, batch_id: &str, err: Error) -> Error {
-    match app
-        .store
-        .settle_batch_state(tenant_id, batch_id, BatchState::Aborted)
-        .await
-    {
+async fn abort_batch(
+    app: &App,
+    tenant_id: &str,
+    batch_id: &str,
+    scheduled: bool,
+    err: Error,
+) -> Error {
+    match mark_aborted(app, tenant_id, batch_id, scheduled).await {
         Ok(_) => tracing::warn!(tenant_id, batch_id, "enqueueing failed; batch aborted"),
         Err(abort) => tracing::error!(
             tenant_id,
@@ -199,11 +201,8 @@ async fn open_batch(app: &App, tenant_id: &str, batch_id: &str, to: BatchState) 
         Err(err) => err,
     };
     tracing::warn!(tenant_id, batch_id, error = %failure, "opening the batch failed; settling it");
-    match app
-        .store
-        .settle_batch_state(tenant_id, batch_id, BatchState::Aborted)
-        .await
-    {
+    let scheduled = to == BatchState::Scheduled;
+    match mark_aborted(app, tenant_id, batch_id, scheduled).await {
         Ok(true) => Err(failure.into_unavailable()),
         // Not pending: open (the failed write was applied after all) or gone.
         Ok(false) => match app.store.get_batch(tenant_id, batch_id).await {
@@ -212,6 +211,20 @@ async fn open_batch(app: &App, tenant_id: &str, batch_id: &str, to: BatchState) 
             Err(err) => Err(Error::unsettled("opening batch", err)),
         },
         Err(err) => Err(Error::unsettled("opening batch", err)),
+    }
+}
+
+/// Moves a pending batch to `aborted`; one with a `send_at` leaves the
+/// tenant's count of waiting batches with it.
+async fn mark_aborted(app: &App, tenant_id: &str, batch_id: &str, scheduled: bool) -> Result<bool> {
+    if scheduled {
+        app.store
+            .abort_pending_scheduled_batch(tenant_id, batch_id)
+            .await
+    } else {
+        app.store
+            .settle_batch_state(tenant_id, batch_id, BatchState::Aborted)
+            .await
     }
 }
 

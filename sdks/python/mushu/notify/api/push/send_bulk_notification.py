@@ -125,7 +125,8 @@ def sync_detailed(
     once. Exactly one audience: 1 to 10,000 `user_ids` (repeats ignored; invalid ids counted in `failed`
     and not queued; all invalid: 400), a `topic`'s subscribers, or `all_users`. With `send_at` the batch
     is `scheduled` and delivered once within 60 seconds after that time; cancel it with
-    `cancel_bulk_notification`. Follow progress with `get_bulk_status`.
+    `cancel_bulk_notification`. A tenant may have 1,000 batches waiting for their `send_at`; one more is
+    409 `too_many_scheduled_sends`. Follow progress with `get_bulk_status`.
 
     Args:
         tenant_id (str):
@@ -168,7 +169,8 @@ def sync(
     once. Exactly one audience: 1 to 10,000 `user_ids` (repeats ignored; invalid ids counted in `failed`
     and not queued; all invalid: 400), a `topic`'s subscribers, or `all_users`. With `send_at` the batch
     is `scheduled` and delivered once within 60 seconds after that time; cancel it with
-    `cancel_bulk_notification`. Follow progress with `get_bulk_status`.
+    `cancel_bulk_notification`. A tenant may have 1,000 batches waiting for their `send_at`; one more is
+    409 `too_many_scheduled_sends`. Follow progress with `get_bulk_status`.
 
     Args:
         tenant_id (str):
@@ -206,7 +208,8 @@ async def asyncio_detailed(
     once. Exactly one audience: 1 to 10,000 `user_ids` (repeats ignored; invalid ids counted in `failed`
     and not queued; all invalid: 400), a `topic`'s subscribers, or `all_users`. With `send_at` the batch
     is `scheduled` and delivered once within 60 seconds after that time; cancel it with
-    `cancel_bulk_notification`. Follow progress with `get_bulk_status`.
+    `cancel_bulk_notification`. A tenant may have 1,000 batches waiting for their `send_at`; one more is
+    409 `too_many_scheduled_sends`. Follow progress with `get_bulk_status`.
 
     Args:
         tenant_id (str):
@@ -247,7 +250,8 @@ async def asyncio(
     once. Exactly one audience: 1 to 10,000 `user_ids` (repeats ignored; invalid ids counted in `failed`
     and not queued; all invalid: 400), a `topic`'s subscribers, or `all_users`. With `send_at` the batch
     is `scheduled` and delivered once within 60 seconds after that time; cancel it with
-    `cancel_bulk_notification`. Follow progress with `get_bulk_status`.
+    `cancel_bulk_notification`. A tenant may have 1,000 batches waiting for their `send_at`; one more is
+    409 `too_many_scheduled_sends`. Follow progress with `get_bulk_status`.
 
     Args:
         tenant_id (str):
