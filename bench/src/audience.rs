@@ -54,16 +54,12 @@ pub async fn metered_page(
         first_chunk: 0,
     })
     .to_body()?;
-    admin
-        .client()
-        .post(format!("{meter}/__meter/reset"))
-        .send()
-        .await?;
+    crate::meter::reset(admin, meter).await?;
     let processed = worker.process(&page, &MessageMeta::default()).await;
     if processed.verdict != Verdict::Done {
         bail!("the audience page was not read: {:?}", processed.verdict);
     }
-    let calls = crate::worker::metered_calls(admin, meter).await?;
+    let calls = crate::meter::calls(admin, meter).await?;
     println!("aws calls (audience page of {users} users): {calls}");
     Ok(())
 }

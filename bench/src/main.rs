@@ -5,6 +5,7 @@
 
 mod audience;
 mod h2load;
+mod meter;
 mod process;
 mod scenario;
 mod simulator;

@@ -102,11 +102,7 @@ pub async fn run(simulator: &Simulator, admin: &Admin, run: WorkerRun) -> anyhow
         let batch_id = insert_batch(&env, &tenant_id, users_per_round).await?;
         let bodies = message_bodies(&tenant_id, &batch_id, &user_ids, run.users_per_message)?;
         if let Some(meter) = &meter {
-            admin
-                .client()
-                .post(format!("{meter}/__meter/reset"))
-                .send()
-                .await?;
+            crate::meter::reset(admin, meter).await?;
         }
         let started = Instant::now();
         let mut processed = process_all(&worker, &bodies, round, 1).await;
@@ -129,7 +125,7 @@ pub async fn run(simulator: &Simulator, admin: &Admin, run: WorkerRun) -> anyhow
         }
         report(round, &processed, elapsed, admin).await?;
         if let Some(meter) = &meter {
-            let calls = metered_calls(admin, meter).await?;
+            let calls = crate::meter::calls(admin, meter).await?;
             println!("aws calls (round {round}): {calls}");
         }
     }
@@ -141,17 +137,6 @@ pub async fn run(simulator: &Simulator, admin: &Admin, run: WorkerRun) -> anyhow
         peak_rss_kib(None).unwrap_or(0) as f64 / 1024.0
     );
     Ok(())
-}
-
-/// The AWS calls bench/aws_meter.py counted since its last reset.
-pub async fn metered_calls(admin: &Admin, meter: &str) -> anyhow::Result<serde_json::Value> {
-    Ok(admin
-        .client()
-        .get(format!("{meter}/__meter"))
-        .send()
-        .await?
-        .json()
-        .await?)
 }
 
 /// `bodies` as one invocation: every message at once.
