@@ -96,11 +96,13 @@ async fn noisy_then_quiet(tenant_share: usize, pollers: usize) -> Timings {
 }
 
 /// The contract's words: the quiet batch "completes while a big one of
-/// another tenant is still running". Measured against the noisy batch's
-/// own time, not in seconds: the emulator's speed varies by machine and
-/// moto version (the same commit took from under 300 s to over 300 s for
-/// the noisy batch), and speed targets live in benchmarks. Without fair
-/// shares the quiet batch waits behind the noisy one and finishes with it.
+/// another tenant is still running", here with two thirds of the big one's
+/// time still to go. Measured against the noisy batch's own time, not in
+/// seconds: the emulator's speed varies by machine and moto version (the
+/// noisy batch took from 39 s to over 380 s, the quiet one from 5 s to
+/// 25 s, its floor being the trigger's polling), and speed targets live in
+/// benchmarks. Without fair shares the quiet batch waits behind the noisy
+/// one and finishes with it (a ratio near 1).
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "its own step in scripts/test (fairness): a timing needs the emulator to itself"]
 async fn a_quiet_tenants_small_send_is_done_while_a_noisy_tenants_ten_thousand_are_still_delivered_fair(
@@ -108,8 +110,8 @@ async fn a_quiet_tenants_small_send_is_done_while_a_noisy_tenants_ten_thousand_a
     let timings = noisy_then_quiet(WorkerSettings::default().tenant_share, POLLERS).await;
     assert!(timings.noisy > 0.0, "the noisy batch completes too");
     assert!(
-        timings.quiet <= timings.noisy / 10.0,
-        "the quiet batch took more than a tenth of the noisy batch's time: {timings:?}"
+        timings.quiet <= timings.noisy / 3.0,
+        "the quiet batch took more than a third of the noisy batch's time: {timings:?}"
     );
 }
 
