@@ -3,8 +3,9 @@ cost rows: every request is forwarded unchanged except that DynamoDB calls
 ask for `ReturnConsumedCapacity: TOTAL`, so the emulator reports the
 capacity units each call consumed; for transactions, which moto reports
 nothing for, and for PutItem, which it reports as one unit whatever the
-item's size, they are computed from the request by AWS's rules. Tallies
-per service and operation.
+item's size, they are computed from the request by AWS's rules; so are a
+Query's and a GetItem's read units, which moto reports as one whatever the
+items' sizes and the read's consistency. Tallies per service and operation.
 
     python3 bench/aws_meter.py UPSTREAM_URL   # prints {"url": ...} once listening
     GET  /__meter        the tallies as JSON
@@ -115,6 +116,8 @@ def main():
                     units = transact_write_units(body)
                 if operation == "PutItem":
                     units = put_item_units(body) or units
+                if operation in ("Query", "GetItem"):
+                    units = read_units(operation, body, answer, units)
                 if operation in READS:
                     read_units = units
                 else:
@@ -164,6 +167,33 @@ def put_item_units(body):
     if not isinstance(item, dict):
         return 0.0
     return float(max(1, -(-item_size(item) // 1024)))
+
+
+def read_units(operation, body, answer, reported):
+    """AWS bills a Query the items it reads, their sizes summed and rounded
+    up to 4 KB, and a GetItem its item rounded up to 4 KB; at least one
+    unit either way, and half of it when the read is eventually consistent
+    (the default). Items a filter drops are billed too: a Query's answer
+    holds only those kept, so `ScannedCount` over `Count` scales them up.
+    A COUNT query returns no items: moto's figure stands."""
+    try:
+        request = json.loads(body)
+        reply = json.loads(answer)
+    except json.JSONDecodeError:
+        return reported
+    if operation == "GetItem":
+        item = reply.get("Item")
+        size = item_size(item) if isinstance(item, dict) else 0
+    elif request.get("Select") == "COUNT":
+        return reported
+    else:
+        items = reply.get("Items") or []
+        size = sum(item_size(item) for item in items)
+        kept, scanned = reply.get("Count") or 0, reply.get("ScannedCount") or 0
+        if kept and scanned > kept:
+            size = size * scanned // kept
+    units = max(1, -(-size // 4096))
+    return float(units) if request.get("ConsistentRead") else units / 2
 
 
 def item_size(item):

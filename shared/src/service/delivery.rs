@@ -21,7 +21,7 @@ use crate::push::{EncodedNotification, PushEngine, Target, TargetResult, TenantP
 use crate::secrets::Secrets;
 use crate::service::webhooks::events::Origin;
 use crate::service::webhooks::EventPublisher;
-use crate::store::Store;
+use crate::store::{ReadConsistency, Store};
 
 /// How long a container reuses a tenant's credentials before reading its
 /// secret again (a credential change takes effect within this).
@@ -38,6 +38,32 @@ pub enum WebPushSize {
     /// Each `webpush` device fails, the others get the push: a bulk batch
     /// was accepted before its users' platforms were known.
     FailDevice,
+}
+
+/// How a caller's recipients are read and checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecipientRules {
+    pub web_push: WebPushSize,
+    pub read: ReadConsistency,
+}
+
+impl RecipientRules {
+    /// A single send answers the caller with what happened: the devices as
+    /// of its request, and a Web Push message too large refused before
+    /// anything is pushed.
+    pub const SINGLE_SEND: Self = Self {
+        web_push: WebPushSize::Refuse,
+        read: ReadConsistency::Strong,
+    };
+    /// A bulk chunk is delivered some time after its batch was accepted, at
+    /// no instant the caller knows: a read a second stale is one that could
+    /// have been made a second earlier, at half the read units (the bulk
+    /// fan-out's main cost). Web Push devices a message does not fit fail
+    /// one by one.
+    pub const BULK: Self = Self {
+        web_push: WebPushSize::FailDevice,
+        read: ReadConsistency::Eventual,
+    };
 }
 
 /// Provider clients, tenant credentials, and the store and secrets the
@@ -117,25 +143,26 @@ impl Delivery {
         })
     }
 
-    /// The user's devices that `encoded` goes to (its audience). With
-    /// [`WebPushSize::Refuse`], 413 when one of them is a `webpush` device
-    /// and the message would not fit; with [`WebPushSize::FailDevice`] the
-    /// engine fails those devices instead.
+    /// The user's devices that `encoded` goes to (its audience), read and
+    /// checked by `rules`.
     pub async fn recipients(
         &self,
         tenant_id: &str,
         user_id: &str,
         encoded: &EncodedNotification,
-        web_push: WebPushSize,
+        rules: RecipientRules,
     ) -> Result<Vec<Device>> {
-        let mut devices = self.store.list_devices(tenant_id, user_id).await?;
+        let mut devices = self
+            .store
+            .list_devices(tenant_id, user_id, rules.read)
+            .await?;
         devices.retain(|device| encoded.reaches(device));
         let has_web_push = || {
             devices
                 .iter()
                 .any(|device| device.platform == Platform::Webpush)
         };
-        if web_push == WebPushSize::Refuse && has_web_push() {
+        if rules.web_push == WebPushSize::Refuse && has_web_push() {
             encoded.check_web_push_size()?;
         }
         Ok(devices)

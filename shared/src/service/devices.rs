@@ -7,6 +7,7 @@ use crate::model::device::{validate_user_id, TokenMoves};
 use crate::model::platform::{is_apns_token, is_fcm_token, is_web_push_endpoint};
 use crate::model::{Device, DeviceList, Platform, RegisterDeviceRequest};
 use crate::service::user_verification;
+use crate::store::ReadConsistency;
 
 /// Registers (or updates) a device. A `register`-only key is an app's key,
 /// possibly in a hostile user's hands: it registers only while the tenant
@@ -69,7 +70,10 @@ fn required_user_id(user_id: Option<&str>) -> Result<&str> {
 /// The user's devices, oldest registration first.
 pub async fn list_devices(app: &App, tenant_id: &str, user_id: Option<&str>) -> Result<DeviceList> {
     let user_id = required_user_id(user_id)?;
-    let mut devices = app.store.list_devices(tenant_id, user_id).await?;
+    let mut devices = app
+        .store
+        .list_devices(tenant_id, user_id, ReadConsistency::Strong)
+        .await?;
     devices.sort_by(|a, b| {
         a.created_at
             .cmp(&b.created_at)

@@ -12,7 +12,7 @@ use crate::error::Result;
 use crate::model::device::validate_user_id;
 use crate::model::{Device, Platform, Scope, Tenant, WithNotification};
 use crate::push::{EncodedNotification, TargetResult};
-use crate::service::delivery::{Delivery, WebPushSize};
+use crate::service::delivery::{Delivery, RecipientRules};
 
 /// The send request's own fields (schema `SendNotificationRequest` with the
 /// notification fields beside them).
@@ -93,7 +93,12 @@ pub async fn send_notification(
     let message_id = uuid::Uuid::new_v4().to_string();
     let encoded = EncodedNotification::with_message_id(&request.notification, &message_id)?;
     let devices = delivery
-        .recipients(&tenant.tenant_id, user_id, &encoded, WebPushSize::Refuse)
+        .recipients(
+            &tenant.tenant_id,
+            user_id,
+            &encoded,
+            RecipientRules::SINGLE_SEND,
+        )
         .await?;
     if devices.is_empty() {
         tracing::info!(tenant_id = %tenant.tenant_id, message_id, "no devices registered for user");

@@ -49,6 +49,7 @@ pub use devices::device_counter_item;
 pub use devices::MAX_DEVICES_LISTED;
 pub use idempotency::{Claim, IdempotencyRecord, IdempotencySlot, IdempotencyState};
 pub use key_windows::{HourUsage, UsageDelta, WindowOutcome};
+pub use ops::ReadConsistency;
 pub use purge::PurgeProgress;
 pub use tenant_days::TenantLease;
 pub use tenants::TenantRecord;

@@ -286,6 +286,18 @@ pub(crate) struct Bounded {
     pub(crate) more: bool,
 }
 
+/// How fresh a read must be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadConsistency {
+    /// Sees every write acknowledged before it. What an answer to the
+    /// caller, and any read before a write, uses.
+    Strong,
+    /// May miss the writes of about the last second, at half the read
+    /// units: for the bulk fan-out, where the read could equally have been
+    /// made a moment earlier (docs/limits.md).
+    Eventual,
+}
+
 impl Store {
     /// A put of `item` into the table.
     pub(crate) fn put(&self, item: Item) -> PutItemFluentBuilder {

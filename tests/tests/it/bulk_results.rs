@@ -11,6 +11,7 @@ use base64::Engine;
 use notify_shared::model::bulk_results::OVER_QUOTA;
 use notify_shared::model::Platform;
 use notify_shared::service::worker::WorkerSettings;
+use notify_shared::store::ReadConsistency;
 use notify_tests::delivery::{fcm_token, ios_token, QueueSettings};
 use notify_tests::{BulkRig, Call};
 use serde_json::{json, Value};
@@ -114,7 +115,7 @@ async fn every_device_and_user_without_devices_appears_once_across_pages_of_one_
         .env
         .app
         .store
-        .list_devices(&rig.tenant_id, "alice")
+        .list_devices(&rig.tenant_id, "alice", ReadConsistency::Strong)
         .await
         .unwrap_or_else(|err| panic!("listing devices: {err}"));
     let tokens: Vec<&str> = left.iter().map(|device| device.token.as_str()).collect();

@@ -12,7 +12,7 @@ use crate::error::Result;
 use crate::model::bulk_results::OVER_QUOTA;
 use crate::model::{BatchState, ChunkProgress, DeliverChunk, Device, ProgressUpdate, UserOutcome};
 use crate::push::{EncodedNotification, TenantPush};
-use crate::service::delivery::WebPushSize;
+use crate::service::delivery::RecipientRules;
 use crate::store::CountResult;
 
 /// Token bytes one wave of a message holds at most (give or take one
@@ -411,7 +411,7 @@ impl Worker {
             match user_ids.get(index as usize) {
                 Some(user_id) => {
                     self.delivery
-                        .recipients(tenant_id, user_id, encoded, WebPushSize::FailDevice)
+                        .recipients(tenant_id, user_id, encoded, RecipientRules::BULK)
                         .await
                 }
                 None => Ok(Vec::new()),

@@ -39,7 +39,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use serde::{Deserialize, Serialize};
 
 use super::keys::{device_sk, user_pk, DEVICE_PREFIX};
-use super::ops::{delete_item, update_item, Item};
+use super::ops::{delete_item, update_item, Item, ReadConsistency};
 use super::{key, n, s, tenant_pk, Store};
 use crate::clock::now_epoch_seconds;
 use crate::error::{Error, Result};
@@ -104,13 +104,19 @@ async fn back_off(attempt: u32) {
 }
 
 impl Store {
-    /// The user's devices, in token order, strongly consistent. Reads at
-    /// most [`MAX_DEVICES_LISTED`] of them, however many older data holds.
+    /// The user's devices, in token order, as fresh as `read` asks. Reads
+    /// at most [`MAX_DEVICES_LISTED`] of them, however many older data holds.
     #[tracing::instrument(skip_all, fields(tenant_id = %tenant_id))]
-    pub async fn list_devices(&self, tenant_id: &str, user_id: &str) -> Result<Vec<Device>> {
+    pub async fn list_devices(
+        &self,
+        tenant_id: &str,
+        user_id: &str,
+        read: ReadConsistency,
+    ) -> Result<Vec<Device>> {
         let now = now_epoch_seconds();
         let query = self
             .query_prefix(user_pk(tenant_id, user_id), DEVICE_PREFIX)
+            .consistent_read(read == ReadConsistency::Strong)
             // Expired activity tokens stay until DynamoDB's lazy TTL
             // deletion: never listed, never pushed to.
             .filter_expression("attribute_not_exists(expires_at) OR expires_at > :now")

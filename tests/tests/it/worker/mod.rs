@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use notify_shared::model::{Batch, BatchState, DeliverChunk, Notification, Platform, QueueMessage};
 use notify_shared::service::bulk::MAX_USERS_PER_CHUNK;
 use notify_shared::service::worker::{MessageMeta, Verdict, WorkerSettings};
+use notify_shared::store::ReadConsistency;
 use notify_tests::delivery::{fcm_token, ios_token, QueueSettings};
 use notify_tests::rig_flows::one_device_each;
 use notify_tests::{call, parts, BulkRig};
@@ -162,7 +163,7 @@ async fn bulk_to_users_with_three_devices_each(registered_users: usize) {
         let user_id = registered[user].clone();
         async move {
             store
-                .list_devices(tenant_id, &user_id)
+                .list_devices(tenant_id, &user_id, ReadConsistency::Strong)
                 .await
                 .map(|devices| devices.len())
                 .unwrap_or_else(|err| panic!("{err}"))

@@ -70,7 +70,7 @@ async fn a_purge_message_for_a_live_tenant_is_refused() {
         .env
         .app
         .store
-        .list_devices(&rig.tenant_id, &ids[0])
+        .list_devices(&rig.tenant_id, &ids[0], ReadConsistency::Strong)
         .await
         .map(|devices| devices.len())
         .ok();

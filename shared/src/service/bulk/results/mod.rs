@@ -33,6 +33,7 @@ use crate::app::App;
 use crate::error::{Error, Result};
 use crate::model::{BulkResult, BulkResultList, ChunkResults, Device, ResultOutcome, UserOutcome};
 use crate::service::sending::shortened_token;
+use crate::store::ReadConsistency;
 
 use cursor::Position;
 use rows::{user_rows, RowKey};
@@ -214,7 +215,10 @@ impl Page<'_> {
             .collect();
         let reads = to_read.into_iter().map(|user_id| async move {
             match user_id {
-                Some(user_id) => store.list_devices(tenant_id, &user_id).await.map(Some),
+                Some(user_id) => store
+                    .list_devices(tenant_id, &user_id, ReadConsistency::Eventual)
+                    .await
+                    .map(Some),
                 None => Ok(None),
             }
         });
