@@ -24,6 +24,7 @@ from pathlib import Path
 
 import coldstart
 import fanout
+import scale_model
 
 BUNDLE_ID = "com.notify.bench"
 HERE = Path(__file__).resolve().parent
@@ -33,26 +34,30 @@ def log(message):
     print(f"==> {message}", file=sys.stderr, flush=True)
 
 
-def run_measured(cmd, timeout=600):
+def run_measured(cmd, timeout=600, usage=None):
     """Runs cmd, returns (returncode, stdout, stderr, peak RSS KiB of that child).
 
     The peak is the child's VmHWM, read every 10 ms until it exits (rusage's
-    ru_maxrss would include the Python parent's size, inherited at fork)."""
+    ru_maxrss would include the Python parent's size, inherited at fork).
+    With a `usage` dict, its "cpu_seconds" becomes the child's user + system
+    CPU time (the scale model's cost of a push on a Lambda's share of a core)."""
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         process = subprocess.Popen(cmd, stdout=out, stderr=err, text=True)
         deadline = time.monotonic() + timeout
         peak = 0
         while True:
             peak = max(peak, proc_peak_rss(process.pid) or 0)
-            pid, status, _ = os.wait4(process.pid, os.WNOHANG)
+            pid, status, rusage = os.wait4(process.pid, os.WNOHANG)
             if pid:
                 break
             if time.monotonic() > deadline:
                 process.kill()
-                pid, status, _ = os.wait4(process.pid, 0)
+                pid, status, rusage = os.wait4(process.pid, 0)
                 break
             time.sleep(0.01)
         process.returncode = os.waitstatus_to_exitcode(status)
+        if usage is not None:
+            usage["cpu_seconds"] = rusage.ru_utime + rusage.ru_stime
         out.seek(0)
         err.seek(0)
         return process.returncode, out.read(), err.read(), peak
@@ -129,13 +134,15 @@ def engine_row(bin_dir, sim, scenario, devices, transport=None):
            "--devices", str(devices)]
     if transport:
         cmd += ["--transport", transport]
-    code, out, err, rss = run_measured(cmd)
+    usage = {}
+    code, out, err, rss = run_measured(cmd, usage=usage)
     rate = re.search(r"= +([\d.]+) pushes/s", out)
     accepted = re.search(r"simulator accepted (\d+)", out)
     if not rate or not accepted:
         raise SystemExit(f"push-bench failed ({code}): {out}\n{err}")
     return {"rate": float(rate.group(1)), "sent": devices,
-            "accepted": int(accepted.group(1)), "peak_rss_kib": rss}
+            "accepted": int(accepted.group(1)), "peak_rss_kib": rss,
+            "cpu_seconds": round(usage["cpu_seconds"], 3)}
 
 
 def parse_row(sim, credentials_file, devices, chunk, work):
@@ -189,6 +196,9 @@ def summarise(runs):
         if key in runs[0]:
             summary[key] = min(r[key] for r in runs)
     summary["peak_rss_kib"] = max(r["peak_rss_kib"] for r in runs)
+    if all("cpu_seconds" in r for r in runs):
+        summary["cpu_seconds_per_push"] = statistics.median(
+            r["cpu_seconds"] / r["sent"] for r in runs)
     return summary
 
 
@@ -362,6 +372,8 @@ def render(results):
         lines.append(f"\nsimulator peak RSS {results['simulator_peak_rss_kib'] / 1024:.1f} MiB")
     if results.get("fan_out"):
         lines += ["", fanout.render(results["fan_out"])]
+        results["scale"] = scale_model.model(results)
+        lines += ["", scale_model.render(results["scale"])]
     if "cold_start" in results:
         lines += ["", coldstart.render(results["cold_start"])]
     return "\n".join(lines)
