@@ -120,6 +120,7 @@ impl TestEnv {
             table_name: table.clone(),
             signing_secret_id,
             jwt: JwtRules::default(),
+            oidc: None,
             tenant_secret_prefix: tenant_secret_prefix.clone(),
             delivery_queue_url: None,
             delivery_dlq_url: None,
