@@ -152,7 +152,8 @@ impl App {
                 secrets.clone(),
                 config.signing_secret_id.clone(),
                 config.jwt.clone(),
-            ),
+            )
+            .with_oidc(config.oidc.clone()),
             secrets,
             sqs,
             schedules: Schedules::without_client(config.schedules.clone()),

@@ -6,6 +6,10 @@
 
 use std::env;
 
+mod oidc;
+
+pub use oidc::{FetchUrl, OidcSettings, UrlRefused, DEFAULT_ORGS_CLAIM};
+
 use crate::model::EffectiveLimits;
 use crate::web_push_protocol::hosts::InvalidHostEntry;
 use crate::web_push_protocol::WebPushHosts;
@@ -60,6 +64,9 @@ pub struct Config {
     pub signing_secret_id: String,
     /// Audience and issuer user tokens must carry.
     pub jwt: JwtRules,
+    /// The identity provider whose RS256/ES256 tokens are accepted too
+    /// (`NOTIFY_OIDC_*`); `None`: only the HS256 tokens.
+    pub oidc: Option<OidcSettings>,
     /// Name prefix of the per-tenant provider-credential secrets.
     pub tenant_secret_prefix: String,
     /// SQS queue the bulk endpoint fills and the worker drains
@@ -294,6 +301,7 @@ impl Config {
                 audience: optional("NOTIFY_JWT_AUDIENCE"),
                 issuer: optional("NOTIFY_JWT_ISSUER"),
             },
+            oidc: OidcSettings::from_env(optional)?,
             tenant_secret_prefix: optional("NOTIFY_TENANT_SECRET_PREFIX")
                 .unwrap_or_else(|| "notify/tenants/".to_owned()),
             delivery_queue_url: optional("NOTIFY_DELIVERY_QUEUE_URL"),
@@ -497,6 +505,7 @@ mod tests {
             table_name: "t".to_owned(),
             signing_secret_id: "s".to_owned(),
             jwt: JwtRules::default(),
+            oidc: None,
             tenant_secret_prefix: "p/".to_owned(),
             delivery_queue_url: None,
             delivery_dlq_url: None,

@@ -24,6 +24,7 @@ pub fn offline_app() -> App {
             table_name: "offline".to_owned(),
             signing_secret_id: "offline".to_owned(),
             jwt: JwtRules::default(),
+            oidc: None,
             tenant_secret_prefix: "offline/".to_owned(),
             delivery_queue_url: None,
             delivery_dlq_url: None,

@@ -10,7 +10,7 @@ use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationIn
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_types::config_bag::ConfigBag;
 use notify_shared::auth::user_token::{mint, UserClaims};
-use notify_shared::config::{Config, JwtRules, ProviderEndpoints, PurgeMode};
+use notify_shared::config::{Config, JwtRules, OidcSettings, ProviderEndpoints, PurgeMode};
 use notify_shared::secrets::Secrets;
 use notify_shared::App;
 use serde_json::Value;
@@ -83,6 +83,16 @@ impl TestEnv {
 
     /// An environment whose app pushes to `providers` (see `with_simulator`).
     pub async fn with_providers(providers: ProviderEndpoints) -> Self {
+        Self::build(providers, None).await
+    }
+
+    /// An environment whose app also takes the user tokens of the identity
+    /// provider `oidc` describes.
+    pub async fn with_oidc(oidc: OidcSettings) -> Self {
+        Self::build(ProviderEndpoints::default(), Some(oidc)).await
+    }
+
+    async fn build(providers: ProviderEndpoints, oidc: Option<OidcSettings>) -> Self {
         let (endpoint, sdk) = emulator_sdk().await;
         let run = uuid::Uuid::new_v4().simple().to_string();
         let run = &run[..12];
@@ -120,6 +130,7 @@ impl TestEnv {
             table_name: table.clone(),
             signing_secret_id,
             jwt: JwtRules::default(),
+            oidc,
             tenant_secret_prefix: tenant_secret_prefix.clone(),
             delivery_queue_url: None,
             delivery_dlq_url: None,

@@ -6,6 +6,7 @@
 pub mod aws_actions;
 pub mod bulk_results;
 pub mod calls;
+pub mod cognito;
 pub mod delivery;
 mod devices;
 pub mod env;

@@ -1,4 +1,5 @@
-//! User tokens: HS256 JWTs signed with a secret held in Secrets Manager.
+//! User tokens: HS256 JWTs signed with a secret held in Secrets Manager
+//! (tokens of an identity provider are `oidc`'s; `verifier` dispatches).
 //!
 //! The secret is read once per container and then re-read at most every few
 //! minutes, so a rotated secret takes effect without a redeploy. Optional
@@ -49,16 +50,17 @@ impl UserClaims {
     }
 }
 
-/// Checks user tokens against the signing secret (cached per container, in
-/// a type that `Debug` and `tracing` cannot print) and the configured rules.
-pub struct UserTokenVerifier {
+/// Checks HS256 user tokens against the signing secret (cached per
+/// container, in a type that `Debug` and `tracing` cannot print) and the
+/// configured rules.
+pub struct SecretVerifier {
     secrets: Secrets,
     secret_id: String,
     rules: JwtRules,
     cached: Mutex<Option<(Instant, SecretSlice<u8>)>>,
 }
 
-impl UserTokenVerifier {
+impl SecretVerifier {
     pub fn new(secrets: Secrets, secret_id: impl Into<String>, rules: JwtRules) -> Self {
         Self {
             secrets,
@@ -88,6 +90,16 @@ impl UserTokenVerifier {
         );
         *cached = Some((Instant::now(), secret.clone()));
         Ok(secret)
+    }
+
+    /// A verifier holding `secret` already: no Secrets Manager call.
+    #[cfg(test)]
+    pub fn with_secret(secrets: Secrets, secret: &[u8], rules: JwtRules) -> Self {
+        let verifier = Self::new(secrets, "preloaded", rules);
+        if let Ok(mut cached) = verifier.cached.try_lock() {
+            *cached = Some((Instant::now(), SecretSlice::from(secret.to_vec())));
+        }
+        verifier
     }
 }
 

@@ -21,6 +21,7 @@ mod headers;
 mod iam;
 mod idempotency_retries;
 mod metrics;
+mod oidc;
 mod permissions;
 mod purge;
 mod rate_limits;
