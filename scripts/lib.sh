@@ -11,7 +11,9 @@
 #   CARGO_TARGET_DIR   default $HOME/.cache/notify/target, outside the clone,
 #                      so fresh clones (CI) build warm
 
-NOTIFY_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# (-P: the real checkout also when scripts/ is reached through a symlink,
+# as the docs examples do.)
+NOTIFY_ROOT="$(cd -P "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 NOTIFY_VENV_DIR="${NOTIFY_VENV_DIR:-$NOTIFY_ROOT/.venv}"
 MUSHU_CLI_VENV_DIR="${MUSHU_CLI_VENV_DIR:-$NOTIFY_ROOT/.venv-mushu}"
 # The mushu CLI release the documentation is written and tested against.

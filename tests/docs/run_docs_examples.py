@@ -41,6 +41,7 @@ INTERPRETERS = {"sh": "bash", "bash": "bash", "python": "python", "js": "node", 
 BLOCK_TIMEOUT_SECONDS = 120
 # What the Node.js examples import (scripts/docs-test installs tests/docs/package.json).
 NODE_MODULES = Path(__file__).resolve().parent / "node_modules"
+REPO_SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
 USER_ID = "user-123"
 IPHONE = "740f4707bebcf74f9b7c25d48e3358945f6aa01da5ddb387462c7eaf61bb78ad"
 ANDROID = (
@@ -349,6 +350,8 @@ def main() -> int:
             home.mkdir()
             # Node.js resolves an example's imports from its own folder up.
             (Path(scratch) / "node_modules").symlink_to(NODE_MODULES, target_is_directory=True)
+            # `scripts/dev token ...` runs as a reader types it in the checkout.
+            (Path(scratch) / "scripts").symlink_to(REPO_SCRIPTS, target_is_directory=True)
             try:
                 context = new_page_context(home)
             except (RuntimeError, KeyError, OSError) as error:

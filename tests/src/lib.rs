@@ -22,6 +22,7 @@ pub mod rig_flows;
 pub mod schedules;
 pub mod sim_tenant;
 pub mod simulator;
+pub mod stack;
 pub mod webhooks;
 pub mod webpush;
 

@@ -40,6 +40,7 @@ mod tenant_quota;
 mod tenants;
 mod token_types;
 mod topics;
+mod user_tokens_template;
 mod webhooks;
 mod webpush;
 mod webpush_size;
