@@ -29,6 +29,7 @@ use serde_json::{json, Map, Value};
 use crate::conn::ConnInfo;
 use crate::http_util::{self, Resp};
 use crate::state::State;
+use crate::stats::WEBPUSH;
 use crate::webpush_service::{refuse, Service, MOZILLA_PATH_PREFIX, PATH_PREFIX};
 use crate::webpush_state::{Subscription, WebPushDelivery};
 
@@ -295,8 +296,22 @@ fn decrypt(body: &[u8], subscription: &Subscription) -> Option<Vec<u8>> {
     (plain[end] == 2).then(|| plain[..end].to_vec())
 }
 
-/// `POST /wp/{id}` (and `/wpush/v2/{id}`, autopush's shape).
+/// `POST /wp/{id}` (and `/wpush/v2/{id}`, autopush's shape), counted in
+/// `/stats` under `webpush`.
 pub(crate) async fn handle(state: &State, conn: ConnInfo, req: Request<Incoming>) -> Resp {
+    let answer = answer(state, conn, req).await;
+    if answer.status() == StatusCode::CREATED {
+        state.stats.accepted(WEBPUSH);
+    } else {
+        let status = answer.status();
+        state
+            .stats
+            .rejected(WEBPUSH, status.canonical_reason().unwrap_or("error"));
+    }
+    answer
+}
+
+async fn answer(state: &State, conn: ConnInfo, req: Request<Incoming>) -> Resp {
     let (parts, body) = req.into_parts();
     if parts.method != Method::POST {
         return refuse(StatusCode::METHOD_NOT_ALLOWED, 109, "POST required");
@@ -367,9 +382,23 @@ pub(crate) async fn handle(state: &State, conn: ConnInfo, req: Request<Incoming>
     if id.starts_with("busy") {
         return service.throttled();
     }
+    if state.recorder.is_recording() {
+        record(state, conn, &parts, &endpoint, &body);
+    }
+    let mut answer = http_util::empty(StatusCode::CREATED);
+    if let Ok(location) = HeaderValue::try_from(format!("{endpoint}/message")) {
+        answer.headers_mut().insert(LOCATION, location);
+    }
+    answer
+}
+
+/// Keeps an accepted push for `/deliveries`, decrypted when the simulator
+/// made the subscription. Lean mode (benchmarks) keeps nothing, as for
+/// APNs and FCM: every check above is still made.
+fn record(state: &State, conn: ConnInfo, parts: &Parts, endpoint: &str, body: &[u8]) {
     let plaintext = {
         let subscriptions = state.web_push.subscriptions();
-        subscriptions.get(&endpoint).and_then(|s| decrypt(&body, s))
+        subscriptions.get(endpoint).and_then(|s| decrypt(body, s))
     }
     .map(|plain| {
         serde_json::from_slice(&plain)
@@ -386,16 +415,11 @@ pub(crate) async fn handle(state: &State, conn: ConnInfo, req: Request<Incoming>
         })
         .collect();
     state.web_push.record(WebPushDelivery {
-        endpoint: endpoint.clone(),
+        endpoint: endpoint.to_owned(),
         headers,
         body: body.to_vec(),
         plaintext,
         listener: conn.listener,
         received_at: Utc::now(),
     });
-    let mut answer = http_util::empty(StatusCode::CREATED);
-    if let Ok(location) = HeaderValue::try_from(format!("{endpoint}/message")) {
-        answer.headers_mut().insert(LOCATION, location);
-    }
-    answer
 }
