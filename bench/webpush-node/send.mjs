@@ -39,10 +39,13 @@ const options = {
   // What the engine sends for this notification: four weeks, high (visible).
   TTL: 2419200,
   urgency: 'high',
-  // HTTP/1.1 keeps one request per socket: one socket per push in flight.
+  // HTTP/1.1 keeps one request per socket: one socket per push in flight,
+  // all kept open between sends (the default keeps 256 idle sockets and
+  // would reconnect the rest after the warm-up).
   agent: new https.Agent({
     keepAlive: true,
     maxSockets: inFlight,
+    maxFreeSockets: inFlight,
     ca: readFileSync(settings.ca_pem),
   }),
 };
