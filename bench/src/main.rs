@@ -187,7 +187,6 @@ async fn run(
         // The simulator's Web Push service (always TLS), on the
         // deployment's allow-list.
         web_push_hosts: WebPushHosts::parse(&simulator.tls_url)?,
-        ..ProviderEndpoints::default()
     };
     let tenant = TenantPush {
         tenant_id: "tnt_bench".to_owned(),

@@ -15,7 +15,7 @@
 use aws_lc_rs::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_128_GCM};
 use aws_lc_rs::agreement::{self, PrivateKey, UnparsedPublicKey, ECDH_P256};
 use aws_lc_rs::hkdf::{self, Salt, HKDF_SHA256};
-use base64::engine::general_purpose::{URL_SAFE, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use chrono::Utc;
 use http::header::{HeaderValue, LOCATION};
@@ -31,16 +31,10 @@ use crate::state::State;
 use crate::stats::WEBPUSH;
 use crate::webpush_service::{refuse, Service, MOZILLA_PATH_PREFIX, PATH_PREFIX};
 use crate::webpush_state::{Subscription, WebPushDelivery};
+use crate::webpush_vapid::b64;
 
 /// RFC 8030 push services accept at least 4096 bytes; this one no more.
 const MAX_BODY: usize = 4096;
-
-pub(crate) fn b64(text: &str) -> Option<Vec<u8>> {
-    URL_SAFE_NO_PAD
-        .decode(text)
-        .ok()
-        .or_else(|| URL_SAFE.decode(text).ok())
-}
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]

@@ -12,12 +12,12 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use aws_lc_rs::signature::{self, ECDSA_P256_SHA256_FIXED};
+use base64::engine::general_purpose::{URL_SAFE, URL_SAFE_NO_PAD};
+use base64::Engine;
 use chrono::Utc;
 use http::header::AUTHORIZATION;
 use http::{HeaderMap, StatusCode};
 use serde_json::Value;
-
-use crate::webpush::b64;
 
 /// RFC 8292 §2: a token must not be valid for more than 24 hours.
 const MAX_TOKEN_LIFETIME_SECS: i64 = 24 * 3600;
@@ -27,6 +27,14 @@ const MAX_TOKEN_LIFETIME_SECS: i64 = 24 * 3600;
 const MAX_REMEMBERED: usize = 4096;
 
 type Refusal = (StatusCode, &'static str);
+
+/// base64url, padded or not (senders differ).
+pub(crate) fn b64(text: &str) -> Option<Vec<u8>> {
+    URL_SAFE_NO_PAD
+        .decode(text)
+        .ok()
+        .or_else(|| URL_SAFE.decode(text).ok())
+}
 
 /// An authorization value whose signature checked out, with its claims.
 struct Verified {
