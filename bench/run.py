@@ -5,7 +5,9 @@ the same figures as JSON. Standard library only.
 
 Rows (see bench/README.md): h2load against a bare hyper h2 server and
 against the simulator (APNs and FCM), our engine (APNs, FCM, and over a
-hyper-util client), Parse's push adapter as it ships and in chunks of 1,000.
+hyper-util client), Parse's push adapter as it ships and in chunks of 1,000;
+our engine's Web Push against the web-push library (Node) on the same
+simulator.
 """
 
 import argparse
@@ -34,30 +36,26 @@ def log(message):
     print(f"==> {message}", file=sys.stderr, flush=True)
 
 
-def run_measured(cmd, timeout=600, usage=None):
+def run_measured(cmd, timeout=600):
     """Runs cmd, returns (returncode, stdout, stderr, peak RSS KiB of that child).
 
     The peak is the child's VmHWM, read every 10 ms until it exits (rusage's
-    ru_maxrss would include the Python parent's size, inherited at fork).
-    With a `usage` dict, its "cpu_seconds" becomes the child's user + system
-    CPU time (the scale model's cost of a push on a Lambda's share of a core)."""
+    ru_maxrss would include the Python parent's size, inherited at fork)."""
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         process = subprocess.Popen(cmd, stdout=out, stderr=err, text=True)
         deadline = time.monotonic() + timeout
         peak = 0
         while True:
             peak = max(peak, proc_peak_rss(process.pid) or 0)
-            pid, status, rusage = os.wait4(process.pid, os.WNOHANG)
+            pid, status, _ = os.wait4(process.pid, os.WNOHANG)
             if pid:
                 break
             if time.monotonic() > deadline:
                 process.kill()
-                pid, status, rusage = os.wait4(process.pid, 0)
+                pid, status, _ = os.wait4(process.pid, 0)
                 break
             time.sleep(0.01)
         process.returncode = os.waitstatus_to_exitcode(status)
-        if usage is not None:
-            usage["cpu_seconds"] = rusage.ru_utime + rusage.ru_stime
         out.seek(0)
         err.seek(0)
         return process.returncode, out.read(), err.read(), peak
@@ -128,21 +126,44 @@ def h2load_row(requests, url, headers, body_file, clients, streams):
             "succeeded": int(succeeded.group(1)), "peak_rss_kib": rss}
 
 
-def engine_row(bin_dir, sim, scenario, devices, transport=None):
+def result_line(what, devices, code, out, err, rss):
+    """push-bench's result line (send.mjs prints the same): rate, the
+    simulator's count, the sender's CPU seconds. Both exit non-zero after
+    it when a push was not delivered: the table says so (NOT DELIVERED)."""
+    rate = re.search(r"= +([\d.]+) pushes/s", out)
+    accepted = re.search(r"simulator accepted (\d+)", out)
+    cpu = re.search(r"CPU client ([\d.]+) s", out)
+    if not rate or not accepted:
+        raise SystemExit(f"{what} failed ({code}): {out}\n{err}")
+    row = {"rate": float(rate.group(1)), "sent": devices,
+           "accepted": int(accepted.group(1)), "peak_rss_kib": rss}
+    if cpu:
+        row["cpu_us_per_push"] = float(cpu.group(1)) * 1e6 / devices
+    return row
+
+
+def engine_row(bin_dir, sim, scenario, devices, transport=None, in_flight=None):
     cmd = [str(bin_dir / "push-bench"), "--http-url", sim.http_url, "--tls-url", sim.tls_url,
            "--ca-file", sim.ca_pem, "--scenarios", scenario, "--rounds", "1",
            "--devices", str(devices)]
     if transport:
         cmd += ["--transport", transport]
-    usage = {}
-    code, out, err, rss = run_measured(cmd, usage=usage)
-    rate = re.search(r"= +([\d.]+) pushes/s", out)
-    accepted = re.search(r"simulator accepted (\d+)", out)
-    if not rate or not accepted:
-        raise SystemExit(f"push-bench failed ({code}): {out}\n{err}")
-    return {"rate": float(rate.group(1)), "sent": devices,
-            "accepted": int(accepted.group(1)), "peak_rss_kib": rss,
-            "cpu_seconds": round(usage["cpu_seconds"], 3)}
+    if in_flight:
+        cmd += ["--in-flight", str(in_flight)]
+    code, out, err, rss = run_measured(cmd)
+    return result_line("push-bench", devices, code, out, err, rss)
+
+
+def web_push_node_row(sim, devices, in_flight, work):
+    """bench/webpush-node/send.mjs: web-push's sendNotification, `in_flight`
+    at once over a keep-alive https.Agent trusting the simulator's CA."""
+    settings = {"origin": sim.tls_url, "ca_pem": sim.ca_pem, "admin_url": sim.http_url,
+                "devices": devices, "in_flight": in_flight, "sim_pid": sim.process.pid}
+    settings_file = work / "webpush-node.json"
+    settings_file.write_text(json.dumps(settings))
+    code, out, err, rss = run_measured(["node", str(HERE / "webpush-node" / "send.mjs"),
+                                        str(settings_file)])
+    return result_line("web-push (node)", devices, code, out, err, rss)
 
 
 def parse_row(sim, credentials_file, devices, chunk, work):
@@ -196,9 +217,8 @@ def summarise(runs):
         if key in runs[0]:
             summary[key] = min(r[key] for r in runs)
     summary["peak_rss_kib"] = max(r["peak_rss_kib"] for r in runs)
-    if all("cpu_seconds" in r for r in runs):
-        summary["cpu_seconds_per_push"] = statistics.median(
-            r["cpu_seconds"] / r["sent"] for r in runs)
+    if all("cpu_us_per_push" in r for r in runs):
+        summary["cpu_us_per_push"] = statistics.median(r["cpu_us_per_push"] for r in runs)
     return summary
 
 
@@ -214,7 +234,10 @@ def main():
     parser.add_argument("--parse-chunk", type=int, default=1_000)
     parser.add_argument("--no-lean", action="store_true",
                         help="run the simulator with recording (as tests use it)")
+    parser.add_argument("--webpush-in-flight", type=int, default=1000,
+                        help="Web Push pushes in flight, ours and web-push's (the engine's default)")
     parser.add_argument("--skip-parse", action="store_true")
+    parser.add_argument("--skip-webpush", action="store_true")
     parser.add_argument("--skip-cold-start", action="store_true")
     parser.add_argument("--skip-fan-out", action="store_true")
     parser.add_argument("--functions", default="",
@@ -246,6 +269,7 @@ def main():
     failures = delivery_failures(results)
     if failures:
         print("\nNOT DELIVERED: " + "; ".join(failures))
+        sys.exit(1)
 
 
 def throughput(args, sim, bare_urls, work):
@@ -288,6 +312,12 @@ def throughput(args, sim, bare_urls, work):
             lambda: parse_row(sim, credentials, args.devices, args.devices, work))
         rows["parse_best"] = with_sim_count(
             lambda: parse_row(sim, credentials, args.devices, args.parse_chunk, work))
+    if not args.skip_webpush:
+        in_flight = args.webpush_in_flight
+        rows["engine_webpush"] = lambda: engine_row(args.bin_dir, sim, "webpush", args.devices,
+                                                    in_flight=in_flight)
+        rows["webpush_node"] = with_sim_count(
+            lambda: web_push_node_row(sim, args.devices, in_flight, work))
     if not engine_supports_hyper_util(args.bin_dir):
         del rows["engine_apns_hyper_util"]
 
@@ -303,6 +333,7 @@ def throughput(args, sim, bare_urls, work):
         "rounds": args.rounds,
         "h2load": {"requests": h2[0], "clients": h2[1], "streams_per_client": h2[2]},
         "parse_chunk": args.parse_chunk,
+        "webpush_in_flight": None if args.skip_webpush else args.webpush_in_flight,
         "simulator_lean": not args.no_lean,
         "rows": {name: summarise(result) for name, result in runs.items()},
     }
@@ -317,11 +348,13 @@ def ratio(results, top, bottom, key="rate"):
     """Rates: the median of the per-round ratios (rows of one round ran
     back to back, so machine load cancels best there); peaks: of the peaks."""
     rows = results["rows"]
-    if top not in rows or bottom not in rows or not rows[bottom][key]:
+    if top not in rows or bottom not in rows or not rows[bottom].get(key):
         return None
     if key == "rate":
         pairs = zip(rows[top]["rates"], rows[bottom]["rates"])
         return statistics.median(a / b for a, b in pairs if b)
+    if not rows[top].get(key):
+        return None
     return rows[top][key] / rows[bottom][key]
 
 
@@ -333,7 +366,12 @@ RATIOS = [
     ("hyper-util client / ours", "engine_apns_hyper_util", "engine_apns", "rate"),
     ("ours FCM / h2load FCM", "engine_fcm", "h2load_fcm", "rate"),
     ("Parse best peak RSS / ours", "parse_best", "engine_apns", "peak_rss_kib"),
+    ("ours vs web-push", "engine_webpush", "webpush_node", "rate"),
+    ("web-push CPU per push / ours", "webpush_node", "engine_webpush", "cpu_us_per_push"),
 ]
+
+# Ratios with a goal (issue 24: ours at least 10x web-push's rate).
+GOALS = {"ours vs web-push": 10.0}
 
 LABELS = {
     "h2load_bare_hyper": "h2load -> bare hyper h2 server (APNs requests)",
@@ -344,6 +382,8 @@ LABELS = {
     "parse_best": "@parse/push-adapter, chunks",
     "h2load_fcm": "h2load -> simulator, FCM (ceiling)",
     "engine_fcm": "our engine, FCM",
+    "engine_webpush": "ours webpush",
+    "webpush_node": "web-push (node)",
 }
 
 
@@ -367,7 +407,14 @@ def render(results):
         value = ratio(results, top, bottom, key)
         if value is not None:
             results["ratios"][label] = round(value, 3)
-            lines.append(f"| {label} | {value:.2f}x |")
+            goal = GOALS.get(label)
+            mark = "" if goal is None else (
+                f" (goal >= {goal:g}x: {'met' if value >= goal else 'NOT met'})")
+            lines.append(f"| {label} | {value:.2f}x{mark} |")
+    cpu = [f"{LABELS.get(name, name)} {row['cpu_us_per_push']:.1f}"
+           for name, row in results["rows"].items() if "cpu_us_per_push" in row]
+    if cpu:
+        lines.append("\nsender CPU per push (us, median): " + ", ".join(cpu))
     if results.get("simulator_peak_rss_kib"):
         lines.append(f"\nsimulator peak RSS {results['simulator_peak_rss_kib'] / 1024:.1f} MiB")
     if results.get("fan_out"):

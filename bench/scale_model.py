@@ -1,8 +1,7 @@
 """The scale model of docs/scaling.md, computed from one `scripts/bench` run.
 
 Measured by the run (printed as such): the engine's CPU time per push for
-APNs and FCM (push-bench's user + system time over its pushes, setup
-included), and the fan-out's DynamoDB and SQS calls and units per user and
+APNs and FCM (push-bench's user + system time over its timed round), and the fan-out's DynamoDB and SQS calls and units per user and
 per audience page (bench/fanout.py, through bench/aws_meter.py). Everything
 else is an assumption printed with its source: the deployment's template
 defaults, AWS's published sizes and prices, provider limits, and a DynamoDB
@@ -67,8 +66,11 @@ def measured_inputs(results):
     reader = everyone.get("reader_calls_projected") or {}
 
     def cpu_per_push(row):
-        # Older results lack CPU time: one busy core at the row's rate.
-        return row.get("cpu_seconds_per_push") or 1 / row["rate"]
+        # push-bench's own CPU time over the round; without it, one busy
+        # core at the row's rate.
+        if row.get("cpu_us_per_push"):
+            return row["cpu_us_per_push"] / 1e6
+        return 1 / row["rate"]
 
     return {
         "cpu_seconds_per_push_apns": cpu_per_push(rows["engine_apns"]),

@@ -19,7 +19,10 @@ use clap::{Parser, Subcommand, ValueEnum};
 use notify_shared::config::ProviderEndpoints;
 use notify_shared::credentials::{parse_service_account, validate_apns_key};
 use notify_shared::model::Platform;
-use notify_shared::push::{EncodedNotification, HttpClient, PushConfig, PushEngine, TenantPush};
+use notify_shared::push::{
+    EncodedNotification, HttpClient, PushConfig, PushEngine, Target, TenantPush,
+};
+use notify_shared::web_push_protocol::{VapidKey, WebPushHosts};
 
 use simulator::{Admin, Simulator};
 
@@ -99,6 +102,9 @@ enum Scenario {
     Apns,
     Fcm,
     Mixed,
+    /// Standard Web Push (RFC 8030/8291/8292) to distinct browser
+    /// subscriptions on the simulator's Web Push service.
+    Webpush,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -178,7 +184,9 @@ async fn run(
             .as_str()
             .map(str::to_owned),
         extra_ca_file: Some(simulator.ca_pem.display().to_string()),
-        ..ProviderEndpoints::default()
+        // The simulator's Web Push service (always TLS), on the
+        // deployment's allow-list.
+        web_push_hosts: WebPushHosts::parse(&simulator.tls_url)?,
     };
     let tenant = TenantPush {
         tenant_id: "tnt_bench".to_owned(),
@@ -193,7 +201,7 @@ async fn run(
             &credentials["fcm_service_account"],
             &endpoints,
         )?),
-        web_push: None,
+        web_push: Some(VapidKey::generate("mailto:bench@notify.example")?),
     };
     let mut config = PushConfig::default();
     if let Some(connections) = args.connections {
@@ -218,10 +226,17 @@ async fn run(
         config.max_in_flight,
     );
 
-    // Opens the connections and fetches the tokens, as a warm container has.
-    for platform in [Platform::Ios, Platform::Android] {
-        let warmup = scenario::targets(platform, 2_000);
-        let results = providers.deliver(&tenant, &encoded, &warmup, None).await;
+    // Opens the connections, fetches the tokens and signs the VAPID token,
+    // as a warm container has.
+    let mut warmups = vec![
+        scenario::targets(Platform::Ios, 2_000),
+        scenario::targets(Platform::Android, 2_000),
+    ];
+    if args.scenarios.contains(&Scenario::Webpush) {
+        warmups.push(scenario::web_push_targets(&simulator.tls_url, 2_000)?);
+    }
+    for warmup in &warmups {
+        let results = providers.deliver(&tenant, &encoded, warmup, None).await;
         if results.iter().any(|r| !r.outcome.is_delivered()) {
             bail!(
                 "warm-up push failed: {:?}",
@@ -232,18 +247,7 @@ async fn run(
 
     let mut all_delivered = true;
     for scenario in &args.scenarios {
-        let targets = match scenario {
-            Scenario::Apns => scenario::targets(Platform::Ios, args.devices),
-            Scenario::Fcm => scenario::targets(Platform::Android, args.devices),
-            Scenario::Mixed => {
-                let mut targets = scenario::targets(Platform::Ios, args.devices / 2);
-                targets.extend(scenario::targets(
-                    Platform::Android,
-                    args.devices - args.devices / 2,
-                ));
-                targets
-            }
-        };
+        let targets = scenario_targets(*scenario, args.devices, &simulator.tls_url)?;
         let mut rates = Vec::with_capacity(args.rounds);
         for round in 1..=args.rounds.max(1) {
             admin.reset().await?;
@@ -296,6 +300,25 @@ async fn run(
         bail!("not every push was delivered");
     }
     Ok(())
+}
+
+/// What one run of `scenario` sends to: `devices` distinct devices (Web
+/// Push subscriptions with their own keys, made before the clock starts).
+fn scenario_targets(
+    scenario: Scenario,
+    devices: usize,
+    origin: &str,
+) -> anyhow::Result<Vec<Target>> {
+    Ok(match scenario {
+        Scenario::Apns => scenario::targets(Platform::Ios, devices),
+        Scenario::Fcm => scenario::targets(Platform::Android, devices),
+        Scenario::Mixed => {
+            let mut targets = scenario::targets(Platform::Ios, devices / 2);
+            targets.extend(scenario::targets(Platform::Android, devices - devices / 2));
+            targets
+        }
+        Scenario::Webpush => scenario::web_push_targets(origin, devices)?,
+    })
 }
 
 fn cpu_delta(before: Option<Duration>, after: Option<Duration>) -> String {

@@ -32,6 +32,7 @@ mod webpush;
 mod webpush_h1;
 mod webpush_service;
 mod webpush_state;
+mod webpush_vapid;
 
 pub use config::SimulatorConfig;
 pub use server::{RunningSimulator, Simulator};

@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 pub(crate) struct Stats {
     accepted_apns: AtomicU64,
     accepted_fcm: AtomicU64,
+    accepted_webpush: AtomicU64,
     token_requests: AtomicU64,
     tokens_issued: AtomicU64,
     rejected: Mutex<HashMap<(&'static str, &'static str), u64>>,
@@ -20,13 +21,14 @@ pub(crate) struct Stats {
 pub(crate) const APNS: &str = "apns";
 pub(crate) const FCM: &str = "fcm";
 pub(crate) const OAUTH: &str = "oauth";
+pub(crate) const WEBPUSH: &str = "webpush";
 
 impl Stats {
     pub fn accepted(&self, provider: &'static str) {
-        let counter = if provider == APNS {
-            &self.accepted_apns
-        } else {
-            &self.accepted_fcm
+        let counter = match provider {
+            APNS => &self.accepted_apns,
+            WEBPUSH => &self.accepted_webpush,
+            _ => &self.accepted_fcm,
         };
         counter.fetch_add(1, Ordering::Relaxed);
     }
@@ -48,6 +50,7 @@ impl Stats {
         for counter in [
             &self.accepted_apns,
             &self.accepted_fcm,
+            &self.accepted_webpush,
             &self.token_requests,
             &self.tokens_issued,
         ] {
@@ -62,6 +65,7 @@ impl Stats {
     pub fn snapshot(&self) -> Value {
         let apns = self.accepted_apns.load(Ordering::Relaxed);
         let fcm = self.accepted_fcm.load(Ordering::Relaxed);
+        let webpush = self.accepted_webpush.load(Ordering::Relaxed);
         let mut by_reason: BTreeMap<&str, BTreeMap<&str, u64>> = BTreeMap::new();
         let mut rejected_total = 0;
         for (&(provider, reason), &count) in self
@@ -74,8 +78,8 @@ impl Stats {
             by_reason.entry(provider).or_default().insert(reason, count);
         }
         json!({
-            "accepted": apns + fcm,
-            "accepted_by_provider": {"apns": apns, "fcm": fcm},
+            "accepted": apns + fcm + webpush,
+            "accepted_by_provider": {"apns": apns, "fcm": fcm, "webpush": webpush},
             "rejected": rejected_total,
             "rejected_by_reason": by_reason,
             "token_requests": self.token_requests.load(Ordering::Relaxed),

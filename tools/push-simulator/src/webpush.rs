@@ -15,11 +15,10 @@
 use aws_lc_rs::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_128_GCM};
 use aws_lc_rs::agreement::{self, PrivateKey, UnparsedPublicKey, ECDH_P256};
 use aws_lc_rs::hkdf::{self, Salt, HKDF_SHA256};
-use aws_lc_rs::signature::{self, ECDSA_P256_SHA256_FIXED};
-use base64::engine::general_purpose::{URL_SAFE, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use chrono::Utc;
-use http::header::{HeaderValue, AUTHORIZATION, LOCATION};
+use http::header::{HeaderValue, LOCATION};
 use http::request::Parts;
 use http::{Method, Request, StatusCode};
 use hyper::body::Incoming;
@@ -29,20 +28,13 @@ use serde_json::{json, Map, Value};
 use crate::conn::ConnInfo;
 use crate::http_util::{self, Resp};
 use crate::state::State;
+use crate::stats::WEBPUSH;
 use crate::webpush_service::{refuse, Service, MOZILLA_PATH_PREFIX, PATH_PREFIX};
 use crate::webpush_state::{Subscription, WebPushDelivery};
+use crate::webpush_vapid::b64;
 
 /// RFC 8030 push services accept at least 4096 bytes; this one no more.
 const MAX_BODY: usize = 4096;
-/// RFC 8292 §2: a token must not be valid for more than 24 hours.
-const MAX_TOKEN_LIFETIME_SECS: i64 = 24 * 3600;
-
-fn b64(text: &str) -> Option<Vec<u8>> {
-    URL_SAFE_NO_PAD
-        .decode(text)
-        .ok()
-        .or_else(|| URL_SAFE.decode(text).ok())
-}
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -167,80 +159,6 @@ pub(crate) fn create_subscription(
     http_util::json(StatusCode::CREATED, &answer)
 }
 
-/// `vapid t=<jwt>, k=<key>`: the token and the decoded key.
-fn vapid_parts(value: &str) -> Option<(&str, Vec<u8>)> {
-    let rest = value.strip_prefix("vapid ")?;
-    let mut token = None;
-    let mut key = None;
-    for part in rest.split(',').map(str::trim) {
-        if let Some(t) = part.strip_prefix("t=") {
-            token = Some(t);
-        } else if let Some(k) = part.strip_prefix("k=") {
-            key = b64(k);
-        }
-    }
-    Some((token?, key?))
-}
-
-/// Checks the VAPID authorization for `audience`; `Err` is the refusal.
-/// `Ok` is the key that signed.
-fn check_vapid(parts: &Parts, audience: &str) -> Result<Vec<u8>, (StatusCode, &'static str)> {
-    let unauthorized = |reason: &'static str| (StatusCode::UNAUTHORIZED, reason);
-    let forbidden = |reason: &'static str| (StatusCode::FORBIDDEN, reason);
-    let value = parts
-        .headers
-        .get(AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .ok_or_else(|| unauthorized("missing VAPID authorization"))?;
-    let (token, key) = vapid_parts(value)
-        .ok_or_else(|| unauthorized("authorization is not `vapid t=..., k=...`"))?;
-    let mut pieces = token.split('.');
-    let (Some(header), Some(claims), Some(sig), None) =
-        (pieces.next(), pieces.next(), pieces.next(), pieces.next())
-    else {
-        return Err(unauthorized("the VAPID token is not a JWT"));
-    };
-    let header: Value = b64(header)
-        .and_then(|h| serde_json::from_slice(&h).ok())
-        .ok_or_else(|| unauthorized("bad JWT header"))?;
-    if header["alg"] != "ES256" {
-        return Err(unauthorized("the VAPID token must be ES256"));
-    }
-    let signature = b64(sig).ok_or_else(|| unauthorized("bad JWT signature"))?;
-    let signed = &token[..header_len(token)];
-    signature::UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, &key)
-        .verify(signed.as_bytes(), &signature)
-        .map_err(|_| unauthorized("the VAPID token is not signed by the key in `k`"))?;
-    let claims: Value = b64(claims)
-        .and_then(|c| serde_json::from_slice(&c).ok())
-        .ok_or_else(|| unauthorized("bad JWT claims"))?;
-    if claims["aud"].as_str() != Some(audience) {
-        return Err(forbidden(
-            "the VAPID token's `aud` is not this push service's origin",
-        ));
-    }
-    let now = Utc::now().timestamp();
-    let exp = claims["exp"]
-        .as_i64()
-        .ok_or_else(|| forbidden("the VAPID token has no `exp`"))?;
-    if exp <= now {
-        return Err(forbidden("the VAPID token has expired"));
-    }
-    if exp > now.saturating_add(MAX_TOKEN_LIFETIME_SECS) {
-        return Err(forbidden("the VAPID token is valid for more than 24 hours"));
-    }
-    let subject = claims["sub"].as_str().unwrap_or_default();
-    if !(subject.starts_with("mailto:") || subject.starts_with("https:")) {
-        return Err(forbidden("the VAPID `sub` must be a mailto: or https: URI"));
-    }
-    Ok(key)
-}
-
-/// Length of `header.claims` in a JWT.
-fn header_len(token: &str) -> usize {
-    token.rfind('.').unwrap_or(token.len())
-}
-
 struct Len(usize);
 
 impl hkdf::KeyType for Len {
@@ -295,8 +213,22 @@ fn decrypt(body: &[u8], subscription: &Subscription) -> Option<Vec<u8>> {
     (plain[end] == 2).then(|| plain[..end].to_vec())
 }
 
-/// `POST /wp/{id}` (and `/wpush/v2/{id}`, autopush's shape).
+/// `POST /wp/{id}` (and `/wpush/v2/{id}`, autopush's shape), counted in
+/// `/stats` under `webpush`.
 pub(crate) async fn handle(state: &State, conn: ConnInfo, req: Request<Incoming>) -> Resp {
+    let answer = answer(state, conn, req).await;
+    if answer.status() == StatusCode::CREATED {
+        state.stats.accepted(WEBPUSH);
+    } else {
+        let status = answer.status();
+        state
+            .stats
+            .rejected(WEBPUSH, status.canonical_reason().unwrap_or("error"));
+    }
+    answer
+}
+
+async fn answer(state: &State, conn: ConnInfo, req: Request<Incoming>) -> Resp {
     let (parts, body) = req.into_parts();
     if parts.method != Method::POST {
         return refuse(StatusCode::METHOD_NOT_ALLOWED, 109, "POST required");
@@ -324,11 +256,11 @@ pub(crate) async fn handle(state: &State, conn: ConnInfo, req: Request<Incoming>
                 (s.application_server_key.clone(), s.service, s.bridged)
             })
     };
-    let key = match check_vapid(&parts, &origin) {
+    let key = match state.web_push.vapid.check(&parts.headers, &origin) {
         Ok(key) => key,
         Err((status, reason)) => return refuse(status, 109, reason),
     };
-    if bound_key.is_some_and(|bound| bound != key) {
+    if bound_key.is_some_and(|bound| bound[..] != key[..]) {
         return service.key_mismatch();
     }
     if parts
@@ -367,9 +299,23 @@ pub(crate) async fn handle(state: &State, conn: ConnInfo, req: Request<Incoming>
     if id.starts_with("busy") {
         return service.throttled();
     }
+    if state.recorder.is_recording() {
+        record(state, conn, &parts, &endpoint, &body);
+    }
+    let mut answer = http_util::empty(StatusCode::CREATED);
+    if let Ok(location) = HeaderValue::try_from(format!("{endpoint}/message")) {
+        answer.headers_mut().insert(LOCATION, location);
+    }
+    answer
+}
+
+/// Keeps an accepted push for `/deliveries`, decrypted when the simulator
+/// made the subscription. Lean mode (benchmarks) keeps nothing, as for
+/// APNs and FCM: every check above is still made.
+fn record(state: &State, conn: ConnInfo, parts: &Parts, endpoint: &str, body: &[u8]) {
     let plaintext = {
         let subscriptions = state.web_push.subscriptions();
-        subscriptions.get(&endpoint).and_then(|s| decrypt(&body, s))
+        subscriptions.get(endpoint).and_then(|s| decrypt(body, s))
     }
     .map(|plain| {
         serde_json::from_slice(&plain)
@@ -386,16 +332,11 @@ pub(crate) async fn handle(state: &State, conn: ConnInfo, req: Request<Incoming>
         })
         .collect();
     state.web_push.record(WebPushDelivery {
-        endpoint: endpoint.clone(),
+        endpoint: endpoint.to_owned(),
         headers,
         body: body.to_vec(),
         plaintext,
         listener: conn.listener,
         received_at: Utc::now(),
     });
-    let mut answer = http_util::empty(StatusCode::CREATED);
-    if let Ok(location) = HeaderValue::try_from(format!("{endpoint}/message")) {
-        answer.headers_mut().insert(LOCATION, location);
-    }
-    answer
 }

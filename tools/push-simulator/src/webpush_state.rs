@@ -13,6 +13,7 @@ use serde_json::{json, Map, Value};
 
 use crate::conn::Listener;
 use crate::webpush_service::Service;
+use crate::webpush_vapid::VapidCheck;
 
 /// Recordings kept; the oldest are dropped first.
 const MAX_DELIVERIES: usize = 20_000;
@@ -43,6 +44,8 @@ pub(crate) struct WebPushState {
     deliveries: Mutex<VecDeque<WebPushDelivery>>,
     /// `https://ip:port` of the listener without HTTP/2.
     http1_origin: OnceLock<String>,
+    /// The VAPID check, with the authorization values it verified.
+    pub vapid: VapidCheck,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {

@@ -30,7 +30,10 @@ async fn mixed_platforms_are_delivered_and_results_keep_target_order() {
         .iter()
         .all(|r| r.outcome.is_delivered() && r.attempts == 1));
     let stats = h.stats().await;
-    assert_eq!(stats["accepted_by_provider"], json!({"apns": 2, "fcm": 2}));
+    assert_eq!(
+        stats["accepted_by_provider"],
+        json!({"apns": 2, "fcm": 2, "webpush": 0})
+    );
 }
 
 #[tokio::test]
@@ -141,5 +144,8 @@ async fn the_hyper_util_client_delivers_and_reads_errors_like_ours() {
     );
     assert!(results[2].outcome.is_delivered());
     let stats = h.stats().await;
-    assert_eq!(stats["accepted_by_provider"], json!({"apns": 1, "fcm": 1}));
+    assert_eq!(
+        stats["accepted_by_provider"],
+        json!({"apns": 1, "fcm": 1, "webpush": 0})
+    );
 }

@@ -154,3 +154,39 @@ async fn a_subscription_bound_to_one_key_refuses_another_and_gone_ones_answer_41
         StatusCode::GONE
     );
 }
+
+#[tokio::test]
+async fn a_verified_token_is_still_checked_per_request_and_lean_mode_counts_without_recording() {
+    let h = Harness::start_lean().await;
+    let vapid = Vapid::new();
+    let claims = json!({"aud": h.sim.tls_url(), "exp": now() + 600, "sub": "mailto:a@b.co"});
+    let header = vapid.header(claims, &vapid.public());
+    for _ in 0..2 {
+        assert_eq!(
+            push(&h, "/wp/reused", Some(header.clone())).await,
+            StatusCode::CREATED
+        );
+    }
+    // The same bytes, verified above, sent to another origin: its `aud`
+    // is checked again and refused.
+    let elsewhere = h
+        .h2c
+        .post(h.h2c_url("/wp/reused"))
+        .header("ttl", "60")
+        .header("content-encoding", "aes128gcm")
+        .header("authorization", header)
+        .body(vec![0_u8; 120])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(elsewhere.status(), StatusCode::FORBIDDEN);
+    let stats = h.get("/stats").await;
+    assert_eq!(stats["accepted"], 2, "{stats}");
+    assert_eq!(stats["accepted_by_provider"]["webpush"], 2, "{stats}");
+    assert_eq!(
+        stats["rejected_by_reason"]["webpush"]["Forbidden"], 1,
+        "{stats}"
+    );
+    let recorded = h.get("/deliveries?provider=webpush").await;
+    assert_eq!(recorded["count"], 0, "lean mode keeps nothing: {recorded}");
+}
