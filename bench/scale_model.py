@@ -31,6 +31,12 @@ ASSUMED = {
                                     "to 300 more instances a minute while messages wait "
                                     "(docs.aws.amazon.com/lambda/latest/dg/"
                                     "services-sqs-scaling.html)"),
+    "dynamodb_on_demand_reads_per_second": (12_000, "a new on-demand table serves up to "
+                                                    "12,000 read units a second before it "
+                                                    "scales (double its previous peak after); "
+                                                    "WarmThroughput raises it ahead "
+                                                    "(docs.aws.amazon.com/amazondynamodb/latest/"
+                                                    "developerguide/on-demand-capacity-mode.html)"),
     "provider_response_seconds": (0.05, "a push's answer from APNs or FCM, from AWS us-east-1; "
                                         "neither provider publishes one: an assumption"),
     "fcm_messages_per_minute": (600_000, "FCM HTTP v1: 600,000 messages a minute per project "
@@ -124,7 +130,9 @@ def delivery(m, users, cpu_per_push, concurrency, tenant_share):
     gb_seconds = invocations * invocation_seconds * WORKER_MEMORY_MB / 1024
     cost = dollars(m["read_units_per_user"] * users, m["write_units_per_user"] * users,
                    sqs_requests, gb_seconds, invocations)
+    reads = m["read_units_per_user"] * users
     return {
+        "read_floor_seconds": round(reads / assumed("dynamodb_on_demand_reads_per_second"), 1),
         "pushes": pushes, "chunks": chunks, "sqs_messages": round(chunks * passes),
         "sqs_requests": round(sqs_requests),
         "read_units": round(m["read_units_per_user"] * users),
@@ -160,7 +168,8 @@ def bulk_send(m, users):
             row = delivery(m, users, cpu, concurrency, WORKER_TENANT_SHARE)
             floor = fcm_floor_seconds(row["pushes"]) if provider == "fcm" else 0
             row["provider_floor_seconds"] = round(floor, 1)
-            row["seconds_to_last_push"] = round(max(row["worker_seconds"], floor), 1)
+            row["seconds_to_last_push"] = round(
+                max(row["worker_seconds"], floor, row["read_floor_seconds"]), 1)
             rows[f"{provider}, {concurrency} workers"] = row
     return rows
 
@@ -186,7 +195,8 @@ def broadcast(m, devices):
             floor = fcm_floor_seconds(row["pushes"]) if provider == "fcm" else 0
             row["provider_floor_seconds"] = round(floor, 1)
             row["seconds_to_last_push"] = round(
-                max(row["worker_seconds"], floor, row["audience_read_seconds"]), 1)
+                max(row["worker_seconds"], floor, row["audience_read_seconds"],
+                    row["read_floor_seconds"]), 1)
             rows[f"{provider}, {concurrency} workers"] = row
     return rows
 
@@ -239,8 +249,8 @@ def render(scale):
     for title, key in (("1,000,000-user bulk send", "bulk_1m_users"),
                        ("10,000,000-device broadcast (all users)", "broadcast_10m_devices")):
         lines.append(f"\n| {title} | pushes | SQS messages (requests) | RRU | WRU | cost | "
-                     "invocation s | worker s | provider floor s | to last push |")
-        lines.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+                     "invocation s | worker s | provider floor s | new-table read floor s | to last push |")
+        lines.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for name, r in scale[key].items():
             extra = (f" (audience read {r['audience_read_seconds']} s)"
                      if "audience_read_seconds" in r else "")
@@ -249,5 +259,6 @@ def render(scale):
                 f"{r['read_units']:,} | {r['write_units']:,} | ${r['cost']:,} "
                 f"(${r['cost_per_million_pushes']}/M) | {r['invocation_seconds']} | "
                 f"{r['worker_seconds']:,} | {r['provider_floor_seconds']:,} | "
+                f"{r['read_floor_seconds']:,} | "
                 f"{r['seconds_to_last_push']:,} s{extra} |")
     return "\n".join(lines)
