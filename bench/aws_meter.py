@@ -117,7 +117,7 @@ def main():
                 if operation == "PutItem":
                     units = put_item_units(body) or units
                 if operation in ("Query", "GetItem"):
-                    units = read_units(operation, body, answer, units)
+                    units = billed_read_units(operation, body, answer, units)
                 if operation in READS:
                     read_units = units
                 else:
@@ -169,7 +169,7 @@ def put_item_units(body):
     return float(max(1, -(-item_size(item) // 1024)))
 
 
-def read_units(operation, body, answer, reported):
+def billed_read_units(operation, body, answer, reported):
     """AWS bills a Query the items it reads, their sizes summed and rounded
     up to 4 KB, and a GetItem its item rounded up to 4 KB; at least one
     unit either way, and half of it when the read is eventually consistent

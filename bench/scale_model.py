@@ -190,8 +190,11 @@ def broadcast(m, devices):
                            WORKER_TENANT_SHARE)
             row["audience_pages"] = pages
             row["audience_read_seconds"] = round(pages * page_seconds, 1)
-            row["read_units"] += round(pages * m["page_read_units"])
-            row["write_units"] += round(pages * m["page_write_units"])
+            page_units = (pages * m["page_read_units"], pages * m["page_write_units"])
+            row["read_units"] += round(page_units[0])
+            row["write_units"] += round(page_units[1])
+            row["cost"] = round(row["cost"] + dollars(*page_units, 0, 0, 0), 2)
+            row["cost_per_million_pushes"] = round(row["cost"] / row["pushes"] * 1e6, 4)
             floor = fcm_floor_seconds(row["pushes"]) if provider == "fcm" else 0
             row["provider_floor_seconds"] = round(floor, 1)
             row["seconds_to_last_push"] = round(
