@@ -6,6 +6,8 @@ per audience page (bench/fanout.py, through bench/aws_meter.py). Everything
 else is an assumption printed with its source: the deployment's template
 defaults, AWS's published sizes and prices, provider limits, and a DynamoDB
 call latency (moto's is no guide).
+
+    python3 bench/scale_model.py [results.json]   # the model of a saved run
 """
 
 import math
@@ -265,3 +267,14 @@ def render(scale):
                 f"{r['read_floor_seconds']:,} | "
                 f"{r['seconds_to_last_push']:,} s{extra} |")
     return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    import json
+    import sys
+    from pathlib import Path
+
+    # python3 bench/scale_model.py [results.json]: the model of a saved run.
+    default = Path.home() / ".cache/notify/target/bench/results.json"
+    path = Path(sys.argv[1]) if len(sys.argv) > 1 else default
+    print(render(model(json.loads(path.read_text()))))
