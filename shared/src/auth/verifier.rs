@@ -36,7 +36,9 @@ impl UserTokenVerifier {
         match header.alg.as_str() {
             "HS256" => self.secret.verify(token).await,
             "RS256" | "ES256" => match &self.oidc {
-                Some(oidc) => oidc.verify(token, &header).await,
+                // Boxed: the key fetch makes this future large, and every
+                // request with a user token would carry its size inline.
+                Some(oidc) => Box::pin(oidc.verify(token, &header)).await,
                 None => Err(Error::Unauthorized(
                     "user tokens from an identity provider are not accepted by this deployment"
                         .to_owned(),

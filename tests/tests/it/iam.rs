@@ -649,18 +649,20 @@ async fn template_yaml_grants_each_function_every_aws_action_its_calls_make() {
         "health",
         health::handle(call("GET", "/health").build()).await,
     );
-    management(&mut run).await;
-    keys_and_verification(&mut run).await;
-    devices(&mut run).await;
-    topics(&mut run).await;
-    let webhook_id = webhooks_before_sends(&mut run).await;
-    unusual_key(&mut run).await;
-    let batch_id = sends(&mut run).await;
-    deletion_and_worker(&mut run).await;
-    webhooks_after_sends(&mut run, &webhook_id).await;
+    // Each step boxed: inline, their futures together outgrow a test
+    // thread's stack in a debug build.
+    Box::pin(management(&mut run)).await;
+    Box::pin(keys_and_verification(&mut run)).await;
+    Box::pin(devices(&mut run)).await;
+    Box::pin(topics(&mut run)).await;
+    let webhook_id = Box::pin(webhooks_before_sends(&mut run)).await;
+    Box::pin(unusual_key(&mut run)).await;
+    let batch_id = Box::pin(sends(&mut run)).await;
+    Box::pin(deletion_and_worker(&mut run)).await;
+    Box::pin(webhooks_after_sends(&mut run, &webhook_id)).await;
     let status = run.rig.status(&batch_id).await;
     assert_eq!(status.1["status"], "done", "{status:?}");
-    results(&mut run, &batch_id).await;
+    Box::pin(results(&mut run, &batch_id)).await;
 
     let granted = granted();
     let exercised: BTreeSet<&str> = run.made.keys().copied().collect();
